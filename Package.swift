@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Docket",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "docket", targets: ["docket"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // Debian's libsqlite3-dev, reached through a tiny shim header.
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Pure core: domain, utility, queue ordering, statistics. No IO, no clock, no unseeded randomness.
+        .target(name: "DocketCore"),
+        // The only code that speaks SQL.
+        .target(name: "DocketStore", dependencies: ["DocketCore", "CSQLite"]),
+        // Commands, console seam, rendering.
+        .target(
+            name: "DocketCommands",
+            dependencies: [
+                "DocketCore", "DocketStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "docket", dependencies: ["DocketCommands"]),
+        .target(name: "DocketTestSupport", dependencies: ["DocketCore", "DocketStore", "DocketCommands"]),
+        .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore", "DocketTestSupport"]),
+        .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketTestSupport"]),
+        .testTarget(name: "DocketCommandsTests", dependencies: ["DocketCommands", "DocketTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,39 @@
+import DocketCore
+import DocketStore
+
+/// Errors of the command layer, rendered as sentences at the boundary.
+public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    case cannotWrite(path: String, reason: String)
+    case unknownFormat(path: String)
+    /// Input rows had problems, so nothing was imported.
+    case importRejected(file: String, problems: Int)
+    case checkFailed(violations: Int)
+    case invalidOption(name: String, value: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): return "Cannot open \(path): \(reason)."
+        case let .cannotWrite(path, reason): return "Cannot write \(path): \(reason)."
+        case .unknownFormat(let path):
+            return "Cannot tell the format of \(path): name it .jsonl or .csv, or pass --format jsonl|csv."
+        case let .importRejected(file, problems):
+            return "Nothing was imported from \(file): \(problems) \(problems == 1 ? "problem" : "problems") (listed above). Fix them, or pass --rejects FILE to import the valid rows and set the others aside."
+        case .checkFailed(let violations):
+            return "The check found \(violations) \(violations == 1 ? "violation" : "violations")."
+        case let .invalidOption(name, value, reason):
+            return "Invalid \(name) '\(value)': \(reason)."
+        }
+    }
+
+    /// Exit codes follow sysexits(3) where one fits.
+    var exitCode: Int32 {
+        switch self {
+        case .importRejected: return 65  // EX_DATAERR
+        case .cannotOpen: return 66  // EX_NOINPUT
+        case .cannotWrite: return 73  // EX_CANTCREAT
+        case .unknownFormat, .invalidOption: return 64  // EX_USAGE
+        case .checkFailed: return 1
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import DocketCore
+import Foundation
+
+/// The terminal behind a seam: commands write through this, and tests script it.
+public protocol Console: AnyObject {
+    /// Writes to standard output.
+    func write(_ text: String)
+    /// Writes to standard error.
+    func writeError(_ text: String)
+    var isOutputTerminal: Bool { get }
+    var isErrorTerminal: Bool { get }
+    /// Columns available for output.
+    var width: Int { get }
+}
+
+/// Everything a command reads from the outside world, passed in so commands are testable.
+public struct CommandContext {
+    public var console: any Console
+    public var environment: [String: String]
+    public var clock: () -> Instant
+    /// Opens standard input for reading (`import items -`).
+    public var openStandardInput: () throws -> LineReader
+
+    public init(
+        console: any Console, environment: [String: String], clock: @escaping () -> Instant,
+        openStandardInput: @escaping () throws -> LineReader
+    ) {
+        self.console = console
+        self.environment = environment
+        self.clock = clock
+        self.openStandardInput = openStandardInput
+    }
+
+    /// The real process: stdout, stderr, the system clock and stdin.
+    public static func live() -> CommandContext {
+        CommandContext(
+            console: TerminalConsole(),
+            environment: ProcessInfo.processInfo.environment,
+            clock: { Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded())) },
+            openStandardInput: { LineReader(standardInput: ()) })
+    }
+}
+
+/// The live console: unbuffered writes to the process's stdout and stderr.
+public final class TerminalConsole: Console {
+    public init() {}
+
+    public func write(_ text: String) { Self.writeAll(STDOUT_FILENO, text) }
+
+    public func writeError(_ text: String) { Self.writeAll(STDERR_FILENO, text) }
+
+    /// Unbuffered: each call is one or more write(2)s, so nothing is lost if the process is killed.
+    static func writeAll(_ descriptor: Int32, _ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    public var isOutputTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    public var isErrorTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    public var width: Int {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        if let columns = ProcessInfo.processInfo.environment["COLUMNS"], let value = Int(columns), value > 0 { return value }
+        return 80
+    }
+}
+
+/// Reads a file line by line with `getline`, in constant memory whatever the file's size.
+public final class LineReader {
+    private let file: UnsafeMutablePointer<FILE>
+    private let ownsFile: Bool
+    private var buffer: UnsafeMutablePointer<CChar>?
+    private var capacity = 0
+    public private(set) var lineNumber = 0
+    public let name: String
+    /// File size in bytes when known (for progress), else nil.
+    public let size: Int64?
+    public private(set) var bytesRead: Int64 = 0
+
+    public init(path: String) throws(CommandError) {
+        guard let file = fopen(path, "rb") else {
+            throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        var info = stat()
+        if fstat(fileno(file), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            fclose(file)
+            throw .cannotOpen(path: path, reason: "it is a directory")
+        }
+        self.file = file
+        self.ownsFile = true
+        self.name = path
+        self.size = (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : nil
+    }
+
+    public init(standardInput: Void) {
+        self.file = fdopen(dup(STDIN_FILENO), "rb")!
+        self.ownsFile = true
+        self.name = "<stdin>"
+        self.size = nil
+    }
+
+    deinit {
+        free(buffer)
+        if ownsFile { fclose(file) }
+    }
+
+    /// Calls `body` with the next line's bytes (without `\n` or `\r\n`); false at end of file.
+    public func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T? {
+        let count = getline(&buffer, &capacity, file)
+        guard count >= 0, let buffer else { return nil }
+        lineNumber += 1
+        bytesRead += Int64(count)
+        var length = count
+        if length > 0, buffer[length - 1] == 0x0A { length -= 1 }
+        if length > 0, buffer[length - 1] == 0x0D { length -= 1 }
+        return try buffer.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
+            var start = bytes
+            // A UTF-8 byte order mark on the first line is not data.
+            if lineNumber == 1, length >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+                start = bytes + 3
+                length -= 3
+            }
+            return try body(UnsafeBufferPointer(start: start, count: length))
+        }
+    }
+}
+
+/// Progress on standard error, drawn only when it is a terminal, at most a few times a second.
+final class ProgressBar {
+    let console: any Console
+    let label: String
+    let enabled: Bool
+    private var lastDrawn: UInt64 = 0
+    private var drew = false
+
+    init(console: any Console, label: String) {
+        self.console = console
+        self.label = label
+        self.enabled = console.isErrorTerminal
+    }
+
+    func update(done: Int64, total: Int64?, rows: Int) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastDrawn > 100_000_000 else { return }
+        lastDrawn = now
+        drew = true
+        var text = "\r\(label) "
+        if let total, total > 0 {
+            let fraction = min(1, Double(done) / Double(total))
+            let cells = 30
+            let filled = Int(fraction * Double(cells))
+            text += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: cells - filled) + "] "
+            text += String(format: "%3.0f%% ", fraction * 100)
+        }
+        text += "\(Format.count(rows)) rows"
+        console.writeError(text)
+    }
+
+    func finish() {
+        guard enabled, drew else { return }
+        console.writeError("\r\u{1B}[K")
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+
+/// A command that runs against a `CommandContext` instead of the process's globals.
+protocol ContextCommand: ParsableCommand {
+    func run(in context: CommandContext) throws
+}
+
+/// Where the database is: `--db PATH`, else `$DOCKET_DB`, else `./docket.db`.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: ArgumentHelp("The project database file (default: $DOCKET_DB, else ./docket.db).", valueName: "path"))
+    var db: String?
+
+    func path(in context: CommandContext) -> String {
+        if let db { return db }
+        if let fromEnvironment = context.environment["DOCKET_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return "docket.db"
+    }
+
+    func open(in context: CommandContext) throws(StoreError) -> SQLiteStore {
+        try SQLiteStore.open(path: path(in: context))
+    }
+}
+
+public struct Docket: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "docket",
+        abstract: "A terminal-first human review queue for AI model outputs.",
+        discussion: """
+            Docket keeps a project in one SQLite file: items to review, reviewers, leases and feedback. Start with `docket init`, load items with `docket import items FILE`, add reviewers with `docket reviewers add NAME`, and look at the queue with `docket queue`.
+            """,
+        version: DocketVersion.current,
+        subcommands: [
+            InitCommand.self, ImportCommand.self, QueueCommand.self, StatusCommand.self, ReviewersCommand.self,
+            BackupCommand.self, CheckCommand.self, ClaimBenchCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+public enum DocketVersion {
+    public static let current = "0.1.0"
+}
+
+/// Runs one command line against a context and returns the process exit code. Never exits.
+public enum DocketCLI {
+    public static func run(_ arguments: [String], context: CommandContext) -> Int32 {
+        do {
+            var command = try Docket.parseAsRoot(arguments)
+            if let runnable = command as? any ContextCommand {
+                try runnable.run(in: context)
+            } else {
+                try command.run()  // command groups and `help`: these print help
+            }
+            return 0
+        } catch let error as CommandError {
+            return report(error, console: context.console)
+        } catch let error as StoreError {
+            return report(error, console: context.console)
+        } catch let error as CoreError {
+            return report(error, console: context.console)
+        } catch {
+            // Parse errors, help and version: rendered by the argument parser.
+            let code = Docket.exitCode(for: error)
+            let message = Docket.fullMessage(for: error)
+            if code == .success {
+                context.console.write(message + "\n")
+            } else {
+                context.console.writeError(message + "\n")
+            }
+            return code.rawValue
+        }
+    }
+
+    /// Prints an error as a sentence on stderr and returns its exit code.
+    static func report(_ error: any Error, console: any Console) -> Int32 {
+        switch error {
+        case let error as CommandError:
+            console.writeError("docket: \(error)\n")
+            return error.exitCode
+        case let error as StoreError:
+            console.writeError("docket: \(error)\n")
+            switch error {
+            case .noDatabase, .noProject: return 66
+            case .unknownReviewer: return 67  // EX_NOUSER
+            default: return 1
+            }
+        case let error as CoreError:
+            console.writeError("docket: \(error)\n")
+            return 64
+        case let error as ValidationError:
+            console.writeError("docket: \(error.message)\n")
+            return 64
+        default:
+            console.writeError("docket: \(error)\n")
+            return 1
+        }
+    }
+}

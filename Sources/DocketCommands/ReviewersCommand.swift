@@ -1,0 +1,71 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+import Foundation
+
+struct ReviewersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reviewers",
+        abstract: "Add and list reviewers.",
+        subcommands: [Add.self, List.self]
+    )
+
+    struct Add: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a reviewer.",
+            discussion: "Example: docket reviewers add ana --role lead"
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The reviewer's name, as given later to --as.") var name: String
+        @Option(help: "reviewer, lead or admin.") var role: String = "reviewer"
+
+        func run(in context: CommandContext) throws {
+            guard let role = Role(rawValue: role) else {
+                throw CommandError.invalidOption(name: "--role", value: role, reason: "use reviewer, lead or admin")
+            }
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, trimmed == name, !name.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true }) else {
+                throw CommandError.invalidOption(name: "name", value: name, reason: "a reviewer name must be non-empty, without surrounding spaces or control characters")
+            }
+            let store = try database.open(in: context)
+            let reviewer = try store.addReviewer(name: name, role: role, at: context.clock())
+            context.console.write("Added \(reviewer.role.rawValue) \(reviewer.name).\n")
+        }
+    }
+
+    struct List: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List reviewers with their roles and reviews done.",
+            discussion: "Example: docket reviewers list --json"
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Flag(help: "Print one JSON array.") var json = false
+
+        func run(in context: CommandContext) throws {
+            let store = try database.open(in: context)
+            let reviewers = try store.reviewers()
+            if json {
+                let array = JSONValue.array(reviewers.map { reviewer in
+                    var object = JSONObjectWriter()
+                    object.set("name", reviewer.name)
+                    object.set("role", reviewer.role.rawValue)
+                    object.set("reviews", reviewer.reviewsDone)
+                    object.set("added_at", reviewer.createdAt.iso8601)
+                    return object.value
+                })
+                context.console.write(array.encoded() + "\n")
+                return
+            }
+            guard !reviewers.isEmpty else {
+                context.console.write("No reviewers yet. Add one with `docket reviewers add NAME`.\n")
+                return
+            }
+            context.console.write(Format.table(
+                header: ["name", "role", "reviews", "added"],
+                rows: reviewers.map { [Sanitize.inline($0.name), $0.role.rawValue, Format.count($0.reviewsDone), $0.createdAt.iso8601] },
+                rightAligned: [2]))
+        }
+    }
+}

@@ -1,0 +1,148 @@
+/// A point in time, as milliseconds since the Unix epoch. The core never reads a clock:
+/// callers pass instants in.
+public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var milliseconds: Int64
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.milliseconds < rhs.milliseconds }
+    public func adding(seconds: Int) -> Instant { Instant(milliseconds: milliseconds + Int64(seconds) * 1000) }
+
+    /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-29T10:56:43.000Z`.
+    public var iso8601: String {
+        let ms = milliseconds
+        var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let msOfDay = ms - days * 86_400_000
+        // Civil-from-days (Howard Hinnant's algorithm).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        var year = yearOfEra + era * 400
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        if month <= 2 { year += 1 }
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(msOfDay / 3_600_000, 2)):\(pad(msOfDay / 60000 % 60, 2)):\(pad(msOfDay / 1000 % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+    }
+
+    public var description: String { iso8601 }
+}
+
+/// The level of measurement of a project's labels; it decides which agreement statistics apply.
+public enum MeasurementLevel: String, CaseIterable, Sendable, Codable {
+    case nominal, ordinal, interval, ratio
+}
+
+public enum Role: String, CaseIterable, Sendable, Codable {
+    case reviewer, lead, admin
+}
+
+/// Weights of the three utility terms. The seed notebook's defaults are 0.5 / 0.35 / 0.15.
+public struct UtilityWeights: Equatable, Sendable {
+    public var risk: Double
+    public var uncertainty: Double
+    public var diversity: Double
+
+    public init(risk: Double, uncertainty: Double, diversity: Double) {
+        self.risk = risk
+        self.uncertainty = uncertainty
+        self.diversity = diversity
+    }
+
+    public static let notebook = UtilityWeights(risk: 0.5, uncertainty: 0.35, diversity: 0.15)
+
+    /// Parses `risk=0.5,uncertainty=0.35,diversity=0.15`. Terms left out keep their default.
+    /// Every weight must be finite and non-negative, and at least one positive.
+    public static func parse(_ text: String, defaults: UtilityWeights = .notebook) throws(CoreError) -> UtilityWeights {
+        var weights = defaults
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pieces.count == 2 else {
+                throw .invalidSetting(name: "weights", value: text, reason: "write each weight as name=value, e.g. risk=0.5,uncertainty=0.35,diversity=0.15")
+            }
+            let name = pieces[0].trimmingSpaces
+            guard let value = Double(pieces[1].trimmingSpaces), value.isFinite, value >= 0 else {
+                throw .invalidSetting(name: "weights", value: text, reason: "the weight of \(name) must be a non-negative number")
+            }
+            switch name {
+            case "risk": weights.risk = value
+            case "uncertainty": weights.uncertainty = value
+            case "diversity": weights.diversity = value
+            default:
+                throw .invalidSetting(name: "weights", value: text, reason: "unknown term '\(name)'; the terms are risk, uncertainty and diversity")
+            }
+        }
+        guard weights.risk + weights.uncertainty + weights.diversity > 0 else {
+            throw .invalidSetting(name: "weights", value: text, reason: "at least one weight must be positive")
+        }
+        return weights
+    }
+
+    public var description: String {
+        "risk=\(JSONText.number(risk)),uncertainty=\(JSONText.number(uncertainty)),diversity=\(JSONText.number(diversity))"
+    }
+}
+
+/// A project's task settings.
+public struct ProjectSettings: Equatable, Sendable {
+    /// Declared labels, in order (the order matters for ordinal statistics).
+    public var labels: [String]
+    public var level: MeasurementLevel
+    /// How many reviewers should see each item.
+    public var overlap: Int
+    /// How many distinct items may be handed out; nil means no cap.
+    public var budget: Int?
+    public var weights: UtilityWeights
+    /// Share of new selections drawn uniformly at random (epsilon-greedy).
+    public var explore: Double
+    public var leaseSeconds: Int
+    /// Seed of the exploration draws; fixed at init so serving is reproducible.
+    public var seed: UInt64
+
+    public init(
+        labels: [String] = [], level: MeasurementLevel = .nominal, overlap: Int = 1, budget: Int? = nil,
+        weights: UtilityWeights = .notebook, explore: Double = 0.1, leaseSeconds: Int = 1200, seed: UInt64 = 0
+    ) {
+        self.labels = labels
+        self.level = level
+        self.overlap = overlap
+        self.budget = budget
+        self.weights = weights
+        self.explore = explore
+        self.leaseSeconds = leaseSeconds
+        self.seed = seed
+    }
+
+    /// Checks every setting and returns the first problem.
+    public func validate() throws(CoreError) {
+        var seen = Set<String>()
+        for label in labels {
+            guard !label.isEmpty, label.trimmingSpaces == label else {
+                throw .invalidSetting(name: "labels", value: labels.joined(separator: ","), reason: "labels must be non-empty and have no surrounding spaces")
+            }
+            guard seen.insert(label).inserted else {
+                throw .invalidSetting(name: "labels", value: labels.joined(separator: ","), reason: "label '\(label)' is declared twice")
+            }
+        }
+        guard overlap >= 1 else { throw .invalidSetting(name: "overlap", value: String(overlap), reason: "overlap must be at least 1") }
+        if let budget, budget < 0 { throw .invalidSetting(name: "budget", value: String(budget), reason: "the budget cannot be negative") }
+        guard explore.isFinite, (0...1).contains(explore) else {
+            throw .invalidSetting(name: "explore", value: JSONText.number(explore), reason: "the exploration share must be between 0 and 1")
+        }
+        guard leaseSeconds > 0 else { throw .invalidSetting(name: "lease", value: String(leaseSeconds), reason: "the lease must last at least one second") }
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        String(self.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { Substring(self).trimmingSpaces }
+}

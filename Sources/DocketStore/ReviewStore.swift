@@ -1,0 +1,129 @@
+import DocketCore
+
+public struct Reviewer: Equatable, Sendable {
+    public var id: Int64
+    public var name: String
+    public var role: Role
+    public var createdAt: Instant
+    /// Reviews completed (assignments done).
+    public var reviewsDone: Int
+}
+
+/// What happened to one imported row.
+public enum ItemAddOutcome: Equatable, Sendable {
+    case inserted, unchanged, updated
+}
+
+/// Receives validated items during an import; the store checks them against what it holds.
+public protocol ItemSink {
+    /// Adds or matches one item. A conflict with stored content (without `update`) comes back as a
+    /// field problem, so the caller can report it against the input line.
+    func add(_ draft: ItemDraft) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem>
+}
+
+public struct ImportSummary: Equatable, Sendable {
+    public var inserted = 0
+    public var unchanged = 0
+    public var updated = 0
+    public var rejected = 0
+    public var committed = false
+    public init() {}
+}
+
+/// An import either commits what it added or leaves the store as it was.
+public enum ImportDecision: Sendable {
+    case commit(rejected: Int)
+    case rollback
+}
+
+/// One line of the queue: an item in serving order with the parts of its utility.
+public struct QueueEntry: Equatable, Sendable {
+    public var step: Int
+    public var id: String
+    public var utility: Double
+    public var risk: Double?
+    public var uncertainty: Double?
+    public var diversity: Double?
+    public var policy: SelectionPolicy
+    public var propensity: Double
+}
+
+public struct QueuePreview: Equatable, Sendable {
+    public var entries: [QueueEntry]
+    public var budget: Int?
+    public var served: Int
+    public var unserved: Int
+    public var budgetLeft: Int? { budget.map { max(0, $0 - served) } }
+}
+
+public struct StatusSnapshot: Equatable, Sendable {
+    public var items: Int
+    public var served: Int
+    public var budget: Int?
+    public var overlap: Int
+    public var reviewsDone: Int
+    public var itemsComplete: Int
+    public var openLeases: Int
+    public var reviewers: Int
+    public var budgetLeft: Int? { budget.map { max(0, $0 - served) } }
+}
+
+/// A lease on one item for one reviewer.
+public struct Assignment: Equatable, Sendable {
+    public var id: Int64
+    public var itemID: String
+    public var reviewer: String
+    public var expiresAt: Instant
+    /// How the item was first selected for review, and with what probability.
+    public var policy: SelectionPolicy
+    public var propensity: Double
+    /// True when this is a lease the reviewer already held (a resumed session).
+    public var resumed: Bool
+}
+
+public enum ClaimOutcome: Equatable, Sendable {
+    case claimed(Assignment)
+    /// Every item the budget allows has been handed out and none has room for this reviewer.
+    case budgetSpent
+    /// No item is left that this reviewer may take.
+    case nothingLeft
+}
+
+/// One broken invariant found by `check`.
+public struct Violation: Equatable, Sendable, CustomStringConvertible {
+    public var rule: String
+    public var detail: String
+    public var description: String { "\(rule): \(detail)" }
+}
+
+/// The store façade: every read and task-named write Docket needs, each write one transaction.
+/// SQLite implements it today; a PostgreSQL backend can implement it without touching the core.
+public protocol ReviewStore: AnyObject {
+    func projectSettings() throws(StoreError) -> ProjectSettings
+
+    func addReviewer(name: String, role: Role, at: Instant) throws(StoreError) -> Reviewer
+    func reviewers() throws(StoreError) -> [Reviewer]
+    func reviewer(named: String) throws(StoreError) -> Reviewer
+
+    /// Runs `body` inside one transaction; it commits only when `body` returns `.commit`.
+    func importItems(
+        update: Bool, source: String, at: Instant, _ body: (any ItemSink) throws -> ImportDecision
+    ) throws -> ImportSummary
+
+    func queuePreview(limit: Int) throws(StoreError) -> QueuePreview
+    func status(at: Instant) throws(StoreError) -> StatusSnapshot
+
+    /// Hands `reviewer` the best item they may take, in one transaction: an open lease they
+    /// already hold, else the best item in progress with room left that they have not seen,
+    /// else a new selection (epsilon-greedy over utility) while the budget lasts.
+    func claimNext(for reviewer: String, at: Instant) throws(StoreError) -> ClaimOutcome
+    func renew(assignment: Int64, at: Instant) throws(StoreError) -> Instant
+    /// Marks a review complete (the reviewer session records its feedback in the same transaction).
+    func finish(assignment: Int64, at: Instant) throws(StoreError)
+    func release(assignment: Int64, at: Instant) throws(StoreError)
+    /// Ends every lease past its expiry; returns how many.
+    @discardableResult func expireLeases(at: Instant) throws(StoreError) -> Int
+
+    func backup(to path: String) throws(StoreError)
+    func check() throws(StoreError) -> [Violation]
+}

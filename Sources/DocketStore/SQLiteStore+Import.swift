@@ -1,0 +1,141 @@
+import DocketCore
+
+extension SQLiteStore {
+    public func importItems(
+        update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
+    ) throws -> ImportSummary {
+        let settings = try projectSettings()
+        var summary = ImportSummary()
+        do {
+            try db.execute("BEGIN IMMEDIATE")
+        } catch { throw StoreError.sqlite(error) }
+        do {
+            let embeddingDimension = try db.scalar("SELECT embedding_dim FROM project WHERE id = 1")
+            var dimension: Int?
+            if case .integer(let value)? = embeddingDimension { dimension = Int(value) }
+            let sink = SQLiteItemSink(store: self, settings: settings, update: update, now: now, dimension: dimension)
+            let decision = try body(sink)
+            db.resetStatements()
+            guard case .commit(let rejected) = decision else {
+                try db.execute("ROLLBACK")
+                summary.inserted = sink.inserted
+                summary.unchanged = sink.unchanged
+                summary.updated = sink.updated
+                return summary
+            }
+            try db.run(
+                "UPDATE project SET item_count = item_count + ?, embedding_dim = coalesce(embedding_dim, ?) WHERE id = 1",
+                .integer(Int64(sink.inserted)), SQLValue(sink.dimension))
+            summary.inserted = sink.inserted
+            summary.unchanged = sink.unchanged
+            summary.updated = sink.updated
+            summary.rejected = rejected
+            try logEvent(kind: "import", at: now, detail: .object([
+                ("source", .string(source)), ("inserted", .number(Double(sink.inserted))),
+                ("unchanged", .number(Double(sink.unchanged))), ("updated", .number(Double(sink.updated))),
+                ("rejected", .number(Double(rejected))),
+            ]))
+            db.resetStatements()
+            try db.execute("COMMIT")
+            summary.committed = true
+            return summary
+        } catch {
+            db.resetStatements()
+            if db.isInTransaction { try? db.execute("ROLLBACK") }
+            throw Self.map(error)
+        }
+    }
+}
+
+/// Inserts items inside the import's transaction. Re-importing identical content is a no-op;
+/// different content under a known id is a conflict unless `update` is set.
+final class SQLiteItemSink: ItemSink {
+    let store: SQLiteStore
+    let settings: ProjectSettings
+    let update: Bool
+    let now: Instant
+    var dimension: Int?
+    var inserted = 0
+    var unchanged = 0
+    var updated = 0
+
+    init(store: SQLiteStore, settings: ProjectSettings, update: Bool, now: Instant, dimension: Int?) {
+        self.store = store
+        self.settings = settings
+        self.update = update
+        self.now = now
+        self.dimension = dimension
+    }
+
+    static let insertSQL = """
+        INSERT INTO items (id, prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding,
+                           embedding, gold, meta, utility, overlap, imported_at)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+        ON CONFLICT (id) DO NOTHING
+        """
+
+    static let updateSQL = """
+        UPDATE items SET prompt = ?2, response = ?3, responses = ?4, category = ?5, risk = ?6, uncertainty = ?7,
+            diversity = ?8, diversity_from_embedding = ?9, embedding = ?10, gold = ?11, meta = ?12,
+            utility = CASE WHEN served_at IS NULL THEN ?13 ELSE utility END
+        WHERE id = ?1
+        """
+
+    func add(_ draft: ItemDraft) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem> {
+        if let embedding = draft.embedding {
+            if let dimension, dimension != embedding.count {
+                return .failure(FieldProblem(field: "embedding", problem: "has \(embedding.count) numbers; this project's embeddings have \(dimension)"))
+            }
+            dimension = embedding.count
+        }
+        let values = Self.columns(draft, settings: settings)
+        do {
+            let insert = try store.db.statement(Self.insertSQL)
+            try insert.bind(values + [.integer(Int64(settings.overlap)), .integer(now.milliseconds)])
+            while try insert.step() {}
+            if store.db.changes == 1 {
+                inserted += 1
+                return .success(.inserted)
+            }
+            // The id exists: compare the stored content.
+            let existing = try store.db.statement(
+                "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta FROM items WHERE id = ?")
+            try existing.bind([.text(draft.id)])
+            guard try existing.step() else { return .failure(FieldProblem(field: "id", problem: "vanished during import")) }
+            var differing: [String] = []
+            let names = ["prompt", "response", "responses", "category", "risk", "uncertainty", "diversity", "diversity", "embedding", "gold", "meta"]
+            for (offset, name) in names.enumerated() where existing.value(Int32(offset)) != values[offset + 1] {
+                if !differing.contains(name) { differing.append(name) }
+            }
+            if differing.isEmpty {
+                unchanged += 1
+                return .success(.unchanged)
+            }
+            guard update else {
+                return .failure(FieldProblem(
+                    field: differing[0],
+                    problem: "item '\(draft.id)' already exists with different \(differing.joined(separator: ", ")) (use --update to replace it)"))
+            }
+            let statement = try store.db.statement(Self.updateSQL)
+            try statement.bind(values)
+            while try statement.step() {}
+            updated += 1
+            return .success(.updated)
+        } catch { throw .sqlite(error) }
+    }
+
+    /// Column values ?1…?13 for a draft.
+    static func columns(_ draft: ItemDraft, settings: ProjectSettings) -> [SQLValue] {
+        let fromEmbedding = draft.diversity == nil && draft.embedding != nil
+        // An embedding item starts at diversity 1, the upper bound; the queue lowers it lazily.
+        let diversity = draft.diversity ?? (fromEmbedding ? 1.0 : nil)
+        let utility = Utility.score(risk: draft.risk, uncertainty: draft.uncertainty, diversity: diversity, weights: settings.weights)
+        return [
+            .text(draft.id), SQLValue(draft.prompt), SQLValue(draft.response),
+            SQLValue(draft.responses.map { JSONValue.array($0.map { .string($0) }).encoded() }),
+            SQLValue(draft.category), SQLValue(draft.risk), SQLValue(draft.uncertainty), SQLValue(diversity),
+            .integer(fromEmbedding ? 1 : 0), draft.embedding.map { .blob(EmbeddingCoding.encode($0)) } ?? .null,
+            SQLValue(draft.gold), SQLValue(draft.meta), .real(utility),
+        ]
+    }
+}

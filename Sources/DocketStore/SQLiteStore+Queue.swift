@@ -1,0 +1,280 @@
+import DocketCore
+
+/// Unserved items in stored-utility order, read lazily from an open statement.
+struct CandidateCursor: IteratorProtocol {
+    let statement: Statement
+    let weights: UtilityWeights
+    var failed: SQLiteError?
+
+    static let columns = "seq, id, risk, uncertainty, diversity, diversity_from_embedding, embedding"
+
+    mutating func next() -> QueueCandidate? {
+        do {
+            guard try statement.step() else { return nil }
+            return Self.candidate(statement, weights: weights)
+        } catch {
+            failed = error
+            return nil
+        }
+    }
+
+    static func candidate(_ statement: Statement, weights: UtilityWeights) -> QueueCandidate {
+        QueueCandidate(
+            seq: statement.int(0), id: statement.text(1), risk: statement.optionalDouble(2),
+            uncertainty: statement.optionalDouble(3), diversity: statement.optionalDouble(4),
+            embedding: statement.blob(6).map(EmbeddingCoding.decode), diversityFromEmbedding: statement.int(5) != 0,
+            weights: weights)
+    }
+}
+
+extension SQLiteStore {
+    struct SelectionState {
+        var settings: ProjectSettings
+        var served: Int
+        var itemCount: Int
+        var maxSeq: Int64
+        var unserved: Int { itemCount - served }
+    }
+
+    func selectionState() throws -> SelectionState {
+        let settings = try projectSettings()
+        let statement = try db.statement("SELECT served, item_count, (SELECT coalesce(max(seq), 0) FROM items) FROM project WHERE id = 1")
+        guard try statement.step() else { throw StoreError.noProject(path: path) }
+        return SelectionState(settings: settings, served: Int(statement.int(0)), itemCount: Int(statement.int(1)), maxSeq: statement.int(2))
+    }
+
+    /// Embeddings of every item already selected: the set diversity is measured against.
+    func selectedIndex() throws -> DiversityIndex {
+        var index = DiversityIndex()
+        let statement = try db.statement("SELECT embedding FROM items WHERE served_at IS NOT NULL AND embedding IS NOT NULL ORDER BY selection_step")
+        while try statement.step() {
+            if let blob = statement.blob(0) { index.add(EmbeddingCoding.decode(blob)) }
+        }
+        return index
+    }
+
+    func unservedCursor(weights: UtilityWeights) throws -> CandidateCursor {
+        let statement = try db.statement(
+            "SELECT \(CandidateCursor.columns) FROM items INDEXED BY items_unserved WHERE served_at IS NULL ORDER BY utility DESC, id")
+        return CandidateCursor(statement: statement, weights: weights)
+    }
+
+    /// An unserved item drawn uniformly at random, not in `excluded`. Rejection sampling over
+    /// seq numbers (exact and O(1) expected while most items are unserved), then, after 64
+    /// misses, a uniform offset into the unserved items; either way every eligible item is equally likely.
+    func drawUniform(_ generator: inout SplitMix64, excluded: Set<Int64>, state: SelectionState) throws -> QueueCandidate? {
+        let eligible = state.unserved - excluded.count
+        guard eligible > 0, state.maxSeq > 0 else { return nil }
+        let bySeq = try db.statement("SELECT \(CandidateCursor.columns) FROM items WHERE seq = ? AND served_at IS NULL")
+        for _ in 0..<64 {
+            let seq = Int64(generator.next(below: UInt64(state.maxSeq))) + 1
+            if excluded.contains(seq) { continue }
+            bySeq.reset()
+            try bySeq.bind([.integer(seq)])
+            if try bySeq.step() { return CandidateCursor.candidate(bySeq, weights: state.settings.weights) }
+        }
+        let byOffset = try db.statement(
+            "SELECT \(CandidateCursor.columns) FROM items WHERE served_at IS NULL ORDER BY seq LIMIT 1 OFFSET ?")
+        while true {
+            let offset = Int64(generator.next(below: UInt64(state.unserved)))
+            byOffset.reset()
+            try byOffset.bind([.integer(offset)])
+            guard try byOffset.step() else { return nil }
+            let candidate = CandidateCursor.candidate(byOffset, weights: state.settings.weights)
+            if !excluded.contains(candidate.seq) { return candidate }
+        }
+    }
+
+    public func queuePreview(limit: Int) throws(StoreError) -> QueuePreview {
+        try read {
+            let state = try selectionState()
+            let budgetLeft = state.settings.budget.map { max(0, $0 - state.served) } ?? Int.max
+            let cursor = try unservedCursor(weights: state.settings.weights)
+            let planner = QueuePlanner<CandidateCursor>(
+                schedule: ExplorationSchedule(epsilon: state.settings.explore, seed: state.settings.seed),
+                weights: state.settings.weights)
+            var drawError: (any Error)?
+            let plan = planner.plan(
+                stream: cursor, index: try selectedIndex(), firstStep: state.served, poolSize: state.unserved,
+                limit: min(limit, budgetLeft),
+                drawUniform: { generator, excluded in
+                    do { return try drawUniform(&generator, excluded: excluded, state: state) } catch {
+                        drawError = error
+                        return nil
+                    }
+                })
+            if let drawError { throw drawError }
+            return QueuePreview(
+                entries: plan.map {
+                    QueueEntry(
+                        step: $0.step, id: $0.candidate.id, utility: $0.candidate.utility, risk: $0.candidate.risk,
+                        uncertainty: $0.candidate.uncertainty, diversity: $0.candidate.diversity, policy: $0.policy,
+                        propensity: $0.propensity)
+                },
+                budget: state.settings.budget, served: state.served, unserved: state.unserved)
+        }
+    }
+
+    // MARK: Claiming
+
+    @discardableResult
+    public func expireLeases(at now: Instant) throws(StoreError) -> Int {
+        // A cheap read first: most calls find nothing to expire and need no write lock.
+        let due = try read { try db.int("SELECT count(*) FROM assignments WHERE state = 'open' AND expires_at <= ?", .integer(now.milliseconds)) }
+        guard due > 0 else { return 0 }
+        return try write { try expireDueLeases(at: now) }
+    }
+
+    /// Inside a write transaction: ends leases past their expiry, with an event each.
+    func expireDueLeases(at now: Instant) throws -> Int {
+        try db.run(
+            """
+            INSERT INTO events (at, kind, reviewer, item, detail)
+            SELECT ?1, 'lease-expired', reviewer, item, json_object('assignment', id, 'expired_at', expires_at)
+            FROM assignments WHERE state = 'open' AND expires_at <= ?1
+            """, .integer(now.milliseconds))
+        try db.run("UPDATE assignments SET state = 'expired', closed_at = ?1 WHERE state = 'open' AND expires_at <= ?1", .integer(now.milliseconds))
+        return db.changes
+    }
+
+    public func claimNext(for reviewerName: String, at now: Instant) throws(StoreError) -> ClaimOutcome {
+        let reviewer = try reviewer(named: reviewerName)
+        return try write { () throws -> ClaimOutcome in
+            _ = try expireDueLeases(at: now)
+            let state = try selectionState()
+            let leaseEnd = now.adding(seconds: state.settings.leaseSeconds)
+
+            // 1. A lease this reviewer already holds (a resumed session) is renewed and returned.
+            let held = try db.statement(
+                """
+                SELECT a.id, i.id, i.policy, i.propensity FROM assignments a JOIN items i ON i.seq = a.item
+                WHERE a.reviewer = ? AND a.state = 'open' ORDER BY a.claimed_at LIMIT 1
+                """)
+            try held.bind([.integer(reviewer.id)])
+            if try held.step() {
+                let assignment = Assignment(
+                    id: held.int(0), itemID: held.text(1), reviewer: reviewer.name, expiresAt: leaseEnd,
+                    policy: SelectionPolicy(rawValue: held.text(2)) ?? .exploit, propensity: held.double(3), resumed: true)
+                held.reset()
+                try db.run("UPDATE assignments SET expires_at = ? WHERE id = ?", .integer(leaseEnd.milliseconds), .integer(assignment.id))
+                return .claimed(assignment)
+            }
+
+            // 2. The best item already in progress with room left that this reviewer has not had.
+            let inProgress = try db.statement(
+                """
+                SELECT seq, id, policy, propensity FROM items INDEXED BY items_in_progress
+                WHERE served_at IS NOT NULL AND taken < overlap
+                  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.reviewer = ?
+                                  AND a.state IN ('open', 'done', 'skipped'))
+                ORDER BY utility DESC, id LIMIT 1
+                """)
+            try inProgress.bind([.integer(reviewer.id)])
+            if try inProgress.step() {
+                let seq = inProgress.int(0)
+                let itemID = inProgress.text(1)
+                let policy = SelectionPolicy(rawValue: inProgress.text(2)) ?? .exploit
+                let propensity = inProgress.double(3)
+                inProgress.reset()
+                let id = try openLease(item: seq, reviewer: reviewer.id, at: now, until: leaseEnd)
+                return .claimed(Assignment(id: id, itemID: itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: policy, propensity: propensity, resumed: false))
+            }
+
+            // 3. A new selection, while the budget lasts.
+            if let budget = state.settings.budget, state.served >= budget { return .budgetSpent }
+            guard state.unserved > 0 else { return .nothingLeft }
+            guard let selection = try selectNew(state: state) else { return .nothingLeft }
+            let pick = selection.candidate
+            try db.run(
+                """
+                UPDATE items SET served_at = ?, policy = ?, propensity = ?, selection_step = ?,
+                    diversity = ?, utility = ? WHERE seq = ?
+                """,
+                .integer(now.milliseconds), .text(selection.policy.rawValue), .real(selection.propensity),
+                .integer(Int64(selection.step)), SQLValue(pick.diversity), .real(pick.utility), .integer(pick.seq))
+            try db.run("UPDATE project SET served = served + 1 WHERE id = 1")
+            try logEvent(kind: "selected", at: now, reviewer: reviewer.id, item: pick.seq, detail: .object([
+                ("policy", .string(selection.policy.rawValue)), ("propensity", .number(selection.propensity)),
+                ("step", .number(Double(selection.step))), ("utility", .number(pick.utility)),
+            ]))
+            let id = try openLease(item: pick.seq, reviewer: reviewer.id, at: now, until: leaseEnd)
+            return .claimed(Assignment(
+                id: id, itemID: pick.id, reviewer: reviewer.name, expiresAt: leaseEnd, policy: selection.policy,
+                propensity: selection.propensity, resumed: false))
+        }
+    }
+
+    /// One epsilon-greedy step over the unserved items, persisting lowered diversity bounds.
+    func selectNew(state: SelectionState) throws -> Selection? {
+        let weights = state.settings.weights
+        let schedule = ExplorationSchedule(epsilon: state.settings.explore, seed: state.settings.seed)
+        let step = state.served
+        var (policy, generator) = schedule.draw(step: step)
+        var selector = LazyGreedySelector(stream: try unservedCursor(weights: weights), weights: weights)
+        var rescored: [QueueCandidate] = []
+        selector.onRescore = { rescored.append($0) }
+        // The diversity index is only needed when an embedding candidate reaches the top.
+        let index = try selectedIndex()
+        guard let top = selector.next(index: index) else { return nil }
+        var pick = top
+        if policy == .explore, let drawn = try drawUniform(&generator, excluded: [], state: state) {
+            pick = drawn
+            if pick.seq != top.seq, pick.diversityFromEmbedding, let embedding = pick.embedding {
+                pick.diversity = index.diversity(of: embedding)
+                pick.utility = Utility.score(risk: pick.risk, uncertainty: pick.uncertainty, diversity: pick.diversity, weights: weights)
+            }
+        } else {
+            policy = .exploit
+        }
+        let lower = try db.statement("UPDATE items SET diversity = ?, utility = ? WHERE seq = ?")
+        for candidate in rescored where candidate.seq != pick.seq {
+            lower.reset()
+            try lower.bind([SQLValue(candidate.diversity), .real(candidate.utility), .integer(candidate.seq)])
+            while try lower.step() {}
+        }
+        let propensity = schedule.propensity(isTop: pick.seq == top.seq, poolSize: state.unserved)
+        return Selection(candidate: pick, policy: policy, propensity: propensity, step: step)
+    }
+
+    func openLease(item: Int64, reviewer: Int64, at now: Instant, until end: Instant) throws -> Int64 {
+        try db.run(
+            "INSERT INTO assignments (item, reviewer, state, claimed_at, expires_at) VALUES (?, ?, 'open', ?, ?)",
+            .integer(item), .integer(reviewer), .integer(now.milliseconds), .integer(end.milliseconds))
+        let id = db.lastInsertRowID
+        try logEvent(kind: "claimed", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(id)))]))
+        return id
+    }
+
+    func openAssignment(_ id: Int64) throws -> (item: Int64, reviewer: Int64) {
+        let statement = try db.statement("SELECT item, reviewer, state FROM assignments WHERE id = ?")
+        try statement.bind([.integer(id)])
+        guard try statement.step() else { throw StoreError.unknownAssignment(id: id) }
+        let state = statement.text(2)
+        guard state == "open" else { throw StoreError.assignmentNotOpen(id: id, state: state) }
+        return (statement.int(0), statement.int(1))
+    }
+
+    public func renew(assignment id: Int64, at now: Instant) throws(StoreError) -> Instant {
+        try write {
+            let settings = try projectSettings()
+            _ = try openAssignment(id)
+            let end = now.adding(seconds: settings.leaseSeconds)
+            try db.run("UPDATE assignments SET expires_at = ? WHERE id = ?", .integer(end.milliseconds), .integer(id))
+            return end
+        }
+    }
+
+    public func finish(assignment id: Int64, at now: Instant) throws(StoreError) {
+        try write { try closeAssignment(id, state: "done", event: "review-done", at: now) }
+    }
+
+    public func release(assignment id: Int64, at now: Instant) throws(StoreError) {
+        try write { try closeAssignment(id, state: "released", event: "lease-released", at: now) }
+    }
+
+    func closeAssignment(_ id: Int64, state: String, event: String, at now: Instant) throws {
+        let (item, reviewer) = try openAssignment(id)
+        try db.run("UPDATE assignments SET state = ?, closed_at = ? WHERE id = ?", .text(state), .integer(now.milliseconds), .integer(id))
+        try logEvent(kind: event, at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(id)))]))
+    }
+}

@@ -1,0 +1,278 @@
+import CSQLite
+import DocketCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The SQLite implementation of `ReviewStore`: one database file in WAL mode with foreign keys
+/// on and a busy timeout. The only code in Docket that speaks SQL.
+public final class SQLiteStore: ReviewStore {
+    let db: Connection
+    public let path: String
+
+    /// Milliseconds a write waits for another process's lock before giving up.
+    public static let busyTimeoutMs: Int32 = 10_000
+
+    private init(connection: Connection, path: String) throws(StoreError) {
+        self.db = connection
+        self.path = path
+        do {
+            db.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
+            if path != ":memory:" {
+                _ = try db.scalar("PRAGMA journal_mode = WAL")
+                try db.execute("PRAGMA synchronous = NORMAL")
+            }
+            try db.execute("PRAGMA foreign_keys = ON")
+        } catch { throw .sqlite(error) }
+        try Migrator.migrate(db)
+    }
+
+    /// Opens an existing project database (migrating it if it is older than this binary).
+    public static func open(path: String) throws(StoreError) -> SQLiteStore {
+        if path != ":memory:", access(path, F_OK) != 0 { throw .noDatabase(path: path) }
+        let connection: Connection
+        do { connection = try Connection(path: path, flags: [.readWrite]) } catch { throw .sqlite(error) }
+        let store = try SQLiteStore(connection: connection, path: path)
+        guard try store.hasProject() else { throw .noProject(path: path) }
+        return store
+    }
+
+    /// Creates a project in a new or empty database. An existing project is an error that changes nothing.
+    public static func create(path: String, settings: ProjectSettings, at now: Instant) throws(StoreError) -> SQLiteStore {
+        let existed = path != ":memory:" && access(path, F_OK) == 0
+        let connection: Connection
+        do { connection = try Connection(path: path, flags: [.readWrite, .create]) } catch { throw .sqlite(error) }
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(connection: connection, path: path)
+        } catch {
+            if !existed { Self.removeFiles(path) }
+            throw error
+        }
+        try store.write { () throws in
+            if try store.hasProject() { throw StoreError.projectExists(path: path) }
+            try store.db.run(
+                """
+                INSERT INTO project (id, labels, level, overlap, budget, w_risk, w_uncertainty, w_diversity, explore, lease_seconds, seed, created_at)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                .text(JSONValue.array(settings.labels.map { .string($0) }).encoded()), .text(settings.level.rawValue),
+                .integer(Int64(settings.overlap)), SQLValue(settings.budget),
+                .real(settings.weights.risk), .real(settings.weights.uncertainty), .real(settings.weights.diversity),
+                .real(settings.explore), .integer(Int64(settings.leaseSeconds)), .integer(Int64(bitPattern: settings.seed)),
+                .integer(now.milliseconds))
+            try store.logEvent(kind: "init", at: now, detail: .object([
+                ("labels", .array(settings.labels.map { .string($0) })), ("level", .string(settings.level.rawValue)),
+                ("overlap", .number(Double(settings.overlap))), ("budget", settings.budget.map { .number(Double($0)) } ?? .null),
+                ("weights", .string(settings.weights.description)), ("explore", .number(settings.explore)),
+            ]))
+        }
+        return store
+    }
+
+    static func removeFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+
+    func hasProject() throws(StoreError) -> Bool {
+        try read { try db.int("SELECT count(*) FROM project") > 0 }
+    }
+
+    // MARK: Transactions and error mapping
+
+    /// Runs `body` in an IMMEDIATE transaction (the write lock is taken up front, so concurrent
+    /// writers queue instead of failing on upgrade) and maps errors to `StoreError`.
+    func write<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        do {
+            return try db.transaction(.immediate) { () throws -> T in try body() }
+        } catch { throw Self.map(error) }
+    }
+
+    /// Runs `body` in a read transaction, so everything it reads is one consistent snapshot.
+    func read<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        do {
+            if db.isInTransaction { return try body() }
+            return try db.transaction(.deferred) { () throws -> T in try body() }
+        } catch { throw Self.map(error) }
+    }
+
+    static func map(_ error: any Error) -> StoreError {
+        switch error {
+        case let error as StoreError: return error
+        case let error as SQLiteError: return .sqlite(error)
+        default: return .sqlite(SQLiteError(code: SQLITE_ERROR, extendedCode: SQLITE_ERROR, message: "\(error)", sql: nil))
+        }
+    }
+
+    func logEvent(kind: String, at: Instant, reviewer: Int64? = nil, item: Int64? = nil, detail: JSONValue? = nil) throws {
+        try db.run(
+            "INSERT INTO events (at, kind, reviewer, item, detail) VALUES (?, ?, ?, ?, ?)",
+            .integer(at.milliseconds), .text(kind), SQLValue(reviewer), SQLValue(item), SQLValue(detail?.encoded()))
+    }
+
+    // MARK: Project and reviewers
+
+    public func projectSettings() throws(StoreError) -> ProjectSettings {
+        try read {
+            let statement = try db.statement(
+                "SELECT labels, level, overlap, budget, w_risk, w_uncertainty, w_diversity, explore, lease_seconds, seed FROM project WHERE id = 1")
+            guard try statement.step() else { throw StoreError.noProject(path: path) }
+            var labels: [String] = []
+            if case .array(let values) = try JSON.parse(statement.text(0)) {
+                labels = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+            }
+            return ProjectSettings(
+                labels: labels, level: MeasurementLevel(rawValue: statement.text(1)) ?? .nominal,
+                overlap: Int(statement.int(2)), budget: statement.optionalInt(3).map(Int.init),
+                weights: UtilityWeights(risk: statement.double(4), uncertainty: statement.double(5), diversity: statement.double(6)),
+                explore: statement.double(7), leaseSeconds: Int(statement.int(8)), seed: UInt64(bitPattern: statement.int(9)))
+        }
+    }
+
+    public func addReviewer(name: String, role: Role, at now: Instant) throws(StoreError) -> Reviewer {
+        try write {
+            if try db.scalar("SELECT id FROM reviewers WHERE name = ?", .text(name)) != nil {
+                throw StoreError.duplicateReviewer(name: name)
+            }
+            try db.run("INSERT INTO reviewers (name, role, created_at) VALUES (?, ?, ?)", .text(name), .text(role.rawValue), .integer(now.milliseconds))
+            let id = db.lastInsertRowID
+            try logEvent(kind: "reviewer-added", at: now, reviewer: id, detail: .object([("name", .string(name)), ("role", .string(role.rawValue))]))
+            return Reviewer(id: id, name: name, role: role, createdAt: now, reviewsDone: 0)
+        }
+    }
+
+    public func reviewers() throws(StoreError) -> [Reviewer] {
+        try read {
+            let statement = try db.statement(
+                """
+                SELECT r.id, r.name, r.role, r.created_at,
+                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done')
+                FROM reviewers r ORDER BY r.name
+                """)
+            var result: [Reviewer] = []
+            while try statement.step() {
+                result.append(Reviewer(
+                    id: statement.int(0), name: statement.text(1), role: Role(rawValue: statement.text(2)) ?? .reviewer,
+                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4))))
+            }
+            return result
+        }
+    }
+
+    public func reviewer(named name: String) throws(StoreError) -> Reviewer {
+        let all = try reviewers()
+        if let found = all.first(where: { $0.name == name }) { return found }
+        throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: all.map(\.name)))
+    }
+
+    // MARK: Status, backup, check
+
+    public func status(at now: Instant) throws(StoreError) -> StatusSnapshot {
+        try expireLeases(at: now)
+        return try read {
+            let statement = try db.statement(
+                """
+                SELECT p.item_count, p.served, p.budget, p.overlap,
+                       (SELECT count(*) FROM assignments WHERE state = 'done'),
+                       (SELECT count(*) FROM items WHERE served_at IS NOT NULL AND taken >= overlap
+                            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.state = 'open')),
+                       (SELECT count(*) FROM assignments WHERE state = 'open'),
+                       (SELECT count(*) FROM reviewers)
+                FROM project p WHERE p.id = 1
+                """)
+            guard try statement.step() else { throw StoreError.noProject(path: path) }
+            return StatusSnapshot(
+                items: Int(statement.int(0)), served: Int(statement.int(1)), budget: statement.optionalInt(2).map(Int.init),
+                overlap: Int(statement.int(3)), reviewsDone: Int(statement.int(4)), itemsComplete: Int(statement.int(5)),
+                openLeases: Int(statement.int(6)), reviewers: Int(statement.int(7)))
+        }
+    }
+
+    /// Writes a consistent copy with SQLite's online backup API, to a temporary file renamed into
+    /// place, so readers and writers carry on and a failed backup leaves nothing behind.
+    public func backup(to target: String) throws(StoreError) {
+        if access(target, F_OK) == 0 { throw .backupTargetExists(path: target) }
+        let temporary = target + ".partial-\(getpid())"
+        let destination: Connection
+        do { destination = try Connection(path: temporary, flags: [.readWrite, .create]) } catch { throw .sqlite(error) }
+        guard let backup = sqlite3_backup_init(destination.handle, "main", db.handle, "main") else {
+            let error = destination.error(sqlite3_errcode(destination.handle), sql: nil)
+            Self.removeFiles(temporary)
+            throw .sqlite(error)
+        }
+        var rc: Int32
+        repeat {
+            rc = sqlite3_backup_step(backup, -1)
+            if rc == SQLITE_BUSY || rc == SQLITE_LOCKED { sqlite3_sleep(5) }
+        } while rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED
+        sqlite3_backup_finish(backup)
+        guard rc == SQLITE_DONE else {
+            let error = destination.error(rc, sql: nil)
+            Self.removeFiles(temporary)
+            throw .sqlite(error)
+        }
+        do { try destination.execute("PRAGMA journal_mode = DELETE") } catch { Self.removeFiles(temporary); throw .sqlite(error) }
+        guard rename(temporary, target) == 0 else {
+            Self.removeFiles(temporary)
+            throw .sqlite(SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN, message: "could not move the backup to \(target)", sql: nil))
+        }
+    }
+
+    public func check() throws(StoreError) -> [Violation] {
+        try read {
+            var violations: [Violation] = []
+            let integrity = try db.statement("PRAGMA integrity_check")
+            while try integrity.step() {
+                let line = integrity.text(0)
+                if line != "ok" { violations.append(Violation(rule: "sqlite-integrity", detail: line)) }
+            }
+            let foreignKeys = try db.statement("PRAGMA foreign_key_check")
+            while try foreignKeys.step() {
+                violations.append(Violation(rule: "foreign-key", detail: "row \(foreignKeys.int(1)) of \(foreignKeys.text(0)) points to a missing \(foreignKeys.text(2))"))
+            }
+            let rules: [(String, String, (Statement) -> String)] = [
+                ("overlap-exceeded",
+                 """
+                 SELECT i.id, i.overlap, count(*) FROM assignments a JOIN items i ON i.seq = a.item
+                 WHERE a.state IN ('open', 'done') GROUP BY a.item HAVING count(*) > i.overlap
+                 """,
+                 { "item \($0.text(0)) has \($0.int(2)) reviews and leases, over its overlap of \($0.int(1))" }),
+                ("reviewer-twice",
+                 """
+                 SELECT i.id, r.name, count(*) FROM assignments a JOIN items i ON i.seq = a.item JOIN reviewers r ON r.id = a.reviewer
+                 WHERE a.state IN ('open', 'done', 'skipped') GROUP BY a.item, a.reviewer HAVING count(*) > 1
+                 """,
+                 { "reviewer \($0.text(1)) holds item \($0.text(0)) \($0.int(2)) times" }),
+                ("lease-without-item",
+                 "SELECT a.id FROM assignments a LEFT JOIN items i ON i.seq = a.item WHERE a.state = 'open' AND i.seq IS NULL",
+                 { "open lease \($0.int(0)) points to no item" }),
+                ("lease-on-unserved-item",
+                 "SELECT a.id, i.id FROM assignments a JOIN items i ON i.seq = a.item WHERE i.served_at IS NULL",
+                 { "assignment \($0.int(0)) is on item \($0.text(1)), which was never served" }),
+                ("taken-counter",
+                 """
+                 SELECT i.id, i.taken, (SELECT count(*) FROM assignments a WHERE a.item = i.seq AND a.state IN ('open', 'done')) AS actual
+                 FROM items i WHERE i.taken <> actual
+                 """,
+                 { "item \($0.text(0)) counts \($0.int(1)) reviews and leases but has \($0.int(2))" }),
+                ("served-counter",
+                 "SELECT p.served, (SELECT count(*) FROM items WHERE served_at IS NOT NULL) AS actual FROM project p WHERE p.served <> actual",
+                 { "the project counts \($0.int(0)) items served but \($0.int(1)) are" }),
+                ("item-counter",
+                 "SELECT p.item_count, (SELECT count(*) FROM items) AS actual FROM project p WHERE p.item_count <> actual",
+                 { "the project counts \($0.int(0)) items but holds \($0.int(1))" }),
+                ("budget-exceeded",
+                 "SELECT served, budget FROM project WHERE budget IS NOT NULL AND served > budget",
+                 { "\($0.int(0)) items served, over the budget of \($0.int(1))" }),
+            ]
+            for (rule, sql, describe) in rules {
+                let statement = try db.statement(sql)
+                while try statement.step() { violations.append(Violation(rule: rule, detail: describe(statement))) }
+            }
+            return violations
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import DocketCore
+
+/// Errors of the store layer. Each renders as a sentence that names the value and the fix.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noDatabase(path: String)
+    case projectExists(path: String)
+    case noProject(path: String)
+    case newerSchema(found: Int, supported: Int)
+    case migrationFailed(name: String, SQLiteError)
+    case duplicateReviewer(name: String)
+    case unknownReviewer(name: String, suggestion: String?)
+    case unknownAssignment(id: Int64)
+    case assignmentNotOpen(id: Int64, state: String)
+    case backupTargetExists(path: String)
+    case embeddingDimension(expected: Int, got: Int)
+    case sqlite(SQLiteError)
+
+    public var description: String {
+        switch self {
+        case .noDatabase(let path):
+            return "No Docket database at \(path). Create a project with `docket init`, or point to one with --db or DOCKET_DB."
+        case .projectExists(let path):
+            return "A project already exists in \(path); nothing was changed. Use another --db path for a new project."
+        case .noProject(let path):
+            return "The database \(path) holds no project. Run `docket init` first."
+        case let .newerSchema(found, supported):
+            return "The database has schema version \(found), newer than this docket supports (\(supported)). Use a newer docket."
+        case let .migrationFailed(name, error):
+            return "Migration \(name) failed: \(error.message)."
+        case .duplicateReviewer(let name):
+            return "A reviewer named '\(name)' already exists."
+        case let .unknownReviewer(name, suggestion):
+            var text = "No reviewer named '\(name)'."
+            if let suggestion { text += " Did you mean '\(suggestion)'?" }
+            return text + " Add one with `docket reviewers add \(name)`."
+        case .unknownAssignment(let id):
+            return "No assignment \(id)."
+        case let .assignmentNotOpen(id, state):
+            return "Assignment \(id) is \(state), not open."
+        case .backupTargetExists(let path):
+            return "\(path) already exists; choose a new file for the backup."
+        case let .embeddingDimension(expected, got):
+            return "Embedding has \(got) numbers; this project's embeddings have \(expected)."
+        case .sqlite(let error):
+            return error.isBusy
+                ? "The database stayed locked by another docket process; try again. (\(error.message))"
+                : "Database error: \(error.message)."
+        }
+    }
+}

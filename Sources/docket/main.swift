@@ -1,0 +1,4 @@
+import DocketCommands
+import Foundation
+
+exit(DocketCLI.run(Array(CommandLine.arguments.dropFirst()), context: .live()))
