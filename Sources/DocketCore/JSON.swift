@@ -217,7 +217,7 @@ struct JSONParser {
                 }
                 scalars.append(contentsOf: Array(String(UnicodeScalar(code)!).utf8))
             default:
-                index -= 1
+                index -= 2
                 throw error("invalid escape '\\\(Self.printable(escape))'")
             }
         }

@@ -45,12 +45,14 @@ extension SQLiteStore {
 
     /// Embeddings of every item already selected: the set diversity is measured against.
     func selectedIndex() throws -> DiversityIndex {
-        var index = DiversityIndex()
-        let statement = try db.statement("SELECT embedding FROM items WHERE served_at IS NOT NULL AND embedding IS NOT NULL ORDER BY selection_step")
+        let statement = try db.statement(
+            "SELECT selection_step, embedding FROM items WHERE selection_step >= ? AND embedding IS NOT NULL ORDER BY selection_step")
+        try statement.bind([.integer(Int64(selectedThroughStep))])
         while try statement.step() {
-            if let blob = statement.blob(0) { index.add(EmbeddingCoding.decode(blob)) }
+            if let blob = statement.blob(1) { selectedEmbeddings.add(EmbeddingCoding.decode(blob)) }
+            selectedThroughStep = Int(statement.int(0)) + 1
         }
-        return index
+        return selectedEmbeddings
     }
 
     func unservedCursor(weights: UtilityWeights) throws -> CandidateCursor {

@@ -12,6 +12,10 @@ import Darwin
 public final class SQLiteStore: ReviewStore {
     let db: Connection
     public let path: String
+    /// Embeddings of the items selected so far, by selection step. The selected set only grows,
+    /// so the cache is extended with the steps other processes added, never rebuilt.
+    var selectedEmbeddings = DiversityIndex()
+    var selectedThroughStep = 0
 
     /// Milliseconds a write waits for another process's lock before giving up.
     public static let busyTimeoutMs: Int32 = 10_000
@@ -163,9 +167,21 @@ public final class SQLiteStore: ReviewStore {
     }
 
     public func reviewer(named name: String) throws(StoreError) -> Reviewer {
-        let all = try reviewers()
-        if let found = all.first(where: { $0.name == name }) { return found }
-        throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: all.map(\.name)))
+        let found: Reviewer? = try read {
+            let statement = try db.statement(
+                """
+                SELECT r.id, r.name, r.role, r.created_at,
+                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done')
+                FROM reviewers r WHERE r.name = ?
+                """)
+            try statement.bind([.text(name)])
+            guard try statement.step() else { return nil }
+            return Reviewer(
+                id: statement.int(0), name: statement.text(1), role: Role(rawValue: statement.text(2)) ?? .reviewer,
+                createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)))
+        }
+        if let found { return found }
+        throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: try reviewers().map(\.name)))
     }
 
     // MARK: Status, backup, check

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+@testable import DocketCore
+
+@Suite struct UncertaintyTests {
+    @Test func entropyIsNormalisedShannonEntropy() {
+        // Reference: -(0.7 ln 0.7 + 0.2 ln 0.2 + 0.1 ln 0.1) / ln 3, computed with Python's math.log.
+        #expect(abs(UncertaintyMeasure.entropy.uncertainty(of: [0.7, 0.2, 0.1]) - 0.7298466991620974) < 1e-15)
+        #expect(UncertaintyMeasure.entropy.uncertainty(of: [0.25, 0.25, 0.25, 0.25]) == 1)
+        #expect(UncertaintyMeasure.entropy.uncertainty(of: [1, 0]) == 0)
+    }
+
+    @Test func marginAndLeastConfidence() {
+        #expect(abs(UncertaintyMeasure.margin.uncertainty(of: [0.6, 0.3, 0.1]) - 0.7) < 1e-15)
+        #expect(abs(UncertaintyMeasure.leastConfidence.uncertainty(of: [0.6, 0.3, 0.1]) - 0.6) < 1e-15)
+        #expect(UncertaintyMeasure.margin.uncertainty(of: [0.5, 0.5]) == 1)
+        #expect(UncertaintyMeasure.leastConfidence.uncertainty(of: [1, 0, 0]) == 0)
+    }
+
+    @Test func ownLogarithmAgreesWithTheCLibrary() {
+        var generator = SplitMix64(seed: 3)
+        for _ in 0..<10_000 {
+            let x = generator.nextUnit() * 1000 + 1e-9
+            #expect(abs(UncertaintyMeasure.log(x) - Foundation.log(x)) <= 4e-16 * max(1, abs(Foundation.log(x))))
+        }
+    }
+}
+
+@Suite struct ItemRowParserTests {
+    let parser = ItemRowParser(labels: ["safe", "unsafe"])
+
+    func parse(_ json: String) throws -> RowResult<ItemDraft> {
+        guard case .object(let members) = try JSON.parse(json) else { fatalError("not an object") }
+        return parser.parse(members.map { ($0.0, .json($0.1)) })
+    }
+
+    func problems(_ json: String) throws -> [FieldProblem] {
+        if case .invalid(let problems) = try parse(json) { return problems }
+        return []
+    }
+
+    @Test func readsAFullRow() throws {
+        let result = try parse(#"{"id":"x1","prompt":"p","response":"r","responses":["a","b"],"category":"fraud","risk":0.25,"probs":[0.5,0.5],"embedding":[3,4],"gold":"safe","meta":{"z":1,"a":[true]}}"#)
+        guard case .valid(let item) = result else { Issue.record("invalid: \(result)"); return }
+        #expect(item == ItemDraft(
+            id: "x1", prompt: "p", response: "r", responses: ["a", "b"], category: "fraud", risk: 0.25, uncertainty: 1,
+            diversity: nil, embedding: [0.6, 0.8], gold: "safe", meta: #"{"a":[true],"z":1}"#))
+    }
+
+    @Test func reportsEveryProblemInARow() throws {
+        let found = try problems(#"{"prompt":5,"risk":1.5,"uncertainty":"high","responses":["only"],"gold":"maybe","rsik":0.1}"#)
+        #expect(found == [
+            FieldProblem(field: "rsik", problem: "unknown field (known fields: id, prompt, response, responses, category, risk, uncertainty, probs, diversity, embedding, gold, meta; put anything else in meta)"),
+            FieldProblem(field: "id", problem: "required"),
+            FieldProblem(field: "prompt", problem: "expected a string, got a number"),
+            FieldProblem(field: "responses", problem: "needs 2 or more candidate responses, got 1"),
+            FieldProblem(field: "risk", problem: "must be between 0 and 1, got 1.5"),
+            FieldProblem(field: "uncertainty", problem: "expected a number, got a string"),
+            FieldProblem(field: "gold", problem: "'maybe' is not a declared label (safe, unsafe)"),
+        ])
+    }
+
+    @Test func checksProbabilitiesAndEmbeddings() throws {
+        #expect(try problems(#"{"id":"a","probs":[0.5,0.2]}"#) == [FieldProblem(field: "probs", problem: "probabilities sum to 0.7, not 1")])
+        #expect(try problems(#"{"id":"a","probs":[1]}"#) == [FieldProblem(field: "probs", problem: "needs 2 or more class probabilities, got 1")])
+        #expect(try problems(#"{"id":"a","probs":[1.5,-0.5]}"#) == [FieldProblem(field: "probs", problem: "probability 1 is 1.5, outside 0..1")])
+        #expect(try problems(#"{"id":"a","uncertainty":0.2,"probs":[0.5,0.5]}"#) == [FieldProblem(field: "probs", problem: "give uncertainty or probs, not both")])
+        #expect(try problems(#"{"id":"a","embedding":[0,0]}"#) == [FieldProblem(field: "embedding", problem: "must have a non-zero, finite length")])
+        #expect(try problems(#"{"id":"a","embedding":[1,"x"]}"#) == [FieldProblem(field: "embedding", problem: "element 2 is a string, expected a number")])
+        #expect(try problems(#"{"id":"","meta":[1]}"#) == [
+            FieldProblem(field: "id", problem: "must not be empty"), FieldProblem(field: "meta", problem: "expected an object, got an array"),
+        ])
+    }
+
+    @Test func readsCSVTextCells() {
+        let result = parser.parse([("id", .text("c1")), ("risk", .text(" 0.5 ")), ("embedding", .text("[1,0]")), ("meta", .text("{bad")), ("diversity", .text("lots"))])
+        guard case .invalid(let problems) = result else { Issue.record("expected problems"); return }
+        #expect(problems == [
+            FieldProblem(field: "diversity", problem: "expected a number, got 'lots'"),
+            FieldProblem(field: "meta", problem: "invalid JSON at column 2: expected a string key"),
+        ])
+    }
+}
+
+@Suite struct SettingsTests {
+    @Test func parsesWeights() throws {
+        #expect(try UtilityWeights.parse("risk=0.6,diversity=0") == UtilityWeights(risk: 0.6, uncertainty: 0.35, diversity: 0))
+        #expect(throws: CoreError.invalidSetting(name: "weights", value: "risk=x", reason: "the weight of risk must be a non-negative number")) {
+            try UtilityWeights.parse("risk=x")
+        }
+        #expect(throws: CoreError.invalidSetting(name: "weights", value: "rsk=1", reason: "unknown term 'rsk'; the terms are risk, uncertainty and diversity")) {
+            try UtilityWeights.parse("rsk=1")
+        }
+        #expect(throws: CoreError.self) { try UtilityWeights.parse("risk=0,uncertainty=0,diversity=0") }
+    }
+
+    @Test func validatesSettings() {
+        #expect(throws: CoreError.invalidSetting(name: "labels", value: "a,a", reason: "label 'a' is declared twice")) {
+            try ProjectSettings(labels: ["a", "a"]).validate()
+        }
+        #expect(throws: CoreError.invalidSetting(name: "overlap", value: "0", reason: "overlap must be at least 1")) {
+            try ProjectSettings(overlap: 0).validate()
+        }
+        #expect(throws: CoreError.invalidSetting(name: "explore", value: "1.5", reason: "the exploration share must be between 0 and 1")) {
+            try ProjectSettings(explore: 1.5).validate()
+        }
+        #expect(throws: CoreError.invalidSetting(name: "labels", value: "a, b", reason: "labels must be non-empty and have no surrounding spaces")) {
+            try ProjectSettings(labels: ["a", " b"]).validate()
+        }
+    }
+}
