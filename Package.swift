@@ -32,7 +32,13 @@ let package = Package(
         .target(name: "DocketTestSupport", dependencies: ["DocketCore", "DocketStore", "DocketCommands"]),
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore", "DocketTestSupport"]),
         .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketTestSupport"]),
-        .testTarget(name: "DocketCommandsTests", dependencies: ["DocketCommands", "DocketTestSupport"]),
+        .testTarget(
+            name: "DocketCommandsTests",
+            dependencies: [
+                "DocketCommands", "DocketTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

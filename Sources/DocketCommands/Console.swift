@@ -88,7 +88,8 @@ public final class LineReader {
     public let size: Int64?
     public private(set) var bytesRead: Int64 = 0
 
-    public init(path: String) throws(CommandError) {
+    /// - Parameter name: how messages name the input (default: the path).
+    public init(path: String, name: String? = nil) throws(CommandError) {
         guard let file = fopen(path, "rb") else {
             throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
@@ -99,7 +100,7 @@ public final class LineReader {
         }
         self.file = file
         self.ownsFile = true
-        self.name = path
+        self.name = name ?? path
         self.size = (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : nil
     }
 

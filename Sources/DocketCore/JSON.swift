@@ -118,7 +118,8 @@ struct JSONParser {
         let start = literal.utf8Start
         guard index + count <= bytes.count else { throw error("unexpected end of text") }
         for offset in 0..<count where bytes[index + offset] != start[offset] {
-            throw error("unexpected character '\(Self.printable(bytes[index + offset]))'")
+            index += offset
+            throw error("unexpected character '\(Self.printable(bytes[index]))'")
         }
         index += count
     }

@@ -69,11 +69,12 @@ public final class Sandbox: @unchecked Sendable {
         let stdinPath = stdin.map { write("stdin-\(UUID().uuidString)", $0) }
         let context = CommandContext(
             console: console, environment: environment, clock: { clock.now },
-            openStandardInput: { try LineReader(path: stdinPath ?? "/dev/null") })
+            openStandardInput: { try LineReader(path: stdinPath ?? "/dev/null", name: "<stdin>") })
         let status = DocketCLI.run(args, context: context)
         return CommandRun(status: status, output: console.output, errors: console.errors)
     }
 
+    @discardableResult
     public func run(_ line: String, stdin: String? = nil) -> CommandRun {
         run(line.split(separator: " ").map(String.init), stdin: stdin)
     }

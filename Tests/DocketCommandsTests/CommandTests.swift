@@ -1,0 +1,255 @@
+import ArgumentParser
+import DocketCore
+import DocketTestSupport
+import Foundation
+import Testing
+
+@testable import DocketCommands
+
+@Suite struct InitCommandTests {
+    @Test func createsAProjectAndPrintsItsSettings() {
+        let sandbox = Sandbox()
+        let run = sandbox.run("init --labels safe,borderline,unsafe --level ordinal --overlap 2 --budget 500 --explore 0.05 --seed 9")
+        #expect(run.status == 0)
+        #expect(run.errors == "")
+        #expect(run.output == """
+            Created a project in \(sandbox.databasePath).
+              labels:  safe, borderline, unsafe (ordinal)
+              overlap: 2 reviewers per item
+              budget:  500 items
+              utility: risk=0.5,uncertainty=0.35,diversity=0.15, explore 5%
+              lease:   20 minutes
+              seed:    9
+
+            """)
+    }
+
+    @Test func aSecondInitChangesNothing() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels a,b --seed 1")
+        let before = try Data(contentsOf: URL(fileURLWithPath: sandbox.databasePath))
+        let run = sandbox.run("init --labels x,y,z --overlap 3")
+        #expect(run.status == 1)
+        #expect(run.errors == "docket: A project already exists in \(sandbox.databasePath); nothing was changed. Use another --db path for a new project.\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.databasePath)) == before)
+        #expect(sandbox.run("status --json").output.contains(#""items":0"#))
+    }
+
+    @Test func badSettingsAreRefusedWithoutCreatingAFile() {
+        let sandbox = Sandbox()
+        let cases: [(String, String)] = [
+            ("init --level fuzzy", "docket: Invalid --level 'fuzzy': use nominal, ordinal, interval or ratio.\n"),
+            ("init --weights risk=2,speed=1", "docket: Invalid weights 'risk=2,speed=1': unknown term 'speed'; the terms are risk, uncertainty and diversity.\n"),
+            ("init --labels a,,b", "docket: Invalid labels 'a,,b': labels must be non-empty and have no surrounding spaces.\n"),
+            ("init --overlap 0", "docket: Invalid overlap '0': overlap must be at least 1.\n"),
+            ("init --explore 2", "docket: Invalid explore '2': the exploration share must be between 0 and 1.\n"),
+        ]
+        for (line, message) in cases {
+            let run = sandbox.run(line)
+            #expect(run.status == 64, "\(line)")
+            #expect(run.errors == message)
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath))
+    }
+
+    @Test func databasePathComesFromTheEnvironmentWhenNotGiven() {
+        let sandbox = Sandbox()
+        sandbox.environment["DOCKET_DB"] = sandbox.path("env.db")
+        let run = sandbox.run(["init", "--seed", "1"], useDatabase: false)
+        #expect(run.status == 0)
+        #expect(FileManager.default.fileExists(atPath: sandbox.path("env.db")))
+    }
+
+    @Test func commandsWithoutAProjectSaySo() {
+        let sandbox = Sandbox()
+        let run = sandbox.run("queue")
+        #expect(run.status == 66)
+        #expect(run.errors == "docket: No Docket database at \(sandbox.databasePath). Create a project with `docket init`, or point to one with --db or DOCKET_DB.\n")
+    }
+}
+
+@Suite struct ImportCommandTests {
+    func project() -> Sandbox {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --overlap 2 --explore 0 --seed 1")
+        return sandbox
+    }
+
+    @Test func importsJSONLAndIsIdempotent() {
+        let sandbox = project()
+        let file = sandbox.write("items.jsonl", Fixtures.jsonl([("a", 0.9, 0.1, 0.5), ("b", 0.2, 0.5, 0.5)]) + "\n")
+        #expect(sandbox.run(["import", "items", file]).output == "Imported \(file): 2 new.\n")
+        #expect(sandbox.run(["import", "items", file]).output == "Imported \(file): 0 new, 2 unchanged.\n")
+    }
+
+    @Test func reportsEveryBadRowAndImportsNothing() {
+        let sandbox = project()
+        let file = sandbox.write("bad.jsonl", """
+            {"id":"ok1","risk":0.5}
+            {"id":"r2","risk":"high"}
+            not json
+            [1,2]
+            {"risk":0.1,"gold":"maybe"}
+            {"id":"ok1","risk":0.6}
+
+            """)
+        let run = sandbox.run(["import", "items", file])
+        #expect(run.status == 65)
+        #expect(run.output == "")
+        #expect(run.errors == """
+            \(file):2: risk: expected a number, got a string
+            \(file):3: json: invalid JSON at column 2: unexpected character 'o'
+            \(file):4: json: each line must be a JSON object, got an array
+            \(file):5: id: required
+            \(file):5: gold: 'maybe' is not a declared label (safe, unsafe)
+            \(file):6: risk: item 'ok1' already exists with different risk (use --update to replace it)
+            docket: Nothing was imported from \(file): 6 problems (listed above). Fix them, or pass --rejects FILE to import the valid rows and set the others aside.
+
+            """)
+        #expect(sandbox.run("status --json").output.contains(#""items":0"#))
+    }
+
+    @Test func listsProblemsUpToACap() {
+        let sandbox = project()
+        let rows = (1...8).map { #"{"id":"x\#($0)","risk":2}"# }.joined(separator: "\n")
+        let file = sandbox.write("many.jsonl", rows)
+        let run = sandbox.run(["import", "items", file, "--max-errors", "3"])
+        let lines = run.errors.split(separator: "\n")
+        #expect(lines.count == 5)
+        #expect(lines[3] == "\(file): … and 5 more problems.")
+    }
+
+    @Test func rejectsFileTakesTheBadRowsAndTheRestIsImported() throws {
+        let sandbox = project()
+        let file = sandbox.write("mixed.jsonl", "{\"id\":\"a\",\"risk\":0.5}\n{\"id\":\"b\",\"risk\":7}\n{\"id\":\"c\"}\n")
+        let rejects = sandbox.path("rejects.jsonl")
+        let run = sandbox.run(["import", "items", file, "--rejects", rejects])
+        #expect(run.status == 0)
+        #expect(run.output == "Imported \(file): 2 new.\n1 row was rejected and written to \(rejects).\n")
+        #expect(sandbox.read("rejects.jsonl") == #"{"line":2,"errors":["risk: must be between 0 and 1, got 7"],"raw":"{\"id\":\"b\",\"risk\":7}"}"# + "\n")
+        #expect(sandbox.run("status --json").output.contains(#""items":2"#))
+    }
+
+    @Test func importsCSVWithQuotedMultiLineCellsAndJSONCells() {
+        let sandbox = project()
+        let file = sandbox.write("items.csv", #"""
+            id,prompt,response,risk,probs,meta
+            c1,"Say ""hi""","line one
+            line two",0.5,"[0.5,0.5]","{""source"":""red-team""}"
+            c2,plain,,0.25,,
+
+            """#)
+        let run = sandbox.run(["import", "items", file])
+        #expect(run.errors == "")
+        #expect(run.output == "Imported \(file): 2 new.\n")
+        let queue = sandbox.run("queue --json").output
+        #expect(queue == #"[{"rank":1,"id":"c1","utility":0.6,"risk":0.5,"uncertainty":1,"diversity":null,"policy":"exploit","propensity":1,"step":0},{"rank":2,"id":"c2","utility":0.125,"risk":0.25,"uncertainty":null,"diversity":null,"policy":"exploit","propensity":1,"step":1}]"# + "\n")
+    }
+
+    @Test func csvErrorsNameTheRecordsFirstLine() {
+        let sandbox = project()
+        let file = sandbox.write("bad.csv", "id,risk\na,0.5,extra\nb,\"unterminated\n")
+        let run = sandbox.run(["import", "items", file])
+        #expect(run.status == 65)
+        #expect(run.errors.hasPrefix("""
+            \(file):2: csv: the row has 3 fields, the header has 2
+            \(file):3: csv: a quoted field is never closed
+
+            """))
+    }
+
+    @Test func readsStandardInputWithAFormat() {
+        let sandbox = project()
+        let run = sandbox.run(["import", "items", "-", "--format", "jsonl"], stdin: #"{"id":"s1","risk":0.3}"# + "\n")
+        #expect(run.output == "Imported <stdin>: 1 new.\n")
+        #expect(sandbox.run(["import", "items", "-"]).errors == "docket: Cannot tell the format of -: name it .jsonl or .csv, or pass --format jsonl|csv.\n")
+        #expect(sandbox.run(["import", "items", sandbox.path("missing.jsonl")]).errors == "docket: Cannot open \(sandbox.path("missing.jsonl")): No such file or directory.\n")
+    }
+}
+
+@Suite struct QueueAndStatusCommandTests {
+    func project(budget: Int? = nil) -> Sandbox {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --overlap 2 --explore 0 --seed 1" + (budget.map { " --budget \($0)" } ?? ""))
+        sandbox.write("items.jsonl", Fixtures.jsonl([("b", 0.5, 0.2, 0.1), ("a", 0.5, 0.2, 0.1), ("c", 0.9, 0.8, 0.7), ("\\u001b[31mevil", 0.1, 0, 0)]))
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        return sandbox
+    }
+
+    @Test func queueTableShowsUtilityPartsInServingOrder() {
+        let sandbox = project(budget: 3)
+        #expect(sandbox.run("queue --budget 10").output == """
+            Next 3 of 4 unserved items (budget 0 of 3 used, 3 left).
+            #  id  utility   risk  uncert.  divers.  policy   propensity
+            1  c    0.8350  0.900    0.800    0.700  exploit    1.000000
+            2  a    0.3350  0.500    0.200    0.100  exploit    1.000000
+            3  b    0.3350  0.500    0.200    0.100  exploit    1.000000
+
+            """)
+    }
+
+    @Test func controlCharactersInIDsAreShownEscaped() {
+        let sandbox = project()
+        let output = sandbox.run("queue").output
+        #expect(output.contains("\\e[31mevil"))
+        #expect(!output.contains("\u{1B}"))
+    }
+
+    @Test func statusAndTheSpentBudget() {
+        let sandbox = project(budget: 1)
+        sandbox.run("reviewers add ana")
+        sandbox.run(["claim-loop", "--as", "ana", "--count", "1", "--hold"])
+        #expect(sandbox.run("status --json").output == #"{"items":4,"served":1,"budget":1,"budget_used":1,"budget_left":0,"overlap":2,"reviews":0,"items_complete":0,"open_leases":1,"reviewers":1}"# + "\n")
+        #expect(sandbox.run("status").output == """
+            items:       4
+            budget:      1 of 1 used, 0 left
+            reviews:     0 done, 0 items complete at overlap 2
+            open leases: 1
+            reviewers:   1
+
+            """)
+        #expect(sandbox.run("queue").output == "The label budget is spent: 1 of 1 items handed out.\n")
+    }
+}
+
+@Suite struct ReviewerAndMaintenanceCommandTests {
+    @Test func addsAndListsReviewers() {
+        let sandbox = Sandbox()
+        sandbox.run("init --seed 1")
+        #expect(sandbox.run("reviewers list").output == "No reviewers yet. Add one with `docket reviewers add NAME`.\n")
+        #expect(sandbox.run("reviewers add ana --role lead").output == "Added lead ana.\n")
+        #expect(sandbox.run("reviewers add bo").output == "Added reviewer bo.\n")
+        #expect(sandbox.run("reviewers add bo").errors == "docket: A reviewer named 'bo' already exists.\n")
+        #expect(sandbox.run("reviewers add cy --role boss").errors == "docket: Invalid --role 'boss': use reviewer, lead or admin.\n")
+        #expect(sandbox.run("reviewers list --json").output == #"[{"name":"ana","role":"lead","reviews":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"bo","role":"reviewer","reviews":0,"added_at":"2026-11-18T11:06:40.000Z"}]"# + "\n")
+    }
+
+    @Test func checkAndBackup() {
+        let sandbox = Sandbox()
+        sandbox.run("init --seed 1")
+        #expect(sandbox.run("check").output == "OK: integrity check passed and every invariant holds.\n")
+        let target = sandbox.path("b.db")
+        #expect(sandbox.run(["backup", target]).output == "Backed up \(sandbox.databasePath) to \(target).\n")
+        #expect(sandbox.run(["backup", target]).errors == "docket: \(target) already exists; choose a new file for the backup.\n")
+    }
+
+    @Test func unknownCommandsAndOptionsAreUsageErrors() {
+        let sandbox = Sandbox()
+        let run = sandbox.run(["qeue"], useDatabase: false)
+        #expect(run.status == 64)
+        #expect(run.errors.contains("Unexpected argument 'qeue'") || run.errors.contains("qeue"))
+    }
+
+    /// Every command has an abstract, and every runnable command a discussion with an example.
+    @Test func everyCommandIsDocumented() {
+        func visit(_ command: any ParsableCommand.Type, path: [String]) {
+            let configuration = command.configuration
+            #expect(!configuration.abstract.isEmpty, "\(path) has no abstract")
+            if command is any ContextCommand.Type, configuration.shouldDisplay {
+                #expect(configuration.discussion.contains("Example: docket"), "\(path) has no example")
+            }
+            for sub in configuration.subcommands { visit(sub, path: path + [sub.configuration.commandName ?? "?"]) }
+        }
+        visit(Docket.self, path: ["docket"])
+    }
+}
