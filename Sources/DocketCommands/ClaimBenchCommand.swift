@@ -29,7 +29,33 @@ struct ClaimBenchCommand: ContextCommand {
                 break
             }
             if !hold { try store.finish(assignment: assignment.id, at: context.clock()) }
+            store.idle()
             lines += "claim \(assignment.itemID) \(elapsed)\n"
+        }
+        context.console.write(lines)
+    }
+}
+
+/// Hidden: times `queuePreview` in-process, for scripts/bench. Prints one line per run in nanoseconds.
+struct QueueTimingCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue-timing",
+        abstract: "Time the queue preview in-process (benchmarks).",
+        shouldDisplay: false
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option var budget: Int = 1000
+    @Option var repeats: Int = 20
+
+    func run(in context: CommandContext) throws {
+        let store = try database.open(in: context)
+        var lines = ""
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let preview = try store.queuePreview(limit: budget)
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            lines += "queue \(preview.entries.count) \(elapsed)\n"
         }
         context.console.write(lines)
     }

@@ -33,7 +33,7 @@ public struct Docket: ParsableCommand {
         version: DocketVersion.current,
         subcommands: [
             InitCommand.self, ImportCommand.self, QueueCommand.self, StatusCommand.self, ReviewersCommand.self,
-            BackupCommand.self, CheckCommand.self, ClaimBenchCommand.self,
+            BackupCommand.self, CheckCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self,
         ]
     )
 

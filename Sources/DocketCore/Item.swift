@@ -111,6 +111,8 @@ public struct ItemRowParser: Sendable {
         "diversity", "embedding", "gold", "meta",
     ]
 
+    static let fieldIndex: [String: Int] = Dictionary(uniqueKeysWithValues: knownFields.enumerated().map { ($1, $0) })
+
     public var labels: [String]
     public var measure: UncertaintyMeasure
 
@@ -122,44 +124,44 @@ public struct ItemRowParser: Sendable {
     /// - Parameter fields: the row's fields; a CSV row's empty cells should be left out.
     public func parse(_ fields: [(String, RawField)]) -> RowResult<ItemDraft> {
         var problems: [FieldProblem] = []
-        var byName: [String: RawField] = [:]
+        var slots = [RawField?](repeating: nil, count: Self.knownFields.count)
         for (name, value) in fields {
-            if Self.knownFields.contains(name) {
-                byName[name] = value
+            if let slot = Self.fieldIndex[name] {
+                slots[slot] = value
             } else {
                 problems.append(FieldProblem(field: name, problem: "unknown field (known fields: \(Self.knownFields.joined(separator: ", ")); put anything else in meta)"))
             }
         }
-        var reader = FieldReader(fields: byName)
-        let id = reader.string("id")
-        if byName["id"] == nil { reader.problems.append(FieldProblem(field: "id", problem: "required")) }
+        var reader = FieldReader(slots: slots)
+        let id = reader.string(.id)
+        if slots[0] == nil { reader.problems.append(FieldProblem(field: "id", problem: "required")) }
         if let id, id.isEmpty { reader.problems.append(FieldProblem(field: "id", problem: "must not be empty")) }
         var draft = ItemDraft(id: id ?? "")
-        draft.prompt = reader.string("prompt")
-        draft.response = reader.string("response")
-        draft.responses = reader.stringArray("responses")
+        draft.prompt = reader.string(.prompt)
+        draft.response = reader.string(.response)
+        draft.responses = reader.stringArray(.responses)
         if let responses = draft.responses, responses.count < 2 {
             reader.problems.append(FieldProblem(field: "responses", problem: "needs 2 or more candidate responses, got \(responses.count)"))
         }
-        draft.category = reader.string("category")
-        draft.risk = reader.unitNumber("risk")
-        draft.uncertainty = reader.unitNumber("uncertainty")
-        if let probs = reader.numberArray("probs") {
-            if byName["uncertainty"] != nil {
+        draft.category = reader.string(.category)
+        draft.risk = reader.unitNumber(.risk)
+        draft.uncertainty = reader.unitNumber(.uncertainty)
+        if let probs = reader.numberArray(.probs) {
+            if reader.has(.uncertainty) {
                 reader.problems.append(FieldProblem(field: "probs", problem: "give uncertainty or probs, not both"))
             } else if let checked = Self.checkProbabilities(probs, problems: &reader.problems) {
                 draft.uncertainty = measure.uncertainty(of: checked)
             }
         }
-        draft.diversity = reader.unitNumber("diversity")
-        if let embedding = reader.numberArray("embedding") {
+        draft.diversity = reader.unitNumber(.diversity)
+        if let embedding = reader.numberArray(.embedding) {
             draft.embedding = Self.normalise(embedding, problems: &reader.problems)
         }
-        draft.gold = reader.string("gold")
+        draft.gold = reader.string(.gold)
         if let gold = draft.gold, !labels.isEmpty, !labels.contains(gold) {
             reader.problems.append(FieldProblem(field: "gold", problem: "'\(gold)' is not a declared label (\(labels.joined(separator: ", ")))"))
         }
-        draft.meta = reader.object("meta")
+        draft.meta = reader.object(.meta)
         problems += reader.problems
         return problems.isEmpty ? .valid(draft) : .invalid(problems)
     }
@@ -197,68 +199,79 @@ public struct ItemRowParser: Sendable {
     }
 }
 
+/// The fields of an item row, in the order of `ItemRowParser.knownFields`.
+enum ItemField: Int {
+    case id, prompt, response, responses, category, risk, uncertainty, probs, diversity, embedding, gold, meta
+    var name: String { ItemRowParser.knownFields[rawValue] }
+}
+
 /// Typed access to row fields, collecting problems instead of stopping at the first.
 struct FieldReader {
-    var fields: [String: RawField]
+    /// Values in the order of `ItemRowParser.knownFields`.
+    var slots: [RawField?]
     var problems: [FieldProblem] = []
 
-    mutating func string(_ name: String) -> String? {
-        switch fields[name] {
+    func field(_ name: ItemField) -> RawField? { slots[name.rawValue] }
+
+    func has(_ name: ItemField) -> Bool { field(name) != nil }
+
+    mutating func string(_ name: ItemField) -> String? {
+        switch field(name) {
         case nil, .json(.null)?: return nil
         case .text(let text)?: return text
         case .json(.string(let text))?: return text
         case .json(let other)?:
-            problems.append(FieldProblem(field: name, problem: "expected a string, got \(other.typeName)"))
+            problems.append(FieldProblem(field: name.name, problem: "expected a string, got \(other.typeName)"))
             return nil
         }
     }
 
-    mutating func number(_ name: String) -> Double? {
-        switch fields[name] {
+    mutating func number(_ name: ItemField) -> Double? {
+        switch field(name) {
         case nil, .json(.null)?: return nil
         case .json(.number(let value))?: return value
         case .text(let text)?:
             if let value = Double(text.trimmingSpaces), value.isFinite { return value }
-            problems.append(FieldProblem(field: name, problem: "expected a number, got '\(text)'"))
+            problems.append(FieldProblem(field: name.name, problem: "expected a number, got '\(text)'"))
             return nil
         case .json(let other)?:
-            problems.append(FieldProblem(field: name, problem: "expected a number, got \(other.typeName)"))
+            problems.append(FieldProblem(field: name.name, problem: "expected a number, got \(other.typeName)"))
             return nil
         }
     }
 
-    mutating func unitNumber(_ name: String) -> Double? {
+    mutating func unitNumber(_ name: ItemField) -> Double? {
         guard let value = number(name) else { return nil }
         guard (0...1).contains(value) else {
-            problems.append(FieldProblem(field: name, problem: "must be between 0 and 1, got \(JSONText.number(value))"))
+            problems.append(FieldProblem(field: name.name, problem: "must be between 0 and 1, got \(JSONText.number(value))"))
             return nil
         }
         return value
     }
 
     /// A JSON value: typed in JSON rows, JSON text in CSV cells.
-    mutating func json(_ name: String) -> JSONValue? {
-        switch fields[name] {
+    mutating func json(_ name: ItemField) -> JSONValue? {
+        switch field(name) {
         case nil, .json(.null)?: return nil
         case .json(let value)?: return value
         case .text(let text)?:
             do { return try JSON.parse(text) } catch {
-                problems.append(FieldProblem(field: name, problem: "\(error)"))
+                problems.append(FieldProblem(field: name.name, problem: "\(error)"))
                 return nil
             }
         }
     }
 
-    mutating func stringArray(_ name: String) -> [String]? {
+    mutating func stringArray(_ name: ItemField) -> [String]? {
         guard let value = json(name) else { return nil }
         guard case .array(let elements) = value else {
-            problems.append(FieldProblem(field: name, problem: "expected an array of strings, got \(value.typeName)"))
+            problems.append(FieldProblem(field: name.name, problem: "expected an array of strings, got \(value.typeName)"))
             return nil
         }
         var result: [String] = []
         for (offset, element) in elements.enumerated() {
             guard case .string(let text) = element else {
-                problems.append(FieldProblem(field: name, problem: "element \(offset + 1) is \(element.typeName), expected a string"))
+                problems.append(FieldProblem(field: name.name, problem: "element \(offset + 1) is \(element.typeName), expected a string"))
                 return nil
             }
             result.append(text)
@@ -266,17 +279,17 @@ struct FieldReader {
         return result
     }
 
-    mutating func numberArray(_ name: String) -> [Double]? {
+    mutating func numberArray(_ name: ItemField) -> [Double]? {
         guard let value = json(name) else { return nil }
         guard case .array(let elements) = value else {
-            problems.append(FieldProblem(field: name, problem: "expected an array of numbers, got \(value.typeName)"))
+            problems.append(FieldProblem(field: name.name, problem: "expected an array of numbers, got \(value.typeName)"))
             return nil
         }
         var result: [Double] = []
         result.reserveCapacity(elements.count)
         for (offset, element) in elements.enumerated() {
             guard case .number(let number) = element else {
-                problems.append(FieldProblem(field: name, problem: "element \(offset + 1) is \(element.typeName), expected a number"))
+                problems.append(FieldProblem(field: name.name, problem: "element \(offset + 1) is \(element.typeName), expected a number"))
                 return nil
             }
             result.append(number)
@@ -284,10 +297,10 @@ struct FieldReader {
         return result
     }
 
-    mutating func object(_ name: String) -> String? {
+    mutating func object(_ name: ItemField) -> String? {
         guard let value = json(name) else { return nil }
         guard case .object = value else {
-            problems.append(FieldProblem(field: name, problem: "expected an object, got \(value.typeName)"))
+            problems.append(FieldProblem(field: name.name, problem: "expected an object, got \(value.typeName)"))
             return nil
         }
         return value.encoded(sortedKeys: true)

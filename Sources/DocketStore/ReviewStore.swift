@@ -124,6 +124,9 @@ public protocol ReviewStore: AnyObject {
     /// Ends every lease past its expiry; returns how many.
     @discardableResult func expireLeases(at: Instant) throws(StoreError) -> Int
 
+    /// Housekeeping for idle moments (e.g. a WAL checkpoint), kept out of claims and submissions.
+    func idle()
+
     func backup(to path: String) throws(StoreError)
     func check() throws(StoreError) -> [Violation]
 }

@@ -61,6 +61,38 @@ final class Connection {
     deinit {
         statementCache.removeAll()
         sqlite3_close_v2(handle)
+        walPages.deallocate()
+    }
+
+    /// Pages in the write-ahead log after the last commit, as reported by the WAL hook.
+    private let walPages: UnsafeMutablePointer<Int32> = {
+        let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        pointer.initialize(to: 0)
+        return pointer
+    }()
+
+    var walPageCount: Int { Int(walPages.pointee) }
+
+    /// Replaces SQLite's automatic checkpoint (which runs inside whichever commit crosses 1,000
+    /// pages, adding milliseconds to that one claim) with a hook that only records the WAL's size;
+    /// callers checkpoint when idle. Past 20,000 pages the hook checkpoints inline, so the
+    /// log cannot grow without bound when nobody is idle.
+    func deferCheckpoints() {
+        sqlite3_wal_hook(handle, { context, db, name, pages in
+            let counter = context!.assumingMemoryBound(to: Int32.self)
+            if pages >= 20_000 {
+                sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            }
+            counter.pointee = pages
+            return SQLITE_OK
+        }, walPages)
+        walPages.pointee = 0
+    }
+
+    /// A passive checkpoint: copies what it can from the log without blocking readers or writers.
+    func checkpoint() {
+        sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        walPages.pointee = 0
     }
 
     func error(_ rc: Int32, sql: String?) -> SQLiteError {
@@ -193,7 +225,12 @@ final class Statement {
         case .null: rc = sqlite3_bind_null(handle, index)
         case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
         case .real(let v): rc = sqlite3_bind_double(handle, index, v)
-        case .text(let v): rc = sqlite3_bind_text(handle, index, v, -1, docket_sqlite_transient())
+        case .text(var v):
+            rc = v.withUTF8 { bytes in
+                // An empty buffer may have no base address; SQLite needs a non-null pointer for ''.
+                let pointer = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+                return sqlite3_bind_text(handle, index, pointer, Int32(bytes.count), docket_sqlite_transient())
+            }
         case .blob(let v):
             rc = v.withUnsafeBytes { raw in
                 sqlite3_bind_blob(handle, index, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(v.count), docket_sqlite_transient())

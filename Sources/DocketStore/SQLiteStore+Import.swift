@@ -4,6 +4,12 @@ extension SQLiteStore {
     public func importItems(
         update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
     ) throws -> ImportSummary {
+        try withWriteLock { try importItemsLocked(update: update, source: source, at: now, body) }
+    }
+
+    func importItemsLocked(
+        update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
+    ) throws -> ImportSummary {
         let settings = try projectSettings()
         var summary = ImportSummary()
         do {
@@ -13,7 +19,10 @@ extension SQLiteStore {
             let embeddingDimension = try db.scalar("SELECT embedding_dim FROM project WHERE id = 1")
             var dimension: Int?
             if case .integer(let value)? = embeddingDimension { dimension = Int(value) }
-            let sink = SQLiteItemSink(store: self, settings: settings, update: update, now: now, dimension: dimension)
+            // A larger page cache while the indexes grow keeps big imports from spilling pages.
+            try db.execute("PRAGMA cache_size = -65536")
+            defer { try? db.execute("PRAGMA cache_size = -2000") }
+            let sink = try SQLiteItemSink(store: self, settings: settings, update: update, now: now, dimension: dimension)
             let decision = try body(sink)
             db.resetStatements()
             guard case .commit(let rejected) = decision else {
@@ -59,7 +68,13 @@ final class SQLiteItemSink: ItemSink {
     var unchanged = 0
     var updated = 0
 
-    init(store: SQLiteStore, settings: ProjectSettings, update: Bool, now: Instant, dimension: Int?) {
+    let insert: Statement
+    let existing: Statement
+
+    init(store: SQLiteStore, settings: ProjectSettings, update: Bool, now: Instant, dimension: Int?) throws(SQLiteError) {
+        insert = try store.db.statement(Self.insertSQL)
+        existing = try store.db.statement(
+            "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta FROM items WHERE id = ?")
         self.store = store
         self.settings = settings
         self.update = update
@@ -90,16 +105,17 @@ final class SQLiteItemSink: ItemSink {
         }
         let values = Self.columns(draft, settings: settings)
         do {
-            let insert = try store.db.statement(Self.insertSQL)
-            try insert.bind(values + [.integer(Int64(settings.overlap)), .integer(now.milliseconds)])
+            insert.reset()
+            try insert.bind(values)
+            try insert.bind(.integer(Int64(settings.overlap)), at: 14)
+            try insert.bind(.integer(now.milliseconds), at: 15)
             while try insert.step() {}
             if store.db.changes == 1 {
                 inserted += 1
                 return .success(.inserted)
             }
             // The id exists: compare the stored content.
-            let existing = try store.db.statement(
-                "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta FROM items WHERE id = ?")
+            existing.reset()
             try existing.bind([.text(draft.id)])
             guard try existing.step() else { return .failure(FieldProblem(field: "id", problem: "vanished during import")) }
             var differing: [String] = []
@@ -107,6 +123,7 @@ final class SQLiteItemSink: ItemSink {
             for (offset, name) in names.enumerated() where existing.value(Int32(offset)) != values[offset + 1] {
                 if !differing.contains(name) { differing.append(name) }
             }
+            existing.reset()
             if differing.isEmpty {
                 unchanged += 1
                 return .success(.unchanged)

@@ -45,8 +45,9 @@ extension SQLiteStore {
 
     /// Embeddings of every item already selected: the set diversity is measured against.
     func selectedIndex() throws -> DiversityIndex {
+        // Only the steps since the last call are read, so each claim does O(new selections) work.
         let statement = try db.statement(
-            "SELECT selection_step, embedding FROM items WHERE selection_step >= ? AND embedding IS NOT NULL ORDER BY selection_step")
+            "SELECT selection_step, embedding FROM items WHERE selection_step >= ? ORDER BY selection_step")
         try statement.bind([.integer(Int64(selectedThroughStep))])
         while try statement.step() {
             if let blob = statement.blob(1) { selectedEmbeddings.add(EmbeddingCoding.decode(blob)) }
@@ -119,6 +120,9 @@ extension SQLiteStore {
 
     // MARK: Claiming
 
+    /// How many items in progress a claim looks through while new items can still be selected.
+    static let inProgressWindow: Int64 = 128
+
     @discardableResult
     public func expireLeases(at now: Instant) throws(StoreError) -> Int {
         // A cheap read first: most calls find nothing to expire and need no write lock.
@@ -140,7 +144,7 @@ extension SQLiteStore {
     }
 
     public func claimNext(for reviewerName: String, at now: Instant) throws(StoreError) -> ClaimOutcome {
-        let reviewer = try reviewer(named: reviewerName)
+        let reviewer = try reviewerIdentity(named: reviewerName)
         return try write { () throws -> ClaimOutcome in
             _ = try expireDueLeases(at: now)
             let state = try selectionState()
@@ -149,7 +153,8 @@ extension SQLiteStore {
             // 1. A lease this reviewer already holds (a resumed session) is renewed and returned.
             let held = try db.statement(
                 """
-                SELECT a.id, i.id, i.policy, i.propensity FROM assignments a JOIN items i ON i.seq = a.item
+                SELECT a.id, i.id, i.policy, i.propensity FROM assignments a INDEXED BY assignments_open_by_reviewer
+                JOIN items i ON i.seq = a.item
                 WHERE a.reviewer = ? AND a.state = 'open' ORDER BY a.claimed_at LIMIT 1
                 """)
             try held.bind([.integer(reviewer.id)])
@@ -163,15 +168,21 @@ extension SQLiteStore {
             }
 
             // 2. The best item already in progress with room left that this reviewer has not had.
+            // While new items can still be selected, only the top `inProgressWindow` items in
+            // progress are considered, so a reviewer who has run far ahead of the others (and so
+            // has many items waiting for a second reviewer) does not scan them all on every claim.
+            let budgetLeft = state.settings.budget.map { state.served < $0 } ?? true
+            let canSelectNew = budgetLeft && state.unserved > 0
             let inProgress = try db.statement(
                 """
-                SELECT seq, id, policy, propensity FROM items INDEXED BY items_in_progress
-                WHERE served_at IS NOT NULL AND taken < overlap
-                  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.reviewer = ?
+                SELECT seq, id, policy, propensity FROM (
+                    SELECT seq, id, policy, propensity, utility FROM items INDEXED BY items_in_progress
+                    WHERE served_at IS NOT NULL AND taken < overlap ORDER BY utility DESC, id LIMIT ?2)
+                WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = seq AND a.reviewer = ?1
                                   AND a.state IN ('open', 'done', 'skipped'))
                 ORDER BY utility DESC, id LIMIT 1
                 """)
-            try inProgress.bind([.integer(reviewer.id)])
+            try inProgress.bind([.integer(reviewer.id), .integer(canSelectNew ? Self.inProgressWindow : -1)])
             if try inProgress.step() {
                 let seq = inProgress.int(0)
                 let itemID = inProgress.text(1)
