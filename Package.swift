@@ -9,12 +9,18 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // Debian's libsqlite3-dev, reached through a tiny shim header.
         .systemLibrary(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Debian's libreadline-dev; its globals are reached through static inline accessors.
+        .systemLibrary(
+            name: "CReadline",
+            providers: [.apt(["libreadline-dev"])]
         ),
         // Pure core: domain, utility, queue ordering, statistics. No IO, no clock, no unseeded randomness.
         .target(name: "DocketCore"),
@@ -24,8 +30,9 @@ let package = Package(
         .target(
             name: "DocketCommands",
             dependencies: [
-                "DocketCore", "DocketStore",
+                "DocketCore", "DocketStore", "CReadline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(name: "docket", dependencies: ["DocketCommands"]),

@@ -10,6 +10,8 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case importRejected(file: String, problems: Int)
     case checkFailed(violations: Int)
     case invalidOption(name: String, value: String, reason: String)
+    case invalidDefinition(file: String, problems: [String])
+    case interactiveOnly(reason: String)
 
     public var description: String {
         switch self {
@@ -23,13 +25,18 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
             return "The check found \(violations) \(violations == 1 ? "violation" : "violations")."
         case let .invalidOption(name, value, reason):
             return "Invalid \(name) '\(value)': \(reason)."
+        case let .invalidDefinition(file, problems):
+            return "\(file) was not applied: \(problems.count) \(problems.count == 1 ? "problem" : "problems")\(problems.count == 1 && !problems[0].contains(": line") && problems[0].hasPrefix(file + ": ") ? " (" + problems[0].dropFirst(file.count + 2) + ")" : " (listed above)")."
+        case .interactiveOnly(let reason):
+            return reason
         }
     }
 
     /// Exit codes follow sysexits(3) where one fits.
     var exitCode: Int32 {
         switch self {
-        case .importRejected: return 65  // EX_DATAERR
+        case .importRejected, .invalidDefinition: return 65  // EX_DATAERR
+        case .interactiveOnly: return 64
         case .cannotOpen: return 66  // EX_NOINPUT
         case .cannotWrite: return 73  // EX_CANTCREAT
         case .unknownFormat, .invalidOption: return 64  // EX_USAGE

@@ -11,6 +11,15 @@ public protocol Console: AnyObject {
     var isErrorTerminal: Bool { get }
     /// Columns available for output.
     var width: Int { get }
+    /// Rows available for output.
+    var height: Int { get }
+    /// Writes long text through a pager when standard output is a terminal.
+    func page(_ text: String)
+}
+
+extension Console {
+    public var height: Int { 24 }
+    public func page(_ text: String) { write(text) }
 }
 
 /// Everything a command reads from the outside world, passed in so commands are testable.
@@ -20,15 +29,18 @@ public struct CommandContext {
     public var clock: () -> Instant
     /// Opens standard input for reading (`import items -`).
     public var openStandardInput: () throws -> LineReader
+    /// The reviewer session's input: readline on a terminal, plain lines otherwise.
+    public var makeLineInput: () -> any LineInput
 
     public init(
         console: any Console, environment: [String: String], clock: @escaping () -> Instant,
-        openStandardInput: @escaping () throws -> LineReader
+        openStandardInput: @escaping () throws -> LineReader, makeLineInput: @escaping () -> any LineInput = { PlainLineInput() }
     ) {
         self.console = console
         self.environment = environment
         self.clock = clock
         self.openStandardInput = openStandardInput
+        self.makeLineInput = makeLineInput
     }
 
     /// The real process: stdout, stderr, the system clock and stdin.
@@ -37,7 +49,12 @@ public struct CommandContext {
             console: TerminalConsole(),
             environment: ProcessInfo.processInfo.environment,
             clock: { Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded())) },
-            openStandardInput: { LineReader(standardInput: ()) })
+            openStandardInput: { LineReader(standardInput: ()) },
+            makeLineInput: {
+                isatty(STDIN_FILENO) == 1
+                    ? ReadlineInput(historyPath: ReadlineInput.defaultHistoryPath(environment: ProcessInfo.processInfo.environment)) as any LineInput
+                    : PlainLineInput() as any LineInput
+            })
     }
 }
 
@@ -67,6 +84,29 @@ public final class TerminalConsole: Console {
 
     public var isOutputTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
     public var isErrorTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    public var height: Int {
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 { return Int(size.ws_row) }
+        return 24
+    }
+
+    /// Text taller than the terminal goes through `$PAGER` (default `less -FRX`), which returns
+    /// at once when the text fits.
+    public func page(_ text: String) {
+        let lines = text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
+        guard isOutputTerminal, lines > height - 2 else { return write(text) }
+        let pager = ProcessInfo.processInfo.environment["PAGER"].flatMap { $0.isEmpty ? nil : $0 } ?? "less -FRX"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", pager]
+        let pipe = Pipe()
+        process.standardInput = pipe
+        do { try process.run() } catch { return write(text) }
+        pipe.fileHandleForWriting.write(Data(text.utf8))
+        try? pipe.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
 
     public var width: Int {
         var size = winsize()

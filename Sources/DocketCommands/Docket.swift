@@ -32,7 +32,7 @@ public struct Docket: ParsableCommand {
             """,
         version: DocketVersion.current,
         subcommands: [
-            InitCommand.self, ImportCommand.self, QueueCommand.self, StatusCommand.self, ReviewersCommand.self,
+            InitCommand.self, ConfigCommand.self, ImportCommand.self, ReviewCommand.self, QueueCommand.self, StatusCommand.self, ReviewersCommand.self,
             BackupCommand.self, CheckCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self,
         ]
     )

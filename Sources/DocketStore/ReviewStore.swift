@@ -124,6 +124,18 @@ public protocol ReviewStore: AnyObject {
     /// Ends every lease past its expiry; returns how many.
     @discardableResult func expireLeases(at: Instant) throws(StoreError) -> Int
 
+    // The reviewer session.
+    func taskDefinition() throws(StoreError) -> (definition: TaskDefinition, rubric: RubricVersion?)
+    func applyTaskDefinition(_ definition: TaskDefinition, at: Instant) throws(StoreError) -> AppliedDefinition
+    func reviewItem(assignment: Int64) throws(StoreError) -> ReviewItem
+    /// Records one piece of feedback, committed before it returns; completes the item when
+    /// every asked kind has been given (or on a skip).
+    func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, at: Instant) throws(StoreError) -> Submission
+    func complete(assignment: Int64, at: Instant) throws(StoreError)
+    /// Withdraws a reviewer's feedback (an event; nothing is deleted) and reopens its item if it had completed it.
+    func withdraw(feedback: Int64, by reviewer: String, at: Instant) throws(StoreError) -> Withdrawal
+    func progress(of reviewer: String, at: Instant) throws(StoreError) -> ReviewerProgress
+
     /// Housekeeping for idle moments (e.g. a WAL checkpoint), kept out of claims and submissions.
     func idle()
 

@@ -72,6 +72,12 @@ public final class SQLiteStore: ReviewStore {
                 .real(settings.weights.risk), .real(settings.weights.uncertainty), .real(settings.weights.diversity),
                 .real(settings.explore), .integer(Int64(settings.leaseSeconds)), .integer(Int64(bitPattern: settings.seed)),
                 .integer(now.milliseconds))
+            // Rubric version 1 is the definition the init settings imply.
+            let definition = TaskDefinition(settings: settings)
+            try store.db.run(
+                "INSERT INTO rubrics (version, hash, definition, applied_at) VALUES (1, ?, ?, ?)",
+                .text(definition.contentHash), .text(definition.canonicalJSON.encoded(sortedKeys: true)), .integer(now.milliseconds))
+            try store.db.run("UPDATE project SET rubric = ? WHERE id = 1", .integer(store.db.lastInsertRowID))
             try store.logEvent(kind: "init", at: now, detail: .object([
                 ("labels", .array(settings.labels.map { .string($0) })), ("level", .string(settings.level.rawValue)),
                 ("overlap", .number(Double(settings.overlap))), ("budget", settings.budget.map { .number(Double($0)) } ?? .null),
@@ -308,8 +314,9 @@ public final class SQLiteStore: ReviewStore {
                  { "assignment \($0.int(0)) is on item \($0.text(1)), which was never served" }),
                 ("taken-counter",
                  """
-                 SELECT i.id, i.taken, (SELECT count(*) FROM assignments a WHERE a.item = i.seq AND a.state IN ('open', 'done')) AS actual
-                 FROM items i WHERE i.taken <> actual
+                 SELECT i.id, i.taken, coalesce(c.n, 0) FROM items i
+                 LEFT JOIN (SELECT item, count(*) AS n FROM assignments WHERE state IN ('open', 'done') GROUP BY item) c ON c.item = i.seq
+                 WHERE i.taken <> coalesce(c.n, 0)
                  """,
                  { "item \($0.text(0)) counts \($0.int(1)) reviews and leases but has \($0.int(2))" }),
                 ("served-counter",

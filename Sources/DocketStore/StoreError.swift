@@ -13,6 +13,14 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case assignmentNotOpen(id: Int64, state: String)
     case backupTargetExists(path: String)
     case embeddingDimension(expected: Int, got: Int)
+    case labelInUse(label: String)
+    case budgetBelowServed(budget: Int, served: Int)
+    case leaseLost(assignment: Int64)
+    case unknownFeedback(id: Int64)
+    case alreadyWithdrawn(id: Int64)
+    case itemFull(item: String)
+    case feedbackMissing(kinds: [String])
+    case corrupt(detail: String)
     case sqlite(SQLiteError)
 
     public var description: String {
@@ -41,6 +49,22 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path) already exists; choose a new file for the backup."
         case let .embeddingDimension(expected, got):
             return "Embedding has \(got) numbers; this project's embeddings have \(expected)."
+        case .labelInUse(let label):
+            return "The label '\(label)' has been given to items, so the task definition must keep it."
+        case let .budgetBelowServed(budget, served):
+            return "The budget cannot be \(budget): \(served) items have already been handed out."
+        case .leaseLost:
+            return "Your lease on this item expired and other reviewers have filled it; your feedback was not recorded."
+        case .unknownFeedback(let id):
+            return "No feedback \(id) of yours."
+        case .alreadyWithdrawn(let id):
+            return "Feedback \(id) is already withdrawn."
+        case .itemFull(let item):
+            return "Item \(item) cannot be reopened: other reviewers have filled its overlap."
+        case .feedbackMissing(let kinds):
+            return "This item still asks for: \(kinds.joined(separator: ", "))."
+        case .corrupt(let detail):
+            return "The database is inconsistent: \(detail). Run `docket check`."
         case .sqlite(let error):
             return error.isBusy
                 ? "The database stayed locked by another docket process; try again. (\(error.message))"

@@ -67,9 +67,13 @@ public final class Sandbox: @unchecked Sendable {
         var args = arguments
         if useDatabase { args += ["--db", databasePath] }
         let stdinPath = stdin.map { write("stdin-\(UUID().uuidString)", $0) }
+        // In the session, a script line "^C" stands for Ctrl-C.
+        let scripted = (stdin ?? "").split(separator: "\n", omittingEmptySubsequences: false).dropLast(stdin?.hasSuffix("\n") == true ? 1 : 0)
+            .map { $0 == "^C" ? nil : String($0) }
         let context = CommandContext(
             console: console, environment: environment, clock: { clock.now },
-            openStandardInput: { try LineReader(path: stdinPath ?? "/dev/null", name: "<stdin>") })
+            openStandardInput: { try LineReader(path: stdinPath ?? "/dev/null", name: "<stdin>") },
+            makeLineInput: { ScriptedLineInput(scripted) })
         let status = DocketCLI.run(args, context: context)
         return CommandRun(status: status, output: console.output, errors: console.errors)
     }

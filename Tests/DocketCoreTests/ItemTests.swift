@@ -110,3 +110,71 @@ import Testing
         }
     }
 }
+
+@Suite struct FeedbackPiecesTests {
+    @Test func lineDiffShowsRemovalsBeforeAdditions() {
+        #expect(LineDiff.diff("a\nb\nc", "a\nx\nc") == [.same("a"), .removed("b"), .added("x"), .same("c")])
+        #expect(LineDiff.diff("", "new") == [.removed(""), .added("new")])
+        #expect(LineDiff.diff("same", "same") == [.same("same")])
+    }
+
+    @Test func wrapsToTheWidthKeepingLineBreaks() {
+        #expect(TextWrap.wrap("one two three four", width: 12, indent: "  ") == ["  one two", "  three four"])
+        #expect(TextWrap.wrap("a\n\nb", width: 20) == ["a", "", "b"])
+        #expect(TextWrap.wrap(String(repeating: "x", count: 25), width: 10) == ["xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"])
+    }
+
+    @Test func responseLettersRunPastZ() {
+        #expect(ResponseLetters.letters(count: 3) == ["A", "B", "C"])
+        #expect(ResponseLetters.letter(25) == "Z")
+        #expect(ResponseLetters.letter(26) == "AA")
+        #expect(ResponseLetters.letter(27) == "AB")
+    }
+
+    @Test func feedbackRulesCheckEveryKind() {
+        let definition = TaskDefinition(
+            labels: ["safe", "unsafe"], rating: RatingScale(name: "helpfulness", minimum: 1, maximum: 5), asks: [.label, .rating])
+        func problem(_ draft: FeedbackDraft, responses: Int = 2) -> String? {
+            FeedbackRules.problem(with: draft, definition: definition, responses: responses)
+        }
+        #expect(problem(FeedbackDraft(kind: .label, label: "safe")) == nil)
+        #expect(problem(FeedbackDraft(kind: .rating, rating: 2.5)) == "A rating is a whole number from 1 to 5.")
+        #expect(problem(FeedbackDraft(kind: .ranking, ranking: ["B", "A"])) == nil)
+        #expect(problem(FeedbackDraft(kind: .ranking, ranking: ["B", "B"])) == "Rank every response once, best first: a permutation of A B.")
+        #expect(problem(FeedbackDraft(kind: .preference, preference: .tie), responses: 1) == "This item has one response; there is nothing to choose between.")
+        #expect(problem(FeedbackDraft(kind: .edit, text: "x", target: "C")) == "Edit one of the responses A, B.")
+        #expect(problem(FeedbackDraft(kind: .flag, reason: "other", severity: 4)) == "Severity is 0, 1, 2 or 3.")
+        #expect(problem(FeedbackDraft(kind: .note, text: "  \n")) == "The text is empty.")
+        #expect(problem(FeedbackDraft(kind: .skip)) == nil)
+    }
+}
+
+@Suite struct TaskDefinitionTests {
+    @Test func readsADefinitionAndHashesItCanonically() throws {
+        let document = try JSON.parse(#"{"labels":["a","b"],"level":"ordinal","rating":{"name":"h","scale":[1,3],"anchors":{"1":"bad","3":"good"}},"asks":["label","rating","label"],"overlap":3,"budget":null,"weights":{"risk":1},"explore":0.2,"lease_minutes":5}"#)
+        guard case .valid(let definition) = TaskDefinition.read(document) else { Issue.record("invalid"); return }
+        #expect(definition.asks == [.label, .rating])
+        #expect(definition.rating == RatingScale(name: "h", minimum: 1, maximum: 3, anchors: [1: "bad", 3: "good"]))
+        #expect(definition.weights == UtilityWeights(risk: 1, uncertainty: 0.35, diversity: 0.15))
+        #expect(definition.leaseSeconds == 300)
+        // Reading the canonical form back gives the same definition and the same hash.
+        guard case .valid(let again) = TaskDefinition.read(definition.canonicalJSON) else { Issue.record("invalid"); return }
+        #expect(again == definition)
+        #expect(again.contentHash == definition.contentHash)
+        #expect(definition.contentHash.count == 64)
+        var changed = definition
+        changed.guidelines = "new"
+        #expect(changed.contentHash != definition.contentHash)
+    }
+
+    @Test func reportsEveryProblemWithItsPathAndLine() throws {
+        let document = try JSON.parse(#"{"labels":"a","rating":{"scale":[5,1]},"lease_minutes":0,"colour":"red"}"#)
+        guard case .invalid(let problems) = TaskDefinition.read(document, line: { $0 == "colour" ? 7 : nil }) else { Issue.record("valid"); return }
+        #expect(problems == [
+            FieldProblem(field: "colour", problem: "line 7: unknown setting; the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes"),
+            FieldProblem(field: "labels", problem: "expected a list, got a string"),
+            FieldProblem(field: "rating.scale", problem: "expected [lowest, highest] whole numbers with lowest < highest"),
+            FieldProblem(field: "lease_minutes", problem: "the lease must last at least one second"),
+        ])
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+import Foundation
+
+struct ReviewCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "Review items from the queue in a terminal session.",
+        discussion: """
+            Serves items one at a time and records each piece of feedback the moment it is given. On a terminal the session uses GNU readline (line editing, tab completion, history in ~/.docket_history); otherwise it reads the same commands line by line, so sessions can be scripted. Type help inside the session for the commands.
+
+            Example: docket review --as ana
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(name: .customLong("as"), help: ArgumentHelp("A registered reviewer's name.", valueName: "name")) var reviewer: String
+    @Flag(help: "Write each response as one JSON line.") var json = false
+
+    func run(in context: CommandContext) throws {
+        let store = try database.open(in: context)
+        _ = try store.reviewer(named: reviewer)
+        let input = context.makeLineInput()
+        let editor: any TextEditor
+        if input.isInteractive, let command = context.environment["VISUAL"] ?? context.environment["EDITOR"], !command.isEmpty {
+            editor = ExternalTextEditor(command: command)
+        } else {
+            editor = LineTextEditor()
+        }
+        let session = ReviewSession(
+            store: store, reviewer: reviewer, console: context.console, input: input, editor: editor, clock: context.clock, json: json)
+        try session.run()
+    }
+}

@@ -1,0 +1,260 @@
+import DocketCore
+
+extension SQLiteStore {
+    // MARK: Task definition
+
+    public func taskDefinition() throws(StoreError) -> (definition: TaskDefinition, rubric: RubricVersion?) {
+        try read {
+            let statement = try db.statement(
+                "SELECT r.id, r.version, r.hash, r.applied_at, r.definition FROM project p JOIN rubrics r ON r.id = p.rubric WHERE p.id = 1")
+            if try statement.step() {
+                let rubric = RubricVersion(id: statement.int(0), version: Int(statement.int(1)), hash: statement.text(2), appliedAt: Instant(milliseconds: statement.int(3)))
+                let text = statement.text(4)
+                statement.reset()
+                if case .valid(let definition) = TaskDefinition.read(try JSON.parse(text)) { return (definition, rubric) }
+                throw StoreError.corrupt(detail: "rubric \(rubric.version) does not parse")
+            }
+            statement.reset()
+            return (TaskDefinition(settings: try projectSettings()), nil)
+        }
+    }
+
+    public func applyTaskDefinition(_ definition: TaskDefinition, at now: Instant) throws(StoreError) -> AppliedDefinition {
+        try write { () throws -> AppliedDefinition in
+            let before = try projectSettings()
+            let current = try db.scalar("SELECT r.hash FROM project p JOIN rubrics r ON r.id = p.rubric WHERE p.id = 1")
+            let hash = definition.contentHash
+            // Labels in use may not disappear.
+            let used = try db.statement("SELECT DISTINCT label FROM feedback WHERE kind = 'label'")
+            while try used.step() {
+                let label = used.text(0)
+                if !definition.labels.contains(label) { throw StoreError.labelInUse(label: label) }
+            }
+            let served = try db.int("SELECT served FROM project WHERE id = 1")
+            if let budget = definition.budget, Int64(budget) < served { throw StoreError.budgetBelowServed(budget: budget, served: Int(served)) }
+
+            var rubricID: Int64
+            var version: Int
+            let existing = try db.statement("SELECT id, version, applied_at FROM rubrics WHERE hash = ?")
+            try existing.bind([.text(hash)])
+            var appliedAt = now
+            if try existing.step() {
+                rubricID = existing.int(0)
+                version = Int(existing.int(1))
+                appliedAt = Instant(milliseconds: existing.int(2))
+                existing.reset()
+            } else {
+                existing.reset()
+                version = Int(try db.int("SELECT coalesce(max(version), 0) + 1 FROM rubrics"))
+                try db.run(
+                    "INSERT INTO rubrics (version, hash, definition, applied_at) VALUES (?, ?, ?, ?)",
+                    .integer(Int64(version)), .text(hash), .text(definition.canonicalJSON.encoded(sortedKeys: true)), .integer(now.milliseconds))
+                rubricID = db.lastInsertRowID
+            }
+            let changed = current != .text(hash)
+            let w = definition.weights
+            try db.run(
+                """
+                UPDATE project SET rubric = ?, labels = ?, level = ?, overlap = ?, budget = ?, w_risk = ?, w_uncertainty = ?,
+                    w_diversity = ?, explore = ?, lease_seconds = ? WHERE id = 1
+                """,
+                .integer(rubricID), .text(JSONValue.array(definition.labels.map { .string($0) }).encoded()),
+                .text(definition.level.rawValue), .integer(Int64(definition.overlap)), SQLValue(definition.budget),
+                .real(w.risk), .real(w.uncertainty), .real(w.diversity), .real(definition.explore), .integer(Int64(definition.leaseSeconds)))
+            var rescored = 0
+            if w != before.weights {
+                // Same operation order as Utility.score, so stored and computed utilities agree exactly.
+                try db.run(
+                    "UPDATE items SET utility = ?1 * coalesce(risk, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0) WHERE served_at IS NULL",
+                    .real(w.risk), .real(w.uncertainty), .real(w.diversity))
+                rescored = db.changes
+            }
+            if definition.overlap != before.overlap {
+                try db.run("UPDATE items SET overlap = max(?, taken) WHERE overlap <> max(?, taken)", .integer(Int64(definition.overlap)), .integer(Int64(definition.overlap)))
+            }
+            if changed {
+                try logEvent(kind: "config-applied", at: now, detail: .object([("rubric", .number(Double(version))), ("hash", .string(hash))]))
+            }
+            return AppliedDefinition(
+                rubric: RubricVersion(id: rubricID, version: version, hash: hash, appliedAt: appliedAt), changed: changed, rescored: rescored)
+        }
+    }
+
+    // MARK: Review
+
+    func feedbackDraft(_ statement: Statement, from column: Int32) -> FeedbackDraft {
+        var ranking: [String]?
+        if let text = statement.optionalText(column + 3), case .array(let values)? = try? JSON.parse(text) {
+            ranking = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+        }
+        return FeedbackDraft(
+            kind: FeedbackKind(rawValue: statement.text(column)) ?? .note, label: statement.optionalText(column + 1),
+            rating: statement.optionalDouble(column + 2), ranking: ranking,
+            preference: statement.optionalText(column + 4).flatMap(Preference.init(rawValue:)), text: statement.optionalText(column + 5),
+            target: statement.optionalText(column + 6), reason: statement.optionalText(column + 7),
+            severity: statement.optionalInt(column + 8).map(Int.init))
+    }
+
+    static let feedbackColumns = "f.kind, f.label, f.rating, f.ranking, f.preference, f.text, f.target, f.reason, f.severity"
+
+    func givenFeedback(assignment: Int64) throws -> [StoredFeedback] {
+        let statement = try db.statement(
+            """
+            SELECT f.id, f.created_at, \(Self.feedbackColumns) FROM feedback f
+            WHERE f.assignment = ? AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id) ORDER BY f.id
+            """)
+        try statement.bind([.integer(assignment)])
+        var given: [StoredFeedback] = []
+        while try statement.step() {
+            given.append(StoredFeedback(id: statement.int(0), draft: feedbackDraft(statement, from: 2), createdAt: Instant(milliseconds: statement.int(1))))
+        }
+        return given
+    }
+
+    public func reviewItem(assignment: Int64) throws(StoreError) -> ReviewItem {
+        try read {
+            let (definition, _) = try taskDefinition()
+            let statement = try db.statement(
+                """
+                SELECT i.id, i.prompt, i.response, i.responses, i.category, i.selection_step, a.expires_at, p.budget
+                FROM assignments a JOIN items i ON i.seq = a.item JOIN project p ON p.id = 1 WHERE a.id = ?
+                """)
+            try statement.bind([.integer(assignment)])
+            guard try statement.step() else { throw StoreError.unknownAssignment(id: assignment) }
+            var responses: [String]?
+            if let text = statement.optionalText(3), case .array(let values)? = try? JSON.parse(text) {
+                responses = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+            }
+            var item = ReviewItem(
+                assignment: assignment, id: statement.text(0), prompt: statement.optionalText(1), response: statement.optionalText(2),
+                responses: responses, category: statement.optionalText(4), position: Int(statement.int(5)) + 1,
+                budget: statement.optionalInt(7).map(Int.init), expiresAt: Instant(milliseconds: statement.int(6)), given: [], asked: [])
+            statement.reset()
+            item.given = try givenFeedback(assignment: assignment)
+            let candidates = (responses?.count ?? (item.response == nil ? 0 : 1))
+            item.asked = definition.asks.filter { kind in
+                switch kind {
+                case .ranking, .preference: return candidates >= 2
+                case .edit: return candidates >= 1
+                default: return true
+                }
+            }
+            return item
+        }
+    }
+
+    /// Records one piece of feedback in its own transaction. A lease that expired is taken up
+    /// again when the item still has room, so work done past the lease is not lost.
+    public func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, at now: Instant) throws(StoreError) -> Submission {
+        try write { () throws -> Submission in
+            let (definition, rubric) = try taskDefinition()
+            let statement = try db.statement("SELECT item, reviewer, state FROM assignments WHERE id = ?")
+            try statement.bind([.integer(assignment)])
+            guard try statement.step() else { throw StoreError.unknownAssignment(id: assignment) }
+            let item = statement.int(0), reviewer = statement.int(1), state = statement.text(2)
+            statement.reset()
+            if state == "expired" || state == "released" {
+                // Take the item up again on the same assignment if the overlap still allows.
+                do {
+                    try db.run(
+                        "UPDATE assignments SET state = 'open', closed_at = NULL, expires_at = ? WHERE id = ?",
+                        .integer(now.adding(seconds: definition.leaseSeconds).milliseconds), .integer(assignment))
+                } catch let error as SQLiteError where error.isConstraint {
+                    throw StoreError.leaseLost(assignment: assignment)
+                }
+                try logEvent(kind: "lease-resumed", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
+            } else if state != "open" {
+                throw StoreError.assignmentNotOpen(id: assignment, state: state)
+            }
+            try db.run(
+                """
+                INSERT INTO feedback (item, reviewer, assignment, kind, label, rating, ranking, preference, text, target, reason, severity,
+                                      rubric, created_at, seconds_spent)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                .integer(item), .integer(reviewer), .integer(assignment), .text(draft.kind.rawValue), SQLValue(draft.label),
+                SQLValue(draft.rating), SQLValue(draft.ranking.map { JSONValue.array($0.map { .string($0) }).encoded() }),
+                SQLValue(draft.preference?.rawValue), SQLValue(draft.text), SQLValue(draft.target), SQLValue(draft.reason),
+                SQLValue(draft.severity), SQLValue(rubric?.id), .integer(now.milliseconds), SQLValue(secondsSpent))
+            let feedbackID = db.lastInsertRowID
+            try logEvent(kind: "feedback", at: now, reviewer: reviewer, item: item, detail: .object([
+                ("feedback", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)), ("assignment", .number(Double(assignment))),
+            ]))
+            if draft.kind == .skip {
+                try db.run("UPDATE assignments SET state = 'skipped', closed_at = ? WHERE id = ?", .integer(now.milliseconds), .integer(assignment))
+                try logEvent(kind: "skipped", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
+                return Submission(feedback: feedbackID, completed: true, missing: [])
+            }
+            let reviewItem = try reviewItem(assignment: assignment)
+            let missing = reviewItem.missing
+            let completes = missing.isEmpty && !reviewItem.asked.isEmpty && reviewItem.asked.contains(draft.kind)
+            if completes {
+                try closeAssignment(assignment, state: "done", event: "review-done", at: now)
+            }
+            return Submission(feedback: feedbackID, completed: completes, missing: missing)
+        }
+    }
+
+    /// Completes an assignment explicitly (`next`), when nothing asked is missing.
+    public func complete(assignment: Int64, at now: Instant) throws(StoreError) {
+        try write {
+            let item = try reviewItem(assignment: assignment)
+            guard item.missing.isEmpty else { throw StoreError.feedbackMissing(kinds: item.missing.map(\.rawValue)) }
+            try closeAssignment(assignment, state: "done", event: "review-done", at: now)
+        }
+    }
+
+    public func withdraw(feedback id: Int64, by reviewerName: String, at now: Instant) throws(StoreError) -> Withdrawal {
+        let reviewer = try reviewerIdentity(named: reviewerName)
+        return try write { () throws -> Withdrawal in
+            let statement = try db.statement(
+                """
+                SELECT f.reviewer, f.kind, f.assignment, a.state, i.id, f.item,
+                       EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id)
+                FROM feedback f JOIN items i ON i.seq = f.item LEFT JOIN assignments a ON a.id = f.assignment WHERE f.id = ?
+                """)
+            try statement.bind([.integer(id)])
+            guard try statement.step(), statement.int(0) == reviewer.id else { throw StoreError.unknownFeedback(id: id) }
+            guard statement.int(6) == 0 else { throw StoreError.alreadyWithdrawn(id: id) }
+            let kind = FeedbackKind(rawValue: statement.text(1)) ?? .note
+            let assignment = statement.optionalInt(2)
+            let state = statement.optionalText(3)
+            let itemID = statement.text(4), item = statement.int(5)
+            statement.reset()
+            try db.run("INSERT INTO withdrawals (feedback, reviewer, at) VALUES (?, ?, ?)", .integer(id), .integer(reviewer.id), .integer(now.milliseconds))
+            try logEvent(kind: "withdrawn", at: now, reviewer: reviewer.id, item: item, detail: .object([("feedback", .number(Double(id))), ("kind", .string(kind.rawValue))]))
+            var reopened: Int64?
+            if let assignment, let state, state == "done" || state == "skipped" {
+                let settings = try projectSettings()
+                do {
+                    try db.run(
+                        "UPDATE assignments SET state = 'open', closed_at = NULL, expires_at = ? WHERE id = ?",
+                        .integer(now.adding(seconds: settings.leaseSeconds).milliseconds), .integer(assignment))
+                } catch let error as SQLiteError where error.isConstraint {
+                    throw StoreError.itemFull(item: itemID)
+                }
+                try logEvent(kind: "reopened", at: now, reviewer: reviewer.id, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
+                reopened = assignment
+            }
+            return Withdrawal(feedback: id, kind: kind, itemID: itemID, reopened: reopened)
+        }
+    }
+
+    public func progress(of reviewerName: String, at now: Instant) throws(StoreError) -> ReviewerProgress {
+        let reviewer = try reviewerIdentity(named: reviewerName)
+        return try read {
+            let statement = try db.statement(
+                """
+                SELECT (SELECT count(*) FROM assignments WHERE reviewer = ?1 AND state = 'done'),
+                       (SELECT count(*) FROM assignments WHERE reviewer = ?1 AND state = 'skipped'),
+                       (SELECT count(*) FROM assignments WHERE reviewer = ?1 AND state = 'open'),
+                       budget, served FROM project WHERE id = 1
+                """)
+            try statement.bind([.integer(reviewer.id)])
+            guard try statement.step() else { throw StoreError.noProject(path: path) }
+            return ReviewerProgress(
+                done: Int(statement.int(0)), skipped: Int(statement.int(1)), open: Int(statement.int(2)),
+                budget: statement.optionalInt(3).map(Int.init), served: Int(statement.int(4)))
+        }
+    }
+}
