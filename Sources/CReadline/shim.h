@@ -92,6 +92,11 @@ static inline void docket_readline_setup(const char *name) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = 0;
     sigaction(SIGINT, &action, NULL);
+    // A parent may have started us with SIGINT blocked; Ctrl-C must reach the session.
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
     using_history();
 }
 
@@ -117,13 +122,14 @@ static inline char *docket_readline(const char *prompt, int *status) {
         if (ready < 0 && errno == EINTR) {
             if (docket_interrupted) {
                 docket_interrupted = 0;
+                // Show ^C after what was typed, then drop the line, as a shell does.
+                // The terminal echoes ^C itself; start a new line for the next prompt.
+                rl_crlf();
+                fflush(rl_outstream ? rl_outstream : stdout);
+                rl_replace_line("", 0);
                 rl_free_line_state();
                 rl_callback_sigcleanup();
-                rl_cleanup_after_signal();
-                rl_replace_line("", 0);
                 rl_callback_handler_remove();
-                fputs("^C\n", rl_outstream ? rl_outstream : stdout);
-                fflush(rl_outstream ? rl_outstream : stdout);
                 *status = 1;
                 return NULL;
             }
