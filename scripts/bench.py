@@ -145,8 +145,15 @@ def main():
                 lat += [int(l.split()[2]) for l in o.splitlines() if l.startswith("claim ")]
             say(f"claim, {procs} process{'es' if procs > 1 else ''}: p50 {pct(lat, 0.5) / 1e6:.3f} ms, "
                 f"p99 {pct(lat, 0.99) / 1e6:.3f} ms over {len(lat):,} claims")
+        # The reviewer's wait: from submitting a label to the next item ready to show.
+        run([docket, "reviewers", "add", "--db", db, "timing"])
+        out = run([docket, "review-timing", "--db", db, "--as", "timing", "--count", str(args.claims)]).stdout
+        ns = [int(l.split()[2]) for l in out.splitlines() if l.startswith("next ")]
+        say(f"submit to next item: p50 {pct(ns, 0.5) / 1e6:.3f} ms, p99 {pct(ns, 0.99) / 1e6:.3f} ms over {len(ns):,} submissions")
+        t0 = time.perf_counter()
         chk = subprocess.run([docket, "check", "--db", db], capture_output=True, text=True)
-        say(f"check after the claim runs: {'OK' if chk.returncode == 0 else chk.stderr.strip()}")
+        t_check = time.perf_counter() - t0
+        say(f"check after the claim runs: {'OK' if chk.returncode == 0 else chk.stderr.strip()} ({t_check:.1f} s)")
 
     # Embedding diversity: the lazy greedy queue against items with given diversity, same size.
     n = 100_000

@@ -60,3 +60,35 @@ struct QueueTimingCommand: ContextCommand {
         context.console.write(lines)
     }
 }
+
+/// Hidden: the reviewer's loop without the terminal — submit a label, then claim and load the
+/// next item — timing from the submission to the next item ready to show. For scripts/bench.
+struct ReviewTimingCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review-timing",
+        abstract: "Time submit-to-next-item in-process (benchmarks).",
+        shouldDisplay: false
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(name: .customLong("as")) var reviewer: String
+    @Option var count: Int = 100
+
+    func run(in context: CommandContext) throws {
+        let store = try database.open(in: context)
+        let label = try store.taskDefinition().definition.labels.first ?? "x"
+        guard case .claimed(var assignment) = try store.claimNext(for: reviewer, at: context.clock()) else { return }
+        var lines = ""
+        for _ in 0..<count {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try store.submit(FeedbackDraft(kind: .label, label: label), assignment: assignment.id, secondsSpent: 1, at: context.clock())
+            guard case .claimed(let next) = try store.claimNext(for: reviewer, at: context.clock()) else { break }
+            _ = try store.reviewItem(assignment: next.id)
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            store.idle()
+            assignment = next
+            lines += "next \(next.itemID) \(elapsed)\n"
+        }
+        context.console.write(lines)
+    }
+}
