@@ -361,7 +361,7 @@ final class ReviewSession {
 
     private func guide() {
         var out = ""
-        if !definition.guidelines.isEmpty { out += "Guidelines\n" + TextWrap.wrap(Sanitize.block(definition.guidelines), width: max(40, min(console.width, 100)), indent: "  ").joined(separator: "\n") + "\n\n" }
+        if !definition.guidelines.isEmpty { out += "Guidelines\n" + TextWrap.wrap(Sanitize.block(TextWrap.reflow(definition.guidelines)), width: max(40, min(console.width, 100)), indent: "  ").joined(separator: "\n") + "\n\n" }
         if !definition.labels.isEmpty {
             out += "Labels: " + definition.labels.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", ") + "\n"
         }

@@ -107,6 +107,23 @@ public enum LineDiff {
 
 /// Word wrapping to a width, keeping explicit line breaks.
 public enum TextWrap {
+    /// Joins the lines of each paragraph (paragraphs are separated by blank lines), keeping lines
+    /// that start a list item (`-`, `*`, `1.`) or are indented on their own: for prose written
+    /// with hard line breaks, such as guidelines in YAML.
+    public static func reflow(_ text: String) -> String {
+        var out: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            let startsItem = line.hasPrefix("-") || line.hasPrefix("*") || line.hasPrefix(" ")
+                || (line.first?.isNumber == true && line.drop(while: { $0.isNumber }).hasPrefix("."))
+            if let last = out.last, !last.isEmpty, !line.isEmpty, !startsItem {
+                out[out.count - 1] = last + " " + line
+            } else {
+                out.append(line)
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
     /// Wraps `text` so no line is longer than `width` characters (a longer word stands alone),
     /// prefixing each line with `indent`.
     public static func wrap(_ text: String, width: Int, indent: String = "") -> [String] {

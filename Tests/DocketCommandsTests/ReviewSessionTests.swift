@@ -311,3 +311,20 @@ let itemTwo = """
         #expect(run.errors == "docket: The label 'borderline' has been given to items, so the task definition must keep it.\n")
     }
 }
+
+@Suite struct EditorTests {
+    /// $VISUAL/$EDITOR gets a temporary file pre-filled with the text; what it saves comes back.
+    @Test func externalEditorEditsATemporaryFile() {
+        let sandbox = Sandbox()
+        let script = sandbox.write("fake-editor.sh", "#!/bin/sh\ncp \"$1\" \"$(dirname \"$0\")/seen.txt\"\nprintf 'edited text\\n\\n' > \"$1\"\n")
+        chmod(script, 0o755)
+        let console = RecordingConsole()
+        let text = ExternalTextEditor(command: script).edit(initial: "original", console: console, input: ScriptedLineInput([]))
+        #expect(text == "edited text")
+        #expect(sandbox.read("seen.txt") == "original")
+        let failing = sandbox.write("failing-editor.sh", "#!/bin/sh\nexit 3\n")
+        chmod(failing, 0o755)
+        #expect(ExternalTextEditor(command: failing).edit(initial: "x", console: console, input: ScriptedLineInput([])) == nil)
+        #expect(console.output == "The editor exited with status 3; nothing was recorded.\n")
+    }
+}

@@ -124,6 +124,10 @@ import Testing
         #expect(TextWrap.wrap(String(repeating: "x", count: 25), width: 10) == ["xxxxxxxxxx", "xxxxxxxxxx", "xxxxx"])
     }
 
+    @Test func reflowJoinsParagraphLinesButKeepsListItems() {
+        #expect(TextWrap.reflow("one\ntwo\n\nthree\n- a\n- b\n2. c") == "one two\n\nthree\n- a\n- b\n2. c")
+    }
+
     @Test func responseLettersRunPastZ() {
         #expect(ResponseLetters.letters(count: 3) == ["A", "B", "C"])
         #expect(ResponseLetters.letter(25) == "Z")
