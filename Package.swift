@@ -37,7 +37,7 @@ let package = Package(
         ),
         .executableTarget(name: "docket", dependencies: ["DocketCommands"]),
         .target(name: "DocketTestSupport", dependencies: ["DocketCore", "DocketStore", "DocketCommands"]),
-        .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore", "DocketTestSupport"]),
+        .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore", "DocketTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketTestSupport"]),
         .testTarget(
             name: "DocketCommandsTests",

@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+
+@testable import DocketCore
+
+/// Reference values computed once by scripts/reference-stats.py with scikit-learn, statsmodels,
+/// krippendorff, irrCAC and crowd-kit.
+let reference: JSONValue = {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/reference-stats.json")
+    return try! JSON.parse(String(contentsOf: url, encoding: .utf8))
+}()
+
+extension JSONValue {
+    var number: Double? { if case .number(let n) = self { return n }; return nil }
+    var array: [JSONValue] { if case .array(let a) = self { return a }; return [] }
+    var text: String? { if case .string(let s) = self { return s }; return nil }
+}
+
+/// A reference dataset as a table: values 1...k become category indices 0..<k.
+func table(_ dataset: JSONValue) -> RatingTable {
+    let categories = dataset["categories"]!.array.compactMap(\.number)
+    let rows: [[Double?]] = dataset["rows"]!.array.map { row in
+        row.array.map { cell in cell.number.map { Double(categories.firstIndex(of: $0)!) } }
+    }
+    return RatingTable(rows, categories: categories.count)
+}
+
+func numericTable(_ dataset: JSONValue) -> RatingTable {
+    RatingTable(dataset["rows"]!.array.map { $0.array.map(\.number) }, categories: 0)
+}
+
+func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
+    guard let a, let b else { return false }
+    return abs(a - b) <= tolerance * max(1, abs(b))
+}
+
+@Suite struct DistributionTests {
+    @Test func quantilesMatchKnownValues() {
+        #expect(close(Distributions.normalQuantile(0.975), 1.959963984540054, 1e-14))
+        #expect(close(Distributions.normalQuantile(0.05), -1.6448536269514729, 1e-14))
+        // scipy.stats.t.ppf(0.975, 10) and (0.975, 1)
+        #expect(close(Distributions.studentTQuantile(0.975, df: 10), 2.2281388519649385, 1e-10))
+        #expect(close(Distributions.studentTQuantile(0.975, df: 1), 12.706204736174698, 1e-9))
+        // scipy.stats.chi2.sf(3.84, 1) and (10, 4)
+        #expect(close(Distributions.chiSquareSurvival(3.84, df: 1), 0.050043521248705, 1e-9))
+        #expect(close(Distributions.chiSquareSurvival(10, df: 4), 0.04042768199451279, 1e-9))
+    }
+}
+
+@Suite struct AgreementTests {
+    let datasets = reference["datasets"]!.array
+
+    /// Krippendorff (2011), and the krippendorff package on seeded data with missing values.
+    @Test func krippendorffAlphaAtEveryLevel() {
+        for dataset in datasets {
+            let categorical = table(dataset)
+            let numeric = numericTable(dataset)
+            let expected = dataset["krippendorff"]!
+            #expect(close(Agreement.krippendorffAlpha(categorical, level: .nominal).value, expected["nominal"]!.number), "\(dataset["name"]!)")
+            #expect(close(Agreement.krippendorffAlpha(categorical, level: .ordinal).value, expected["ordinal"]!.number), "\(dataset["name"]!)")
+            #expect(close(Agreement.krippendorffAlpha(numeric, level: .interval).value, expected["interval"]!.number), "\(dataset["name"]!)")
+            #expect(close(Agreement.krippendorffAlpha(numeric, level: .ratio).value, expected["ratio"]!.number), "\(dataset["name"]!)")
+        }
+        // The paper's published values, to three decimals.
+        let paper = table(datasets[0])
+        #expect(abs(Agreement.krippendorffAlpha(paper, level: .nominal).value! - 0.743) < 0.0005)
+        #expect(abs(Agreement.krippendorffAlpha(numericTable(datasets[0]), level: .interval).value! - 0.849) < 0.0005)
+    }
+
+    /// Fleiss' kappa and Gwet's AC1 with missing data and their standard errors, against irrCAC.
+    @Test func fleissAndGwetMatchIrrCAC() {
+        for dataset in datasets {
+            let data = table(dataset)
+            for (name, weights) in [("identity", AgreementWeights.none), ("linear", .linear), ("quadratic", .quadratic)] {
+                let expected = dataset["irrcac"]![name]!
+                let fleiss = Agreement.fleissKappa(data, weights: weights)
+                #expect(close(fleiss.value, expected["fleiss"]!["value"]!.number), "\(dataset["name"]!) \(name)")
+                #expect(close(fleiss.standardError, expected["fleiss"]!["se"]!.number, 1e-8), "\(dataset["name"]!) \(name)")
+                let gwet = Agreement.gwetAC1(data, weights: weights)
+                #expect(close(gwet.value, expected["gwet"]!["value"]!.number), "\(dataset["name"]!) \(name)")
+                #expect(close(gwet.standardError, expected["gwet"]!["se"]!.number, 1e-8), "\(dataset["name"]!) \(name)")
+                // irrCAC's interval: t with n − 1 degrees of freedom, upper end capped at 1.
+                let interval = fleiss.analyticInterval()!
+                #expect(close(interval.0, expected["fleiss"]!["ci"]!.array[0].number, 1e-8))
+                #expect(close(min(1, interval.1), expected["fleiss"]!["ci"]!.array[1].number, 1e-8))
+            }
+            #expect(close(Agreement.percentAgreement(data).value, dataset["percent"]!.number))
+        }
+    }
+
+    /// Cohen's kappa, unweighted and weighted, against scikit-learn; its standard error against statsmodels.
+    @Test func cohensKappaMatchesScikitLearnAndStatsmodels() {
+        for dataset in datasets {
+            let pair = table(dataset).selecting(raters: [0, 1])
+            for (name, weights) in [("none", AgreementWeights.none), ("linear", .linear), ("quadratic", .quadratic)] {
+                let expected = dataset["cohen"]![name]!
+                let kappa = Agreement.cohensKappa(pair, weights: weights)
+                #expect(close(kappa.value, expected["value"]!.number), "\(dataset["name"]!) \(name)")
+                #expect(close(kappa.standardError, expected["se"]!.number, 1e-9), "\(dataset["name"]!) \(name)")
+            }
+        }
+    }
+
+    /// Cohen (1960), Table 1: κ = 0.492; Fleiss (1971) worked example: κ = 0.210.
+    @Test func worksFromThePapers() {
+        let counts = reference["cohen1960"]!["counts"]!.array.map { $0.array.compactMap(\.number).map(Int.init) }
+        var rows: [[Double?]] = []
+        for (a, row) in counts.enumerated() { for (b, n) in row.enumerated() { rows += Array(repeating: [Double(a), Double(b)], count: n) } }
+        let cohen = Agreement.cohensKappa(RatingTable(rows, categories: 3))
+        #expect(close(cohen.value, 0.29 / 0.59, 1e-12))
+        #expect(close(cohen.standardError, reference["cohen1960"]!["se"]!.number))
+
+        let fleissCounts = reference["fleiss_table"]!["counts"]!.array.map { $0.array.compactMap(\.number).map(Int.init) }
+        let fleissRows: [[Double?]] = fleissCounts.map { row in row.enumerated().flatMap { Array(repeating: Double($0.offset), count: $0.element) } }
+        let fleissTable = RatingTable(fleissRows, categories: 5)
+        #expect(close(Agreement.fleissKappa(fleissTable).value, reference["fleiss_table"]!["kappa"]!.number))
+        #expect(abs(Agreement.fleissKappa(fleissTable).value! - 0.210) < 0.0005)
+        #expect(close(Agreement.randolphKappa(fleissTable).value, reference["fleiss_table"]!["randolph"]!.number))
+    }
+
+    @Test func undefinedIsAReasonNeverNaN() {
+        let single = RatingTable([[0, 0], [0, 0], [0, 0]], categories: 1)
+        #expect(Agreement.cohensKappa(single).value == nil)
+        #expect(Agreement.cohensKappa(single).reason == "expected agreement is 1 (a single category is in use)")
+        #expect(Agreement.krippendorffAlpha(single, level: .nominal).reason == "expected disagreement is 0 (a single value is in use)")
+        let disjoint = RatingTable([[0, nil], [nil, 1]], categories: 2)
+        #expect(Agreement.cohensKappa(disjoint).reason == "the two reviewers share no items")
+        #expect(Agreement.fleissKappa(disjoint).reason == "no item has two or more labels")
+        #expect(Agreement.percentAgreement(disjoint).value == nil)
+    }
+
+    @Test func seededPropertiesHold() {
+        var generator = SplitMix64(seed: 77)
+        for _ in 0..<20 {
+            let items = 30 + Int(generator.next(below: 50)), raters = 2 + Int(generator.next(below: 4)), k = 2 + Int(generator.next(below: 3))
+            var rows: [[Double?]] = []
+            for _ in 0..<items {
+                let truth = Double(generator.next(below: UInt64(k)))
+                rows.append((0..<raters).map { _ in
+                    generator.nextUnit() < 0.2 ? nil : (generator.nextUnit() < 0.7 ? truth : Double(generator.next(below: UInt64(k))))
+                })
+            }
+            let data = RatingTable(rows, categories: k)
+            // Permuting reviewers or items changes nothing.
+            let raterOrder = (0..<raters).reversed().map { $0 }
+            let itemOrder = (0..<items).shuffled(using: &generator)
+            for permuted in [data.selecting(raters: raterOrder), data.resampled(itemOrder)] {
+                #expect(close(Agreement.krippendorffAlpha(permuted, level: .nominal).value, Agreement.krippendorffAlpha(data, level: .nominal).value, 1e-12))
+                #expect(close(Agreement.fleissKappa(permuted).value, Agreement.fleissKappa(data).value, 1e-12))
+                #expect(close(Agreement.gwetAC1(permuted).value, Agreement.gwetAC1(data).value, 1e-12))
+            }
+            // Relabelling categories changes nothing at nominal level.
+            let relabel = (0..<k).shuffled(using: &generator)
+            let relabelled = RatingTable(rows.map { $0.map { $0.map { Double(relabel[Int($0)]) } } }, categories: k)
+            #expect(close(Agreement.krippendorffAlpha(relabelled, level: .nominal).value, Agreement.krippendorffAlpha(data, level: .nominal).value, 1e-12))
+            #expect(close(Agreement.fleissKappa(relabelled).value, Agreement.fleissKappa(data).value, 1e-12))
+            // Identical reviewers agree perfectly wherever the statistic is defined.
+            let identical = RatingTable(rows.map { row in let v = row.compactMap { $0 }.first; return (0..<raters).map { _ in v } }, categories: k)
+            for estimate in [Agreement.krippendorffAlpha(identical, level: .nominal), Agreement.fleissKappa(identical), Agreement.gwetAC1(identical)] {
+                if let value = estimate.value { #expect(close(value, 1, 1e-12)) } else { #expect(estimate.reason != nil) }
+            }
+            #expect(close(Agreement.cohensKappa(identical.selecting(raters: [0, 1])).value ?? 1, 1, 1e-12))
+        }
+    }
+
+    @Test func bootstrapIsSeededAndBracketsTheEstimate() {
+        let data = table(datasets[1])
+        let first = Agreement.bootstrap(data, reps: 200, seed: 9) { Agreement.fleissKappa($0).value }!
+        let again = Agreement.bootstrap(data, reps: 200, seed: 9) { Agreement.fleissKappa($0).value }!
+        #expect(first.low == again.low && first.high == again.high)
+        let value = Agreement.fleissKappa(data).value!
+        #expect(first.low < value && value < first.high)
+        // Close to the analytic interval on 300 items.
+        let analytic = Agreement.fleissKappa(data).analyticInterval()!
+        #expect(abs(first.low - analytic.0) < 0.03 && abs(first.high - analytic.1) < 0.03)
+    }
+}
+
+@Suite struct AggregationTests {
+    @Test func dawidSkeneConvergesToTheFullyConvergedReference() {
+        let dataset = reference["datasets"]!.array[1]
+        let data = table(dataset)
+        let result = Aggregation.dawidSkene(data, tolerance: 1e-12)
+        #expect(result.converged)
+        let expected = reference["dawid_skene"]!
+        let labels = expected["labels"]!.array.compactMap(\.number).map { Int($0) - 1 }
+        #expect(result.labels.compactMap { $0 } == labels)
+        for (i, row) in expected["posteriors"]!.array.enumerated() {
+            for (c, p) in row.array.enumerated() { #expect(abs(result.posteriors[i]![c] - p.number!) < 1e-6, "item \(i) class \(c)") }
+        }
+        for (c, p) in expected["priors"]!.array.enumerated() { #expect(abs(result.priors[c] - p.number!) < 1e-6) }
+        // Every confusion row is a distribution.
+        for reviewer in result.confusion { for row in reviewer { #expect(abs(row.reduce(0, +) - 1) < 1e-12) } }
+    }
+
+    @Test func majorityBreaksTiesByDeclaredOrder() {
+        let data = RatingTable([[1, 1, 0], [2, 0, nil], [nil, nil, nil]], categories: 3)
+        let votes = Aggregation.majority(data)
+        #expect(votes[0]! == (1, 2.0 / 3.0))
+        #expect(votes[1]! == (0, 0.5))
+        #expect(votes[2] == nil)
+    }
+}
