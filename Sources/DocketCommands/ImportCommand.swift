@@ -7,7 +7,7 @@ struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import items from JSONL or CSV.",
-        subcommands: [Items.self]
+        subcommands: [Items.self, Labels.self]
     )
 
     struct Items: ContextCommand {
@@ -50,11 +50,17 @@ struct ImportCommand: ParsableCommand {
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
             if let rejects { rejectsWriter = try RejectsWriter(path: rejects) }
-            let importer = ItemFileImporter(
-                reader: reader, format: kind, parser: ItemRowParser(labels: settings.labels, measure: measure),
-                console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
+            let parser = ItemRowParser(labels: settings.labels, measure: measure)
+            let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             let summary = try store.importItems(update: update, source: reader.name, at: context.clock()) { sink in
-                try importer.run(into: sink)
+                try importer.run { fields in
+                    switch parser.parse(fields) {
+                    case .invalid(let problems): return problems
+                    case .valid(let item):
+                        if case .failure(let problem) = try sink.add(item) { return [problem] }
+                        return []
+                    }
+                }
             }
             rejectsWriter?.finish(keep: summary.committed && summary.rejected > 0)
             guard summary.committed else {
@@ -69,6 +75,93 @@ struct ImportCommand: ParsableCommand {
             }
             context.console.write(message)
         }
+    }
+}
+
+extension ImportCommand {
+    struct Labels: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import historical labels (item, reviewer, label, optional created_at and rubric).",
+            discussion: """
+                Loads feedback given elsewhere, for agreement statistics and aggregation. Columns (CSV) or fields (JSONL): item, reviewer, label, and optionally created_at (ISO 8601) and rubric (a rubric version number). Unknown items are an error unless --create-items; unknown reviewers are registered. Every bad row is reported with its file and line and nothing is imported, unless --rejects FILE. Importing the same labels again changes nothing.
+
+                Example: docket import labels SampleData/labels.csv
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: ArgumentHelp("A .jsonl or .csv file, or - for standard input (with --format).", valueName: "file")) var file: String
+        @Option(help: ArgumentHelp("jsonl or csv (default: from the file's extension).", valueName: "format")) var format: String?
+        @Flag(name: .customLong("create-items"), help: "Create items that do not exist yet (with only their id).") var createItems = false
+        @Option(help: ArgumentHelp("Import the valid rows and write the invalid ones, with reasons, to this JSONL file.", valueName: "file")) var rejects: String?
+        @Option(name: .customLong("max-errors"), help: "How many problems to list before summarising.") var maxErrors: Int = 50
+
+        func run(in context: CommandContext) throws {
+            let kind = try RowFormat.resolve(file: file, format: format)
+            let store = try database.open(in: context)
+            let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
+            var rejectsWriter: RejectsWriter?
+            if let rejects { rejectsWriter = try RejectsWriter(path: rejects) }
+            let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
+            importer.requiredColumn = "item"
+            let summary = try store.importLabels(createItems: createItems, source: reader.name, at: context.clock()) { sink in
+                try importer.run { fields in
+                    switch LabelRowParser.parse(fields) {
+                    case .invalid(let problems): return problems
+                    case .valid(let row):
+                        if case .failure(let problem) = try sink.add(row) { return [problem] }
+                        return []
+                    }
+                }
+            }
+            rejectsWriter?.finish(keep: summary.committed && summary.rejected > 0)
+            guard summary.committed else { throw CommandError.importRejected(file: reader.name, problems: importer.problemCount) }
+            var message = "Imported labels from \(reader.name): \(Format.count(summary.inserted)) new"
+            if summary.unchanged > 0 { message += ", \(Format.count(summary.unchanged)) unchanged" }
+            message += ".\n"
+            if summary.rejected > 0, let rejects {
+                message += "\(Format.count(summary.rejected)) \(summary.rejected == 1 ? "row was" : "rows were") rejected and written to \(rejects).\n"
+            }
+            context.console.write(message)
+        }
+    }
+}
+
+/// Reads one row of a labels file.
+enum LabelRowParser {
+    static let fields = ["item", "reviewer", "label", "created_at", "rubric"]
+
+    static func parse(_ fields: [(String, RawField)]) -> RowResult<LabelRow> {
+        var problems: [FieldProblem] = []
+        var values: [String: String] = [:]
+        for (name, raw) in fields {
+            guard Self.fields.contains(name) else {
+                problems.append(FieldProblem(field: name, problem: "unknown field (known fields: \(Self.fields.joined(separator: ", ")))"))
+                continue
+            }
+            switch raw {
+            case .text(let text): values[name] = text
+            case .json(.string(let text)): values[name] = text
+            case .json(.number(let number)): values[name] = JSONText.number(number)
+            case .json(.null): break
+            case .json(let other): problems.append(FieldProblem(field: name, problem: "expected text, got \(other.typeName)"))
+            }
+        }
+        for required in ["item", "reviewer", "label"] where (values[required] ?? "").isEmpty {
+            problems.append(FieldProblem(field: required, problem: "required"))
+        }
+        var createdAt: Instant?
+        if let text = values["created_at"] {
+            createdAt = Instant.parse(text)
+            if createdAt == nil { problems.append(FieldProblem(field: "created_at", problem: "'\(text)' is not an ISO 8601 time (e.g. 2026-11-29T10:00:00Z)")) }
+        }
+        var rubric: Int?
+        if let text = values["rubric"] {
+            rubric = Int(text)
+            if rubric == nil { problems.append(FieldProblem(field: "rubric", problem: "'\(text)' is not a rubric version number")) }
+        }
+        guard problems.isEmpty else { return .invalid(problems) }
+        return .valid(LabelRow(item: values["item"]!, reviewer: values["reviewer"]!, label: values["label"]!, createdAt: createdAt, rubric: rubric))
     }
 }
 
@@ -119,22 +212,26 @@ final class RejectsWriter {
     }
 }
 
-/// Streams rows from a file into an `ItemSink`, collecting every problem with its line.
-final class ItemFileImporter {
+/// Streams rows from a JSONL or CSV file to a handler, collecting every problem with its line.
+final class RowFileImporter {
     let reader: LineReader
     let format: RowFormat
-    let parser: ItemRowParser
     let console: any Console
     let maxListed: Int
     let rejects: RejectsWriter?
+    /// A column the CSV header must have.
+    var requiredColumn: String? = "id"
     private(set) var problemCount = 0
     private(set) var rejectedRows = 0
     private var listed = 0
 
-    init(reader: LineReader, format: RowFormat, parser: ItemRowParser, console: any Console, maxListed: Int, rejects: RejectsWriter?) {
+    /// Handles one row's fields; returns its problems (none when the row was taken).
+    typealias Handler = ([(String, RawField)]) throws -> [FieldProblem]
+    private var handler: Handler = { _ in [] }
+
+    init(reader: LineReader, format: RowFormat, console: any Console, maxListed: Int, rejects: RejectsWriter?) {
         self.reader = reader
         self.format = format
-        self.parser = parser
         self.console = console
         self.maxListed = maxListed
         self.rejects = rejects
@@ -152,12 +249,13 @@ final class ItemFileImporter {
         }
     }
 
-    func run(into sink: any ItemSink) throws -> ImportDecision {
+    func run(_ handler: @escaping Handler) throws -> ImportDecision {
+        self.handler = handler
         let progress = ProgressBar(console: console, label: "importing \(reader.name)")
         var rows = 0
         switch format {
-        case .jsonl: rows = try runJSONL(sink, progress: progress)
-        case .csv: rows = try runCSV(sink, progress: progress)
+        case .jsonl: rows = try runJSONL(progress: progress)
+        case .csv: rows = try runCSV(progress: progress)
         }
         progress.finish()
         if listed > maxListed {
@@ -170,16 +268,12 @@ final class ItemFileImporter {
         return .commit(rejected: rejectedRows)
     }
 
-    private func add(_ draft: RowResult<ItemDraft>, to sink: any ItemSink, line: Int, raw: () -> String) throws {
-        switch draft {
-        case .invalid(let problems):
-            report(line: line, problems, raw: raw())
-        case .valid(let item):
-            if case .failure(let problem) = try sink.add(item) { report(line: line, [problem], raw: raw()) }
-        }
+    private func add(_ fields: [(String, RawField)], line: Int, raw: () -> String) throws {
+        let problems = try handler(fields)
+        if !problems.isEmpty { report(line: line, problems, raw: raw()) }
     }
 
-    private func runJSONL(_ sink: any ItemSink, progress: ProgressBar) throws -> Int {
+    private func runJSONL(progress: ProgressBar) throws -> Int {
         var rows = 0
         while let _ = try reader.nextLine({ bytes throws -> Void in
             let line = reader.lineNumber
@@ -196,13 +290,13 @@ final class ItemFileImporter {
                 report(line: line, [FieldProblem(field: "json", problem: "each line must be a JSON object, got \(value.typeName)")], raw: raw())
                 return
             }
-            try add(parser.parse(members.map { ($0.0, RawField.json($0.1)) }), to: sink, line: line, raw: raw)
+            try add(members.map { ($0.0, RawField.json($0.1)) }, line: line, raw: raw)
             if rows & 0x3FF == 0 { progress.update(done: reader.bytesRead, total: reader.size, rows: rows) }
         }) {}
         return rows
     }
 
-    private func runCSV(_ sink: any ItemSink, progress: ProgressBar) throws -> Int {
+    private func runCSV(progress: ProgressBar) throws -> Int {
         var csv = CSVRecordReader()
         var header: [String]?
         var rows = 0
@@ -231,7 +325,7 @@ final class ItemFileImporter {
             }
             var fields: [(String, RawField)] = []
             for (name, cell) in zip(columns, record) where !cell.isEmpty { fields.append((name, .text(cell))) }
-            try add(parser.parse(fields), to: sink, line: recordStart, raw: { rawLines.joined(separator: "\n") })
+            try add(fields, line: recordStart, raw: { rawLines.joined(separator: "\n") })
             if rows & 0x3FF == 0 { progress.update(done: reader.bytesRead, total: reader.size, rows: rows) }
         }) {}
         do { try csv.finish() } catch {
@@ -247,7 +341,9 @@ final class ItemFileImporter {
         for name in header {
             if !seen.insert(name).inserted { problems.append(FieldProblem(field: name, problem: "column named twice in the header")) }
         }
-        if !header.contains("id") { problems.append(FieldProblem(field: "id", problem: "the header has no id column")) }
+        if let required = requiredColumn, !header.contains(required) {
+            problems.append(FieldProblem(field: required, problem: "the header has no \(required) column"))
+        }
         if !problems.isEmpty { report(line: line, problems, raw: header.joined(separator: ",")) }
     }
 }

@@ -30,6 +30,70 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { iso8601 }
+
+    /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM` (a time without
+    /// a zone is UTC). Returns nil for anything else.
+    public static func parse(_ text: String) -> Instant? {
+        let chars = Array(text.utf8)
+        var index = 0
+        func number(_ digits: Int) -> Int64? {
+            guard index + digits <= chars.count else { return nil }
+            var value: Int64 = 0
+            for _ in 0..<digits {
+                let c = chars[index]
+                guard c >= 48, c <= 57 else { return nil }
+                value = value * 10 + Int64(c - 48)
+                index += 1
+            }
+            return value
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard index < chars.count, chars[index] == c else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2),
+            (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0, millis: Int64 = 0, offset: Int64 = 0
+        if index < chars.count {
+            guard expect(84) || expect(32), let h = number(2), expect(58), let m = number(2), h < 24, m < 60 else { return nil }
+            hour = h; minute = m
+            if expect(58) {
+                guard let s = number(2), s < 61 else { return nil }
+                second = s
+                if expect(46) {
+                    var scale: Int64 = 100
+                    var digits = 0
+                    while index < chars.count, chars[index] >= 48, chars[index] <= 57 {
+                        millis += Int64(chars[index] - 48) * scale
+                        scale /= 10
+                        index += 1
+                        digits += 1
+                    }
+                    guard digits > 0 else { return nil }
+                }
+            }
+            if expect(90) {
+            } else if index < chars.count, chars[index] == 43 || chars[index] == 45 {
+                let sign: Int64 = chars[index] == 45 ? -1 : 1
+                index += 1
+                guard let oh = number(2), expect(58), let om = number(2) else { return nil }
+                offset = sign * (oh * 60 + om)
+            }
+            guard index == chars.count else { return nil }
+        }
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60
+        return Instant(milliseconds: seconds * 1000 + millis)
+    }
 }
 
 /// The level of measurement of a project's labels; it decides which agreement statistics apply.

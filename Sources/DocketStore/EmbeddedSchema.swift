@@ -195,5 +195,11 @@ BEGIN
     SELECT RAISE(ABORT, 'withdrawals are append-only');
 END;
 """#),
+        Migration(version: 3, name: "0003_imported_labels.sql", sql: #"""
+-- Docket schema, migration 3: feedback imported from files (historical labels) is marked as such.
+ALTER TABLE feedback ADD COLUMN source TEXT NOT NULL DEFAULT 'session' CHECK (source IN ('session', 'import'));
+-- Current labels by item and reviewer, for the agreement statistics.
+CREATE INDEX feedback_labels ON feedback (item, reviewer, id) WHERE kind = 'label';
+"""#),
     ]
 }

@@ -114,3 +114,12 @@ public enum Fixtures {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }
 }
+
+extension JSONValue {
+    /// The number, when this is one (tests).
+    public var numberValue: Double? { if case .number(let n) = self { return n }; return nil }
+    /// The elements, when this is an array, else none (tests).
+    public var arrayValue: [JSONValue] { if case .array(let a) = self { return a }; return [] }
+    /// The string, when this is one (tests).
+    public var textValue: String? { if case .string(let s) = self { return s }; return nil }
+}

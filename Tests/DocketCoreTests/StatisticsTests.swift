@@ -1,3 +1,4 @@
+import DocketTestSupport
 import Foundation
 import Testing
 
@@ -10,23 +11,18 @@ let reference: JSONValue = {
     return try! JSON.parse(String(contentsOf: url, encoding: .utf8))
 }()
 
-extension JSONValue {
-    var number: Double? { if case .number(let n) = self { return n }; return nil }
-    var array: [JSONValue] { if case .array(let a) = self { return a }; return [] }
-    var text: String? { if case .string(let s) = self { return s }; return nil }
-}
 
 /// A reference dataset as a table: values 1...k become category indices 0..<k.
 func table(_ dataset: JSONValue) -> RatingTable {
-    let categories = dataset["categories"]!.array.compactMap(\.number)
-    let rows: [[Double?]] = dataset["rows"]!.array.map { row in
-        row.array.map { cell in cell.number.map { Double(categories.firstIndex(of: $0)!) } }
+    let categories = dataset["categories"]!.arrayValue.compactMap(\.numberValue)
+    let rows: [[Double?]] = dataset["rows"]!.arrayValue.map { row in
+        row.arrayValue.map { cell in cell.numberValue.map { Double(categories.firstIndex(of: $0)!) } }
     }
     return RatingTable(rows, categories: categories.count)
 }
 
 func numericTable(_ dataset: JSONValue) -> RatingTable {
-    RatingTable(dataset["rows"]!.array.map { $0.array.map(\.number) }, categories: 0)
+    RatingTable(dataset["rows"]!.arrayValue.map { $0.arrayValue.map(\.numberValue) }, categories: 0)
 }
 
 func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
@@ -48,7 +44,7 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
 }
 
 @Suite struct AgreementTests {
-    let datasets = reference["datasets"]!.array
+    let datasets = reference["datasets"]!.arrayValue
 
     /// Krippendorff (2011), and the krippendorff package on seeded data with missing values.
     @Test func krippendorffAlphaAtEveryLevel() {
@@ -56,10 +52,10 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
             let categorical = table(dataset)
             let numeric = numericTable(dataset)
             let expected = dataset["krippendorff"]!
-            #expect(close(Agreement.krippendorffAlpha(categorical, level: .nominal).value, expected["nominal"]!.number), "\(dataset["name"]!)")
-            #expect(close(Agreement.krippendorffAlpha(categorical, level: .ordinal).value, expected["ordinal"]!.number), "\(dataset["name"]!)")
-            #expect(close(Agreement.krippendorffAlpha(numeric, level: .interval).value, expected["interval"]!.number), "\(dataset["name"]!)")
-            #expect(close(Agreement.krippendorffAlpha(numeric, level: .ratio).value, expected["ratio"]!.number), "\(dataset["name"]!)")
+            #expect(close(Agreement.krippendorffAlpha(categorical, level: .nominal).value, expected["nominal"]!.numberValue), "\(dataset["name"]!)")
+            #expect(close(Agreement.krippendorffAlpha(categorical, level: .ordinal).value, expected["ordinal"]!.numberValue), "\(dataset["name"]!)")
+            #expect(close(Agreement.krippendorffAlpha(numeric, level: .interval).value, expected["interval"]!.numberValue), "\(dataset["name"]!)")
+            #expect(close(Agreement.krippendorffAlpha(numeric, level: .ratio).value, expected["ratio"]!.numberValue), "\(dataset["name"]!)")
         }
         // The paper's published values, to three decimals.
         let paper = table(datasets[0])
@@ -74,17 +70,17 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
             for (name, weights) in [("identity", AgreementWeights.none), ("linear", .linear), ("quadratic", .quadratic)] {
                 let expected = dataset["irrcac"]![name]!
                 let fleiss = Agreement.fleissKappa(data, weights: weights)
-                #expect(close(fleiss.value, expected["fleiss"]!["value"]!.number), "\(dataset["name"]!) \(name)")
-                #expect(close(fleiss.standardError, expected["fleiss"]!["se"]!.number, 1e-8), "\(dataset["name"]!) \(name)")
+                #expect(close(fleiss.value, expected["fleiss"]!["value"]!.numberValue), "\(dataset["name"]!) \(name)")
+                #expect(close(fleiss.standardError, expected["fleiss"]!["se"]!.numberValue, 1e-8), "\(dataset["name"]!) \(name)")
                 let gwet = Agreement.gwetAC1(data, weights: weights)
-                #expect(close(gwet.value, expected["gwet"]!["value"]!.number), "\(dataset["name"]!) \(name)")
-                #expect(close(gwet.standardError, expected["gwet"]!["se"]!.number, 1e-8), "\(dataset["name"]!) \(name)")
+                #expect(close(gwet.value, expected["gwet"]!["value"]!.numberValue), "\(dataset["name"]!) \(name)")
+                #expect(close(gwet.standardError, expected["gwet"]!["se"]!.numberValue, 1e-8), "\(dataset["name"]!) \(name)")
                 // irrCAC's interval: t with n − 1 degrees of freedom, upper end capped at 1.
                 let interval = fleiss.analyticInterval()!
-                #expect(close(interval.0, expected["fleiss"]!["ci"]!.array[0].number, 1e-8))
-                #expect(close(min(1, interval.1), expected["fleiss"]!["ci"]!.array[1].number, 1e-8))
+                #expect(close(interval.0, expected["fleiss"]!["ci"]!.arrayValue[0].numberValue, 1e-8))
+                #expect(close(min(1, interval.1), expected["fleiss"]!["ci"]!.arrayValue[1].numberValue, 1e-8))
             }
-            #expect(close(Agreement.percentAgreement(data).value, dataset["percent"]!.number))
+            #expect(close(Agreement.percentAgreement(data).value, dataset["percent"]!.numberValue))
         }
     }
 
@@ -95,27 +91,27 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
             for (name, weights) in [("none", AgreementWeights.none), ("linear", .linear), ("quadratic", .quadratic)] {
                 let expected = dataset["cohen"]![name]!
                 let kappa = Agreement.cohensKappa(pair, weights: weights)
-                #expect(close(kappa.value, expected["value"]!.number), "\(dataset["name"]!) \(name)")
-                #expect(close(kappa.standardError, expected["se"]!.number, 1e-9), "\(dataset["name"]!) \(name)")
+                #expect(close(kappa.value, expected["value"]!.numberValue), "\(dataset["name"]!) \(name)")
+                #expect(close(kappa.standardError, expected["se"]!.numberValue, 1e-9), "\(dataset["name"]!) \(name)")
             }
         }
     }
 
     /// Cohen (1960), Table 1: κ = 0.492; Fleiss (1971) worked example: κ = 0.210.
     @Test func worksFromThePapers() {
-        let counts = reference["cohen1960"]!["counts"]!.array.map { $0.array.compactMap(\.number).map(Int.init) }
+        let counts = reference["cohen1960"]!["counts"]!.arrayValue.map { $0.arrayValue.compactMap(\.numberValue).map(Int.init) }
         var rows: [[Double?]] = []
         for (a, row) in counts.enumerated() { for (b, n) in row.enumerated() { rows += Array(repeating: [Double(a), Double(b)], count: n) } }
         let cohen = Agreement.cohensKappa(RatingTable(rows, categories: 3))
         #expect(close(cohen.value, 0.29 / 0.59, 1e-12))
-        #expect(close(cohen.standardError, reference["cohen1960"]!["se"]!.number))
+        #expect(close(cohen.standardError, reference["cohen1960"]!["se"]!.numberValue))
 
-        let fleissCounts = reference["fleiss_table"]!["counts"]!.array.map { $0.array.compactMap(\.number).map(Int.init) }
+        let fleissCounts = reference["fleiss_table"]!["counts"]!.arrayValue.map { $0.arrayValue.compactMap(\.numberValue).map(Int.init) }
         let fleissRows: [[Double?]] = fleissCounts.map { row in row.enumerated().flatMap { Array(repeating: Double($0.offset), count: $0.element) } }
         let fleissTable = RatingTable(fleissRows, categories: 5)
-        #expect(close(Agreement.fleissKappa(fleissTable).value, reference["fleiss_table"]!["kappa"]!.number))
+        #expect(close(Agreement.fleissKappa(fleissTable).value, reference["fleiss_table"]!["kappa"]!.numberValue))
         #expect(abs(Agreement.fleissKappa(fleissTable).value! - 0.210) < 0.0005)
-        #expect(close(Agreement.randolphKappa(fleissTable).value, reference["fleiss_table"]!["randolph"]!.number))
+        #expect(close(Agreement.randolphKappa(fleissTable).value, reference["fleiss_table"]!["randolph"]!.numberValue))
     }
 
     @Test func undefinedIsAReasonNeverNaN() {
@@ -178,17 +174,17 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
 
 @Suite struct AggregationTests {
     @Test func dawidSkeneConvergesToTheFullyConvergedReference() {
-        let dataset = reference["datasets"]!.array[1]
+        let dataset = reference["datasets"]!.arrayValue[1]
         let data = table(dataset)
         let result = Aggregation.dawidSkene(data, tolerance: 1e-12)
         #expect(result.converged)
         let expected = reference["dawid_skene"]!
-        let labels = expected["labels"]!.array.compactMap(\.number).map { Int($0) - 1 }
+        let labels = expected["labels"]!.arrayValue.compactMap(\.numberValue).map { Int($0) - 1 }
         #expect(result.labels.compactMap { $0 } == labels)
-        for (i, row) in expected["posteriors"]!.array.enumerated() {
-            for (c, p) in row.array.enumerated() { #expect(abs(result.posteriors[i]![c] - p.number!) < 1e-6, "item \(i) class \(c)") }
+        for (i, row) in expected["posteriors"]!.arrayValue.enumerated() {
+            for (c, p) in row.arrayValue.enumerated() { #expect(abs(result.posteriors[i]![c] - p.numberValue!) < 1e-6, "item \(i) class \(c)") }
         }
-        for (c, p) in expected["priors"]!.array.enumerated() { #expect(abs(result.priors[c] - p.number!) < 1e-6) }
+        for (c, p) in expected["priors"]!.arrayValue.enumerated() { #expect(abs(result.priors[c] - p.numberValue!) < 1e-6) }
         // Every confusion row is a distribution.
         for reviewer in result.confusion { for row in reviewer { #expect(abs(row.reduce(0, +) - 1) < 1e-12) } }
     }

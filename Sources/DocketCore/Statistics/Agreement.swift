@@ -110,6 +110,16 @@ public struct Estimate: Equatable, Sendable {
     public var itemsDropped: Int
     public var labels: Int
 
+    public init(value: Double?, reason: String?, standardError: Double?, degreesOfFreedom: Double?, itemsUsed: Int, itemsDropped: Int, labels: Int) {
+        self.value = value
+        self.reason = reason
+        self.standardError = standardError
+        self.degreesOfFreedom = degreesOfFreedom
+        self.itemsUsed = itemsUsed
+        self.itemsDropped = itemsDropped
+        self.labels = labels
+    }
+
     public static func undefined(_ reason: String, items: Int, dropped: Int = 0, labels: Int) -> Estimate {
         Estimate(value: nil, reason: reason, standardError: nil, degreesOfFreedom: nil, itemsUsed: items, itemsDropped: dropped, labels: labels)
     }

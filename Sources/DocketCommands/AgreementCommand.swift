@@ -1,0 +1,352 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+import Foundation
+
+/// Current labels as a table: items × reviewers, with the item ids, categories and each label's rubric.
+struct LabelData {
+    var table: RatingTable
+    var itemIDs: [String]
+    var categories: [String?]
+    var reviewers: [String]
+    /// Rubric version of each cell (row-major like the table), when known.
+    var rubrics: [Int?]
+    /// Names of the categories the table's values index (nominal/ordinal), or [] for numbers.
+    var categoryNames: [String]
+
+    static func load(store: SQLiteStore, kind: FeedbackKind, level: MeasurementLevel, only: [String]?) throws -> LabelData {
+        var observations: [LabelObservation] = []
+        try store.forEachCurrentLabel(kind: kind) { observation in
+            if let only, !only.contains(observation.reviewerName) { return }
+            observations.append(observation)
+        }
+        let definition = try store.taskDefinition().definition
+        var names = Array(Set(observations.map(\.reviewerName))).sorted()
+        if let only { names = only.filter { names.contains($0) } }
+        let column = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        var rowOf: [Int64: Int] = [:]
+        var itemIDs: [String] = [], categories: [String?] = []
+        for o in observations where rowOf[o.item] == nil {
+            rowOf[o.item] = itemIDs.count
+            itemIDs.append(o.itemID)
+            categories.append(o.category)
+        }
+        let numeric = level == .interval || level == .ratio
+        var categoryNames: [String] = []
+        if !numeric {
+            if kind == .rating, let scale = definition.rating {
+                categoryNames = (scale.minimum...scale.maximum).map(String.init)
+            } else {
+                categoryNames = definition.labels.isEmpty ? Array(Set(observations.map(\.label))).sorted() : definition.labels
+            }
+        }
+        let index = Dictionary(uniqueKeysWithValues: categoryNames.enumerated().map { ($1, Double($0)) })
+        var table = RatingTable(items: itemIDs.count, raters: names.count, categories: numeric ? 0 : categoryNames.count)
+        var rubrics = [Int?](repeating: nil, count: itemIDs.count * names.count)
+        for o in observations {
+            let row = rowOf[o.item]!, col = column[o.reviewerName]!
+            let value: Double?
+            if numeric {
+                value = Double(o.label)
+                if value == nil {
+                    throw CommandError.invalidOption(name: "--level", value: level.rawValue, reason: "the label '\(o.label)' is not a number; use nominal or ordinal")
+                }
+            } else {
+                value = index[o.label]
+            }
+            table[row, col] = value
+            rubrics[row * names.count + col] = o.rubric
+        }
+        return LabelData(table: table, itemIDs: itemIDs, categories: categories, reviewers: names, rubrics: rubrics, categoryNames: categoryNames)
+    }
+
+    /// The data restricted to some items.
+    func items(_ rows: [Int]) -> LabelData {
+        var copy = self
+        copy.table = table.resampled(rows)
+        copy.itemIDs = rows.map { itemIDs[$0] }
+        copy.categories = rows.map { categories[$0] }
+        copy.rubrics = rows.flatMap { r in (0..<reviewers.count).map { rubrics[r * reviewers.count + $0] } }
+        return copy
+    }
+}
+
+struct AgreementCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agreement",
+        abstract: "Chance-corrected agreement between reviewers, with confidence intervals.",
+        discussion: """
+            Metrics: percent (percent agreement), cohen (Cohen's kappa, two reviewers; --weights none|linear|quadratic), scott (Scott's pi), fleiss (Fleiss' kappa with missing data), randolph (free-marginal kappa), krippendorff (alpha at --level), gwet (Gwet's AC1), pairwise (Cohen's kappa for every two reviewers and its mean), or all. Categories are the declared labels in their order, unused ones included. Intervals: analytic where the literature gives a standard error (Cohen, Fleiss, Gwet), or a seeded bootstrap over items for every metric. An undefined statistic is reported with its reason, never as NaN.
+
+            Example: docket agreement --metric all --ci bootstrap --reps 1000 --seed 7
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("percent, cohen, scott, fleiss, randolph, krippendorff, gwet, pairwise or all.", valueName: "name")) var metric: String = "all"
+    @Option(help: ArgumentHelp("none, linear or quadratic.", valueName: "weights")) var weights: String = "none"
+    @Option(help: ArgumentHelp("nominal, ordinal, interval or ratio (default: the project's).", valueName: "level")) var level: String?
+    @Option(help: ArgumentHelp("Only these reviewers, comma-separated.", valueName: "a,b")) var reviewers: String?
+    @Option(help: ArgumentHelp("Agreement on labels (default) or ratings.", valueName: "label|rating")) var on: String = "label"
+    @Option(help: ArgumentHelp("Break down by label, category, rubric or reviewer-pair.", valueName: "group")) var by: String?
+    @Option(help: ArgumentHelp("analytic or bootstrap.", valueName: "method")) var ci: String = "analytic"
+    @Option(help: "Bootstrap resamples.") var reps: Int = 1000
+    @Option(help: "Bootstrap seed.") var seed: UInt64 = 1
+    @Flag(help: "Print one JSON array with an object per metric.") var json = false
+
+    static let metrics = ["percent", "cohen", "scott", "fleiss", "randolph", "krippendorff", "gwet", "pairwise"]
+
+    struct Row {
+        var metric: String
+        var group: String?
+        var estimate: Estimate
+        var low: Double?
+        var high: Double?
+        var method: String?
+        var note: String?
+    }
+
+    func run(in context: CommandContext) throws {
+        guard Self.metrics.contains(metric) || metric == "all" else {
+            throw CommandError.invalidOption(name: "--metric", value: metric, reason: "use " + Self.metrics.joined(separator: ", ") + " or all")
+        }
+        guard let weighting = AgreementWeights(rawValue: weights) else {
+            throw CommandError.invalidOption(name: "--weights", value: weights, reason: "use none, linear or quadratic")
+        }
+        guard ci == "analytic" || ci == "bootstrap" else { throw CommandError.invalidOption(name: "--ci", value: ci, reason: "use analytic or bootstrap") }
+        guard reps > 0 else { throw CommandError.invalidOption(name: "--reps", value: String(reps), reason: "give a positive count") }
+        guard on == "label" || on == "rating" else { throw CommandError.invalidOption(name: "--on", value: on, reason: "use label or rating") }
+        if let by, !["label", "category", "rubric", "reviewer-pair"].contains(by) {
+            throw CommandError.invalidOption(name: "--by", value: by, reason: "use label, category, rubric or reviewer-pair")
+        }
+        let store = try database.open(in: context)
+        let settings = try store.projectSettings()
+        let measurement: MeasurementLevel
+        if let level {
+            guard let parsed = MeasurementLevel(rawValue: level) else {
+                throw CommandError.invalidOption(name: "--level", value: level, reason: "use nominal, ordinal, interval or ratio")
+            }
+            measurement = parsed
+        } else {
+            measurement = on == "rating" ? .interval : settings.level
+        }
+        let only = reviewers.map { $0.split(separator: ",").map(String.init) }
+        if let only { for name in only { _ = try store.reviewer(named: name) } }
+        let data = try LabelData.load(store: store, kind: on == "rating" ? .rating : .label, level: measurement, only: only)
+
+        var rows: [Row] = []
+        let chosen = metric == "all" ? Self.metrics : [metric]
+        switch by {
+        case nil:
+            rows = compute(data, metrics: chosen, weights: weighting, level: measurement, group: nil)
+        case "label":
+            guard data.table.categories > 0 else {
+                throw CommandError.invalidOption(name: "--by", value: "label", reason: "per-label agreement needs nominal or ordinal labels")
+            }
+            for (c, name) in data.categoryNames.enumerated() {
+                var binary = RatingTable(items: data.table.items, raters: data.table.raters, categories: 2)
+                for i in 0..<data.table.items { for r in 0..<data.table.raters { if let v = data.table[i, r] { binary[i, r] = v == Double(c) ? 1 : 0 } } }
+                var sub = data
+                sub.table = binary
+                sub.categoryNames = ["not " + name, name]
+                rows += compute(sub, metrics: chosen, weights: .none, level: .nominal, group: "label=" + name)
+            }
+        case "category":
+            let groups = Dictionary(grouping: data.categories.indices) { data.categories[$0] ?? "(none)" }
+            for name in groups.keys.sorted() {
+                rows += compute(data.items(groups[name]!), metrics: chosen, weights: weighting, level: measurement, group: "category=" + name)
+            }
+        case "rubric":
+            let versions = Set(data.rubrics.compactMap { $0 }).sorted()
+            for version in versions {
+                var sub = data
+                var values = RatingTable(items: data.table.items, raters: data.table.raters, categories: data.table.categories)
+                for i in 0..<data.table.items {
+                    for r in 0..<data.table.raters where data.rubrics[i * data.table.raters + r] == version { values[i, r] = data.table[i, r] }
+                }
+                sub.table = values
+                rows += compute(sub, metrics: chosen, weights: weighting, level: measurement, group: "rubric=\(version)")
+            }
+        default:  // reviewer-pair
+            rows = compute(data, metrics: ["pairwise"], weights: weighting, level: measurement, group: nil)
+        }
+        render(rows, data: data, level: measurement, context: context)
+    }
+
+    func compute(_ data: LabelData, metrics: [String], weights: AgreementWeights, level: MeasurementLevel, group: String?) -> [Row] {
+        let table = data.table
+        var rows: [Row] = []
+        func add(_ name: String, _ statistic: @escaping (RatingTable) -> Estimate, note: String? = nil) {
+            let estimate = statistic(table)
+            var row = Row(metric: name, group: group, estimate: estimate, note: note)
+            if estimate.value != nil {
+                if ci == "bootstrap" {
+                    if let interval = Agreement.bootstrap(table, reps: reps, seed: seed, statistic: { statistic($0).value }) {
+                        row.low = interval.low
+                        row.high = interval.high
+                        row.method = "bootstrap"
+                        if interval.undefined > 0 { row.note = "\(interval.undefined) of \(reps) resamples undefined" }
+                    }
+                } else if let interval = estimate.analyticInterval() {
+                    row.low = max(-1, interval.0)
+                    row.high = min(1, interval.1)
+                    row.method = "analytic"
+                } else if row.note == nil {
+                    row.note = "no analytic standard error; use --ci bootstrap"
+                }
+            }
+            rows.append(row)
+        }
+        let two = table.raters == 2
+        for metric in metrics {
+            switch metric {
+            case "percent": add("percent", Agreement.percentAgreement)
+            case "cohen":
+                if two { add("cohen", { Agreement.cohensKappa($0, weights: weights) }) } else {
+                    rows.append(Row(metric: "cohen", group: group, estimate: .undefined("Cohen's kappa compares two reviewers; there are \(table.raters) (pass --reviewers a,b, or see pairwise)", items: 0, labels: table.labelCount)))
+                }
+            case "scott":
+                if two { add("scott", Agreement.scottsPi) } else {
+                    rows.append(Row(metric: "scott", group: group, estimate: .undefined("Scott's pi compares two reviewers; there are \(table.raters) (pass --reviewers a,b)", items: 0, labels: table.labelCount)))
+                }
+            case "fleiss": add("fleiss", { Agreement.fleissKappa($0, weights: weights) })
+            case "randolph": add("randolph", Agreement.randolphKappa)
+            case "krippendorff": add("krippendorff", { Agreement.krippendorffAlpha($0, level: level) })
+            case "gwet": add("gwet", { Agreement.gwetAC1($0, weights: weights) })
+            case "pairwise":
+                var values: [Double] = []
+                for a in 0..<table.raters {
+                    for b in (a + 1)..<max(a + 1, table.raters) {
+                        let pair = table.selecting(raters: [a, b])
+                        let name = "cohen:\(data.reviewers[a])~\(data.reviewers[b])"
+                        let estimate = Agreement.cohensKappa(pair, weights: weights)
+                        var row = Row(metric: name, group: group, estimate: estimate)
+                        if let interval = estimate.analyticInterval() {
+                            row.low = max(-1, interval.0)
+                            row.high = min(1, interval.1)
+                            row.method = "analytic"
+                        }
+                        rows.append(row)
+                        if let value = estimate.value { values.append(value) }
+                    }
+                }
+                let mean = values.isEmpty ? Estimate.undefined("no two reviewers share items", items: 0, labels: table.labelCount)
+                    : Estimate(value: values.reduce(0, +) / Double(values.count), reason: nil, standardError: nil, degreesOfFreedom: nil, itemsUsed: values.count, itemsDropped: 0, labels: table.labelCount)
+                rows.append(Row(metric: "pairwise-mean", group: group, estimate: mean, note: values.isEmpty ? nil : "mean over \(values.count) pairs"))
+            default: break
+            }
+        }
+        return rows
+    }
+
+    func render(_ rows: [Row], data: LabelData, level: MeasurementLevel, context: CommandContext) {
+        if json {
+            let array = JSONValue.array(rows.map { row in
+                var object = JSONObjectWriter()
+                object.set("metric", row.metric)
+                if let group = row.group { object.set("group", group) }
+                object.set("value", row.estimate.value)
+                object.set("ci_low", row.low)
+                object.set("ci_high", row.high)
+                object.set("ci_method", row.method)
+                object.set("se", row.estimate.standardError)
+                object.set("n_items", row.estimate.itemsUsed)
+                object.set("n_dropped", row.estimate.itemsDropped)
+                object.set("n_labels", row.estimate.labels)
+                object.set("reason", row.estimate.reason)
+                if let note = row.note { object.set("note", note) }
+                return object.value
+            })
+            context.console.write(array.encoded() + "\n")
+            return
+        }
+        var out = "Agreement on \(on)s: \(Format.count(data.table.items)) items, \(Format.count(data.table.labelCount)) labels, \(data.reviewers.count) reviewers, \(level.rawValue) level"
+        out += ci == "bootstrap" ? ", 95% bootstrap intervals (\(reps) resamples, seed \(seed)).\n" : ", 95% analytic intervals.\n"
+        let hasGroups = rows.contains { $0.group != nil }
+        out += Format.table(
+            header: (hasGroups ? ["group"] : []) + ["metric", "value", "95% CI", "items", "labels", "note"],
+            rows: rows.map { row in
+                let interval = row.low.map { "[\(Format.fixed($0, 4)), \(Format.fixed(row.high, 4))]" } ?? "-"
+                let value = row.estimate.value.map { Format.fixed($0, 4) } ?? "undefined"
+                let note = row.estimate.reason ?? row.note ?? (row.estimate.itemsDropped > 0 ? "\(Format.count(row.estimate.itemsDropped)) items dropped" : "")
+                return (hasGroups ? [row.group ?? ""] : []) + [Sanitize.inline(row.metric), value, interval, Format.count(row.estimate.itemsUsed), Format.count(row.estimate.labels), Sanitize.inline(note)]
+            },
+            rightAligned: hasGroups ? [2, 4, 5] : [1, 3, 4])
+        context.console.write(out)
+    }
+}
+
+struct AggregateCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aggregate",
+        abstract: "A final label per item from reviewers' labels: majority vote or Dawid–Skene.",
+        discussion: """
+            majority: the most frequent label and its vote share (ties go to the label declared first). dawid-skene: EM from majority-vote fractions until no posterior changes by more than --tolerance (or --max-iterations), with each reviewer's estimated confusion matrix and the class priors.
+
+            Example: docket aggregate --method dawid-skene --json
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("majority or dawid-skene.", valueName: "method")) var method: String = "majority"
+    @Option(help: "Convergence tolerance on the posteriors (dawid-skene).") var tolerance: Double = 1e-10
+    @Option(name: .customLong("max-iterations"), help: "Iteration cap (dawid-skene).") var maxIterations: Int = 10_000
+    @Flag(help: "Print JSON.") var json = false
+
+    func run(in context: CommandContext) throws {
+        guard method == "majority" || method == "dawid-skene" else {
+            throw CommandError.invalidOption(name: "--method", value: method, reason: "use majority or dawid-skene")
+        }
+        let store = try database.open(in: context)
+        let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
+        let names = data.categoryNames
+        if method == "majority" {
+            let votes = Aggregation.majority(data.table)
+            if json {
+                let items = JSONValue.array(votes.enumerated().compactMap { i, vote in
+                    vote.map { .object([("item", .string(data.itemIDs[i])), ("label", .string(names[$0.category])), ("share", .number($0.share))]) }
+                })
+                context.console.write(JSONValue.object([("method", .string("majority")), ("items", items)]).encoded() + "\n")
+                return
+            }
+            context.console.write(Format.table(
+                header: ["item", "label", "share"],
+                rows: votes.enumerated().compactMap { i, vote in vote.map { [Sanitize.inline(data.itemIDs[i]), names[$0.category], Format.fixed($0.share, 3)] } },
+                rightAligned: [2]))
+            return
+        }
+        let result = Aggregation.dawidSkene(data.table, tolerance: tolerance, maxIterations: maxIterations)
+        let labels = result.labels
+        if json {
+            var object = JSONObjectWriter()
+            object.set("method", "dawid-skene")
+            object.set("iterations", result.iterations)
+            object.set("converged", .bool(result.converged))
+            object.set("priors", .object(names.enumerated().map { ($1, .number(result.priors[$0])) }))
+            object.set("confusion", .object(data.reviewers.enumerated().map { r, name in
+                (name, .object(names.enumerated().map { t, truth in (truth, .object(names.enumerated().map { ($1, .number(result.confusion[r][t][$0])) })) }))
+            }))
+            object.set("items", .array(data.itemIDs.enumerated().compactMap { i, id in
+                guard let label = labels[i], let posterior = result.posteriors[i] else { return nil }
+                return .object([("item", .string(id)), ("label", .string(names[label])), ("posterior", .number(posterior[label]))])
+            }))
+            context.console.write(object.value.encoded() + "\n")
+            return
+        }
+        var out = "Dawid–Skene: \(result.converged ? "converged" : "stopped without converging") after \(result.iterations) iterations.\n"
+        out += "priors: " + names.enumerated().map { "\($1) \(Format.fixed(result.priors[$0], 3))" }.joined(separator: ", ") + "\n\n"
+        for (r, name) in data.reviewers.enumerated() {
+            out += "\(Sanitize.inline(name)) (rows: true label; columns: given)\n"
+            out += Format.table(header: [""] + names, rows: names.enumerated().map { t, truth in [truth] + names.indices.map { Format.fixed(result.confusion[r][t][$0], 3) } }, rightAligned: Set(1...names.count))
+            out += "\n"
+        }
+        out += Format.table(
+            header: ["item", "label", "posterior"],
+            rows: data.itemIDs.enumerated().compactMap { i, id in
+                guard let label = labels[i], let posterior = result.posteriors[i] else { return nil }
+                return [Sanitize.inline(id), names[label], Format.fixed(posterior[label], 4)]
+            },
+            rightAligned: [2])
+        context.console.write(out)
+    }
+}

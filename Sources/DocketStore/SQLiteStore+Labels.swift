@@ -1,0 +1,174 @@
+import DocketCore
+
+/// One historical label from a file.
+public struct LabelRow: Equatable, Sendable {
+    public var item: String
+    public var reviewer: String
+    public var label: String
+    public var createdAt: Instant?
+    /// A rubric version number, when the file says which rubric the label was given under.
+    public var rubric: Int?
+
+    public init(item: String, reviewer: String, label: String, createdAt: Instant? = nil, rubric: Int? = nil) {
+        self.item = item
+        self.reviewer = reviewer
+        self.label = label
+        self.createdAt = createdAt
+        self.rubric = rubric
+    }
+}
+
+/// Receives labels during an import, inside its transaction.
+public protocol LabelSink {
+    func add(_ row: LabelRow) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem>
+}
+
+/// A current label: the latest label a reviewer gave an item and did not withdraw.
+public struct LabelObservation: Equatable, Sendable {
+    public var item: Int64
+    public var itemID: String
+    public var category: String?
+    public var reviewer: Int64
+    public var reviewerName: String
+    public var label: String
+    public var rubric: Int?
+    public var createdAt: Instant
+}
+
+extension SQLiteStore {
+    public func importLabels(
+        createItems: Bool, source: String, at now: Instant, _ body: (any LabelSink) throws -> ImportDecision
+    ) throws -> ImportSummary {
+        try withWriteLock {
+            let settings = try projectSettings()
+            var summary = ImportSummary()
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                let sink = try SQLiteLabelSink(store: self, settings: settings, createItems: createItems, now: now)
+                let decision = try body(sink)
+                db.resetStatements()
+                summary.inserted = sink.inserted
+                summary.unchanged = sink.unchanged
+                guard case .commit(let rejected) = decision else {
+                    try db.execute("ROLLBACK")
+                    return summary
+                }
+                if sink.createdItems > 0 {
+                    try db.run("UPDATE project SET item_count = item_count + ? WHERE id = 1", .integer(Int64(sink.createdItems)))
+                }
+                summary.rejected = rejected
+                try logEvent(kind: "import-labels", at: now, detail: .object([
+                    ("source", .string(source)), ("inserted", .number(Double(sink.inserted))),
+                    ("unchanged", .number(Double(sink.unchanged))), ("rejected", .number(Double(rejected))),
+                    ("reviewers_added", .array(sink.addedReviewers.map { .string($0) })), ("items_created", .number(Double(sink.createdItems))),
+                ]))
+                db.resetStatements()
+                try db.execute("COMMIT")
+                summary.committed = true
+                return summary
+            } catch {
+                db.resetStatements()
+                if db.isInTransaction { try? db.execute("ROLLBACK") }
+                throw Self.map(error)
+            }
+        }
+    }
+
+    /// Calls `body` with every current label, ordered by item then reviewer.
+    /// - Parameter kind: `label` or `rating` (ratings come back as their number's text).
+    public func forEachCurrentLabel(kind: FeedbackKind = .label, _ body: (LabelObservation) throws -> Void) throws(StoreError) {
+        try read {
+            let value = kind == .rating ? "f.rating" : "f.label"
+            let statement = try db.statement(
+                """
+                SELECT f.item, i.id, i.category, f.reviewer, r.name, \(value), rb.version, f.created_at
+                FROM feedback f JOIN items i ON i.seq = f.item JOIN reviewers r ON r.id = f.reviewer
+                LEFT JOIN rubrics rb ON rb.id = f.rubric
+                WHERE f.kind = '\(kind.rawValue)' AND f.id = (
+                    SELECT max(g.id) FROM feedback g WHERE g.item = f.item AND g.reviewer = f.reviewer
+                    AND g.kind = '\(kind.rawValue)' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = g.id))
+                ORDER BY f.item, f.reviewer
+                """)
+            while try statement.step() {
+                let label = kind == .rating ? JSONText.number(statement.double(5)) : statement.text(5)
+                try body(LabelObservation(
+                    item: statement.int(0), itemID: statement.text(1), category: statement.optionalText(2), reviewer: statement.int(3),
+                    reviewerName: statement.text(4), label: label, rubric: statement.optionalInt(6).map(Int.init),
+                    createdAt: Instant(milliseconds: statement.int(7))))
+            }
+        }
+    }
+}
+
+final class SQLiteLabelSink: LabelSink {
+    let store: SQLiteStore
+    let settings: ProjectSettings
+    let createItems: Bool
+    let now: Instant
+    var inserted = 0
+    var unchanged = 0
+    var createdItems = 0
+    var addedReviewers: [String] = []
+    private var reviewerIDs: [String: Int64] = [:]
+    private var rubricIDs: [Int: Int64] = [:]
+
+    init(store: SQLiteStore, settings: ProjectSettings, createItems: Bool, now: Instant) throws {
+        self.store = store
+        self.settings = settings
+        self.createItems = createItems
+        self.now = now
+        let reviewers = try store.db.statement("SELECT id, name FROM reviewers")
+        while try reviewers.step() { reviewerIDs[reviewers.text(1)] = reviewers.int(0) }
+        let rubrics = try store.db.statement("SELECT id, version FROM rubrics")
+        while try rubrics.step() { rubricIDs[Int(rubrics.int(1))] = rubrics.int(0) }
+    }
+
+    func add(_ row: LabelRow) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem> {
+        if !settings.labels.isEmpty, !settings.labels.contains(row.label) {
+            return .failure(FieldProblem(field: "label", problem: "'\(row.label)' is not a declared label (\(settings.labels.joined(separator: ", ")))"))
+        }
+        var rubricID: Int64?
+        if let version = row.rubric {
+            guard let id = rubricIDs[version] else {
+                return .failure(FieldProblem(field: "rubric", problem: "rubric version \(version) does not exist (versions: \(rubricIDs.keys.sorted().map(String.init).joined(separator: ", ")))"))
+            }
+            rubricID = id
+        }
+        do {
+            let db = store.db
+            var item = try db.scalar("SELECT seq FROM items WHERE id = ?", .text(row.item))
+            if item == nil {
+                guard createItems else {
+                    return .failure(FieldProblem(field: "item", problem: "unknown item '\(row.item)' (import the items first, or pass --create-items)"))
+                }
+                try db.run(
+                    "INSERT INTO items (id, utility, overlap, imported_at) VALUES (?, 0, ?, ?)",
+                    .text(row.item), .integer(Int64(settings.overlap)), .integer(now.milliseconds))
+                item = .integer(db.lastInsertRowID)
+                createdItems += 1
+            }
+            guard case .integer(let seq)? = item else { return .failure(FieldProblem(field: "item", problem: "unreadable item")) }
+            var reviewer = reviewerIDs[row.reviewer]
+            if reviewer == nil {
+                try db.run("INSERT INTO reviewers (name, role, created_at) VALUES (?, 'reviewer', ?)", .text(row.reviewer), .integer(now.milliseconds))
+                reviewer = db.lastInsertRowID
+                reviewerIDs[row.reviewer] = reviewer
+                addedReviewers.append(row.reviewer)
+            }
+            let existing = try db.scalar(
+                """
+                SELECT f.label FROM feedback f WHERE f.item = ? AND f.reviewer = ? AND f.kind = 'label'
+                  AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id) ORDER BY f.id DESC LIMIT 1
+                """, .integer(seq), .integer(reviewer!))
+            if case .text(let label)? = existing {
+                if label == row.label { unchanged += 1; return .success(.unchanged) }
+                return .failure(FieldProblem(field: "label", problem: "\(row.reviewer) already labelled '\(row.item)' as '\(label)'"))
+            }
+            try db.run(
+                "INSERT INTO feedback (item, reviewer, kind, label, rubric, created_at, source) VALUES (?, ?, 'label', ?, ?, ?, 'import')",
+                .integer(seq), .integer(reviewer!), .text(row.label), SQLValue(rubricID), .integer((row.createdAt ?? now).milliseconds))
+            inserted += 1
+            return .success(.inserted)
+        } catch { throw .sqlite(error) }
+    }
+}
