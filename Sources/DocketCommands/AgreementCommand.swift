@@ -11,6 +11,8 @@ struct LabelData {
     var reviewers: [String]
     /// Rubric version of each cell (row-major like the table), when known.
     var rubrics: [Int?]
+    /// When each label was given (row-major like the table).
+    var times: [Int64?]
     /// Names of the categories the table's values index (nominal/ordinal), or [] for numbers.
     var categoryNames: [String]
 
@@ -43,6 +45,7 @@ struct LabelData {
         let index = Dictionary(uniqueKeysWithValues: categoryNames.enumerated().map { ($1, Double($0)) })
         var table = RatingTable(items: itemIDs.count, raters: names.count, categories: numeric ? 0 : categoryNames.count)
         var rubrics = [Int?](repeating: nil, count: itemIDs.count * names.count)
+        var times = [Int64?](repeating: nil, count: itemIDs.count * names.count)
         for o in observations {
             let row = rowOf[o.item]!, col = column[o.reviewerName]!
             let value: Double?
@@ -56,8 +59,9 @@ struct LabelData {
             }
             table[row, col] = value
             rubrics[row * names.count + col] = o.rubric
+            times[row * names.count + col] = o.createdAt.milliseconds
         }
-        return LabelData(table: table, itemIDs: itemIDs, categories: categories, reviewers: names, rubrics: rubrics, categoryNames: categoryNames)
+        return LabelData(table: table, itemIDs: itemIDs, categories: categories, reviewers: names, rubrics: rubrics, times: times, categoryNames: categoryNames)
     }
 
     /// The data restricted to some items.
@@ -67,6 +71,16 @@ struct LabelData {
         copy.itemIDs = rows.map { itemIDs[$0] }
         copy.categories = rows.map { categories[$0] }
         copy.rubrics = rows.flatMap { r in (0..<reviewers.count).map { rubrics[r * reviewers.count + $0] } }
+        copy.times = rows.flatMap { r in (0..<reviewers.count).map { times[r * reviewers.count + $0] } }
+        return copy
+    }
+
+    /// The data keeping only the labels `keep` accepts (by row, column).
+    func labels(where keep: (Int, Int) -> Bool) -> LabelData {
+        var copy = self
+        var table = RatingTable(items: self.table.items, raters: self.table.raters, categories: self.table.categories)
+        for i in 0..<table.items { for r in 0..<table.raters where keep(i, r) { table[i, r] = self.table[i, r] } }
+        copy.table = table
         return copy
     }
 }

@@ -14,6 +14,19 @@ public struct RatingScale: Equatable, Sendable {
     }
 }
 
+/// How reviewers are calibrated: gold items mixed into their queues, and the accuracy bar.
+public struct CalibrationSettings: Equatable, Sendable {
+    /// Share of claims that serve a gold item the reviewer has not seen (0 turns mixing off).
+    public var goldRate: Double
+    /// Reviewers whose gold accuracy interval lies wholly below this are flagged.
+    public var bar: Double
+
+    public init(goldRate: Double = 0, bar: Double = 0.7) {
+        self.goldRate = goldRate
+        self.bar = bar
+    }
+}
+
 /// A project's task definition, read from a human-written file (`docket.yaml`). Each applied
 /// definition whose content differs is a new rubric version, identified by its content hash.
 public struct TaskDefinition: Equatable, Sendable {
@@ -29,6 +42,7 @@ public struct TaskDefinition: Equatable, Sendable {
     public var weights: UtilityWeights
     public var explore: Double
     public var leaseSeconds: Int
+    public var calibration: CalibrationSettings?
 
     public static let defaultFlagReasons = ["unsafe", "policy-gap", "ambiguous", "other"]
 
@@ -60,6 +74,7 @@ public struct TaskDefinition: Equatable, Sendable {
 
     public static let knownKeys = [
         "labels", "level", "rating", "asks", "flag_reasons", "guidelines", "overlap", "budget", "weights", "explore", "lease_minutes",
+        "calibration",
     ]
 
     /// Reads a definition from a parsed document (YAML or JSON), reporting every problem with its
@@ -178,6 +193,20 @@ public struct TaskDefinition: Equatable, Sendable {
         }
         if let explore = number("explore", document["explore"]) { definition.explore = explore }
         if let minutes = number("lease_minutes", document["lease_minutes"]) { definition.leaseSeconds = Int((minutes * 60).rounded()) }
+        if let calibration = document["calibration"], calibration != .null {
+            var settings = CalibrationSettings()
+            for (key, value) in calibration.objectMembers {
+                guard let number = number("calibration.\(key)", value) else { continue }
+                switch key {
+                case "gold_rate": settings.goldRate = number
+                case "bar": settings.bar = number
+                default: problem("calibration.\(key)", "unknown setting; calibration has gold_rate and bar")
+                }
+            }
+            if !(0...1).contains(settings.goldRate) { problem("calibration.gold_rate", "must be between 0 and 1") }
+            if !(0...1).contains(settings.bar) { problem("calibration.bar", "must be between 0 and 1") }
+            definition.calibration = settings
+        }
 
         if definition.asks.contains(.label), definition.labels.isEmpty { problem("asks", "asks for a label but no labels are declared") }
         if definition.asks.contains(.rating), definition.rating == nil { problem("asks", "asks for a rating but no rating scale is declared") }
@@ -212,6 +241,9 @@ public struct TaskDefinition: Equatable, Sendable {
             ("explore", .number(explore)),
             ("lease_minutes", .number(Double(leaseSeconds) / 60)),
         ]
+        if let calibration {
+            members.append(("calibration", .object([("gold_rate", .number(calibration.goldRate)), ("bar", .number(calibration.bar))])))
+        }
         if let rating {
             members.append(("rating", .object([
                 ("name", .string(rating.name)),

@@ -74,9 +74,12 @@ public struct Assignment: Equatable, Sendable {
     public var itemID: String
     public var reviewer: String
     public var expiresAt: Instant
-    /// How the item was first selected for review, and with what probability.
-    public var policy: SelectionPolicy
-    public var propensity: Double
+    /// How the item was first selected for review, and with what probability (nil for a gold item
+    /// mixed in for calibration that the queue never selected).
+    public var policy: SelectionPolicy?
+    public var propensity: Double?
+    /// True when this is a gold item mixed in for calibration (never shown to the reviewer as such).
+    public var gold: Bool = false
     /// True when this is a lease the reviewer already held (a resumed session).
     public var resumed: Bool
 }

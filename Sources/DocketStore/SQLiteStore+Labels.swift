@@ -172,3 +172,25 @@ final class SQLiteLabelSink: LabelSink {
         } catch { throw .sqlite(error) }
     }
 }
+
+extension SQLiteStore {
+    /// Gold labels by item id.
+    public func goldLabels() throws(StoreError) -> [String: String] {
+        try read {
+            var gold: [String: String] = [:]
+            let statement = try db.statement("SELECT id, gold FROM items INDEXED BY items_gold WHERE gold IS NOT NULL")
+            while try statement.step() { gold[statement.text(0)] = statement.text(1) }
+            return gold
+        }
+    }
+
+    /// How many gold items were mixed into each reviewer's queue.
+    public func goldServed() throws(StoreError) -> [String: Int] {
+        try read {
+            var served: [String: Int] = [:]
+            let statement = try db.statement("SELECT r.name, count(*) FROM assignments a JOIN reviewers r ON r.id = a.reviewer WHERE a.gold = 1 GROUP BY r.name")
+            while try statement.step() { served[statement.text(0)] = Int(statement.int(1)) }
+            return served
+        }
+    }
+}

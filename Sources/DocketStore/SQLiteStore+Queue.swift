@@ -161,13 +161,20 @@ extension SQLiteStore {
             if try held.step() {
                 let assignment = Assignment(
                     id: held.int(0), itemID: held.text(1), reviewer: reviewer.name, expiresAt: leaseEnd,
-                    policy: SelectionPolicy(rawValue: held.text(2)) ?? .exploit, propensity: held.double(3), resumed: true)
+                    policy: SelectionPolicy(rawValue: held.text(2)), propensity: held.optionalDouble(3), resumed: true)
                 held.reset()
                 try db.run("UPDATE assignments SET expires_at = ? WHERE id = ?", .integer(leaseEnd.milliseconds), .integer(assignment.id))
                 return .claimed(assignment)
             }
 
-            // 2. The best item already in progress with room left that this reviewer has not had.
+            // 2. Now and then, a gold item this reviewer has not had, for calibration.
+            if let gold = try mixGold(reviewer: reviewer.id, at: now, until: leaseEnd) {
+                return .claimed(Assignment(
+                    id: gold.assignment, itemID: gold.itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: nil, propensity: nil,
+                    gold: true, resumed: false))
+            }
+
+            // 3. The best item already in progress with room left that this reviewer has not had.
             // While new items can still be selected, only the top `inProgressWindow` items in
             // progress are considered, so a reviewer who has run far ahead of the others (and so
             // has many items waiting for a second reviewer) does not scan them all on every claim.
@@ -193,7 +200,7 @@ extension SQLiteStore {
                 return .claimed(Assignment(id: id, itemID: itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: policy, propensity: propensity, resumed: false))
             }
 
-            // 3. A new selection, while the budget lasts.
+            // 4. A new selection, while the budget lasts.
             if let budget = state.settings.budget, state.served >= budget { return .budgetSpent }
             guard state.unserved > 0 else { return .nothingLeft }
             guard let selection = try selectNew(state: state) else { return .nothingLeft }
@@ -215,6 +222,35 @@ extension SQLiteStore {
                 id: id, itemID: pick.id, reviewer: reviewer.name, expiresAt: leaseEnd, policy: selection.policy,
                 propensity: selection.propensity, resumed: false))
         }
+    }
+
+    /// With probability `gold_rate` (a draw seeded by the project, the reviewer and how many
+    /// claims they have made), leases a gold item the reviewer has never had. Logged as an event.
+    func mixGold(reviewer: Int64, at now: Instant, until end: Instant) throws -> (assignment: Int64, itemID: String)? {
+        let (definition, _) = try taskDefinition()
+        guard let calibration = definition.calibration, calibration.goldRate > 0 else { return nil }
+        let settings = try projectSettings()
+        let claims = try db.int("SELECT count(*) FROM assignments WHERE reviewer = ?", .integer(reviewer))
+        var generator = SplitMix64(seed: settings.seed ^ (UInt64(bitPattern: reviewer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(bitPattern: claims) &* 0xC2B2_AE3D_27D4_EB4F))
+        guard generator.nextUnit() < calibration.goldRate else { return nil }
+        let candidates = try db.statement(
+            """
+            SELECT seq, id FROM items INDEXED BY items_gold WHERE gold IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.reviewer = ?) ORDER BY seq
+            """)
+        try candidates.bind([.integer(reviewer)])
+        var pool: [(Int64, String)] = []
+        while try candidates.step() { pool.append((candidates.int(0), candidates.text(1))) }
+        guard !pool.isEmpty else { return nil }
+        let pick = pool[Int(generator.next(below: UInt64(pool.count)))]
+        try db.run(
+            "INSERT INTO assignments (item, reviewer, state, claimed_at, expires_at, gold) VALUES (?, ?, 'open', ?, ?, 1)",
+            .integer(pick.0), .integer(reviewer), .integer(now.milliseconds), .integer(end.milliseconds))
+        let id = db.lastInsertRowID
+        try logEvent(kind: "gold-mixed", at: now, reviewer: reviewer, item: pick.0, detail: .object([
+            ("assignment", .number(Double(id))), ("gold_rate", .number(calibration.goldRate)),
+        ]))
+        return (id, pick.1)
     }
 
     /// One epsilon-greedy step over the unserved items, persisting lowered diversity bounds.

@@ -116,7 +116,7 @@ extension SQLiteStore {
             let (definition, _) = try taskDefinition()
             let statement = try db.statement(
                 """
-                SELECT i.id, i.prompt, i.response, i.responses, i.category, i.selection_step, a.expires_at, p.budget
+                SELECT i.id, i.prompt, i.response, i.responses, i.category, coalesce(i.selection_step, p.served - 1), a.expires_at, p.budget
                 FROM assignments a JOIN items i ON i.seq = a.item JOIN project p ON p.id = 1 WHERE a.id = ?
                 """)
             try statement.bind([.integer(assignment)])

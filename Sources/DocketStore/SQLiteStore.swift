@@ -297,7 +297,7 @@ public final class SQLiteStore: ReviewStore {
                 ("overlap-exceeded",
                  """
                  SELECT i.id, i.overlap, count(*) FROM assignments a JOIN items i ON i.seq = a.item
-                 WHERE a.state IN ('open', 'done') GROUP BY a.item HAVING count(*) > i.overlap
+                 WHERE a.state IN ('open', 'done') AND a.gold = 0 GROUP BY a.item HAVING count(*) > i.overlap
                  """,
                  { "item \($0.text(0)) has \($0.int(2)) reviews and leases, over its overlap of \($0.int(1))" }),
                 ("reviewer-twice",
@@ -310,12 +310,12 @@ public final class SQLiteStore: ReviewStore {
                  "SELECT a.id FROM assignments a LEFT JOIN items i ON i.seq = a.item WHERE a.state = 'open' AND i.seq IS NULL",
                  { "open lease \($0.int(0)) points to no item" }),
                 ("lease-on-unserved-item",
-                 "SELECT a.id, i.id FROM assignments a JOIN items i ON i.seq = a.item WHERE i.served_at IS NULL",
+                 "SELECT a.id, i.id FROM assignments a JOIN items i ON i.seq = a.item WHERE i.served_at IS NULL AND a.gold = 0",
                  { "assignment \($0.int(0)) is on item \($0.text(1)), which was never served" }),
                 ("taken-counter",
                  """
                  SELECT i.id, i.taken, coalesce(c.n, 0) FROM items i
-                 LEFT JOIN (SELECT item, count(*) AS n FROM assignments WHERE state IN ('open', 'done') GROUP BY item) c ON c.item = i.seq
+                 LEFT JOIN (SELECT item, count(*) AS n FROM assignments WHERE state IN ('open', 'done') AND gold = 0 GROUP BY item) c ON c.item = i.seq
                  WHERE i.taken <> coalesce(c.n, 0)
                  """,
                  { "item \($0.text(0)) counts \($0.int(1)) reviews and leases but has \($0.int(2))" }),

@@ -197,3 +197,31 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
         #expect(votes[2] == nil)
     }
 }
+
+@Suite struct ProportionTests {
+    /// Values from statsmodels.stats.proportion.proportion_confint(method="wilson").
+    @Test func wilsonIntervalsIncludingTheEdges() {
+        let zero = Proportions.wilson(successes: 0, trials: 10)!
+        #expect(zero.low == 0 && close(zero.high, 0.27753279986288926, 1e-12))
+        let all = Proportions.wilson(successes: 10, trials: 10)!
+        #expect(close(all.low, 0.7224672001371106, 1e-12) && all.high == 1)
+        let some = Proportions.wilson(successes: 7, trials: 20)!
+        #expect(close(some.low, 0.18119182410108203, 1e-12) && close(some.high, 0.5671457233147638, 1e-12))
+        #expect(Proportions.wilson(successes: 1, trials: 0) == nil)
+    }
+
+    /// scipy.stats.chi2_contingency([[10, 20, 30], [20, 20, 20]], correction=False): 16/3, df 2, p 0.0694834512228015.
+    @Test func chiSquareHomogeneity() {
+        let result = Proportions.chiSquareHomogeneity([[10, 20, 30], [20, 20, 20]])!
+        #expect(close(result.statistic, 16.0 / 3.0, 1e-12))
+        #expect(result.df == 2)
+        #expect(close(result.p, 0.0694834512228015, 1e-9))
+        #expect(Proportions.chiSquareHomogeneity([[5, 0], [7, 0]]) == nil)
+    }
+
+    @Test func populationStabilityIndex() {
+        #expect(Proportions.populationStabilityIndex(reference: [50, 50], current: [50, 50]) == 0)
+        // (0.7 − 0.5) ln(0.7/0.5) + (0.3 − 0.5) ln(0.3/0.5)
+        #expect(close(Proportions.populationStabilityIndex(reference: [50, 50], current: [70, 30]), 0.2 * log(1.4) - 0.2 * log(0.6), 1e-12))
+    }
+}
