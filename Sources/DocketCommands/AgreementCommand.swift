@@ -17,21 +17,20 @@ struct LabelData {
     var categoryNames: [String]
 
     static func load(store: SQLiteStore, kind: FeedbackKind, level: MeasurementLevel, only: [String]?) throws -> LabelData {
-        var observations: [LabelObservation] = []
-        try store.forEachCurrentLabel(kind: kind) { observation in
-            if let only, !only.contains(observation.reviewerName) { return }
-            observations.append(observation)
-        }
+        let columns = try store.currentLabels(kind: kind)
         let definition = try store.taskDefinition().definition
-        var names = Array(Set(observations.map(\.reviewerName))).sorted()
+        let used = Set(columns.reviewers).compactMap { columns.reviewerNames[$0] }
+        var names = used.sorted()
         if let only { names = only.filter { names.contains($0) } }
-        let column = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        let columnOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        let reviewerColumn = Dictionary(uniqueKeysWithValues: columns.reviewerNames.compactMap { id, name in columnOf[name].map { (id, $0) } })
         var rowOf: [Int64: Int] = [:]
         var itemIDs: [String] = [], categories: [String?] = []
-        for o in observations where rowOf[o.item] == nil {
-            rowOf[o.item] = itemIDs.count
-            itemIDs.append(o.itemID)
-            categories.append(o.category)
+        for (index, item) in columns.items.enumerated() where rowOf[item] == nil && reviewerColumn[columns.reviewers[index]] != nil {
+            rowOf[item] = itemIDs.count
+            let info = columns.itemInfo[item]
+            itemIDs.append(info?.id ?? String(item))
+            categories.append(info?.category)
         }
         let numeric = level == .interval || level == .ratio
         var categoryNames: [String] = []
@@ -39,27 +38,31 @@ struct LabelData {
             if kind == .rating, let scale = definition.rating {
                 categoryNames = (scale.minimum...scale.maximum).map(String.init)
             } else {
-                categoryNames = definition.labels.isEmpty ? Array(Set(observations.map(\.label))).sorted() : definition.labels
+                categoryNames = definition.labels.isEmpty ? columns.labelNames.sorted() : definition.labels
             }
         }
+        // What each label code means as a table value.
         let index = Dictionary(uniqueKeysWithValues: categoryNames.enumerated().map { ($1, Double($0)) })
+        var codeValue = [Double?](repeating: nil, count: columns.labelNames.count)
+        for (code, label) in columns.labelNames.enumerated() {
+            if numeric {
+                guard let number = Double(label) else {
+                    throw CommandError.invalidOption(name: "--level", value: level.rawValue, reason: "the label '\(label)' is not a number; use nominal or ordinal")
+                }
+                codeValue[code] = number
+            } else {
+                codeValue[code] = index[label]
+            }
+        }
         var table = RatingTable(items: itemIDs.count, raters: names.count, categories: numeric ? 0 : categoryNames.count)
         var rubrics = [Int?](repeating: nil, count: itemIDs.count * names.count)
         var times = [Int64?](repeating: nil, count: itemIDs.count * names.count)
-        for o in observations {
-            let row = rowOf[o.item]!, col = column[o.reviewerName]!
-            let value: Double?
-            if numeric {
-                value = Double(o.label)
-                if value == nil {
-                    throw CommandError.invalidOption(name: "--level", value: level.rawValue, reason: "the label '\(o.label)' is not a number; use nominal or ordinal")
-                }
-            } else {
-                value = index[o.label]
-            }
-            table[row, col] = value
-            rubrics[row * names.count + col] = o.rubric
-            times[row * names.count + col] = o.createdAt.milliseconds
+        for position in columns.items.indices {
+            guard let column = reviewerColumn[columns.reviewers[position]], let row = rowOf[columns.items[position]] else { continue }
+            table[row, column] = codeValue[Int(columns.labels[position])]
+            let rubric = columns.rubrics[position]
+            rubrics[row * names.count + column] = rubric < 0 ? nil : Int(rubric)
+            times[row * names.count + column] = columns.times[position]
         }
         return LabelData(table: table, itemIDs: itemIDs, categories: categories, reviewers: names, rubrics: rubrics, times: times, categoryNames: categoryNames)
     }

@@ -92,3 +92,42 @@ struct ReviewTimingCommand: ContextCommand {
         context.console.write(lines)
     }
 }
+
+/// Hidden: times the agreement statistics and Dawid–Skene on a label matrix read from a file
+/// (one line per item, one character per reviewer: a category digit or '.'), for scripts/bench.
+struct StatsTimingCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats-timing",
+        abstract: "Time the statistics on an in-memory label matrix (benchmarks).",
+        shouldDisplay: false
+    )
+
+    @Option var matrix: String
+    @Option var categories: Int = 3
+    @Option var iterations: Int = 20
+
+    func run(in context: CommandContext) throws {
+        let reader = try LineReader(path: matrix)
+        var rows: [[UInt8]] = []
+        while let _ = reader.nextLine({ rows.append(Array($0)) }) {}
+        let raters = rows.first?.count ?? 0
+        var table = RatingTable(items: rows.count, raters: raters, categories: categories)
+        for (i, row) in rows.enumerated() {
+            for (r, byte) in row.enumerated() where byte >= 48 && byte <= 57 { table[i, r] = Double(byte - 48) }
+        }
+        func time(_ name: String, _ body: () -> Double?) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let value = body()
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            context.console.write("\(name) \(String(format: "%.3f", elapsed)) \(value.map { String($0) } ?? "undefined")\n")
+        }
+        time("krippendorff") { Agreement.krippendorffAlpha(table, level: .nominal).value }
+        time("fleiss") { Agreement.fleissKappa(table).value }
+        time("pairwise") {
+            var sum = 0.0
+            for a in 0..<raters { for b in (a + 1)..<raters { sum += Agreement.cohensKappa(table.selecting(raters: [a, b])).value ?? 0 } }
+            return sum / Double(raters * (raters - 1) / 2)
+        }
+        time("dawid-skene") { Aggregation.dawidSkene(table, tolerance: 0, maxIterations: iterations).priors.first }
+    }
+}

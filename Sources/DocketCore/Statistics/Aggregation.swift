@@ -48,38 +48,62 @@ public enum Aggregation {
         let k = table.categories
         let j = table.raters
         let eps = 1e-10
-        // Observations as (item, reviewer, class).
-        var observations: [(Int, Int, Int)] = []
-        for i in 0..<table.items { for r in 0..<j { if let v = table[i, r] { observations.append((i, r, Int(v))) } } }
-        var present = [[Bool]](repeating: [Bool](repeating: false, count: k), count: j)
-        for (_, r, l) in observations { present[r][l] = true }
+        // Observations as parallel arrays: item, reviewer, class.
+        var obsItem: [Int32] = [], obsRater: [Int32] = [], obsClass: [Int32] = []
+        var present = [Bool](repeating: false, count: j * k)
         var hasLabels = [Bool](repeating: false, count: table.items)
-        for (i, _, _) in observations { hasLabels[i] = true }
+        table.values.withUnsafeBufferPointer { values in
+            for i in 0..<table.items {
+                for r in 0..<j {
+                    let v = values[i * j + r]
+                    guard !v.isNaN else { continue }
+                    obsItem.append(Int32(i)); obsRater.append(Int32(r)); obsClass.append(Int32(v))
+                    present[r * k + Int(v)] = true
+                    hasLabels[i] = true
+                }
+            }
+        }
         let labelled = (0..<table.items).filter { hasLabels[$0] }
+        let count = obsItem.count
 
-        var posterior = [[Double]](repeating: [Double](repeating: 0, count: k), count: table.items)
-        for (i, _, l) in observations { posterior[i][l] += 1 }
+        // Posteriors T (items × k), initialised from majority-vote fractions.
+        var posterior = [Double](repeating: 0, count: table.items * k)
+        for o in 0..<count { posterior[Int(obsItem[o]) * k + Int(obsClass[o])] += 1 }
         for i in labelled {
-            let total = posterior[i].reduce(0, +)
-            for c in 0..<k { posterior[i][c] /= total }
+            var total = 0.0
+            for c in 0..<k { total += posterior[i * k + c] }
+            for c in 0..<k { posterior[i * k + c] /= total }
         }
         var priors = [Double](repeating: 0, count: k)
-        var confusion = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: 0, count: k), count: k), count: j)
+        // confusion[(r * k + truth) * k + given]
+        var confusion = [Double](repeating: 0, count: j * k * k)
+        // logConfusion[(r * k + given) * k + truth], laid out for the E-step's inner loop.
+        var logConfusion = [Double](repeating: 0, count: j * k * k)
 
         func mStep() {
-            priors = [Double](repeating: 0, count: k)
-            for i in labelled { for c in 0..<k { priors[c] += posterior[i][c] } }
+            for c in 0..<k { priors[c] = 0 }
+            for i in labelled { for c in 0..<k { priors[c] += posterior[i * k + c] } }
             for c in 0..<k { priors[c] /= Double(labelled.count) }
-            confusion = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: 0, count: k), count: k), count: j)
-            for (i, r, l) in observations { for c in 0..<k { confusion[r][c][l] += posterior[i][c] } }
+            for x in confusion.indices { confusion[x] = 0 }
+            posterior.withUnsafeBufferPointer { t in
+                confusion.withUnsafeMutableBufferPointer { e in
+                    for o in 0..<count {
+                        let i = Int(obsItem[o]), r = Int(obsRater[o]), l = Int(obsClass[o])
+                        for c in 0..<k { e[(r * k + c) * k + l] += t[i * k + c] }
+                    }
+                }
+            }
             for r in 0..<j {
                 for c in 0..<k {
                     var sum = 0.0
-                    for l in 0..<k where present[r][l] {
-                        confusion[r][c][l] = max(confusion[r][c][l], eps)
-                        sum += confusion[r][c][l]
+                    for l in 0..<k where present[r * k + l] {
+                        confusion[(r * k + c) * k + l] = max(confusion[(r * k + c) * k + l], eps)
+                        sum += confusion[(r * k + c) * k + l]
                     }
-                    for l in 0..<k where present[r][l] { confusion[r][c][l] /= sum }
+                    for l in 0..<k where present[r * k + l] {
+                        confusion[(r * k + c) * k + l] /= sum
+                        logConfusion[(r * k + l) * k + c] = log(confusion[(r * k + c) * k + l])
+                    }
                 }
             }
         }
@@ -87,28 +111,39 @@ public enum Aggregation {
         mStep()
         var iterations = 0
         var change = Double.infinity
-        var logPosterior = [[Double]](repeating: [Double](repeating: 0, count: k), count: table.items)
+        var logPosterior = [Double](repeating: 0, count: table.items * k)
+        var next = [Double](repeating: 0, count: k)
         while iterations < maxIterations {
             iterations += 1
-            for i in labelled { for c in 0..<k { logPosterior[i][c] = log(max(priors[c], eps)) } }
-            for (i, r, l) in observations { for c in 0..<k { logPosterior[i][c] += log(confusion[r][c][l]) } }
+            let logPriors = priors.map { log(max($0, eps)) }
+            for i in labelled { for c in 0..<k { logPosterior[i * k + c] = logPriors[c] } }
+            logConfusion.withUnsafeBufferPointer { lc in
+                logPosterior.withUnsafeMutableBufferPointer { lp in
+                    for o in 0..<count {
+                        let base = Int(obsItem[o]) * k
+                        let row = (Int(obsRater[o]) * k + Int(obsClass[o])) * k
+                        for c in 0..<k { lp[base + c] += lc[row + c] }
+                    }
+                }
+            }
             change = 0
             for i in labelled {
-                let top = logPosterior[i].max()!
+                var top = -Double.infinity
+                for c in 0..<k { top = max(top, logPosterior[i * k + c]) }
                 var sum = 0.0
-                var next = [Double](repeating: 0, count: k)
-                for c in 0..<k { next[c] = exp(logPosterior[i][c] - top); sum += next[c] }
+                for c in 0..<k { next[c] = exp(logPosterior[i * k + c] - top); sum += next[c] }
                 for c in 0..<k {
-                    next[c] /= sum
-                    change = max(change, abs(next[c] - posterior[i][c]))
+                    let value = next[c] / sum
+                    change = max(change, abs(value - posterior[i * k + c]))
+                    posterior[i * k + c] = value
                 }
-                posterior[i] = next
             }
             mStep()
             if change < tolerance { break }
         }
         return DawidSkeneResult(
-            posteriors: (0..<table.items).map { hasLabels[$0] ? posterior[$0] : nil }, priors: priors, confusion: confusion,
+            posteriors: (0..<table.items).map { i in hasLabels[i] ? Array(posterior[(i * k)..<(i * k + k)]) : nil }, priors: priors,
+            confusion: (0..<j).map { r in (0..<k).map { c in Array(confusion[((r * k + c) * k)..<((r * k + c) * k + k)]) } },
             iterations: iterations, converged: change < tolerance, lastChange: change)
     }
 }

@@ -65,15 +65,35 @@ public struct RatingTable: Sendable {
         return seen.sorted()
     }
 
-    /// Per item, counts of each category (r_ik) over `categoryValues()`.
+    /// Per item, counts of each category (r_ik) over `categoryValues()`, as rows of a flat array.
     func countMatrix(_ categories: [Double]) -> [[Double]] {
+        let flat = flatCounts(categories)
+        let k = categories.count
+        return (0..<items).map { i in Array(flat[(i * k)..<(i * k + k)]) }
+    }
+
+    /// The counts r_ik in one row-major array (items × k). Category values are used directly as
+    /// indices when they are the declared 0..<k, else looked up.
+    func flatCounts(_ categories: [Double]) -> [Double] {
+        let k = categories.count
+        var counts = [Double](repeating: 0, count: items * k)
+        let direct = self.categories > 0 && k == self.categories
         var index: [Double: Int] = [:]
-        for (k, c) in categories.enumerated() { index[c] = k }
-        var counts = [[Double]](repeating: [Double](repeating: 0, count: categories.count), count: items)
-        for i in 0..<items {
-            for r in 0..<raters {
-                let v = values[i * raters + r]
-                if !v.isNaN, let k = index[v] { counts[i][k] += 1 }
+        if !direct { for (c, value) in categories.enumerated() { index[value] = c } }
+        values.withUnsafeBufferPointer { source in
+            counts.withUnsafeMutableBufferPointer { target in
+                for i in 0..<items {
+                    for r in 0..<raters {
+                        let v = source[i * raters + r]
+                        guard !v.isNaN else { continue }
+                        if direct {
+                            let c = Int(v)
+                            if c >= 0 && c < k { target[i * k + c] += 1 }
+                        } else if let c = index[v] {
+                            target[i * k + c] += 1
+                        }
+                    }
+                }
             }
         }
         return counts
@@ -174,13 +194,24 @@ public enum Agreement {
         let k = cats.count
         var index: [Double: Int] = [:]
         for (i, c) in cats.enumerated() { index[c] = i }
-        var p = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
+        let direct = table.categories > 0
+        var flatP = [Double](repeating: 0, count: k * k)
         var n = 0
-        for i in 0..<table.items {
-            guard let a = table[i, 0], let b = table[i, 1], let x = index[a], let y = index[b] else { continue }
-            p[x][y] += 1
-            n += 1
+        table.values.withUnsafeBufferPointer { values in
+            for i in 0..<table.items {
+                let a = values[i * 2], b = values[i * 2 + 1]
+                guard !a.isNaN, !b.isNaN else { continue }
+                if direct {
+                    flatP[Int(a) * k + Int(b)] += 1
+                } else if let x = index[a], let y = index[b] {
+                    flatP[x * k + y] += 1
+                } else {
+                    continue
+                }
+                n += 1
+            }
         }
+        var p = (0..<k).map { Array(flatP[($0 * k)..<($0 * k + k)]) }
         let labels = table.labelCount
         guard n > 0 else { return .undefined("the two reviewers share no items", items: 0, dropped: table.items, labels: labels) }
         let nn = Double(n)
@@ -243,8 +274,13 @@ public enum Agreement {
         let cats = table.categoryValues()
         let k = cats.count
         let w = weights.matrix(cats)
-        let all = table.countMatrix(cats)
-        let counts = all.filter { $0.reduce(0, +) > 0 }
+        let flat = table.flatCounts(cats)
+        var counts: [[Double]] = []
+        counts.reserveCapacity(table.items)
+        for i in 0..<table.items {
+            let row = flat[(i * k)..<(i * k + k)]
+            if row.contains(where: { $0 > 0 }) { counts.append(Array(row)) }
+        }
         let n = counts.count
         let totals = counts.map { $0.reduce(0, +) }
         let weighted = counts.map { row in (0..<k).map { a in (0..<k).reduce(0) { $0 + w[a][$1] * row[$1] } } }
@@ -346,19 +382,27 @@ public enum Agreement {
     public static func krippendorffAlpha(_ table: RatingTable, level: MeasurementLevel) -> Estimate {
         let cats = table.categoryValues()
         let k = cats.count
-        let counts = table.countMatrix(cats)
-        var o = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
+        let counts = table.flatCounts(cats)
+        var flatO = [Double](repeating: 0, count: k * k)
         var used = 0
-        for row in counts {
-            let m = row.reduce(0, +)
-            guard m >= 2 else { continue }
-            used += 1
-            for c in 0..<k where row[c] > 0 {
-                for d in 0..<k where row[d] > 0 {
-                    o[c][d] += row[c] * (c == d ? row[d] - 1 : row[d]) / (m - 1)
+        counts.withUnsafeBufferPointer { counts in
+            flatO.withUnsafeMutableBufferPointer { o in
+                for i in 0..<table.items {
+                    let row = counts.baseAddress! + i * k
+                    var m = 0.0
+                    for c in 0..<k { m += row[c] }
+                    guard m >= 2 else { continue }
+                    used += 1
+                    let scale = 1 / (m - 1)
+                    for c in 0..<k where row[c] > 0 {
+                        for d in 0..<k where row[d] > 0 {
+                            o[c * k + d] += row[c] * (c == d ? row[d] - 1 : row[d]) * scale
+                        }
+                    }
                 }
             }
         }
+        let o = (0..<k).map { Array(flatO[($0 * k)..<($0 * k + k)]) }
         let labels = table.labelCount
         guard used > 0 else { return .undefined("no item has two or more labels", items: 0, dropped: table.items, labels: labels) }
         let nc = (0..<k).map { o[$0].reduce(0, +) }
