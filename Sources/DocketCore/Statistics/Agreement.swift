@@ -257,8 +257,8 @@ public enum Agreement {
     /// items with no label are left out; p_a averages agreement over items with r_i ≥ 2;
     /// π_k is the mean over items of r_ik / r_i.
     struct MultiRater {
-        var counts: [[Double]]  // r_ik, items with ≥ 1 label
-        var weighted: [[Double]]  // r*_ik = Σ_l w_kl r_il
+        var k: Int
+        var counts: [Double]  // r_ik, flat (n × k), items with ≥ 1 label
         var totals: [Double]  // r_i
         var weights: [[Double]]
         var pa: Double
@@ -274,31 +274,47 @@ public enum Agreement {
         let cats = table.categoryValues()
         let k = cats.count
         let w = weights.matrix(cats)
+        let identity = weights == .none
         let flat = table.flatCounts(cats)
-        var counts: [[Double]] = []
-        counts.reserveCapacity(table.items)
+        var counts: [Double] = []
+        counts.reserveCapacity(flat.count)
+        var totals: [Double] = []
+        totals.reserveCapacity(table.items)
         for i in 0..<table.items {
-            let row = flat[(i * k)..<(i * k + k)]
-            if row.contains(where: { $0 > 0 }) { counts.append(Array(row)) }
+            var total = 0.0
+            for c in 0..<k { total += flat[i * k + c] }
+            guard total > 0 else { continue }
+            counts.append(contentsOf: flat[(i * k)..<(i * k + k)])
+            totals.append(total)
         }
-        let n = counts.count
-        let totals = counts.map { $0.reduce(0, +) }
-        let weighted = counts.map { row in (0..<k).map { a in (0..<k).reduce(0) { $0 + w[a][$1] * row[$1] } } }
+        let n = totals.count
         var paItem = [Double](repeating: 0, count: n)
         var n2 = 0, sum = 0.0
-        for i in 0..<n where totals[i] >= 2 {
-            n2 += 1
-            var s = 0.0
-            for a in 0..<k { s += counts[i][a] * (weighted[i][a] - 1) }
-            paItem[i] = s / (totals[i] * (totals[i] - 1))
-            sum += paItem[i]
+        var pi = [Double](repeating: 0, count: k)
+        counts.withUnsafeBufferPointer { counts in
+            for i in 0..<n {
+                let row = counts.baseAddress! + i * k
+                for a in 0..<k { pi[a] += row[a] / totals[i] }
+                guard totals[i] >= 2 else { continue }
+                n2 += 1
+                var s = 0.0
+                for a in 0..<k where row[a] > 0 {
+                    // r*_ia = Σ_b w_ab r_ib; unweighted it is r_ia.
+                    var weighted = row[a]
+                    if !identity {
+                        weighted = 0
+                        for b in 0..<k { weighted += w[a][b] * row[b] }
+                    }
+                    s += row[a] * (weighted - 1)
+                }
+                paItem[i] = s / (totals[i] * (totals[i] - 1))
+                sum += paItem[i]
+            }
         }
         guard n2 > 0, n > 0 else { return nil }
-        var pi = [Double](repeating: 0, count: k)
-        for i in 0..<n { for a in 0..<k { pi[a] += counts[i][a] / totals[i] } }
         for a in 0..<k { pi[a] /= Double(n) }
         return MultiRater(
-            counts: counts, weighted: weighted, totals: totals, weights: w, pa: sum / Double(n2), paItem: paItem, pi: pi, n: n, n2: n2,
+            k: k, counts: counts, totals: totals, weights: w, pa: sum / Double(n2), paItem: paItem, pi: pi, n: n, n2: n2,
             dropped: table.items - n2, labels: table.labelCount)
     }
 
@@ -329,7 +345,9 @@ public enum Agreement {
         for i in 0..<m.n {
             let has2 = m.totals[i] >= 2
             let kappaI = (n / n2) * (m.paItem[i] - (has2 ? pe : 0)) / (1 - pe)
-            let peI = (0..<k).reduce(0) { $0 + m.counts[i][$1] * piW[$1] } / m.totals[i]
+            var peI = 0.0
+            for c in 0..<k { peI += m.counts[i * k + c] * piW[c] }
+            peI /= m.totals[i]
             let x = kappaI - 2 * (1 - kappa) * (peI - pe) / (1 - pe)
             sum += (x - kappa) * (x - kappa)
         }
@@ -355,7 +373,9 @@ public enum Agreement {
         for i in 0..<m.n {
             let has2 = m.totals[i] >= 2
             let ac1I = (n / n2) * (m.paItem[i] - (has2 ? pe : 0)) / (1 - pe)
-            let peI = (tw / kk) * (0..<k).reduce(0) { $0 + m.counts[i][$1] * (1 - m.pi[$1]) } / m.totals[i]
+            var peI = 0.0
+            for c in 0..<k { peI += m.counts[i * k + c] * (1 - m.pi[c]) }
+            peI *= (tw / kk) / m.totals[i]
             let x = ac1I - 2 * (1 - ac1) * (peI - pe) / (1 - pe)
             sum += (x - ac1) * (x - ac1)
         }
