@@ -85,7 +85,7 @@ def main():
         rows.append(row)
     out["datasets"].append(dataset("random300", rows, [1, 2, 3]))
 
-    # Fleiss (1971) as shown in its common worked example (10 items, 14 raters, 5 categories): κ = 0.210.
+    # The widely used worked example of Fleiss' kappa (10 items, 14 raters, 5 categories; e.g. Wikipedia): κ = 0.210.
     table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
              [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
     out["fleiss_table"] = {"counts": table, "kappa": fleiss_kappa(np.array(table), method="fleiss"),

@@ -23,14 +23,20 @@ struct LabelData {
         var names = used.sorted()
         if let only { names = only.filter { names.contains($0) } }
         let columnOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
-        let reviewerColumn = Dictionary(uniqueKeysWithValues: columns.reviewerNames.compactMap { id, name in columnOf[name].map { (id, $0) } })
-        var rowOf: [Int64: Int] = [:]
+        // Reviewer ids are small integers: an array maps them to table columns without hashing.
+        let maxID = Int(columns.reviewerNames.keys.max() ?? 0)
+        var reviewerColumn = [Int](repeating: -1, count: maxID + 1)
+        for (id, name) in columns.reviewerNames { if let column = columnOf[name] { reviewerColumn[Int(id)] = column } }
+        // Rows of the table: the labelled items that have a label from a chosen reviewer.
+        var rowOfItem = [Int](repeating: -1, count: columns.itemSeqs.count)
         var itemIDs: [String] = [], categories: [String?] = []
-        for (index, item) in columns.items.enumerated() where rowOf[item] == nil && reviewerColumn[columns.reviewers[index]] != nil {
-            rowOf[item] = itemIDs.count
-            let info = columns.itemInfo[item]
-            itemIDs.append(info?.id ?? String(item))
-            categories.append(info?.category)
+        for position in columns.rows.indices where reviewerColumn[Int(columns.reviewers[position])] >= 0 {
+            let item = Int(columns.rows[position])
+            if rowOfItem[item] < 0 {
+                rowOfItem[item] = itemIDs.count
+                itemIDs.append(columns.itemIDs[item])
+                categories.append(columns.itemCategories[item])
+            }
         }
         let numeric = level == .interval || level == .ratio
         var categoryNames: [String] = []
@@ -43,7 +49,7 @@ struct LabelData {
         }
         // What each label code means as a table value.
         let index = Dictionary(uniqueKeysWithValues: categoryNames.enumerated().map { ($1, Double($0)) })
-        var codeValue = [Double?](repeating: nil, count: columns.labelNames.count)
+        var codeValue = [Double](repeating: .nan, count: columns.labelNames.count)
         for (code, label) in columns.labelNames.enumerated() {
             if numeric {
                 guard let number = Double(label) else {
@@ -51,18 +57,21 @@ struct LabelData {
                 }
                 codeValue[code] = number
             } else {
-                codeValue[code] = index[label]
+                codeValue[code] = index[label] ?? .nan
             }
         }
-        var table = RatingTable(items: itemIDs.count, raters: names.count, categories: numeric ? 0 : categoryNames.count)
-        var rubrics = [Int?](repeating: nil, count: itemIDs.count * names.count)
-        var times = [Int64?](repeating: nil, count: itemIDs.count * names.count)
-        for position in columns.items.indices {
-            guard let column = reviewerColumn[columns.reviewers[position]], let row = rowOf[columns.items[position]] else { continue }
-            table[row, column] = codeValue[Int(columns.labels[position])]
+        let width = names.count
+        var table = RatingTable(items: itemIDs.count, raters: width, categories: numeric ? 0 : categoryNames.count)
+        var rubrics = [Int?](repeating: nil, count: itemIDs.count * width)
+        var times = [Int64?](repeating: nil, count: itemIDs.count * width)
+        for position in columns.rows.indices {
+            let column = reviewerColumn[Int(columns.reviewers[position])]
+            guard column >= 0 else { continue }
+            let row = rowOfItem[Int(columns.rows[position])]
+            table.set(row * width + column, codeValue[Int(columns.labels[position])])
             let rubric = columns.rubrics[position]
-            rubrics[row * names.count + column] = rubric < 0 ? nil : Int(rubric)
-            times[row * names.count + column] = columns.times[position]
+            rubrics[row * width + column] = rubric < 0 ? nil : Int(rubric)
+            times[row * width + column] = columns.times[position]
         }
         return LabelData(table: table, itemIDs: itemIDs, categories: categories, reviewers: names, rubrics: rubrics, times: times, categoryNames: categoryNames)
     }

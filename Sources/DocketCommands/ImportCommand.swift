@@ -6,7 +6,7 @@ import Foundation
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import items from JSONL or CSV.",
+        abstract: "Import items or labels from JSONL or CSV.",
         subcommands: [Items.self, Labels.self]
     )
 

@@ -79,10 +79,10 @@ extension SQLiteStore {
     public func forEachCurrentLabel(kind: FeedbackKind = .label, _ body: (LabelObservation) throws -> Void) throws(StoreError) {
         let columns = try currentLabels(kind: kind)
         do {
-            for index in columns.items.indices {
-                let item = columns.itemInfo[columns.items[index]]!
+            for index in columns.rows.indices {
+                let row = Int(columns.rows[index])
                 try body(LabelObservation(
-                    item: columns.items[index], itemID: item.id, category: item.category, reviewer: columns.reviewers[index],
+                    item: columns.itemSeqs[row], itemID: columns.itemIDs[row], category: columns.itemCategories[row], reviewer: columns.reviewers[index],
                     reviewerName: columns.reviewerNames[columns.reviewers[index]] ?? "", label: columns.labelNames[Int(columns.labels[index])],
                     rubric: columns.rubrics[index] < 0 ? nil : Int(columns.rubrics[index]), createdAt: Instant(milliseconds: columns.times[index])))
             }
@@ -90,55 +90,81 @@ extension SQLiteStore {
     }
 
     /// Every current label (the latest a reviewer gave an item and did not withdraw) as parallel
-    /// columns, ordered by item then reviewer: one index scan, compact enough for millions of labels.
+    /// columns, ordered by item then reviewer: one index scan and one scan of the items, compact
+    /// enough for millions of labels.
     public func currentLabels(kind: FeedbackKind = .label) throws(StoreError) -> LabelColumns {
         try read {
             var columns = LabelColumns()
+            var rubricVersion: [Int64: Int32] = [:]
+            let rubrics = try db.statement("SELECT id, version FROM rubrics")
+            while try rubrics.step() { rubricVersion[rubrics.int(0)] = Int32(truncatingIfNeeded: rubrics.int(1)) }
+            // Withdrawals are few: skip them in Swift rather than probing for each label.
+            var withdrawn = Set<Int64>()
+            let withdrawals = try db.statement("SELECT feedback FROM withdrawals")
+            while try withdrawals.step() { withdrawn.insert(withdrawals.int(0)) }
             let value = kind == .rating ? "f.rating" : "f.label"
             let statement = try db.statement(
                 """
-                SELECT f.item, f.reviewer, \(value), rb.version, f.created_at
+                SELECT f.item, f.reviewer, \(value), f.rubric, f.created_at, f.id
                 FROM feedback f \(kind == .label ? "INDEXED BY feedback_labels" : "")
-                LEFT JOIN rubrics rb ON rb.id = f.rubric
-                WHERE f.kind = '\(kind.rawValue)' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id)
+                WHERE f.kind = '\(kind.rawValue)'
                 ORDER BY f.item, f.reviewer, f.id
                 """)
-            var codes: [String: Int32] = [:]
+            var known: [[UInt8]] = []
+            var lastItem: Int64 = -1, lastReviewer: Int64 = -1
             while try statement.step() {
+                if !withdrawn.isEmpty, withdrawn.contains(statement.int(5)) { continue }
                 let item = statement.int(0), reviewer = statement.int(1)
-                let label = kind == .rating ? JSONText.number(statement.double(2)) : statement.text(2)
-                var code = codes[label]
-                if code == nil {
-                    code = Int32(columns.labelNames.count)
-                    codes[label] = code
-                    columns.labelNames.append(label)
+                var code = -1
+                if kind == .rating {
+                    let text = JSONText.number(statement.double(2))
+                    code = known.firstIndex(of: Array(text.utf8)) ?? -1
+                    if code < 0 { code = known.count; known.append(Array(text.utf8)); columns.labelNames.append(text) }
+                } else {
+                    let bytes = statement.textBytes(2)
+                    for (index, candidate) in known.enumerated() where candidate.count == bytes.count && candidate.elementsEqual(bytes) {
+                        code = index
+                        break
+                    }
+                    if code < 0 {
+                        code = known.count
+                        known.append(Array(bytes))
+                        columns.labelNames.append(String(decoding: bytes, as: UTF8.self))
+                    }
                 }
-                let rubric = Int32(truncatingIfNeeded: statement.optionalInt(3) ?? -1)
+                let rubric = statement.optionalInt(3).flatMap { rubricVersion[$0] } ?? -1
                 // A later label by the same reviewer on the same item replaces the earlier one.
-                if let last = columns.items.last, last == item, columns.reviewers.last == reviewer {
-                    columns.labels[columns.labels.count - 1] = code!
+                if item == lastItem, reviewer == lastReviewer {
+                    columns.labels[columns.labels.count - 1] = Int32(code)
                     columns.rubrics[columns.rubrics.count - 1] = rubric
                     columns.times[columns.times.count - 1] = statement.int(4)
                     continue
                 }
-                columns.items.append(item)
+                if item != lastItem { columns.itemSeqs.append(item) }
+                lastItem = item
+                lastReviewer = reviewer
+                columns.rows.append(Int32(columns.itemSeqs.count - 1))
                 columns.reviewers.append(reviewer)
-                columns.labels.append(code!)
+                columns.labels.append(Int32(code))
                 columns.rubrics.append(rubric)
                 columns.times.append(statement.int(4))
             }
             let names = try db.statement("SELECT id, name FROM reviewers")
             while try names.step() { columns.reviewerNames[names.int(0)] = names.text(1) }
-            // Item ids and categories, for the distinct items only.
-            let info = try db.statement("SELECT id, category FROM items WHERE seq = ?")
-            var previous: Int64 = -1
-            for item in columns.items where item != previous {
-                previous = item
-                info.reset()
-                try info.bind([.integer(item)])
-                if try info.step() { columns.itemInfo[item] = (info.text(0), info.optionalText(1)) }
+            // Ids and categories of the labelled items: one scan of the items, merged with the sorted seqs.
+            columns.itemIDs.reserveCapacity(columns.itemSeqs.count)
+            columns.itemCategories.reserveCapacity(columns.itemSeqs.count)
+            let items = try db.statement("SELECT seq, id, category FROM items WHERE seq >= ? ORDER BY seq")
+            try items.bind([.integer(columns.itemSeqs.first ?? 0)])
+            var next = 0
+            while next < columns.itemSeqs.count, try items.step() {
+                let seq = items.int(0)
+                guard seq == columns.itemSeqs[next] else { continue }
+                columns.itemIDs.append(items.text(1))
+                columns.itemCategories.append(items.optionalText(2))
+                next += 1
             }
-            info.reset()
+            items.reset()
             return columns
         }
     }
@@ -146,7 +172,8 @@ extension SQLiteStore {
 
 /// Current labels as parallel arrays (see `currentLabels`).
 public struct LabelColumns: Sendable {
-    public var items: [Int64] = []
+    /// Per label: index into `itemSeqs`, `itemIDs` and `itemCategories`.
+    public var rows: [Int32] = []
     public var reviewers: [Int64] = []
     /// Index into `labelNames`.
     public var labels: [Int32] = []
@@ -155,7 +182,10 @@ public struct LabelColumns: Sendable {
     public var times: [Int64] = []
     public var labelNames: [String] = []
     public var reviewerNames: [Int64: String] = [:]
-    public var itemInfo: [Int64: (id: String, category: String?)] = [:]
+    /// The labelled items, in seq order.
+    public var itemSeqs: [Int64] = []
+    public var itemIDs: [String] = []
+    public var itemCategories: [String?] = []
 }
 
 final class SQLiteLabelSink: LabelSink {

@@ -97,7 +97,7 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
         }
     }
 
-    /// Cohen (1960), Table 1: κ = 0.492; Fleiss (1971) worked example: κ = 0.210.
+    /// Cohen (1960), Table 1: κ = 0.492; the widely used worked example of Fleiss' kappa (10 items, 14 raters): κ = 0.210.
     @Test func worksFromThePapers() {
         let counts = reference["cohen1960"]!["counts"]!.arrayValue.map { $0.arrayValue.compactMap(\.numberValue).map(Int.init) }
         var rows: [[Double?]] = []

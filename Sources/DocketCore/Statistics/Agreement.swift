@@ -34,6 +34,9 @@ public struct RatingTable: Sendable {
         set { values[item * raters + rater] = newValue ?? .nan }
     }
 
+    /// Sets a cell by its flat index (row × raters + column); NaN is missing.
+    public mutating func set(_ cell: Int, _ value: Double) { values[cell] = value }
+
     /// The same table with items in the given order (repeats allowed): a bootstrap resample.
     public func resampled(_ order: [Int]) -> RatingTable {
         var copy = RatingTable(items: order.count, raters: raters, categories: categories)
