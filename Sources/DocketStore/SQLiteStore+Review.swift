@@ -5,13 +5,19 @@ extension SQLiteStore {
 
     public func taskDefinition() throws(StoreError) -> (definition: TaskDefinition, rubric: RubricVersion?) {
         try read {
+            if let cached = definitionCache, try db.scalar("SELECT rubric FROM project WHERE id = 1") == .integer(cached.rubricID) {
+                return (cached.definition, cached.rubric)
+            }
             let statement = try db.statement(
                 "SELECT r.id, r.version, r.hash, r.applied_at, r.definition FROM project p JOIN rubrics r ON r.id = p.rubric WHERE p.id = 1")
             if try statement.step() {
                 let rubric = RubricVersion(id: statement.int(0), version: Int(statement.int(1)), hash: statement.text(2), appliedAt: Instant(milliseconds: statement.int(3)))
                 let text = statement.text(4)
                 statement.reset()
-                if case .valid(let definition) = TaskDefinition.read(try JSON.parse(text)) { return (definition, rubric) }
+                if case .valid(let definition) = TaskDefinition.read(try JSON.parse(text)) {
+                    definitionCache = (rubric.id, definition, rubric)
+                    return (definition, rubric)
+                }
                 throw StoreError.corrupt(detail: "rubric \(rubric.version) does not parse")
             }
             statement.reset()

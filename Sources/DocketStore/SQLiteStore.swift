@@ -16,6 +16,9 @@ public final class SQLiteStore: ReviewStore {
     /// so the cache is extended with the steps other processes added, never rebuilt.
     var selectedEmbeddings = DiversityIndex()
     var selectedThroughStep = 0
+    /// The parsed task definition of the current rubric; rubric rows never change, so it is
+    /// valid while the project points at the same rubric id.
+    var definitionCache: (rubricID: Int64, definition: TaskDefinition, rubric: RubricVersion)?
     /// Descriptor of `<db>.lock`, on which writers queue (see `withWriteLock`); -1 in memory.
     let lockDescriptor: Int32
 
