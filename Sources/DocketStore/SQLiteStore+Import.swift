@@ -1,57 +1,52 @@
 import DocketCore
 
 extension SQLiteStore {
+    /// Runs an import in one IMMEDIATE transaction under the writers' lock. `body` returns the
+    /// counts and whether to commit; on `false`, or on any error, nothing the import wrote stays.
+    func inImportTransaction(_ body: () throws -> (summary: ImportSummary, commit: Bool)) throws -> ImportSummary {
+        try withWriteLock {
+            do {
+                try db.execute("BEGIN IMMEDIATE")
+                var (summary, commit) = try body()
+                db.resetStatements()
+                try db.execute(commit ? "COMMIT" : "ROLLBACK")
+                summary.committed = commit
+                return summary
+            } catch {
+                db.resetStatements()
+                if db.isInTransaction { try? db.execute("ROLLBACK") }
+                throw Self.map(error)
+            }
+        }
+    }
+
     public func importItems(
         update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
     ) throws -> ImportSummary {
-        try withWriteLock { try importItemsLocked(update: update, source: source, at: now, body) }
-    }
-
-    func importItemsLocked(
-        update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
-    ) throws -> ImportSummary {
         let settings = try projectSettings()
-        var summary = ImportSummary()
-        do {
-            try db.execute("BEGIN IMMEDIATE")
-        } catch { throw StoreError.sqlite(error) }
-        do {
-            let embeddingDimension = try db.scalar("SELECT embedding_dim FROM project WHERE id = 1")
+        return try inImportTransaction {
             var dimension: Int?
-            if case .integer(let value)? = embeddingDimension { dimension = Int(value) }
+            if case .integer(let value)? = try db.scalar("SELECT embedding_dim FROM project WHERE id = 1") { dimension = Int(value) }
             // A larger page cache while the indexes grow keeps big imports from spilling pages.
             try db.execute("PRAGMA cache_size = -65536")
             defer { try? db.execute("PRAGMA cache_size = -2000") }
             let sink = try SQLiteItemSink(store: self, settings: settings, update: update, now: now, dimension: dimension)
             let decision = try body(sink)
-            db.resetStatements()
-            guard case .commit(let rejected) = decision else {
-                try db.execute("ROLLBACK")
-                summary.inserted = sink.inserted
-                summary.unchanged = sink.unchanged
-                summary.updated = sink.updated
-                return summary
-            }
-            try db.run(
-                "UPDATE project SET item_count = item_count + ?, embedding_dim = coalesce(embedding_dim, ?) WHERE id = 1",
-                .integer(Int64(sink.inserted)), SQLValue(sink.dimension))
+            var summary = ImportSummary()
             summary.inserted = sink.inserted
             summary.unchanged = sink.unchanged
             summary.updated = sink.updated
+            guard case .commit(let rejected) = decision else { return (summary, false) }
             summary.rejected = rejected
+            try db.run(
+                "UPDATE project SET item_count = item_count + ?, embedding_dim = coalesce(embedding_dim, ?) WHERE id = 1",
+                .integer(Int64(sink.inserted)), SQLValue(sink.dimension))
             try logEvent(kind: "import", at: now, detail: .object([
                 ("source", .string(source)), ("inserted", .number(Double(sink.inserted))),
                 ("unchanged", .number(Double(sink.unchanged))), ("updated", .number(Double(sink.updated))),
                 ("rejected", .number(Double(rejected))),
             ]))
-            db.resetStatements()
-            try db.execute("COMMIT")
-            summary.committed = true
-            return summary
-        } catch {
-            db.resetStatements()
-            if db.isInTransaction { try? db.execute("ROLLBACK") }
-            throw Self.map(error)
+            return (summary, true)
         }
     }
 }

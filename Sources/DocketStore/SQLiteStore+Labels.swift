@@ -39,38 +39,24 @@ extension SQLiteStore {
     public func importLabels(
         createItems: Bool, source: String, at now: Instant, _ body: (any LabelSink) throws -> ImportDecision
     ) throws -> ImportSummary {
-        try withWriteLock {
-            let settings = try projectSettings()
+        let settings = try projectSettings()
+        return try inImportTransaction {
+            let sink = try SQLiteLabelSink(store: self, settings: settings, createItems: createItems, now: now)
+            let decision = try body(sink)
             var summary = ImportSummary()
-            try db.execute("BEGIN IMMEDIATE")
-            do {
-                let sink = try SQLiteLabelSink(store: self, settings: settings, createItems: createItems, now: now)
-                let decision = try body(sink)
-                db.resetStatements()
-                summary.inserted = sink.inserted
-                summary.unchanged = sink.unchanged
-                guard case .commit(let rejected) = decision else {
-                    try db.execute("ROLLBACK")
-                    return summary
-                }
-                if sink.createdItems > 0 {
-                    try db.run("UPDATE project SET item_count = item_count + ? WHERE id = 1", .integer(Int64(sink.createdItems)))
-                }
-                summary.rejected = rejected
-                try logEvent(kind: "import-labels", at: now, detail: .object([
-                    ("source", .string(source)), ("inserted", .number(Double(sink.inserted))),
-                    ("unchanged", .number(Double(sink.unchanged))), ("rejected", .number(Double(rejected))),
-                    ("reviewers_added", .array(sink.addedReviewers.map { .string($0) })), ("items_created", .number(Double(sink.createdItems))),
-                ]))
-                db.resetStatements()
-                try db.execute("COMMIT")
-                summary.committed = true
-                return summary
-            } catch {
-                db.resetStatements()
-                if db.isInTransaction { try? db.execute("ROLLBACK") }
-                throw Self.map(error)
+            summary.inserted = sink.inserted
+            summary.unchanged = sink.unchanged
+            guard case .commit(let rejected) = decision else { return (summary, false) }
+            summary.rejected = rejected
+            if sink.createdItems > 0 {
+                try db.run("UPDATE project SET item_count = item_count + ? WHERE id = 1", .integer(Int64(sink.createdItems)))
             }
+            try logEvent(kind: "import-labels", at: now, detail: .object([
+                ("source", .string(source)), ("inserted", .number(Double(sink.inserted))),
+                ("unchanged", .number(Double(sink.unchanged))), ("rejected", .number(Double(rejected))),
+                ("reviewers_added", .array(sink.addedReviewers.map { .string($0) })), ("items_created", .number(Double(sink.createdItems))),
+            ]))
+            return (summary, true)
         }
     }
 
