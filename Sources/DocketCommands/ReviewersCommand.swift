@@ -52,6 +52,7 @@ struct ReviewersCommand: ParsableCommand {
                     object.set("name", reviewer.name)
                     object.set("role", reviewer.role.rawValue)
                     object.set("reviews", reviewer.reviewsDone)
+                    object.set("labels", reviewer.labels)
                     object.set("added_at", reviewer.createdAt.iso8601)
                     return object.value
                 })
@@ -63,9 +64,9 @@ struct ReviewersCommand: ParsableCommand {
                 return
             }
             context.console.write(Format.table(
-                header: ["name", "role", "reviews", "added"],
-                rows: reviewers.map { [Sanitize.inline($0.name), $0.role.rawValue, Format.count($0.reviewsDone), $0.createdAt.iso8601] },
-                rightAligned: [2]))
+                header: ["name", "role", "reviews", "labels", "added"],
+                rows: reviewers.map { [Sanitize.inline($0.name), $0.role.rawValue, Format.count($0.reviewsDone), Format.count($0.labels), $0.createdAt.iso8601] },
+                rightAligned: [2, 3]))
         }
     }
 }

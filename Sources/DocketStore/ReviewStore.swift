@@ -7,6 +7,8 @@ public struct Reviewer: Equatable, Sendable {
     public var createdAt: Instant
     /// Reviews completed (assignments done).
     public var reviewsDone: Int
+    /// Labels given and not withdrawn, in sessions or imported.
+    public var labels: Int = 0
 }
 
 /// What happened to one imported row.

@@ -188,14 +188,16 @@ public final class SQLiteStore: ReviewStore {
             let statement = try db.statement(
                 """
                 SELECT r.id, r.name, r.role, r.created_at,
-                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done')
+                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done'),
+                       (SELECT count(*) FROM feedback f WHERE f.reviewer = r.id AND f.kind = 'label'
+                            AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
                 FROM reviewers r ORDER BY r.name
                 """)
             var result: [Reviewer] = []
             while try statement.step() {
                 result.append(Reviewer(
                     id: statement.int(0), name: statement.text(1), role: Role(rawValue: statement.text(2)) ?? .reviewer,
-                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4))))
+                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)), labels: Int(statement.int(5))))
             }
             return result
         }

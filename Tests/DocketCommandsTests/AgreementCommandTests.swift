@@ -32,6 +32,7 @@ func metrics(_ output: String) throws -> [String: JSONValue] {
     @Test func registersReviewersAndIsIdempotent() {
         let sandbox = krippendorffProject()
         #expect(sandbox.run("reviewers list").output.contains("A     reviewer"))
+        #expect(sandbox.run("reviewers list --json").output.contains(#"{"name":"A","role":"reviewer","reviews":0,"labels":9,"#))
         #expect(sandbox.run(["import", "labels", sandbox.path("labels.csv")]).output.hasSuffix(": 0 new, 41 unchanged.\n"))
     }
 

@@ -221,7 +221,7 @@ import Testing
         #expect(sandbox.run("reviewers add bo").output == "Added reviewer bo.\n")
         #expect(sandbox.run("reviewers add bo").errors == "docket: A reviewer named 'bo' already exists.\n")
         #expect(sandbox.run("reviewers add cy --role boss").errors == "docket: Invalid --role 'boss': use reviewer, lead or admin.\n")
-        #expect(sandbox.run("reviewers list --json").output == #"[{"name":"ana","role":"lead","reviews":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"bo","role":"reviewer","reviews":0,"added_at":"2026-11-18T11:06:40.000Z"}]"# + "\n")
+        #expect(sandbox.run("reviewers list --json").output == #"[{"name":"ana","role":"lead","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"bo","role":"reviewer","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"}]"# + "\n")
     }
 
     @Test func checkAndBackup() {
