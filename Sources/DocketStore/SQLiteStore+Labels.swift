@@ -268,3 +268,48 @@ extension SQLiteStore {
         }
     }
 }
+
+/// One entry of the audit log.
+public struct EventRecord: Equatable, Sendable {
+    public var id: Int64
+    public var at: Instant
+    public var kind: String
+    public var reviewer: String?
+    public var item: String?
+    /// JSON text of the event's detail.
+    public var detail: String?
+}
+
+extension SQLiteStore {
+    /// The audit log, oldest first, filtered by item id, reviewer name and time; calls `body` per event.
+    public func forEachEvent(item: String?, reviewer: String?, since: Instant?, _ body: (EventRecord) throws -> Void) throws(StoreError) {
+        try read {
+            var conditions: [String] = []
+            var arguments: [SQLValue] = []
+            if let item {
+                conditions.append("e.item = (SELECT seq FROM items WHERE id = ?)")
+                arguments.append(.text(item))
+            }
+            if let reviewer {
+                conditions.append("e.reviewer = (SELECT id FROM reviewers WHERE name = ?)")
+                arguments.append(.text(reviewer))
+            }
+            if let since {
+                conditions.append("e.at >= ?")
+                arguments.append(.integer(since.milliseconds))
+            }
+            let statement = try db.statement(
+                """
+                SELECT e.id, e.at, e.kind, r.name, i.id, e.detail FROM events e
+                LEFT JOIN reviewers r ON r.id = e.reviewer LEFT JOIN items i ON i.seq = e.item
+                \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY e.id
+                """)
+            try statement.bind(arguments)
+            while try statement.step() {
+                try body(EventRecord(
+                    id: statement.int(0), at: Instant(milliseconds: statement.int(1)), kind: statement.text(2),
+                    reviewer: statement.optionalText(3), item: statement.optionalText(4), detail: statement.optionalText(5)))
+            }
+        }
+    }
+}

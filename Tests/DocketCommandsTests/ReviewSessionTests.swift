@@ -328,3 +328,20 @@ let itemTwo = """
         #expect(console.output == "The editor exited with status 3; nothing was recorded.\n")
     }
 }
+
+@Suite struct AuditLogTests {
+    @Test func everyStateChangeIsAnEventFilteredByReviewerItemAndTime() throws {
+        let sandbox = reviewProject()
+        sandbox.run(["review", "--as", "ana"], stdin: "label safe\nrate 4\nundo\nrate 5\nquit\n")
+        let events = try sandbox.run("log --reviewer ana --json").output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        #expect(events.compactMap { $0["kind"]?.textValue } == [
+            "reviewer-added", "selected", "claimed", "feedback", "feedback", "review-done", "selected", "claimed",
+            "withdrawn", "reopened", "lease-released", "feedback", "review-done", "claimed", "lease-released",
+        ])
+        let onItem = try sandbox.run("log --item i1 --json").output.split(separator: "\n").map { try JSON.parse(String($0)) }
+        #expect(onItem.allSatisfy { $0["item"] == .string("i1") })
+        #expect(sandbox.run("log --since 2099-01-01").output == "No events match.\n")
+        #expect(sandbox.run("log --since soon").errors == "docket: Invalid --since 'soon': give an ISO 8601 time such as 2026-11-29T10:00:00Z, or a date.\n")
+        #expect(sandbox.run("log").output.contains("config-applied"))
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+
+struct LogCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Show the audit log: every state change, with who, when and what.",
+        discussion: """
+            Every import, claim, lease expiry, selection, feedback, undo, gold mix, configuration change and reviewer change is an append-only event; the store refuses to update or delete one.
+
+            Example: docket log --item item-00042 --since 2026-11-29
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("Only events about this item.", valueName: "id")) var item: String?
+    @Option(help: ArgumentHelp("Only events by or for this reviewer.", valueName: "name")) var reviewer: String?
+    @Option(help: ArgumentHelp("Only events at or after this time (ISO 8601 or a date).", valueName: "time")) var since: String?
+    @Flag(help: "One JSON object per line.") var json = false
+
+    func run(in context: CommandContext) throws {
+        var from: Instant?
+        if let since {
+            guard let parsed = Instant.parse(since) else {
+                throw CommandError.invalidOption(name: "--since", value: since, reason: "give an ISO 8601 time such as 2026-11-29T10:00:00Z, or a date")
+            }
+            from = parsed
+        }
+        let store = try database.open(in: context)
+        if let reviewer { _ = try store.reviewer(named: reviewer) }
+        var out = ""
+        var count = 0
+        try store.forEachEvent(item: item, reviewer: reviewer, since: from) { event in
+            count += 1
+            if json {
+                var object = JSONObjectWriter()
+                object.set("id", Int(event.id))
+                object.set("at", event.at.iso8601)
+                object.set("kind", event.kind)
+                object.set("reviewer", event.reviewer)
+                object.set("item", event.item)
+                object.set("detail", event.detail.flatMap { try? JSON.parse($0) } ?? .null)
+                out += object.value.encoded() + "\n"
+            } else {
+                var line = "\(event.at.iso8601)  \(event.kind)"
+                if let reviewer = event.reviewer { line += "  by \(Sanitize.inline(reviewer))" }
+                if let item = event.item { line += "  on \(Sanitize.inline(item))" }
+                if let detail = event.detail { line += "  \(Sanitize.inline(detail))" }
+                out += line + "\n"
+            }
+            if out.utf8.count > 1 << 16 {
+                context.console.write(out)
+                out = ""
+            }
+        }
+        if count == 0, !json { out = "No events match.\n" }
+        context.console.write(out)
+    }
+}
