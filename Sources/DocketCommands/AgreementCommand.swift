@@ -317,6 +317,7 @@ struct AggregateCommand: ContextCommand {
     @Option(help: ArgumentHelp("majority or dawid-skene.", valueName: "method")) var method: String = "majority"
     @Option(help: "Convergence tolerance on the posteriors (dawid-skene).") var tolerance: Double = 1e-10
     @Option(name: .customLong("max-iterations"), help: "Iteration cap (dawid-skene).") var maxIterations: Int = 10_000
+    @Flag(help: "Save the Dawid–Skene model for the escalation policy's posterior_below condition.") var save = false
     @Flag(help: "Print JSON.") var json = false
 
     func run(in context: CommandContext) throws {
@@ -342,6 +343,7 @@ struct AggregateCommand: ContextCommand {
             return
         }
         let result = Aggregation.dawidSkene(data.table, tolerance: tolerance, maxIterations: maxIterations)
+        if save { try store.saveModel(labels: names, reviewers: data.reviewers, result: result, at: context.clock()) }
         let labels = result.labels
         if json {
             var object = JSONObjectWriter()

@@ -33,7 +33,7 @@ public struct Docket: ParsableCommand {
         version: DocketVersion.current,
         subcommands: [
             InitCommand.self, ConfigCommand.self, ImportCommand.self, ReviewCommand.self, QueueCommand.self, StatusCommand.self, ReviewersCommand.self,
-            AgreementCommand.self, AggregateCommand.self, CalibrateCommand.self, DriftCommand.self, LogCommand.self, BackupCommand.self, CheckCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self, ReviewTimingCommand.self, StatsTimingCommand.self,
+            AgreementCommand.self, AggregateCommand.self, CalibrateCommand.self, DriftCommand.self, TriageCommand.self, EscalationsCommand.self, AdjudicateCommand.self, ShowCommand.self, LogCommand.self, BackupCommand.self, CheckCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self, ReviewTimingCommand.self, StatsTimingCommand.self,
         ]
     )
 
@@ -85,6 +85,7 @@ public enum DocketCLI {
             switch error {
             case .noDatabase, .noProject: return 66
             case .unknownReviewer: return 67  // EX_NOUSER
+            case .notPermitted: return 77  // EX_NOPERM
             default: return 1
             }
         case let error as CoreError:

@@ -7,8 +7,30 @@ struct ReviewersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reviewers",
         abstract: "Add and list reviewers.",
-        subcommands: [Add.self, List.self]
+        subcommands: [Add.self, List.self, SetRole.self]
     )
+
+    struct SetRole: ContextCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "role",
+            abstract: "Change a reviewer's role (leads and admins only).",
+            discussion: "Example: docket reviewers role bo --role lead --as lee"
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The reviewer whose role changes.") var name: String
+        @Option(help: "reviewer, lead or admin.") var role: String
+        @Option(name: .customLong("as"), help: ArgumentHelp("Who makes the change: a lead or an admin.", valueName: "name")) var actor: String
+
+        func run(in context: CommandContext) throws {
+            guard let role = Role(rawValue: role) else {
+                throw CommandError.invalidOption(name: "--role", value: role, reason: "use reviewer, lead or admin")
+            }
+            let store = try database.open(in: context)
+            try store.setRole(of: name, to: role, by: actor, at: context.clock())
+            context.console.write("\(name) is now a \(role.rawValue).\n")
+        }
+    }
 
     struct Add: ContextCommand {
         static let configuration = CommandConfiguration(

@@ -43,6 +43,10 @@ public struct TaskDefinition: Equatable, Sendable {
     public var explore: Double
     public var leaseSeconds: Int
     public var calibration: CalibrationSettings?
+    /// Ordered escalation rules, evaluated when feedback is committed.
+    public var escalation: [EscalationRule] = []
+    /// How an item's final label is aggregated when no lead has decided: majority or dawid-skene.
+    public var finalLabel: String = "majority"
 
     public static let defaultFlagReasons = ["unsafe", "policy-gap", "ambiguous", "other"]
 
@@ -74,7 +78,7 @@ public struct TaskDefinition: Equatable, Sendable {
 
     public static let knownKeys = [
         "labels", "level", "rating", "asks", "flag_reasons", "guidelines", "overlap", "budget", "weights", "explore", "lease_minutes",
-        "calibration",
+        "calibration", "escalation", "final_label",
     ]
 
     /// Reads a definition from a parsed document (YAML or JSON), reporting every problem with its
@@ -193,6 +197,16 @@ public struct TaskDefinition: Equatable, Sendable {
         }
         if let explore = number("explore", document["explore"]) { definition.explore = explore }
         if let minutes = number("lease_minutes", document["lease_minutes"]) { definition.leaseSeconds = Int((minutes * 60).rounded()) }
+        if let escalation = document["escalation"], escalation != .null {
+            definition.escalation = EscalationPolicy.read(escalation, problem: problem)
+        }
+        if let final = document["final_label"], final != .null {
+            if case .string(let method) = final, method == "majority" || method == "dawid-skene" {
+                definition.finalLabel = method
+            } else {
+                problem("final_label", "use majority or dawid-skene")
+            }
+        }
         if let calibration = document["calibration"], calibration != .null {
             var settings = CalibrationSettings()
             for (key, value) in calibration.objectMembers {
@@ -241,6 +255,8 @@ public struct TaskDefinition: Equatable, Sendable {
             ("explore", .number(explore)),
             ("lease_minutes", .number(Double(leaseSeconds) / 60)),
         ]
+        if !escalation.isEmpty { members.append(("escalation", EscalationPolicy.encode(escalation))) }
+        if finalLabel != "majority" { members.append(("final_label", .string(finalLabel))) }
         if let calibration {
             members.append(("calibration", .object([("gold_rate", .number(calibration.goldRate)), ("bar", .number(calibration.bar))])))
         }

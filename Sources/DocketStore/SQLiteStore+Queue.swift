@@ -6,7 +6,8 @@ struct CandidateCursor: IteratorProtocol {
     let weights: UtilityWeights
     var failed: SQLiteError?
 
-    static let columns = "seq, id, risk, uncertainty, diversity, diversity_from_embedding, embedding"
+    /// Triage severity (0–3, as a share of 3) stands in for a missing model risk.
+    static let columns = "seq, id, coalesce(risk, triage / 3.0), uncertainty, diversity, diversity_from_embedding, embedding"
 
     mutating func next() -> QueueCandidate? {
         do {

@@ -71,7 +71,7 @@ extension SQLiteStore {
             if w != before.weights {
                 // Same operation order as Utility.score, so stored and computed utilities agree exactly.
                 try db.run(
-                    "UPDATE items SET utility = ?1 * coalesce(risk, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0) WHERE served_at IS NULL",
+                    "UPDATE items SET utility = ?1 * coalesce(risk, triage / 3.0, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0) WHERE served_at IS NULL",
                     .real(w.risk), .real(w.uncertainty), .real(w.diversity))
                 rescored = db.changes
             }
@@ -186,6 +186,7 @@ extension SQLiteStore {
             try logEvent(kind: "feedback", at: now, reviewer: reviewer, item: item, detail: .object([
                 ("feedback", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)), ("assignment", .number(Double(assignment))),
             ]))
+            try evaluateEscalation(item: item, feedback: feedbackID, draft: draft, definition: definition, at: now)
             if draft.kind == .skip {
                 try db.run("UPDATE assignments SET state = 'skipped', closed_at = ? WHERE id = ?", .integer(now.milliseconds), .integer(assignment))
                 try logEvent(kind: "skipped", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(assignment)))]))

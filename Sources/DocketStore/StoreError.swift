@@ -21,6 +21,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case itemFull(item: String)
     case feedbackMissing(kinds: [String])
     case corrupt(detail: String)
+    case notPermitted(reviewer: String, role: String, action: String)
+    case unknownItem(id: String)
     case sqlite(SQLiteError)
 
     public var description: String {
@@ -63,6 +65,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Item \(item) cannot be reopened: other reviewers have filled its overlap."
         case .feedbackMissing(let kinds):
             return "This item still asks for: \(kinds.joined(separator: ", "))."
+        case let .notPermitted(reviewer, role, action):
+            return "\(reviewer) is a \(role); only a lead or an admin may \(action). Nothing was changed."
+        case .unknownItem(let id):
+            return "No item '\(id)'."
         case .corrupt(let detail):
             return "The database is inconsistent: \(detail). Run `docket check`."
         case .sqlite(let error):

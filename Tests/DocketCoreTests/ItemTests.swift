@@ -175,10 +175,47 @@ import Testing
         let document = try JSON.parse(#"{"labels":"a","rating":{"scale":[5,1]},"lease_minutes":0,"colour":"red"}"#)
         guard case .invalid(let problems) = TaskDefinition.read(document, line: { $0 == "colour" ? 7 : nil }) else { Issue.record("valid"); return }
         #expect(problems == [
-            FieldProblem(field: "colour", problem: "line 7: unknown setting; the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration"),
+            FieldProblem(field: "colour", problem: "line 7: unknown setting; the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label"),
             FieldProblem(field: "labels", problem: "expected a list, got a string"),
             FieldProblem(field: "rating.scale", problem: "expected [lowest, highest] whole numbers with lowest < highest"),
             FieldProblem(field: "lease_minutes", problem: "the lease must last at least one second"),
         ])
+    }
+}
+
+@Suite struct EscalationPolicyTests {
+    let rules = [
+        EscalationRule(condition: .flag(reasons: ["unsafe"], minimumSeverity: 2), tier: "lead"),
+        EscalationRule(condition: .goldWrong, tier: "lead"),
+        EscalationRule(condition: .riskAbove(0.9), tier: "expert"),
+        EscalationRule(condition: .posteriorBelow(0.6), tier: "lead"),
+        EscalationRule(condition: .noMajority, tier: "second-review"),
+        EscalationRule(condition: .requested, tier: "lead"),
+    ]
+
+    func route(_ draft: FeedbackDraft, counts: [String: Int] = [:], posterior: Double? = nil, risk: Double? = nil, gold: String? = nil) -> String? {
+        EscalationPolicy.evaluate(rules, EscalationFacts(feedback: draft, labelCounts: counts, posterior: posterior, risk: risk, gold: gold))
+            .map { "\($0.rule) \($0.tier): \($0.reason)" }
+    }
+
+    @Test func theFirstMatchingRuleRoutes() {
+        #expect(route(FeedbackDraft(kind: .flag, reason: "unsafe", severity: 3)) == "1 lead: flagged unsafe at severity 3")
+        #expect(route(FeedbackDraft(kind: .flag, reason: "unsafe", severity: 1)) == "6 lead: the reviewer asked for escalation (unsafe)")
+        #expect(route(FeedbackDraft(kind: .label, label: "safe"), gold: "unsafe") == "2 lead: a gold item was labelled safe, not unsafe")
+        #expect(route(FeedbackDraft(kind: .label, label: "safe"), risk: 0.95) == "3 expert: model risk 0.95 is above 0.9")
+        #expect(route(FeedbackDraft(kind: .label, label: "safe"), posterior: 0.55) == "4 lead: Dawid–Skene posterior 0.55 is below 0.6")
+        #expect(route(FeedbackDraft(kind: .label, label: "safe"), counts: ["safe": 1, "unsafe": 1]) == "5 second-review: no majority among 2 labels (safe 1, unsafe 1)")
+        #expect(route(FeedbackDraft(kind: .label, label: "safe"), counts: ["safe": 2, "unsafe": 1]) == nil)
+        #expect(route(FeedbackDraft(kind: .label, label: "safe"), risk: 0.5, gold: "safe") == nil)
+    }
+
+    @Test func rulesRoundTripThroughTheDefinition() throws {
+        var definition = TaskDefinition(labels: ["safe", "unsafe"])
+        definition.escalation = rules
+        guard case .valid(let again) = TaskDefinition.read(definition.canonicalJSON) else { Issue.record("invalid"); return }
+        #expect(again.escalation == rules)
+        let bad = try JSON.parse(#"{"labels":["a"],"asks":[],"escalation":[{"when":{"moon_phase":true},"to":"lead"},{"when":{"risk_above":2},"to":"x"},{"when":{"requested":true}}]}"#)
+        guard case .invalid(let problems) = TaskDefinition.read(bad) else { Issue.record("valid"); return }
+        #expect(problems.map(\.field) == ["escalation[0].when.moon_phase", "escalation[1].when.risk_above", "escalation[2].to"])
     }
 }

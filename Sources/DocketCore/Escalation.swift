@@ -1,0 +1,137 @@
+/// One condition of the escalation policy.
+public enum EscalationCondition: Equatable, Sendable {
+    /// A flag with one of these reasons (any reason when nil) and at least this severity.
+    case flag(reasons: [String]?, minimumSeverity: Int)
+    /// Two or more labels and no label holds more than half of them.
+    case noMajority
+    /// The item's Dawid–Skene posterior for its most likely label is below this.
+    case posteriorBelow(Double)
+    /// The model's risk score is above this.
+    case riskAbove(Double)
+    /// A label on a gold item differs from the gold label.
+    case goldWrong
+    /// The reviewer asked for it: any flag.
+    case requested
+}
+
+/// An ordered rule: the first rule whose condition holds routes the item to its tier.
+public struct EscalationRule: Equatable, Sendable {
+    public var condition: EscalationCondition
+    public var tier: String
+
+    public init(condition: EscalationCondition, tier: String) {
+        self.condition = condition
+        self.tier = tier
+    }
+}
+
+/// What the policy knows about an item when feedback is committed.
+public struct EscalationFacts: Sendable {
+    /// The feedback just given.
+    public var feedback: FeedbackDraft
+    /// Current label counts on the item, by label.
+    public var labelCounts: [String: Int]
+    public var posterior: Double?
+    public var risk: Double?
+    public var gold: String?
+
+    public init(feedback: FeedbackDraft, labelCounts: [String: Int], posterior: Double? = nil, risk: Double? = nil, gold: String? = nil) {
+        self.feedback = feedback
+        self.labelCounts = labelCounts
+        self.posterior = posterior
+        self.risk = risk
+        self.gold = gold
+    }
+}
+
+public enum EscalationPolicy {
+    /// The first matching rule (1-based index), its tier and a sentence saying why.
+    public static func evaluate(_ rules: [EscalationRule], _ facts: EscalationFacts) -> (rule: Int, tier: String, reason: String)? {
+        for (index, rule) in rules.enumerated() {
+            if let reason = reason(rule.condition, facts) { return (index + 1, rule.tier, reason) }
+        }
+        return nil
+    }
+
+    static func reason(_ condition: EscalationCondition, _ facts: EscalationFacts) -> String? {
+        let feedback = facts.feedback
+        switch condition {
+        case let .flag(reasons, minimum):
+            guard feedback.kind == .flag, let reason = feedback.reason, let severity = feedback.severity, severity >= minimum,
+                reasons.map({ $0.contains(reason) }) ?? true
+            else { return nil }
+            return "flagged \(reason) at severity \(severity)"
+        case .requested:
+            guard feedback.kind == .flag else { return nil }
+            return "the reviewer asked for escalation (\(feedback.reason ?? "flag"))"
+        case .noMajority:
+            let total = facts.labelCounts.values.reduce(0, +)
+            guard total >= 2, let top = facts.labelCounts.values.max(), top * 2 <= total else { return nil }
+            let shares = facts.labelCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return "no majority among \(total) labels (\(shares))"
+        case .posteriorBelow(let bar):
+            guard let posterior = facts.posterior, posterior < bar else { return nil }
+            return "Dawid–Skene posterior \(JSONText.number((posterior * 1000).rounded() / 1000)) is below \(JSONText.number(bar))"
+        case .riskAbove(let bar):
+            guard let risk = facts.risk, risk > bar else { return nil }
+            return "model risk \(JSONText.number(risk)) is above \(JSONText.number(bar))"
+        case .goldWrong:
+            guard feedback.kind == .label, let gold = facts.gold, let label = feedback.label, label != gold else { return nil }
+            return "a gold item was labelled \(label), not \(gold)"
+        }
+    }
+
+    /// Reads rules from the task definition's `escalation` list.
+    static func read(_ value: JSONValue, problem: (String, String) -> Void) -> [EscalationRule] {
+        guard case .array(let entries) = value else {
+            problem("escalation", "expected a list of rules, each with when and to")
+            return []
+        }
+        var rules: [EscalationRule] = []
+        for (offset, entry) in entries.enumerated() {
+            let path = "escalation[\(offset)]"
+            guard case .string(let tier)? = entry["to"], !tier.isEmpty else { problem(path + ".to", "name the tier the rule routes to"); continue }
+            guard let when = entry["when"], case .object(let members) = when, members.count >= 1 else {
+                problem(path + ".when", "give one condition: flag, requested, no_majority, posterior_below, risk_above or gold_wrong")
+                continue
+            }
+            var condition: EscalationCondition?
+            let key = members[0].0, value = members[0].1
+            switch key {
+            case "flag":
+                var reasons: [String]?
+                if case .array(let list) = value { reasons = list.compactMap { if case .string(let s) = $0 { return s } else { return nil } } }
+                var minimum = 0
+                if case .number(let n)? = when["min_severity"] { minimum = Int(n) }
+                condition = .flag(reasons: reasons, minimumSeverity: minimum)
+            case "requested": condition = .requested
+            case "no_majority": condition = .noMajority
+            case "gold_wrong": condition = .goldWrong
+            case "posterior_below", "risk_above":
+                guard case .number(let bar) = value, (0...1).contains(bar) else { problem(path + ".when." + key, "expected a number between 0 and 1"); continue }
+                condition = key == "posterior_below" ? .posteriorBelow(bar) : .riskAbove(bar)
+            default:
+                problem(path + ".when." + key, "unknown condition; use flag, requested, no_majority, posterior_below, risk_above or gold_wrong")
+            }
+            if let condition { rules.append(EscalationRule(condition: condition, tier: tier)) }
+        }
+        return rules
+    }
+
+    /// The rules as JSON, in the form `read` takes.
+    static func encode(_ rules: [EscalationRule]) -> JSONValue {
+        .array(rules.map { rule in
+            var when: [(String, JSONValue)]
+            switch rule.condition {
+            case let .flag(reasons, minimum):
+                when = [("flag", reasons.map { .array($0.map { .string($0) }) } ?? .bool(true)), ("min_severity", .number(Double(minimum)))]
+            case .requested: when = [("requested", .bool(true))]
+            case .noMajority: when = [("no_majority", .bool(true))]
+            case .goldWrong: when = [("gold_wrong", .bool(true))]
+            case .posteriorBelow(let bar): when = [("posterior_below", .number(bar))]
+            case .riskAbove(let bar): when = [("risk_above", .number(bar))]
+            }
+            return .object([("when", .object(when)), ("to", .string(rule.tier))])
+        })
+    }
+}

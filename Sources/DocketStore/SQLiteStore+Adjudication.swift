@@ -1,0 +1,215 @@
+import DocketCore
+
+public struct DecisionRecord: Equatable, Sendable {
+    public var id: Int64
+    public var itemID: String
+    public var lead: String
+    public var kind: String
+    public var value: String?
+    public var rationale: String
+    public var supersedes: Int64?
+    public var createdAt: Instant
+}
+
+/// Everything known about one item, for leads and for `docket show`.
+public struct ItemReport: Equatable, Sendable {
+    public var seq: Int64
+    public var id: String
+    public var prompt: String?
+    public var response: String?
+    public var responses: [String]?
+    public var category: String?
+    public var risk: Double?
+    public var triage: Int?
+    public var gold: String?
+    /// Every current piece of feedback, oldest first, with the reviewer's name.
+    public var feedback: [(reviewer: String, feedback: StoredFeedback)]
+    public var labelCounts: [String: Int]
+    public var posterior: Double?
+    public var escalations: [EscalationRecord]
+    public var decisions: [DecisionRecord]
+    public var finalLabel: String?
+    /// adjudicated, majority, dawid-skene, single — or nil without labels.
+    public var finalSource: String?
+
+    public static func == (a: ItemReport, b: ItemReport) -> Bool { a.seq == b.seq && a.decisions == b.decisions && a.escalations == b.escalations }
+}
+
+extension SQLiteStore {
+    func requireLead(_ name: String, action: String) throws -> (id: Int64, name: String, role: Role) {
+        let actor = try reviewerIdentity(named: name)
+        guard actor.role == .lead || actor.role == .admin else {
+            throw StoreError.notPermitted(reviewer: name, role: actor.role.rawValue, action: action)
+        }
+        return actor
+    }
+
+    /// Changes a reviewer's role; only a lead or an admin may.
+    public func setRole(of name: String, to role: Role, by actorName: String, at now: Instant) throws(StoreError) {
+        try write {
+            let actor = try requireLead(actorName, action: "change roles")
+            let target = try reviewerIdentity(named: name)
+            try db.run("UPDATE reviewers SET role = ? WHERE id = ?", .text(role.rawValue), .integer(target.id))
+            try logEvent(kind: "role-changed", at: now, reviewer: actor.id, detail: .object([
+                ("reviewer", .string(name)), ("from", .string(target.role.rawValue)), ("to", .string(role.rawValue)),
+            ]))
+        }
+    }
+
+    /// Records a lead's decision on an item: a final label, rating or chosen response (resolving
+    /// its open escalation), a return for another review round (raising its overlap), or a
+    /// dismissal. Earlier decisions stay; the new one supersedes the latest.
+    public func decide(item itemID: String, kind: String, value: String?, rationale: String, by leadName: String, at now: Instant) throws(StoreError) -> DecisionRecord {
+        try write {
+            let lead = try requireLead(leadName, action: "adjudicate")
+            guard case .integer(let item)? = try db.scalar("SELECT seq FROM items WHERE id = ?", .text(itemID)) else {
+                throw StoreError.unknownItem(id: itemID)
+            }
+            let escalation = try db.scalar("SELECT id FROM escalations WHERE item = ? AND status = 'open'", .integer(item))
+            let previous = try db.scalar("SELECT max(id) FROM decisions WHERE item = ?", .integer(item))
+            var escalationID: Int64?
+            if case .integer(let e)? = escalation { escalationID = e }
+            var supersedes: Int64?
+            if case .integer(let p)? = previous { supersedes = p }
+            try db.run(
+                "INSERT INTO decisions (item, escalation, lead, kind, value, rationale, supersedes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                .integer(item), SQLValue(escalationID), .integer(lead.id), .text(kind), SQLValue(value), .text(rationale), SQLValue(supersedes),
+                .integer(now.milliseconds))
+            let id = db.lastInsertRowID
+            let status = kind == "return" ? "returned" : (kind == "dismiss" ? "dismissed" : "resolved")
+            if let escalationID {
+                try db.run(
+                    "UPDATE escalations SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
+                    .text(status), .integer(now.milliseconds), .integer(lead.id), .integer(escalationID))
+            }
+            if kind == "return" { try db.run("UPDATE items SET overlap = overlap + 1 WHERE seq = ?", .integer(item)) }
+            try logEvent(kind: supersedes == nil ? "adjudicated" : "adjudication-revised", at: now, reviewer: lead.id, item: item, detail: .object([
+                ("decision", .number(Double(id))), ("kind", .string(kind)), ("value", value.map { .string($0) } ?? .null),
+                ("escalation", escalationID.map { .number(Double($0)) } ?? .null), ("supersedes", supersedes.map { .number(Double($0)) } ?? .null),
+            ]))
+            return DecisionRecord(id: id, itemID: itemID, lead: lead.name, kind: kind, value: value, rationale: rationale, supersedes: supersedes, createdAt: now)
+        }
+    }
+
+    /// Sets an item's triage severity; it stands in for a missing model risk in the utility.
+    public func triage(item itemID: String, severity: Int, by reviewerName: String, at now: Instant) throws(StoreError) {
+        try write {
+            let reviewer = try reviewerIdentity(named: reviewerName)
+            guard case .integer(let item)? = try db.scalar("SELECT seq FROM items WHERE id = ?", .text(itemID)) else {
+                throw StoreError.unknownItem(id: itemID)
+            }
+            let w = try projectSettings().weights
+            try db.run("UPDATE items SET triage = ? WHERE seq = ?", .integer(Int64(severity)), .integer(item))
+            try db.run(
+                "UPDATE items SET utility = ?1 * coalesce(risk, triage / 3.0, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0) WHERE seq = ?4 AND served_at IS NULL",
+                .real(w.risk), .real(w.uncertainty), .real(w.diversity), .integer(item))
+            try db.run("UPDATE escalations SET severity = max(severity, ?) WHERE item = ? AND status = 'open'", .integer(Int64(severity)), .integer(item))
+            try logEvent(kind: "triaged", at: now, reviewer: reviewer.id, item: item, detail: .object([("severity", .number(Double(severity)))]))
+        }
+    }
+
+    /// Items waiting for triage: flagged or escalated first, then those without a model risk, in import order.
+    public func triageQueue(limit: Int) throws(StoreError) -> [String] {
+        try read {
+            let statement = try db.statement(
+                """
+                SELECT id FROM items i WHERE triage IS NULL AND (risk IS NULL
+                    OR EXISTS (SELECT 1 FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag')
+                    OR EXISTS (SELECT 1 FROM escalations e WHERE e.item = i.seq AND e.status = 'open'))
+                ORDER BY (EXISTS (SELECT 1 FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag')
+                          OR EXISTS (SELECT 1 FROM escalations e WHERE e.item = i.seq AND e.status = 'open')) DESC, seq
+                LIMIT ?
+                """)
+            try statement.bind([.integer(Int64(limit))])
+            var ids: [String] = []
+            while try statement.step() { ids.append(statement.text(0)) }
+            return ids
+        }
+    }
+
+    public func itemReport(id itemID: String) throws(StoreError) -> ItemReport {
+        try read {
+            let (definition, _) = try taskDefinition()
+            let statement = try db.statement("SELECT seq, prompt, response, responses, category, risk, triage, gold FROM items WHERE id = ?")
+            try statement.bind([.text(itemID)])
+            guard try statement.step() else { throw StoreError.unknownItem(id: itemID) }
+            var responses: [String]?
+            if let text = statement.optionalText(3), case .array(let values)? = try? JSON.parse(text) {
+                responses = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+            }
+            var report = ItemReport(
+                seq: statement.int(0), id: itemID, prompt: statement.optionalText(1), response: statement.optionalText(2), responses: responses,
+                category: statement.optionalText(4), risk: statement.optionalDouble(5), triage: statement.optionalInt(6).map(Int.init),
+                gold: statement.optionalText(7), feedback: [], labelCounts: [:], posterior: nil, escalations: [], decisions: [],
+                finalLabel: nil, finalSource: nil)
+            statement.reset()
+            let feedback = try db.statement(
+                """
+                SELECT r.name, f.id, f.created_at, \(Self.feedbackColumns) FROM feedback f JOIN reviewers r ON r.id = f.reviewer
+                WHERE f.item = ? AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id) ORDER BY f.id
+                """)
+            try feedback.bind([.integer(report.seq)])
+            var latestLabel: [String: String] = [:]
+            while try feedback.step() {
+                let stored = StoredFeedback(id: feedback.int(1), draft: feedbackDraft(feedback, from: 3), createdAt: Instant(milliseconds: feedback.int(2)))
+                report.feedback.append((feedback.text(0), stored))
+                if stored.draft.kind == .label, let label = stored.draft.label { latestLabel[feedback.text(0)] = label }
+            }
+            for label in latestLabel.values { report.labelCounts[label, default: 0] += 1 }
+            report.posterior = try savedModelPosterior(labels: latestLabel.map { ($0.key, $0.value) })
+            let escalations = try db.statement(
+                "SELECT id, tier, rule, reason, severity, created_at, status FROM escalations WHERE item = ? ORDER BY id")
+            try escalations.bind([.integer(report.seq)])
+            while try escalations.step() {
+                report.escalations.append(EscalationRecord(
+                    id: escalations.int(0), itemID: itemID, tier: escalations.text(1), rule: Int(escalations.int(2)), reason: escalations.text(3),
+                    severity: Int(escalations.int(4)), createdAt: Instant(milliseconds: escalations.int(5)), status: escalations.text(6)))
+            }
+            let decisions = try db.statement(
+                "SELECT d.id, r.name, d.kind, d.value, d.rationale, d.supersedes, d.created_at FROM decisions d JOIN reviewers r ON r.id = d.lead WHERE d.item = ? ORDER BY d.id")
+            try decisions.bind([.integer(report.seq)])
+            while try decisions.step() {
+                report.decisions.append(DecisionRecord(
+                    id: decisions.int(0), itemID: itemID, lead: decisions.text(1), kind: decisions.text(2), value: decisions.optionalText(3),
+                    rationale: decisions.text(4), supersedes: decisions.optionalInt(5), createdAt: Instant(milliseconds: decisions.int(6))))
+            }
+            // Final label: the latest lead decision on the label, else the configured aggregate.
+            if let decision = report.decisions.last(where: { $0.kind == "label" }) {
+                report.finalLabel = decision.value
+                report.finalSource = "adjudicated"
+            } else if !report.labelCounts.isEmpty {
+                let total = report.labelCounts.values.reduce(0, +)
+                if total == 1 {
+                    report.finalLabel = report.labelCounts.keys.first
+                    report.finalSource = "single"
+                } else if definition.finalLabel == "dawid-skene", let model = try dawidSkeneLabel(labels: latestLabel.map { ($0.key, $0.value) }) {
+                    report.finalLabel = model
+                    report.finalSource = "dawid-skene"
+                } else {
+                    let order = definition.labels
+                    let best = report.labelCounts.max { a, b in
+                        a.value != b.value ? a.value < b.value : (order.firstIndex(of: a.key) ?? .max) > (order.firstIndex(of: b.key) ?? .max)
+                    }
+                    report.finalLabel = best?.key
+                    report.finalSource = "majority"
+                }
+            }
+            return report
+        }
+    }
+
+    /// The most likely label under the saved Dawid–Skene model, or nil without one.
+    func dawidSkeneLabel(labels: [(reviewer: String, label: String)]) throws -> String? {
+        guard case .text(let text)? = try db.scalar("SELECT model FROM models WHERE method = 'dawid-skene' ORDER BY id DESC LIMIT 1") else { return nil }
+        let model = try JSON.parse(text)
+        guard case .array(let classValues)? = model["labels"], case .array(let priorValues)? = model["priors"] else { return nil }
+        let classes = classValues.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+        var score = priorValues.map { value -> Double in if case .number(let p) = value { return Self.ln(max(p, 1e-10)) } else { return 0 } }
+        for (reviewer, label) in labels {
+            guard let l = classes.firstIndex(of: label), case .array(let rows)? = model["confusion"]?[reviewer], rows.count == classes.count else { continue }
+            for k in classes.indices { if case .array(let row) = rows[k], case .number(let p) = row[l] { score[k] += Self.ln(max(p, 1e-10)) } }
+        }
+        guard let best = score.indices.max(by: { score[$0] < score[$1] }) else { return nil }
+        return classes[best]
+    }
+}

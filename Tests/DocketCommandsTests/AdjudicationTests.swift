@@ -1,0 +1,157 @@
+import DocketCore
+import DocketTestSupport
+import Foundation
+import Testing
+
+@testable import DocketStore
+
+let escalationYAML = """
+    labels: [safe, borderline, unsafe]
+    level: ordinal
+    asks: [label]
+    overlap: 3
+    budget: 2
+    explore: 0
+    escalation:
+      - when: {flag: [unsafe], min_severity: 3}
+        to: lead
+      - when: {no_majority: true}
+        to: lead
+
+    """
+
+/// The sample data, three reviewers and a lead, with the escalation policy above.
+func escalationProject() throws -> Sandbox {
+    let sandbox = Sandbox()
+    sandbox.run("init --labels safe,borderline,unsafe --seed 1")
+    sandbox.write("docket.yaml", escalationYAML)
+    #expect(sandbox.run(["config", "apply", sandbox.path("docket.yaml")]).status == 0)
+    let items = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../SampleData/items.jsonl").standardized.path
+    #expect(sandbox.run(["import", "items", items]).status == 0)
+    for name in ["ana", "bo", "cy"] { sandbox.run("reviewers add \(name)") }
+    sandbox.run("reviewers add lee --role lead")
+    return sandbox
+}
+
+@Suite struct AdjudicationTests {
+    /// Three reviewers disagree on one item, one flags the other at severity 3; the policy routes
+    /// both to the lead, who resolves them. Final labels, escalations and events are checked exactly.
+    @Test func endToEndOnTheSampleData() throws {
+        let sandbox = try escalationProject()
+        // With exploration off the two items the budget allows are the utility top two.
+        let first = sandbox.run(["review", "--as", "ana", "--json"], stdin: "safe\nunsafe\n")
+        let served = try first.output.split(separator: "\n").map { try JSON.parse(String($0)) }.filter { $0["type"] == .string("item") }.compactMap { $0["id"]?.textValue }
+        #expect(served == ["item-01954", "item-00017"])
+        sandbox.run(["review", "--as", "bo"], stdin: "borderline\nunsafe\n")
+        sandbox.run(["review", "--as", "cy"], stdin: "unsafe\nflag unsafe 3 gives real instructions\nunsafe\n")
+
+        #expect(sandbox.run("escalations").output == """
+            item        tier  severity  age  reason
+            item-00017  lead         3   0s  flagged unsafe at severity 3
+            item-01954  lead         0   0s  no majority among 2 labels (borderline 1, safe 1)
+
+            """)
+        // Reviewers cannot adjudicate; nothing changes.
+        let refused = sandbox.run(["adjudicate", "--as", "bo"], stdin: "label safe because\n")
+        #expect(refused.status == 77)
+        #expect(refused.errors == "docket: bo is a reviewer; only a lead or an admin may adjudicate. Nothing was changed.\n")
+
+        let session = sandbox.run(["adjudicate", "--as", "lee"], stdin: """
+            label unsafe
+            label vibes because
+            label unsafe confirmed: real instructions
+            label borderline reviewers split; general information only
+            """)
+        #expect(session.output.contains("! A decision needs a value and a rationale: label LABEL RATIONALE\n"))
+        #expect(session.output.contains("! 'vibes' is not a label; the labels are safe, borderline, unsafe.\n"))
+        #expect(session.output.contains("Decided label unsafe on item-00017.\n"))
+        #expect(session.output.hasSuffix("Decided label borderline on item-01954.\n\nAdjudication ended: 2 decisions.\n"))
+        #expect(sandbox.run("escalations").output == "No open escalations.\n")
+
+        let a = try JSON.parse(sandbox.run("show item-01954 --as lee --json").output)
+        #expect(a["final_label"] == .string("borderline"))
+        #expect(a["final_source"] == .string("adjudicated"))
+        #expect(a["votes"] == .object([("borderline", .number(1)), ("safe", .number(1)), ("unsafe", .number(1))]))
+        let b = try JSON.parse(sandbox.run("show item-00017 --as lee --json").output)
+        #expect(b["final_label"] == .string("unsafe"))
+
+        // Revisions are kept.
+        sandbox.run(["adjudicate", "--as", "lee", "--item", "item-01954"], stdin: "label safe second look: fiction, no uplift\n")
+        let revised = try JSON.parse(sandbox.run("show item-01954 --as lee --json").output)
+        #expect(revised["final_label"] == .string("safe"))
+        #expect(revised["decisions"]?.arrayValue.count == 2)
+
+        let kinds = try sandbox.run("log --json").output.split(separator: "\n").map { try JSON.parse(String($0)) }.compactMap { $0["kind"]?.textValue }
+        #expect(kinds.filter { $0 == "escalated" }.count == 2)
+        #expect(kinds.filter { $0 == "adjudicated" }.count == 2)
+        #expect(kinds.filter { $0 == "adjudication-revised" }.count == 1)
+        // The decisions table refuses updates.
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(throws: SQLiteError.self) { try store.db.execute("UPDATE decisions SET value = 'x'") }
+        #expect(throws: SQLiteError.self) { try store.db.execute("DELETE FROM escalations WHERE 1 = 0; DELETE FROM decisions") }
+        #expect(try store.check() == [])
+    }
+
+    @Test func reviewersStayBlindAndOnlyLeadsChangeRoles() throws {
+        let sandbox = try escalationProject()
+        sandbox.run(["review", "--as", "ana"], stdin: "safe\nunsafe\n")
+        sandbox.run(["review", "--as", "bo"], stdin: "borderline\nunsafe\n")
+        let view = sandbox.run("show item-01954 --as bo").output
+        #expect(view.contains("Your feedback\n  bo: label borderline\n"))
+        #expect(!view.contains("ana") && !view.contains("Votes") && !view.contains("Final label"))
+        #expect(sandbox.run("show item-01954 --as bo --json").status == 77)
+        let refused = sandbox.run("reviewers role bo --role lead --as ana")
+        #expect(refused.status == 77)
+        #expect(refused.errors == "docket: ana is a reviewer; only a lead or an admin may change roles. Nothing was changed.\n")
+        #expect(sandbox.run("reviewers role bo --role lead --as lee").output == "bo is now a lead.\n")
+        #expect(sandbox.run("log --json").output.contains(#""kind":"role-changed""#))
+    }
+
+    @Test func returnRaisesOverlapAndDismissCloses() throws {
+        let sandbox = try escalationProject()
+        sandbox.run(["review", "--as", "ana"], stdin: "safe\nunsafe\n")
+        sandbox.run(["review", "--as", "bo"], stdin: "borderline\nunsafe\n")
+        let run = sandbox.run(["adjudicate", "--as", "lee"], stdin: "return\nreturn please look at the framing\n")
+        #expect(run.output.contains("! Say what the next reviewers should look at: return NOTE\n"))
+        #expect(run.output.contains("Returned item-01954 for another review round."))
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.int("SELECT overlap FROM items WHERE id = 'item-01954'") == 4)
+        #expect(try store.db.scalar("SELECT status FROM escalations") == .text("returned"))
+    }
+
+    @Test func triageFeedsTheRiskTermWhenTheModelGaveNone() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --explore 0 --seed 1")
+        sandbox.write("items.jsonl", #"{"id":"a","prompt":"p"}"# + "\n" + #"{"id":"b","prompt":"q"}"# + "\n" + #"{"id":"c","risk":0.2}"# + "\n")
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        sandbox.run("reviewers add ana")
+        let run = sandbox.run(["triage", "--as", "ana"], stdin: "7\n1\n3\n")
+        #expect(run.output.contains("! Type 0, 1, 2 or 3 (s skips, q quits).\n"))
+        #expect(run.output.hasSuffix("Triaged 2 items.\n"))
+        // a: 1/3 · 0.5; b: 3/3 · 0.5 = 0.5; c keeps its model risk: 0.1.
+        let queue = try JSON.parse(sandbox.run("queue --json").output).arrayValue
+        #expect(queue.compactMap { $0["id"]?.textValue } == ["b", "a", "c"])
+        #expect(queue[0]["utility"] == .number(0.5))
+        #expect(queue[0]["risk"] == .number(1))
+    }
+}
+
+@Suite struct SecondReviewTests {
+    @Test func secondReviewRaisesTheOverlap() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --seed 1")
+        sandbox.write("d.yaml", "labels: [safe, unsafe]\nasks: [label]\noverlap: 2\nexplore: 0\nescalation:\n  - when: {no_majority: true}\n    to: second-review\n")
+        sandbox.run(["config", "apply", sandbox.path("d.yaml")])
+        sandbox.write("i.jsonl", #"{"id":"x","risk":0.9}"# + "\n")
+        sandbox.run(["import", "items", sandbox.path("i.jsonl")])
+        for name in ["a", "b", "c"] { sandbox.run("reviewers add \(name)") }
+        sandbox.run(["review", "--as", "a"], stdin: "safe\n")
+        sandbox.run(["review", "--as", "b"], stdin: "unsafe\n")
+        #expect(sandbox.run("escalations --tier second-review --json").output.contains(#""item":"x","tier":"second-review""#))
+        // The third reviewer now gets the item: its overlap went from 2 to 3.
+        let third = sandbox.run(["review", "--as", "c", "--json"], stdin: "safe\n")
+        #expect(third.output.contains(#""type":"item","assignment":3,"id":"x""#))
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.int("SELECT overlap FROM items WHERE id = 'x'") == 3)
+    }
+}
