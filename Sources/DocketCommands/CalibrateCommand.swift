@@ -8,7 +8,7 @@ struct CalibrateCommand: ContextCommand {
         commandName: "calibrate",
         abstract: "Per reviewer: accuracy on gold items, agreement with the others' consensus, Dawid–Skene skill.",
         discussion: """
-            For each reviewer: labels given; gold items answered and accuracy against the gold label with a 95% Wilson interval; Cohen's kappa against the leave-one-out consensus (the majority of the other reviewers' labels on the same items); and the Dawid–Skene skill (the probability of a correct label under the model, Σ_k π_k e_kk). A reviewer whose gold-accuracy interval lies wholly below the bar (calibration.bar in docket.yaml, or --bar) is flagged. Gold items are mixed into reviewers' queues at calibration.gold_rate without telling them; each mix is logged as an event.
+            For each reviewer: labels given; gold items answered and accuracy against the gold label with a 95% Wilson interval; accuracy against the labels leads adjudicated, with its Wilson interval; Cohen's kappa against the leave-one-out consensus (the majority of the other reviewers' labels on the same items); and the Dawid–Skene skill (the probability of a correct label under the model, Σ_k π_k e_kk). A reviewer whose gold-accuracy interval lies wholly below the bar (calibration.bar in docket.yaml, or --bar) is flagged. Gold items are mixed into reviewers' queues at calibration.gold_rate without telling them; each mix is logged as an event.
 
             Example: docket calibrate --bar 0.8
             """
@@ -25,13 +25,14 @@ struct CalibrateCommand: ContextCommand {
         guard (0...1).contains(threshold) else { throw CommandError.invalidOption(name: "--bar", value: String(threshold), reason: "give a share between 0 and 1") }
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
         let gold = try store.goldLabels()
+        let adjudicated = try store.adjudicatedLabels()
         let mixed = try store.goldServed()
         let table = data.table
         let skill = table.items > 0 && table.raters > 0 ? Aggregation.dawidSkene(table) : nil
         var rows: [JSONValue] = []
         var lines: [[String]] = []
         for (r, name) in data.reviewers.enumerated() {
-            var labels = 0, goldTotal = 0, goldCorrect = 0
+            var labels = 0, goldTotal = 0, goldCorrect = 0, leadTotal = 0, leadCorrect = 0
             var pair = RatingTable(items: table.items, raters: 2, categories: table.categories)
             for i in 0..<table.items {
                 guard let value = table[i, r] else { continue }
@@ -39,6 +40,10 @@ struct CalibrateCommand: ContextCommand {
                 if let truth = gold[data.itemIDs[i]], let index = data.categoryNames.firstIndex(of: truth) {
                     goldTotal += 1
                     if Int(value) == index { goldCorrect += 1 }
+                }
+                if let decided = adjudicated[data.itemIDs[i]], let index = data.categoryNames.firstIndex(of: decided) {
+                    leadTotal += 1
+                    if Int(value) == index { leadCorrect += 1 }
                 }
                 // Leave-one-out consensus: the majority of the other reviewers (ties: declared order).
                 var counts = [Int](repeating: 0, count: max(1, table.categories))
@@ -53,6 +58,7 @@ struct CalibrateCommand: ContextCommand {
             }
             let accuracy = goldTotal > 0 ? Double(goldCorrect) / Double(goldTotal) : nil
             let interval = Proportions.wilson(successes: goldCorrect, trials: goldTotal)
+            let leadInterval = Proportions.wilson(successes: leadCorrect, trials: leadTotal)
             let kappa = Agreement.cohensKappa(pair)
             let dsSkill = skill.map { result in (0..<table.categories).reduce(0.0) { $0 + result.priors[$1] * result.confusion[r][$1][$1] } }
             let flagged = interval.map { $0.high < threshold } ?? false
@@ -64,6 +70,10 @@ struct CalibrateCommand: ContextCommand {
             object.set("gold_accuracy", accuracy)
             object.set("gold_ci_low", interval?.low)
             object.set("gold_ci_high", interval?.high)
+            object.set("adjudicated_answered", leadTotal)
+            object.set("adjudicated_accuracy", leadTotal > 0 ? Double(leadCorrect) / Double(leadTotal) : nil)
+            object.set("adjudicated_ci_low", leadInterval?.low)
+            object.set("adjudicated_ci_high", leadInterval?.high)
             object.set("kappa_vs_consensus", kappa.value)
             object.set("kappa_reason", kappa.reason)
             object.set("kappa_items", kappa.itemsUsed)
@@ -74,6 +84,7 @@ struct CalibrateCommand: ContextCommand {
                 Sanitize.inline(name), Format.count(labels), "\(goldCorrect)/\(goldTotal)",
                 accuracy.map { Format.fixed($0, 3) } ?? "-",
                 interval.map { "[\(Format.fixed($0.low, 3)), \(Format.fixed($0.high, 3))]" } ?? "-",
+                leadTotal > 0 ? "\(leadCorrect)/\(leadTotal) [\(Format.fixed(leadInterval!.low, 2)), \(Format.fixed(leadInterval!.high, 2))]" : "-",
                 kappa.value.map { Format.fixed($0, 3) } ?? "-", dsSkill.map { Format.fixed($0, 3) } ?? "-",
                 flagged ? "below \(Format.fixed(threshold, 2))" : "",
             ])
@@ -84,7 +95,7 @@ struct CalibrateCommand: ContextCommand {
         }
         guard !lines.isEmpty else { return context.console.write("No labels yet.\n") }
         context.console.write("Calibration against \(gold.count) gold items; bar \(Format.fixed(threshold, 2)) on gold accuracy (95% Wilson interval).\n" + Format.table(
-            header: ["reviewer", "labels", "gold", "accuracy", "95% CI", "κ vs others", "DS skill", "flag"], rows: lines, rightAligned: [1, 2, 3, 5, 6]))
+            header: ["reviewer", "labels", "gold", "accuracy", "95% CI", "vs adjudicated", "κ vs others", "DS skill", "flag"], rows: lines, rightAligned: [1, 2, 3, 6, 7]))
     }
 }
 

@@ -213,3 +213,19 @@ extension SQLiteStore {
         return classes[best]
     }
 }
+
+extension SQLiteStore {
+    /// The latest adjudicated label of every item a lead has decided, by item id.
+    public func adjudicatedLabels() throws(StoreError) -> [String: String] {
+        try read {
+            var labels: [String: String] = [:]
+            let statement = try db.statement(
+                """
+                SELECT i.id, d.value FROM decisions d JOIN items i ON i.seq = d.item
+                WHERE d.kind = 'label' AND d.id = (SELECT max(e.id) FROM decisions e WHERE e.item = d.item AND e.kind = 'label')
+                """)
+            while try statement.step() { labels[statement.text(0)] = statement.text(1) }
+            return labels
+        }
+    }
+}

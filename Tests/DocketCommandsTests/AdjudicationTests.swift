@@ -75,6 +75,13 @@ func escalationProject() throws -> Sandbox {
         let b = try JSON.parse(sandbox.run("show item-00017 --as lee --json").output)
         #expect(b["final_label"] == .string("unsafe"))
 
+        // Calibration against the adjudicated labels: ana said safe on item-01954 (decided borderline) and
+        // unsafe on item-00017 (decided unsafe).
+        let calibration = try JSON.parse(sandbox.run("calibrate --json").output).arrayValue
+        let ana = calibration.first { $0["reviewer"] == .string("ana") }!
+        #expect(ana["adjudicated_answered"] == .number(2))
+        #expect(ana["adjudicated_accuracy"] == .number(0.5))
+
         // Revisions are kept.
         sandbox.run(["adjudicate", "--as", "lee", "--item", "item-01954"], stdin: "label safe second look: fiction, no uplift\n")
         let revised = try JSON.parse(sandbox.run("show item-01954 --as lee --json").output)
