@@ -44,7 +44,8 @@ let package = Package(
             dependencies: [
                 "DocketCommands", "DocketTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

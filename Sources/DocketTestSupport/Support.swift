@@ -123,3 +123,51 @@ extension JSONValue {
     /// The string, when this is one (tests).
     public var textValue: String? { if case .string(let s) = self { return s }; return nil }
 }
+
+/// A JSON Schema checker for the subset Docket's export schemas use: type (one or a list), enum,
+/// required, properties, additionalProperties: false, items, minimum, maximum and pattern.
+public enum MiniSchema {
+    /// Every problem with `value` under `schema`, as "path: problem".
+    public static func problems(_ value: JSONValue, _ schema: JSONValue, path: String = "$") -> [String] {
+        var out: [String] = []
+        if case .array(let types)? = schema["type"] {
+            let names = types.compactMap(\.textValue)
+            if !names.contains(where: { matches(value, $0) }) { out.append("\(path): expected \(names.joined(separator: " or ")), got \(value.typeName)") }
+        } else if case .string(let type)? = schema["type"], !matches(value, type) {
+            out.append("\(path): expected \(type), got \(value.typeName)")
+        }
+        if case .array(let options)? = schema["enum"], !options.contains(value) { out.append("\(path): \(value.encoded()) is not one of \(JSONValue.array(options).encoded())") }
+        if case .number(let n) = value {
+            if let minimum = schema["minimum"]?.numberValue, n < minimum { out.append("\(path): \(n) is below \(minimum)") }
+            if let maximum = schema["maximum"]?.numberValue, n > maximum { out.append("\(path): \(n) is above \(maximum)") }
+        }
+        if case .string(let text) = value, let pattern = schema["pattern"]?.textValue, let regex = try? Regex(pattern), (try? regex.firstMatch(in: text)) == nil {
+            out.append("\(path): '\(text)' does not match \(pattern)")
+        }
+        if case .object(let members) = value {
+            let properties = schema["properties"]
+            for required in schema["required"]?.arrayValue.compactMap(\.textValue) ?? [] where !members.contains(where: { $0.0 == required }) {
+                out.append("\(path): missing \(required)")
+            }
+            for (key, member) in members {
+                if let property = properties?[key] {
+                    out += problems(member, property, path: "\(path).\(key)")
+                } else if schema["additionalProperties"] == .bool(false) {
+                    out.append("\(path): unexpected \(key)")
+                }
+            }
+        }
+        if case .array(let elements) = value, let items = schema["items"] {
+            for (index, element) in elements.enumerated() { out += problems(element, items, path: "\(path)[\(index)]") }
+        }
+        return out
+    }
+
+    static func matches(_ value: JSONValue, _ type: String) -> Bool {
+        switch (type, value) {
+        case ("null", .null), ("boolean", .bool), ("string", .string), ("array", .array), ("object", .object), ("number", .number): return true
+        case ("integer", .number(let n)): return n == n.rounded()
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,329 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+import Foundation
+
+/// Writes records to a file through a temporary file renamed into place (or to stdout), so a
+/// failed export never leaves a half-written dataset where the old one was.
+final class RecordWriter {
+    let console: any Console
+    let path: String?
+    let temporary: String?
+    private let file: UnsafeMutablePointer<FILE>?
+    private var buffer = ""
+    private(set) var count = 0
+
+    init(path: String?, console: any Console) throws(CommandError) {
+        self.console = console
+        self.path = path
+        if let path {
+            let temporary = path + ".partial-\(getpid())"
+            guard let file = fopen(temporary, "wb") else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+            self.file = file
+            self.temporary = temporary
+        } else {
+            self.file = nil
+            self.temporary = nil
+        }
+    }
+
+    func line(_ text: String) {
+        buffer += text
+        buffer += "\n"
+        count += 1
+        if buffer.utf8.count >= 1 << 16 { flush() }
+    }
+
+    private func flush() {
+        if let file { fputs(buffer, file) } else { console.write(buffer) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func commit() throws(CommandError) {
+        flush()
+        guard let file, let path, let temporary else { return }
+        let failed = fflush(file) != 0 || fsync(fileno(file)) != 0
+        fclose(file)
+        guard !failed, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    func abandon() {
+        if let file { fclose(file) }
+        if let temporary { unlink(temporary) }
+    }
+}
+
+struct ExportCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export training and evaluation datasets with provenance.",
+        discussion: """
+            Formats: labels (final label per item and where it came from, votes, each reviewer's label, agreement), sft (prompt and target response, from demonstrations and edits), preferences (prompt, chosen, rejected: from pairwise choices, rankings and edits, with an agreement weight), ratings, critiques, escalations, events. JSON lines by default, --csv for CSV (spreadsheet formulas neutralised). Every record carries provenance: item, reviewers, rubric versions, the policy and selection probability that put the item before people, and timestamps. Output is deterministic for the same database and flags. Field names and types: Schema/export/FORMAT.schema.json.
+
+            Example: docket export --format preferences --split train=0.9,eval=0.1 --seed 7 --out prefs.jsonl
+            """
+    )
+
+    static let formats = ["labels", "sft", "preferences", "ratings", "critiques", "escalations", "events"]
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("labels, sft, preferences, ratings, critiques, escalations or events.", valueName: "format")) var format: String
+    @Option(help: ArgumentHelp("The file to write (default: standard output).", valueName: "file")) var out: String?
+    @Flag(help: "CSV instead of JSON lines.") var csv = false
+    @Option(help: ArgumentHelp("Only feedback given at or after this time.", valueName: "time")) var since: String?
+    @Option(help: ArgumentHelp("Only feedback given before this time.", valueName: "time")) var until: String?
+    @Option(name: .customLong("as-of"), help: ArgumentHelp("The dataset as it stood at this time.", valueName: "time")) var asOf: String?
+    @Option(help: ArgumentHelp("Only items of this category.", valueName: "name")) var category: String?
+    @Option(help: ArgumentHelp("Only feedback given under this rubric version.", valueName: "version")) var rubric: Int?
+    @Option(name: .customLong("min-agreement"), help: ArgumentHelp("labels: only items whose majority share is at least this.", valueName: "share")) var minAgreement: Double?
+    @Flag(name: .customLong("adjudicated-only"), help: "labels: only items a lead decided.") var adjudicatedOnly = false
+    @Flag(name: .customLong("keep-ties"), help: "preferences: keep pairwise ties (marked tie: true).") var keepTies = false
+    @Flag(help: "preferences: from rankings, only adjacent pairs (default: every ordered pair).") var adjacent = false
+    @Option(help: ArgumentHelp("Assign records to splits, e.g. train=0.9,eval=0.1.", valueName: "splits")) var split: String?
+    @Option(help: "Seed of the split assignment.") var seed: UInt64 = 0
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Keep every record of an item (item) or of near-duplicate items (cluster) in one split.", valueName: "item|cluster")) var groupBy: String = "item"
+
+    func parseTime(_ name: String, _ text: String?) throws -> Instant? {
+        guard let text else { return nil }
+        guard let instant = Instant.parse(text) else {
+            throw CommandError.invalidOption(name: name, value: text, reason: "give an ISO 8601 time such as 2026-11-29T10:00:00Z, or a date")
+        }
+        return instant
+    }
+
+    func run(in context: CommandContext) throws {
+        guard Self.formats.contains(format) else {
+            throw CommandError.invalidOption(name: "--format", value: format, reason: "use " + Self.formats.joined(separator: ", "))
+        }
+        guard groupBy == "item" || groupBy == "cluster" else { throw CommandError.invalidOption(name: "--group-by", value: groupBy, reason: "use item or cluster") }
+        if let minAgreement, !(0...1).contains(minAgreement) {
+            throw CommandError.invalidOption(name: "--min-agreement", value: JSONText.number(minAgreement), reason: "give a share between 0 and 1")
+        }
+        let filter = ExportFilter(
+            since: try parseTime("--since", since), until: try parseTime("--until", until), asOf: try parseTime("--as-of", asOf),
+            category: category, rubric: rubric)
+        let plan = try split.map { try SplitPlan.parse($0, seed: seed) }
+        let store = try database.open(in: context)
+        let definition = try store.taskDefinition().definition
+        var clusters: [String: String] = [:]
+        if plan != nil, groupBy == "cluster" {
+            let (ids, embeddings) = try store.itemEmbeddings()
+            clusters = NearDuplicateClusters.clusters(ids: ids, embeddings: embeddings)
+        }
+        func splitOf(_ item: String) -> String? { plan?.split(for: clusters[item] ?? item) }
+
+        let writer = try RecordWriter(path: out, console: context.console)
+        let progress = ProgressBar(console: context.console, label: "exporting \(format)")
+        let columns = Self.columns[format]!
+        if csv { writer.line(columns.map(CSVText.cell).joined(separator: ",")) }
+        func emit(_ members: [(String, JSONValue)]) {
+            var members = members
+            if plan != nil { members.append(("split", .string(splitOf(members.first { $0.0 == "item" }?.1.stringValue ?? "") ?? ""))) }
+            if csv {
+                let byName = Dictionary(members, uniquingKeysWith: { a, _ in a })
+                writer.line(columns.map { name in
+                    switch byName[name] ?? .null {
+                    case .null: return ""
+                    case .string(let text): return CSVText.cell(text)
+                    case .number(let n): return CSVText.number(n)
+                    case .bool(let b): return b ? "true" : "false"
+                    case let other: return CSVText.cell(other.encoded(sortedKeys: true))
+                    }
+                }.joined(separator: ","))
+            } else {
+                writer.line(JSONValue.object(members).encoded())
+            }
+            if writer.count & 0x3FF == 0 { progress.update(done: 0, total: nil, rows: writer.count) }
+        }
+        do {
+            switch format {
+            case "labels": try exportLabels(store, filter, definition, emit)
+            case "sft": try exportSFT(store, filter, emit)
+            case "preferences": try exportPreferences(store, filter, emit)
+            case "ratings": try exportSimple(store, filter, kind: .rating, emit)
+            case "critiques": try exportSimple(store, filter, kind: .critique, emit)
+            case "escalations": try exportEscalations(store, filter, emit)
+            default: try exportEvents(store, filter, emit)
+            }
+            progress.finish()
+            try writer.commit()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+        if let out { context.console.writeError("Wrote \(Format.count(writer.count - (csv ? 1 : 0))) \(format) records to \(out).\n") }
+    }
+
+    /// CSV columns, and the order of JSON fields, per format.
+    static let columns: [String: [String]] = [
+        "labels": ["item", "category", "label", "label_source", "agreement", "votes", "reviewer_labels", "adjudicated_by", "rationale", "provenance", "split"],
+        "sft": ["item", "category", "prompt", "completion", "kind", "target", "reviewer", "rubric", "created_at", "provenance", "split"],
+        "preferences": ["item", "category", "prompt", "chosen", "rejected", "source", "chosen_response", "rejected_response", "tie", "weight", "reviewer", "rubric", "created_at", "provenance", "split"],
+        "ratings": ["item", "category", "reviewer", "rating", "rubric", "created_at", "provenance", "split"],
+        "critiques": ["item", "category", "reviewer", "critique", "rubric", "created_at", "provenance", "split"],
+        "escalations": ["id", "item", "tier", "rule", "reason", "severity", "status", "created_at", "closed_at", "split"],
+        "events": ["id", "at", "kind", "reviewer", "item", "detail", "split"],
+    ]
+
+    func provenance(_ item: ItemProvenance, _ feedback: [ExportedFeedback]) -> JSONValue {
+        let reviewers = Array(Set(feedback.map(\.reviewer))).sorted()
+        let rubrics = Array(Set(feedback.compactMap(\.rubric))).sorted()
+        let times = feedback.map(\.createdAt.milliseconds)
+        return .object([
+            ("item", .string(item.id)),
+            ("reviewers", .array(reviewers.map { .string($0) })),
+            ("rubric_versions", .array(rubrics.map { .number(Double($0)) })),
+            ("policy", item.policy.map { .string($0) } ?? .null),
+            ("propensity", item.propensity.map { .number($0) } ?? .null),
+            ("served_at", item.servedAt.map { .string($0.iso8601) } ?? .null),
+            ("first_feedback_at", times.min().map { .string(Instant(milliseconds: $0).iso8601) } ?? .null),
+            ("last_feedback_at", times.max().map { .string(Instant(milliseconds: $0).iso8601) } ?? .null),
+        ])
+    }
+
+    func exportLabels(_ store: SQLiteStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: ([(String, JSONValue)]) -> Void) throws {
+        try store.forEachItemFeedback(kinds: [.label], filter: filter) { item, feedback, decision in
+            // One current label per reviewer: the latest.
+            var latest: [String: ExportedFeedback] = [:]
+            for f in feedback { latest[f.reviewer] = f }
+            let labels = latest.values.sorted { $0.reviewer < $1.reviewer }
+            var counts: [String: Int] = [:]
+            for f in labels { if let label = f.draft.label { counts[label, default: 0] += 1 } }
+            let total = counts.values.reduce(0, +)
+            guard total > 0 else { return }
+            let order = definition.labels.isEmpty ? counts.keys.sorted() : definition.labels
+            let top = order.max { a, b in (counts[a] ?? 0) != (counts[b] ?? 0) ? (counts[a] ?? 0) < (counts[b] ?? 0) : (order.firstIndex(of: a)! > order.firstIndex(of: b)!) }!
+            let agreement = Double(counts[top] ?? 0) / Double(total)
+            if adjudicatedOnly, decision == nil { return }
+            if let minAgreement, agreement < minAgreement { return }
+            let label = decision?.value ?? top
+            let source = decision != nil ? "adjudicated" : (total == 1 ? "single" : "majority")
+            emit([
+                ("item", .string(item.id)), ("category", item.category.map { .string($0) } ?? .null),
+                ("label", .string(label)), ("label_source", .string(source)), ("agreement", .number(agreement)),
+                ("votes", .array(order.map { name in
+                    .object([("label", .string(name)), ("count", .number(Double(counts[name] ?? 0))), ("share", .number(Double(counts[name] ?? 0) / Double(total)))])
+                })),
+                ("reviewer_labels", .array(labels.map { f in
+                    .object([("reviewer", .string(f.reviewer)), ("label", .string(f.draft.label ?? "")), ("rubric", f.rubric.map { .number(Double($0)) } ?? .null), ("created_at", .string(f.createdAt.iso8601))])
+                })),
+                ("adjudicated_by", decision.map { .string($0.lead) } ?? .null),
+                ("rationale", decision.map { .string($0.rationale) } ?? .null),
+                ("provenance", provenance(item, labels)),
+            ])
+        }
+    }
+
+    func exportSFT(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+        try store.forEachItemFeedback(kinds: [.demonstration, .edit], filter: filter) { item, feedback, _ in
+            for f in feedback {
+                emit([
+                    ("item", .string(item.id)), ("category", item.category.map { .string($0) } ?? .null),
+                    ("prompt", .string(item.prompt ?? "")), ("completion", .string(f.draft.text ?? "")),
+                    ("kind", .string(f.draft.kind.rawValue)), ("target", f.draft.target.map { .string($0) } ?? .null),
+                    ("reviewer", .string(f.reviewer)), ("rubric", f.rubric.map { .number(Double($0)) } ?? .null),
+                    ("created_at", .string(f.createdAt.iso8601)), ("provenance", provenance(item, [f])),
+                ])
+            }
+        }
+    }
+
+    func exportPreferences(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+        try store.forEachItemFeedback(kinds: [.preference, .ranking, .edit], filter: filter) { item, feedback, _ in
+            let responses = item.responses ?? item.response.map { [$0] } ?? []
+            let letters = ResponseLetters.letters(count: responses.count)
+            func text(_ letter: String) -> String? { letters.firstIndex(of: letter).map { responses[$0] } }
+            // Each reviewer's latest verdict on each unordered pair ("X" won, or "tie"), for the weights:
+            // a record's weight is the share of the reviewers who judged its pair that agree with it.
+            var verdicts: [String: [String: String]] = [:]
+            func pairKey(_ a: String, _ b: String) -> String { a < b ? "\(a)|\(b)" : "\(b)|\(a)" }
+            var pairs: [(ExportedFeedback, String, String, String, Bool)] = []  // feedback, chosen, rejected, source, tie
+            for f in feedback {
+                switch f.draft.kind {
+                case .preference:
+                    guard letters.count >= 2, let choice = f.draft.preference else { continue }
+                    if choice == .tie {
+                        verdicts[pairKey("A", "B"), default: [:]][f.reviewer] = "tie"
+                        if keepTies { pairs.append((f, "A", "B", "preference", true)) }
+                    } else {
+                        let (winner, loser) = choice == .a ? ("A", "B") : ("B", "A")
+                        verdicts[pairKey(winner, loser), default: [:]][f.reviewer] = winner
+                        pairs.append((f, winner, loser, "preference", false))
+                    }
+                case .ranking:
+                    guard let ranking = f.draft.ranking else { continue }
+                    for i in 0..<ranking.count {
+                        for j in (i + 1)..<max(i + 1, ranking.count) {
+                            verdicts[pairKey(ranking[i], ranking[j]), default: [:]][f.reviewer] = ranking[i]
+                            if !adjacent || j == i + 1 { pairs.append((f, ranking[i], ranking[j], "ranking", false)) }
+                        }
+                    }
+                case .edit:
+                    pairs.append((f, "edit", f.draft.target ?? "A", "edit", false))
+                default: break
+                }
+            }
+            for (f, chosen, rejected, source, tie) in pairs {
+                let chosenText = chosen == "edit" ? f.draft.text : text(chosen)
+                guard let chosenText, let rejectedText = text(rejected) else { continue }
+                var weight = 1.0
+                if source != "edit", let judges = verdicts[pairKey(chosen, rejected)], !judges.isEmpty {
+                    let agreeing = judges.values.filter { $0 == (tie ? "tie" : chosen) }.count
+                    weight = Double(agreeing) / Double(judges.count)
+                }
+                emit([
+                    ("item", .string(item.id)), ("category", item.category.map { .string($0) } ?? .null),
+                    ("prompt", .string(item.prompt ?? "")), ("chosen", .string(chosenText)), ("rejected", .string(rejectedText)),
+                    ("source", .string(source)), ("chosen_response", .string(chosen)), ("rejected_response", .string(rejected)),
+                    ("tie", .bool(tie)), ("weight", .number(weight)), ("reviewer", .string(f.reviewer)),
+                    ("rubric", f.rubric.map { .number(Double($0)) } ?? .null), ("created_at", .string(f.createdAt.iso8601)),
+                    ("provenance", provenance(item, [f])),
+                ])
+            }
+        }
+    }
+
+    func exportSimple(_ store: SQLiteStore, _ filter: ExportFilter, kind: FeedbackKind, _ emit: ([(String, JSONValue)]) -> Void) throws {
+        try store.forEachItemFeedback(kinds: [kind], filter: filter) { item, feedback, _ in
+            for f in feedback {
+                let value: (String, JSONValue) = kind == .rating ? ("rating", .number(f.draft.rating ?? 0)) : ("critique", .string(f.draft.text ?? ""))
+                emit([
+                    ("item", .string(item.id)), ("category", item.category.map { .string($0) } ?? .null), ("reviewer", .string(f.reviewer)), value,
+                    ("rubric", f.rubric.map { .number(Double($0)) } ?? .null), ("created_at", .string(f.createdAt.iso8601)),
+                    ("provenance", provenance(item, [f])),
+                ])
+            }
+        }
+    }
+
+    func exportEscalations(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+        try store.forEachEscalation(filter: filter) { record, closedAt in
+            emit([
+                ("id", .number(Double(record.id))), ("item", .string(record.itemID)), ("tier", .string(record.tier)),
+                ("rule", .number(Double(record.rule))), ("reason", .string(record.reason)), ("severity", .number(Double(record.severity))),
+                ("status", .string(record.status)), ("created_at", .string(record.createdAt.iso8601)),
+                ("closed_at", closedAt.map { .string($0.iso8601) } ?? .null),
+            ])
+        }
+    }
+
+    func exportEvents(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+        let limit = filter.asOf ?? filter.until
+        try store.forEachEvent(item: nil, reviewer: nil, since: filter.since) { event in
+            if let limit, event.at > limit { return }
+            emit([
+                ("id", .number(Double(event.id))), ("at", .string(event.at.iso8601)), ("kind", .string(event.kind)),
+                ("reviewer", event.reviewer.map { .string($0) } ?? .null), ("item", event.item.map { .string($0) } ?? .null),
+                // The detail stays a JSON string so every line has the same type for it.
+                ("detail", .string(event.detail ?? "{}")),
+            ])
+        }
+    }
+}
+
+extension JSONValue {
+    var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+}

@@ -1,0 +1,126 @@
+/// Pieces of dataset export that need no IO: CSV cells, deterministic splits, near-duplicate clusters.
+public enum CSVText {
+    /// One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF, quotes doubled.
+    /// A cell a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) is
+    /// neutralised with a leading apostrophe, since reviewers' free text ends up in spreadsheets.
+    public static func cell(_ text: String) -> String {
+        var value = text
+        if let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
+            value = "'" + value
+        }
+        let needsQuotes = value.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        guard needsQuotes else { return value }
+        return "\"" + value.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    /// A numeric cell is written as is (a negative number is data, not a formula).
+    public static func number(_ value: Double) -> String { JSONText.number(value) }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for character in self { if character == target { out += replacement } else { out.append(character) } }
+        return out
+    }
+}
+
+/// Assigns groups (items or clusters) to named splits, deterministically: a group's share of the
+/// unit interval comes from a SplitMix64 seeded by the seed and the FNV-1a hash of the group key,
+/// so the same key always lands in the same split, whatever else is exported.
+public struct SplitPlan: Equatable, Sendable {
+    public var splits: [(name: String, fraction: Double)]
+    public var seed: UInt64
+
+    public static func == (a: SplitPlan, b: SplitPlan) -> Bool {
+        a.seed == b.seed && a.splits.map(\.name) == b.splits.map(\.name) && a.splits.map(\.fraction) == b.splits.map(\.fraction)
+    }
+
+    /// Parses `train=0.9,eval=0.1`; the fractions must be positive and sum to 1.
+    public static func parse(_ text: String, seed: UInt64) throws(CoreError) -> SplitPlan {
+        var splits: [(String, Double)] = []
+        for part in text.split(separator: ",") {
+            let pieces = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pieces.count == 2, !pieces[0].isEmpty, let fraction = Double(pieces[1]), fraction > 0 else {
+                throw .invalidSetting(name: "split", value: text, reason: "write each split as name=fraction, e.g. train=0.9,eval=0.1")
+            }
+            guard !splits.contains(where: { $0.0 == pieces[0] }) else {
+                throw .invalidSetting(name: "split", value: text, reason: "the split '\(pieces[0])' is named twice")
+            }
+            splits.append((pieces[0], fraction))
+        }
+        let total = splits.reduce(0) { $0 + $1.1 }
+        guard !splits.isEmpty, abs(total - 1) < 1e-9 else {
+            throw .invalidSetting(name: "split", value: text, reason: "the fractions must add up to 1")
+        }
+        return SplitPlan(splits: splits.map { (name: $0.0, fraction: $0.1) }, seed: seed)
+    }
+
+    public func split(for key: String) -> String {
+        var generator = SplitMix64(seed: seed ^ Self.fnv1a(key))
+        let u = generator.nextUnit()
+        var cumulative = 0.0
+        for split in splits {
+            cumulative += split.fraction
+            if u < cumulative { return split.name }
+        }
+        return splits.last!.name
+    }
+
+    /// FNV-1a, 64-bit.
+    public static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+}
+
+/// Groups near-duplicate items by embedding so a split never separates them: items whose unit
+/// embeddings lie within `radius` (Euclidean) are joined, transitively. Candidates are found by
+/// sign-random-projection hashing (12 hyperplanes from a seeded generator), so near-duplicates
+/// share a bucket with high probability; only pairs within a bucket are compared.
+/// Complexity: O(n · 12 · d) to hash, plus the pairs within buckets.
+public enum NearDuplicateClusters {
+    public static func clusters(ids: [String], embeddings: [[Float]], radius: Float = 0.2, seed: UInt64 = 1) -> [String: String] {
+        guard let dimension = embeddings.first?.count, dimension > 0 else { return [:] }
+        var generator = SplitMix64(seed: seed)
+        let planes = (0..<12).map { _ in (0..<dimension).map { _ in Float(generator.nextUnit() * 2 - 1) } }
+        var buckets: [UInt16: [Int]] = [:]
+        for (index, vector) in embeddings.enumerated() where vector.count == dimension {
+            var code: UInt16 = 0
+            for (bit, plane) in planes.enumerated() {
+                var dot: Float = 0
+                for k in 0..<dimension { dot += plane[k] * vector[k] }
+                if dot >= 0 { code |= 1 << UInt16(bit) }
+            }
+            buckets[code, default: []].append(index)
+        }
+        var parent = Array(0..<embeddings.count)
+        func find(_ x: Int) -> Int {
+            var x = x
+            while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
+            return x
+        }
+        let limit = radius * radius
+        for members in buckets.values where members.count > 1 {
+            for a in 0..<members.count {
+                for b in (a + 1)..<members.count {
+                    let u = embeddings[members[a]], v = embeddings[members[b]]
+                    var sum: Float = 0
+                    for k in 0..<dimension { let d = u[k] - v[k]; sum += d * d }
+                    if sum <= limit {
+                        let ra = find(members[a]), rb = find(members[b])
+                        if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
+                    }
+                }
+            }
+        }
+        // A cluster is named after its smallest member's id.
+        var names: [String: String] = [:]
+        for index in embeddings.indices { names[ids[index]] = ids[find(index)] }
+        return names
+    }
+}

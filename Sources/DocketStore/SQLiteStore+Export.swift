@@ -1,0 +1,163 @@
+import DocketCore
+
+/// Which feedback an export reads.
+public struct ExportFilter: Sendable {
+    public var since: Instant?
+    public var until: Instant?
+    /// The dataset as it stood then: feedback, withdrawals and decisions recorded up to this time.
+    public var asOf: Instant?
+    public var category: String?
+    public var rubric: Int?
+
+    public init(since: Instant? = nil, until: Instant? = nil, asOf: Instant? = nil, category: String? = nil, rubric: Int? = nil) {
+        self.since = since
+        self.until = until
+        self.asOf = asOf
+        self.category = category
+        self.rubric = rubric
+    }
+
+    /// SQL conditions on `f` (feedback), `i` (items) and `rb` (rubrics), with their arguments.
+    func conditions() -> (String, [SQLValue]) {
+        var parts: [String] = []
+        var arguments: [SQLValue] = []
+        if let asOf {
+            parts.append("f.created_at <= ?")
+            arguments.append(.integer(asOf.milliseconds))
+            parts.append("NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id AND w.at <= ?)")
+            arguments.append(.integer(asOf.milliseconds))
+        } else {
+            parts.append("NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id)")
+        }
+        if let since { parts.append("f.created_at >= ?"); arguments.append(.integer(since.milliseconds)) }
+        if let until { parts.append("f.created_at < ?"); arguments.append(.integer(until.milliseconds)) }
+        if let category { parts.append("i.category = ?"); arguments.append(.text(category)) }
+        if let rubric { parts.append("rb.version = ?"); arguments.append(.integer(Int64(rubric))) }
+        return (parts.joined(separator: " AND "), arguments)
+    }
+}
+
+/// How an item came before reviewers: the provenance every exported record carries.
+public struct ItemProvenance: Sendable {
+    public var seq: Int64
+    public var id: String
+    public var category: String?
+    public var prompt: String?
+    public var response: String?
+    public var responses: [String]?
+    public var policy: String?
+    public var propensity: Double?
+    public var servedAt: Instant?
+}
+
+public struct ExportedFeedback: Sendable {
+    public var id: Int64
+    public var reviewer: String
+    public var draft: FeedbackDraft
+    public var rubric: Int?
+    public var createdAt: Instant
+}
+
+public struct LeadDecision: Sendable {
+    public var kind: String
+    public var value: String?
+    public var lead: String
+    public var rationale: String
+    public var at: Instant
+}
+
+extension SQLiteStore {
+    /// Streams feedback of the given kinds grouped by item (items in seq order; within an item,
+    /// by reviewer then id), with the item's provenance and the latest lead decision on its label.
+    public func forEachItemFeedback(
+        kinds: [FeedbackKind], filter: ExportFilter, _ body: (ItemProvenance, [ExportedFeedback], LeadDecision?) throws -> Void
+    ) throws(StoreError) {
+        try read {
+            let (where_, arguments) = filter.conditions()
+            let kindList = kinds.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            let statement = try db.statement(
+                """
+                SELECT f.item, i.id, i.category, i.prompt, i.response, i.responses, i.policy, i.propensity, i.served_at,
+                       r.name, f.id, f.created_at, rb.version, \(Self.feedbackColumns)
+                FROM feedback f JOIN items i ON i.seq = f.item JOIN reviewers r ON r.id = f.reviewer LEFT JOIN rubrics rb ON rb.id = f.rubric
+                WHERE f.kind IN (\(kindList)) AND \(where_)
+                ORDER BY f.item, f.reviewer, f.id
+                """)
+            try statement.bind(arguments)
+            let anyDecisions = try db.int("SELECT count(*) FROM decisions") > 0
+            let decision = try db.statement(
+                """
+                SELECT d.kind, d.value, r.name, d.rationale, d.created_at FROM decisions d JOIN reviewers r ON r.id = d.lead
+                WHERE d.item = ? AND d.kind = 'label' AND d.created_at <= ? ORDER BY d.id DESC LIMIT 1
+                """)
+            var current: ItemProvenance?
+            var group: [ExportedFeedback] = []
+            func flush() throws {
+                guard let item = current else { return }
+                var lead: LeadDecision?
+                if anyDecisions {
+                    decision.reset()
+                    try decision.bind([.integer(item.seq), .integer(filter.asOf?.milliseconds ?? Int64.max)])
+                    if try decision.step() {
+                        lead = LeadDecision(kind: decision.text(0), value: decision.optionalText(1), lead: decision.text(2), rationale: decision.text(3), at: Instant(milliseconds: decision.int(4)))
+                    }
+                    decision.reset()
+                }
+                try body(item, group.sorted { $0.reviewer != $1.reviewer ? $0.reviewer < $1.reviewer : $0.id < $1.id }, lead)
+            }
+            while try statement.step() {
+                let seq = statement.int(0)
+                if current?.seq != seq {
+                    try flush()
+                    var responses: [String]?
+                    if let text = statement.optionalText(5), case .array(let values)? = try? JSON.parse(text) {
+                        responses = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+                    }
+                    current = ItemProvenance(
+                        seq: seq, id: statement.text(1), category: statement.optionalText(2), prompt: statement.optionalText(3),
+                        response: statement.optionalText(4), responses: responses, policy: statement.optionalText(6),
+                        propensity: statement.optionalDouble(7), servedAt: statement.optionalInt(8).map { Instant(milliseconds: $0) })
+                    group.removeAll(keepingCapacity: true)
+                }
+                group.append(ExportedFeedback(
+                    id: statement.int(10), reviewer: statement.text(9), draft: feedbackDraft(statement, from: 13),
+                    rubric: statement.optionalInt(12).map(Int.init), createdAt: Instant(milliseconds: statement.int(11))))
+            }
+            try flush()
+        }
+    }
+
+    /// Every escalation (status as of `filter.asOf`), in creation order.
+    public func forEachEscalation(filter: ExportFilter, _ body: (EscalationRecord, Instant?) throws -> Void) throws(StoreError) {
+        try read {
+            let asOf = filter.asOf?.milliseconds ?? Int64.max
+            let statement = try db.statement(
+                """
+                SELECT e.id, i.id, e.tier, e.rule, e.reason, e.severity, e.created_at,
+                       CASE WHEN e.closed_at IS NOT NULL AND e.closed_at <= ?1 THEN e.status ELSE 'open' END,
+                       CASE WHEN e.closed_at <= ?1 THEN e.closed_at END
+                FROM escalations e JOIN items i ON i.seq = e.item WHERE e.created_at <= ?1 ORDER BY e.id
+                """)
+            try statement.bind([.integer(asOf)])
+            while try statement.step() {
+                try body(EscalationRecord(
+                    id: statement.int(0), itemID: statement.text(1), tier: statement.text(2), rule: Int(statement.int(3)), reason: statement.text(4),
+                    severity: Int(statement.int(5)), createdAt: Instant(milliseconds: statement.int(6)), status: statement.text(7)),
+                    statement.optionalInt(8).map { Instant(milliseconds: $0) })
+            }
+        }
+    }
+
+    /// Ids and embeddings of every item that has one, in import order.
+    public func itemEmbeddings() throws(StoreError) -> (ids: [String], embeddings: [[Float]]) {
+        try read {
+            var ids: [String] = [], embeddings: [[Float]] = []
+            let statement = try db.statement("SELECT id, embedding FROM items WHERE embedding IS NOT NULL ORDER BY seq")
+            while try statement.step() {
+                ids.append(statement.text(0))
+                embeddings.append(EmbeddingCoding.decode(statement.blob(1) ?? []))
+            }
+            return (ids, embeddings)
+        }
+    }
+}
