@@ -255,6 +255,20 @@ print(json.dumps({k: [v[0] * 1000, v[1]] for k, v in out.items()}))
     whole = time.perf_counter() - t0
     say(f"docket agreement --metric krippendorff from the database ({5 * n:,} labels): {whole:.2f} s, alpha {json.loads(out)[0]['value']:.6f}")
 
+    # Export: labels of 1M items x 5 reviewers, against sqlite3 -json over the same join.
+    out_file = os.path.join(args.out, f"export-{n}.jsonl")
+    t0 = time.perf_counter()
+    run([docket, "export", "--db", db, "--format", "labels", "--out", out_file])
+    t_export = time.perf_counter() - t0
+    query = ("SELECT i.id AS item, r.name AS reviewer, f.label, f.created_at FROM feedback f JOIN items i ON i.seq = f.item "
+             "JOIN reviewers r ON r.id = f.reviewer WHERE f.kind = 'label' ORDER BY f.item, f.reviewer;")
+    t0 = time.perf_counter()
+    with open(os.path.join(args.out, f"sqlite-json-{n}.json"), "w") as sink:
+        subprocess.run(["sqlite3", "-json", db, query], stdout=sink, check=True)
+    t_sqlite = time.perf_counter() - t0
+    say(f"export labels, {n:,} items x 5 labels: docket {n / t_export:,.0f} items/s ({5 * n / t_export:,.0f} labels/s, {t_export:.2f} s); "
+        f"sqlite3 -json over the same join {5 * n / t_sqlite:,.0f} labels/s ({t_sqlite:.2f} s): ratio {t_sqlite / t_export:.2f}")
+
 
 if __name__ == "__main__":
     main()

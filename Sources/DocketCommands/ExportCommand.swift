@@ -10,7 +10,7 @@ final class RecordWriter {
     let path: String?
     let temporary: String?
     private let file: UnsafeMutablePointer<FILE>?
-    private var buffer = ""
+    private var buffer: [UInt8] = []
     private(set) var count = 0
 
     init(path: String?, console: any Console) throws(CommandError) {
@@ -28,14 +28,28 @@ final class RecordWriter {
     }
 
     func line(_ text: String) {
-        buffer += text
-        buffer += "\n"
+        buffer.append(contentsOf: text.utf8)
+        endLine()
+    }
+
+    /// Appends a JSON record as bytes, then a line break.
+    func line(json value: JSONValue) {
+        value.encode(into: &buffer, sortedKeys: false)
+        endLine()
+    }
+
+    private func endLine() {
+        buffer.append(0x0A)
         count += 1
-        if buffer.utf8.count >= 1 << 16 { flush() }
+        if buffer.count >= 1 << 18 { flush() }
     }
 
     private func flush() {
-        if let file { fputs(buffer, file) } else { console.write(buffer) }
+        if let file {
+            buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, file) }
+        } else {
+            console.write(String(decoding: buffer, as: UTF8.self))
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
@@ -134,7 +148,7 @@ struct ExportCommand: ContextCommand {
                     }
                 }.joined(separator: ","))
             } else {
-                writer.line(JSONValue.object(members).encoded())
+                writer.line(json: .object(members))
             }
             if writer.count & 0x3FF == 0 { progress.update(done: 0, total: nil, rows: writer.count) }
         }

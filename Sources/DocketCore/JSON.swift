@@ -314,34 +314,39 @@ extension JSONValue {
     /// Compact JSON text. With `sortedKeys`, object members are written in key order, which
     /// gives a canonical form for hashing and for deterministic output.
     public func encoded(sortedKeys: Bool = false) -> String {
-        var out = ""
-        encode(into: &out, sortedKeys: sortedKeys)
-        return out
+        var bytes: [UInt8] = []
+        encode(into: &bytes, sortedKeys: sortedKeys)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func encode(into out: inout String, sortedKeys: Bool) {
+        out += encoded(sortedKeys: sortedKeys)
+    }
+
+    /// Appends the JSON text as UTF-8 bytes (the fast path for writing datasets).
+    public func encode(into out: inout [UInt8], sortedKeys: Bool) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .number(let value): out += JSONText.number(value)
+        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let value): out.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        case .number(let value): out.append(contentsOf: JSONText.number(value).utf8)
         case .string(let value): JSONText.appendString(value, to: &out)
         case .array(let elements):
-            out += "["
+            out.append(0x5B)
             for (offset, element) in elements.enumerated() {
-                if offset > 0 { out += "," }
+                if offset > 0 { out.append(0x2C) }
                 element.encode(into: &out, sortedKeys: sortedKeys)
             }
-            out += "]"
+            out.append(0x5D)
         case .object(let members):
-            out += "{"
+            out.append(0x7B)
             let ordered = sortedKeys ? members.sorted { $0.0 < $1.0 } : members
             for (offset, member) in ordered.enumerated() {
-                if offset > 0 { out += "," }
+                if offset > 0 { out.append(0x2C) }
                 JSONText.appendString(member.0, to: &out)
-                out += ":"
+                out.append(0x3A)
                 member.1.encode(into: &out, sortedKeys: sortedKeys)
             }
-            out += "}"
+            out.append(0x7D)
         }
     }
 }
@@ -359,28 +364,59 @@ public enum JSONText {
     }
 
     public static func string(_ value: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         appendString(value, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func appendString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value):
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default: out.unicodeScalars.append(scalar)
+        out += string(value)
+    }
+
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Appends a quoted JSON string. Control characters (C0, DEL, C1) and U+2028/U+2029 are
+    /// written as \u escapes, so the text is safe in any JSON reader and on any terminal.
+    public static func appendString(_ value: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        var value = value
+        value.withUTF8 { bytes in
+            var i = 0
+            let n = bytes.count
+            func escape(_ code: UInt32) {
+                out.append(contentsOf: [0x5C, 0x75])
+                for shift in stride(from: 12, through: 0, by: -4) { out.append(hexDigits[Int((code >> UInt32(shift)) & 0xF)]) }
             }
+            var runStart = 0
+            func flush(_ end: Int) { if end > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<end])) } }
+            while i < n {
+                let byte = bytes[i]
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C && byte < 0x7F { i += 1; continue }
+                if byte >= 0x80 {
+                    // C1 controls (C2 80–9F) and U+2028/U+2029 (E2 80 A8/A9) are escaped; other UTF-8 passes.
+                    if byte == 0xC2, i + 1 < n, bytes[i + 1] >= 0x80, bytes[i + 1] <= 0x9F {
+                        flush(i); escape(UInt32(bytes[i + 1])); i += 2; runStart = i; continue
+                    }
+                    if byte == 0xE2, i + 2 < n, bytes[i + 1] == 0x80, bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9 {
+                        flush(i); escape(bytes[i + 2] == 0xA8 ? 0x2028 : 0x2029); i += 3; runStart = i; continue
+                    }
+                    i += 1
+                    continue
+                }
+                flush(i)
+                switch byte {
+                case 0x22: out.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+                case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+                case 0x09: out.append(contentsOf: [0x5C, 0x74])
+                default: escape(UInt32(byte))
+                }
+                i += 1
+                runStart = i
+            }
+            flush(n)
         }
-        out += "\""
+        out.append(0x22)
     }
 }

@@ -22,11 +22,19 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // Written digit by digit into 24 bytes: this runs for every timestamp of an export.
+        var bytes = [UInt8](repeating: 0, count: 24)
+        func put(_ value: Int64, _ at: Int, _ width: Int) {
+            var v = value
+            for k in stride(from: at + width - 1, through: at, by: -1) {
+                bytes[k] = UInt8(48 + v % 10)
+                v /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(msOfDay / 3_600_000, 2)):\(pad(msOfDay / 60000 % 60, 2)):\(pad(msOfDay / 1000 % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
+        put(year, 0, 4); bytes[4] = 45; put(month, 5, 2); bytes[7] = 45; put(day, 8, 2); bytes[10] = 84
+        put(msOfDay / 3_600_000, 11, 2); bytes[13] = 58; put(msOfDay / 60000 % 60, 14, 2); bytes[16] = 58
+        put(msOfDay / 1000 % 60, 17, 2); bytes[19] = 46; put(msOfDay % 1000, 20, 3); bytes[23] = 90
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public var description: String { iso8601 }
