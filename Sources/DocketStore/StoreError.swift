@@ -21,6 +21,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case itemFull(item: String)
     case feedbackMissing(kinds: [String])
     case corrupt(detail: String)
+    case roundOpen(name: String)
+    case duplicateRound(name: String)
+    case noOpenRound
     case notPermitted(reviewer: String, role: String, action: String)
     case unknownItem(id: String)
     case sqlite(SQLiteError)
@@ -65,6 +68,12 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Item \(item) cannot be reopened: other reviewers have filled its overlap."
         case .feedbackMissing(let kinds):
             return "This item still asks for: \(kinds.joined(separator: ", "))."
+        case .roundOpen(let name):
+            return "Round '\(name)' is still open; close it with `docket round close` first."
+        case .duplicateRound(let name):
+            return "A round named '\(name)' already exists."
+        case .noOpenRound:
+            return "No round is open. Start one with `docket round start NAME`."
         case let .notPermitted(reviewer, role, action):
             return "\(reviewer) is a \(role); only a lead or an admin may \(action). Nothing was changed."
         case .unknownItem(let id):

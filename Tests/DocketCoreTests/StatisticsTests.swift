@@ -225,3 +225,76 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
         #expect(close(Proportions.populationStabilityIndex(reference: [50, 50], current: [70, 30]), 0.2 * log(1.4) - 0.2 * log(0.6), 1e-12))
     }
 }
+
+@Suite struct MonitoringTests {
+    /// statsmodels proportion_confint(method="beta").
+    @Test func clopperPearsonAtTheEdgesAndSmallN() {
+        let cases: [(Int, Int, Double, Double)] = [
+            (0, 10, 0, 0.30849710781876083), (10, 10, 0.6915028921812392, 1), (1, 3, 0.008403758659612636, 0.9057006759497539),
+            (7, 20, 0.15390920478454118, 0.5921885345328282),
+        ]
+        for (k, n, low, high) in cases {
+            let interval = Proportions.clopperPearson(successes: k, trials: n)!
+            #expect(close(interval.low, low, 1e-9) || (low == 0 && interval.low == 0), "\(k)/\(n)")
+            #expect(close(interval.high, high, 1e-9), "\(k)/\(n)")
+        }
+        let w = Proportions.wilson(successes: 1, trials: 3)!
+        #expect(close(w.low, 0.06149194472039626, 1e-12) && close(w.high, 0.7923403991979523, 1e-12))
+    }
+
+    /// AUC equals the Mann–Whitney statistic; scikit-learn's roc_auc_score gives 0.8333… here.
+    @Test func aucMatchesMannWhitneyWithTies() {
+        let scores = [0.9, 0.8, 0.8, 0.3, 0.5, 0.5, 0.1], positive = [true, true, false, false, true, false, false]
+        let curve = ThresholdAnalysis.curve(scores: scores, positives: positive)!
+        #expect(close(ThresholdAnalysis.auc(curve), 0.8333333333333333, 1e-12))
+        var u = 0.0
+        for i in scores.indices where positive[i] {
+            for j in scores.indices where !positive[j] { u += scores[i] > scores[j] ? 1 : (scores[i] == scores[j] ? 0.5 : 0) }
+        }
+        #expect(close(ThresholdAnalysis.auc(curve), u / 12, 1e-12))
+        // At FPR ≤ 0.25 the items tied at 0.8 move together: threshold 0.8 blocks one negative of four.
+        let chosen = ThresholdAnalysis.threshold(forFalsePositiveRate: 0.25, curve)!
+        #expect(chosen.threshold == 0.8 && chosen.falsePositiveRate == 0.25 && close(chosen.truePositiveRate, 2.0 / 3.0, 1e-12))
+        #expect(ThresholdAnalysis.threshold(forFalsePositiveRate: 0, curve)!.threshold == 0.9)
+        #expect(ThresholdAnalysis.curve(scores: [0.1], positives: [true]) == nil)
+    }
+
+    /// Simulation with known truth: items reach reviewers by utility ranking plus exploration, so the
+    /// naive rate over reviewed items is biased upwards; the Hájek estimate with the recorded
+    /// selection probabilities is not, and its 95% interval covers the truth about 95% of the time.
+    @Test func hajekCorrectsSelectionBias() {
+        var generator = SplitMix64(seed: 2026)
+        let population = 4000, steps = 200, epsilon = 0.3, replications = 300
+        var covered = 0, hajekSum = 0.0, naiveSum = 0.0, truthSum = 0.0
+        for _ in 0..<replications {
+            // Risk scores; the true attack success is likelier for risky items.
+            let risk = (0..<population).map { _ in generator.nextUnit() }
+            let success = risk.map { generator.nextUnit() < 0.05 + 0.4 * $0 }
+            let truth = Double(success.filter { $0 }.count) / Double(population)
+            var remaining = Array(0..<population).sorted { risk[$0] > risk[$1] }
+            var outcomes: [Bool] = [], propensities: [Double] = []
+            for _ in 0..<steps {
+                let pool = Double(remaining.count)
+                let pick: Int
+                if generator.nextUnit() < epsilon {
+                    pick = Int(generator.next(below: UInt64(remaining.count)))
+                } else {
+                    pick = 0
+                }
+                propensities.append((pick == 0 ? 1 - epsilon : 0) + epsilon / pool)
+                outcomes.append(success[remaining[pick]])
+                remaining.remove(at: pick)
+            }
+            let estimate = Proportions.hajek(outcomes: outcomes, propensities: propensities)!
+            if estimate.low <= truth && truth <= estimate.high { covered += 1 }
+            hajekSum += estimate.estimate
+            naiveSum += Double(outcomes.filter { $0 }.count) / Double(steps)
+            truthSum += truth
+        }
+        let n = Double(replications)
+        #expect(abs(hajekSum / n - truthSum / n) < 0.01, "Hájek bias \(hajekSum / n - truthSum / n)")
+        #expect(naiveSum / n - truthSum / n > 0.1, "naive bias \(naiveSum / n - truthSum / n)")
+        let coverage = Double(covered) / n
+        #expect((0.90...0.985).contains(coverage), "coverage \(coverage)")
+    }
+}
