@@ -67,8 +67,8 @@ enum SVGChart {
         var svg = ""
         for (i, name) in names.enumerated() {
             let x = left + 10 + Double(i) * 150
-            svg += "<rect x=\"\(number(x))\" y=\"\(number(top - 4))\" width=\"12\" height=\"4\" fill=\"\(palette[i % palette.count])\"/>\n"
-            svg += "<text x=\"\(number(x + 16))\" y=\"\(number(top))\" font-size=\"11\">\(escape(name))</text>\n"
+            svg += "<rect x=\"\(number(x))\" y=\"\(number(top - 14))\" width=\"12\" height=\"4\" fill=\"\(palette[i % palette.count])\"/>\n"
+            svg += "<text x=\"\(number(x + 16))\" y=\"\(number(top - 10))\" font-size=\"11\">\(escape(name))</text>\n"
         }
         return svg
     }
