@@ -1,4 +1,5 @@
 import CSQLite
+import DocketCore
 
 #if canImport(Glibc)
 import Glibc
@@ -265,6 +266,12 @@ final class Statement {
     }
 
     func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
+    /// A column holding a JSON array of strings (responses, rankings), or nil.
+    func stringArray(_ column: Int32) -> [String]? {
+        guard let text = optionalText(column), case .array(let values)? = try? JSON.parse(text) else { return nil }
+        return values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+    }
 
     /// The UTF-8 bytes of a text column, valid until the next step; no String is made.
     func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {

@@ -100,9 +100,7 @@ extension SQLiteStore {
             }
             let w = try projectSettings().weights
             try db.run("UPDATE items SET triage = ? WHERE seq = ?", .integer(Int64(severity)), .integer(item))
-            try db.run(
-                "UPDATE items SET utility = ?1 * coalesce(risk, triage / 3.0, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0) WHERE seq = ?4 AND served_at IS NULL",
-                .real(w.risk), .real(w.uncertainty), .real(w.diversity), .integer(item))
+            try rescoreUnserved(weights: w, item: item)
             try db.run("UPDATE escalations SET severity = max(severity, ?) WHERE item = ? AND status = 'open'", .integer(Int64(severity)), .integer(item))
             try logEvent(kind: "triaged", at: now, reviewer: reviewer.id, item: item, detail: .object([("severity", .number(Double(severity)))]))
         }
@@ -133,10 +131,7 @@ extension SQLiteStore {
             let statement = try db.statement("SELECT seq, prompt, response, responses, category, risk, triage, gold FROM items WHERE id = ?")
             try statement.bind([.text(itemID)])
             guard try statement.step() else { throw StoreError.unknownItem(id: itemID) }
-            var responses: [String]?
-            if let text = statement.optionalText(3), case .array(let values)? = try? JSON.parse(text) {
-                responses = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-            }
+            let responses = statement.stringArray(3)
             var report = ItemReport(
                 seq: statement.int(0), id: itemID, prompt: statement.optionalText(1), response: statement.optionalText(2), responses: responses,
                 category: statement.optionalText(4), risk: statement.optionalDouble(5), triage: statement.optionalInt(6).map(Int.init),
@@ -200,16 +195,7 @@ extension SQLiteStore {
 
     /// The most likely label under the saved Dawid–Skene model, or nil without one.
     func dawidSkeneLabel(labels: [(reviewer: String, label: String)]) throws -> String? {
-        guard case .text(let text)? = try db.scalar("SELECT model FROM models WHERE method = 'dawid-skene' ORDER BY id DESC LIMIT 1") else { return nil }
-        let model = try JSON.parse(text)
-        guard case .array(let classValues)? = model["labels"], case .array(let priorValues)? = model["priors"] else { return nil }
-        let classes = classValues.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-        var score = priorValues.map { value -> Double in if case .number(let p) = value { return Self.ln(max(p, 1e-10)) } else { return 0 } }
-        for (reviewer, label) in labels {
-            guard let l = classes.firstIndex(of: label), case .array(let rows)? = model["confusion"]?[reviewer], rows.count == classes.count else { continue }
-            for k in classes.indices { if case .array(let row) = rows[k], case .number(let p) = row[l] { score[k] += Self.ln(max(p, 1e-10)) } }
-        }
-        guard let best = score.indices.max(by: { score[$0] < score[$1] }) else { return nil }
+        guard let (classes, score, _) = try savedModelScores(labels: labels), let best = score.indices.max(by: { score[$0] < score[$1] }) else { return nil }
         return classes[best]
     }
 }

@@ -36,7 +36,7 @@ extension SQLiteStore {
         _ = try facts.step()
         let risk = facts.optionalDouble(0), gold = facts.optionalText(1)
         facts.reset()
-        let posterior = try savedModelPosterior(labels: byReviewer)
+        let posterior = try savedModelPosterior(labels: byReviewer.map { (reviewer: $0.0, label: $0.1) })
         guard let match = EscalationPolicy.evaluate(
             definition.escalation, EscalationFacts(feedback: draft, labelCounts: counts, posterior: posterior, risk: risk, gold: gold))
         else { return }
@@ -60,23 +60,27 @@ extension SQLiteStore {
     /// The posterior of the most likely label under the latest saved Dawid–Skene model, from
     /// the labels of reviewers the model knows; nil without a model or such labels.
     func savedModelPosterior(labels: [(reviewer: String, label: String)]) throws -> Double? {
-        guard !labels.isEmpty, case .text(let text)? = try db.scalar("SELECT model FROM models WHERE method = 'dawid-skene' ORDER BY id DESC LIMIT 1")
-        else { return nil }
+        guard let (_, logPosterior, used) = try savedModelScores(labels: labels), used > 0, let top = logPosterior.max() else { return nil }
+        return 1 / logPosterior.map { Self.exp($0 - top) }.reduce(0, +)
+    }
+
+    /// Under the latest saved Dawid–Skene model: its classes, each class's log prior plus the log
+    /// likelihood of the given labels (from reviewers the model knows), and how many labels it used.
+    func savedModelScores(labels: [(reviewer: String, label: String)]) throws -> (classes: [String], scores: [Double], used: Int)? {
+        guard case .text(let text)? = try db.scalar("SELECT model FROM models WHERE method = 'dawid-skene' ORDER BY id DESC LIMIT 1") else { return nil }
         let model = try JSON.parse(text)
         guard case .array(let classValues)? = model["labels"], case .array(let priorValues)? = model["priors"] else { return nil }
         let classes = classValues.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-        var logPosterior = priorValues.map { value -> Double in if case .number(let p) = value { return Self.ln(max(p, 1e-10)) } else { return 0 } }
+        var scores = priorValues.map { value -> Double in if case .number(let p) = value { return Self.ln(max(p, 1e-10)) } else { return 0 } }
         var used = 0
         for (reviewer, label) in labels {
             guard let l = classes.firstIndex(of: label), case .array(let rows)? = model["confusion"]?[reviewer], rows.count == classes.count else { continue }
             used += 1
             for k in classes.indices {
-                if case .array(let row) = rows[k], case .number(let p) = row[l] { logPosterior[k] += Self.ln(max(p, 1e-10)) }
+                if case .array(let row) = rows[k], case .number(let p) = row[l] { scores[k] += Self.ln(max(p, 1e-10)) }
             }
         }
-        guard used > 0, let top = logPosterior.max() else { return nil }
-        let weights = logPosterior.map { Self.exp($0 - top) }
-        return 1 / weights.reduce(0, +)
+        return (classes, scores, used)
     }
 
     static func ln(_ x: Double) -> Double { Foundation_log(x) }

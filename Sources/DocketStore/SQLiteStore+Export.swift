@@ -109,10 +109,7 @@ extension SQLiteStore {
                 let seq = statement.int(0)
                 if current?.seq != seq {
                     try flush()
-                    var responses: [String]?
-                    if let text = statement.optionalText(5), case .array(let values)? = try? JSON.parse(text) {
-                        responses = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-                    }
+                    let responses = statement.stringArray(5)
                     current = ItemProvenance(
                         seq: seq, id: statement.text(1), category: statement.optionalText(2), prompt: statement.optionalText(3),
                         response: statement.optionalText(4), responses: responses, policy: statement.optionalText(6),

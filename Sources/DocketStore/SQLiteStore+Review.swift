@@ -70,10 +70,7 @@ extension SQLiteStore {
             var rescored = 0
             if w != before.weights {
                 // Same operation order as Utility.score, so stored and computed utilities agree exactly.
-                try db.run(
-                    "UPDATE items SET utility = ?1 * coalesce(risk, triage / 3.0, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0) WHERE served_at IS NULL",
-                    .real(w.risk), .real(w.uncertainty), .real(w.diversity))
-                rescored = db.changes
+                rescored = try rescoreUnserved(weights: w)
             }
             if definition.overlap != before.overlap {
                 try db.run("UPDATE items SET overlap = max(?, taken) WHERE overlap <> max(?, taken)", .integer(Int64(definition.overlap)), .integer(Int64(definition.overlap)))
@@ -86,13 +83,23 @@ extension SQLiteStore {
         }
     }
 
+    /// Recomputes the stored utility of unserved items (all, or one), in the same operation order
+    /// as `Utility.score` so stored and computed values agree exactly; triage stands in for risk.
+    @discardableResult
+    func rescoreUnserved(weights w: UtilityWeights, item: Int64? = nil) throws -> Int {
+        try db.run(
+            """
+            UPDATE items SET utility = ?1 * coalesce(risk, triage / 3.0, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0)
+            WHERE served_at IS NULL AND (?4 IS NULL OR seq = ?4)
+            """,
+            .real(w.risk), .real(w.uncertainty), .real(w.diversity), SQLValue(item))
+        return db.changes
+    }
+
     // MARK: Review
 
     func feedbackDraft(_ statement: Statement, from column: Int32) -> FeedbackDraft {
-        var ranking: [String]?
-        if let text = statement.optionalText(column + 3), case .array(let values)? = try? JSON.parse(text) {
-            ranking = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-        }
+        let ranking = statement.stringArray(column + 3)
         return FeedbackDraft(
             kind: FeedbackKind(rawValue: statement.text(column)) ?? .note, label: statement.optionalText(column + 1),
             rating: statement.optionalDouble(column + 2), ranking: ranking,
@@ -127,10 +134,7 @@ extension SQLiteStore {
                 """)
             try statement.bind([.integer(assignment)])
             guard try statement.step() else { throw StoreError.unknownAssignment(id: assignment) }
-            var responses: [String]?
-            if let text = statement.optionalText(3), case .array(let values)? = try? JSON.parse(text) {
-                responses = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-            }
+            let responses = statement.stringArray(3)
             var item = ReviewItem(
                 assignment: assignment, id: statement.text(0), prompt: statement.optionalText(1), response: statement.optionalText(2),
                 responses: responses, category: statement.optionalText(4), position: Int(statement.int(5)) + 1,

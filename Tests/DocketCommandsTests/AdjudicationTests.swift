@@ -162,3 +162,38 @@ func escalationProject() throws -> Sandbox {
         #expect(try store.db.int("SELECT overlap FROM items WHERE id = 'x'") == 3)
     }
 }
+
+@Suite struct SavedModelTests {
+    /// With a saved Dawid–Skene model, low posteriors escalate and final labels can come from the model.
+    @Test func posteriorBelowAndDawidSkeneFinalLabels() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels 1,2,3,4,5 --level ordinal --seed 1")
+        sandbox.write("l.csv", "item,reviewer,label\nu1,A,1\nu1,B,1\nu1,D,1\nu2,A,2\nu2,B,2\nu2,C,3\nu2,D,2\nu6,A,1\nu6,B,2\nu6,C,3\nu6,D,4\n")
+        sandbox.run(["import", "labels", sandbox.path("l.csv"), "--create-items"])
+        sandbox.write("d.yaml", """
+            labels: ["1", "2", "3", "4", "5"]
+            level: ordinal
+            asks: [label]
+            overlap: 3
+            explore: 0
+            final_label: dawid-skene
+            escalation:
+              - when: {posterior_below: 0.999}
+                to: lead
+
+            """)
+        #expect(sandbox.run(["config", "apply", sandbox.path("d.yaml")]).status == 0)
+        #expect(sandbox.run("aggregate --method dawid-skene --save --json").status == 0)
+        sandbox.run("reviewers add lee --role lead")
+        let show = try JSON.parse(sandbox.run("show u6 --as lee --json").output)
+        #expect(show["final_source"] == .string("dawid-skene"))
+        let posterior = try #require(show["posterior"]?.numberValue)
+        #expect(posterior > 0.5 && posterior < 0.999)
+        // Labels given in sessions are evaluated against the saved model when they are committed.
+        sandbox.write("i.jsonl", #"{"id":"new","risk":0.9}"# + "\n")
+        sandbox.run(["import", "items", sandbox.path("i.jsonl")])
+        for (reviewer, label) in [("A", "1"), ("B", "2"), ("C", "3")] { sandbox.run(["review", "--as", reviewer], stdin: label + "\n") }
+        let escalations = try JSON.parse(sandbox.run("escalations --json").output).arrayValue
+        #expect(escalations.contains { $0["item"] == .string("new") && ($0["reason"]?.textValue ?? "").hasPrefix("Dawid–Skene posterior") }, "\(escalations)")
+    }
+}
