@@ -345,3 +345,36 @@ let itemTwo = """
         #expect(sandbox.run("log").output.contains("config-applied"))
     }
 }
+
+/// Input that lets 15 minutes pass before each line, to test lease renewal.
+final class SlowReviewerInput: LineInput {
+    var completer: ((String, Int) -> [String])?
+    var onIdle: (() -> Void)?
+    let isInteractive = false
+    var lines: [String]
+    let clock: ManualClock
+    init(_ lines: [String], clock: ManualClock) { self.lines = lines; self.clock = clock }
+    func readLine(prompt: String) -> InputEvent {
+        clock.advance(seconds: 15 * 60)
+        return lines.isEmpty ? .end : .line(lines.removeFirst())
+    }
+    func remember(_ line: String) {}
+}
+
+@Suite struct LeaseRenewalTests {
+    /// A reviewer who works slowly keeps the item: every command past half the lease renews it.
+    @Test func anOpenSessionKeepsItsLeaseAlive() throws {
+        let sandbox = reviewProject()
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        let start = sandbox.clock.now
+        let input = SlowReviewerInput(["note thinking", "note still thinking", "quit"], clock: sandbox.clock)
+        let session = ReviewSession(
+            store: store, reviewer: "ana", console: RecordingConsole(), input: input, editor: LineTextEditor(),
+            clock: { sandbox.clock.now }, json: false)
+        try session.run()
+        // Renewed at +15, +30 and +45 minutes (each time less than half of the 20-minute lease was left).
+        #expect(try store.db.int("SELECT expires_at FROM assignments WHERE id = 1") == start.adding(seconds: 65 * 60).milliseconds)
+        #expect(try store.db.int("SELECT count(*) FROM feedback WHERE kind = 'note'") == 2)
+        #expect(try store.db.int("SELECT count(*) FROM events WHERE kind IN ('lease-expired', 'lease-resumed')") == 0)
+    }
+}
