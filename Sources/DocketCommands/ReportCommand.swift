@@ -223,13 +223,15 @@ enum ReportText {
         var rows: [[String]] = []
         func row(_ name: String, _ r: JSONValue) -> [String] {
             [name, "\(Int(r["successes"]?.asNumber ?? 0))/\(Int(r["n"]?.asNumber ?? 0))", pct(r["naive"]), "[\(pct(r["naive_ci_low"])), \(pct(r["naive_ci_high"]))]",
-             pct(r["hajek"]), "[\(pct(r["hajek_ci_low"])), \(pct(r["hajek_ci_high"]))]", bar(r["hajek"]?.asNumber ?? r["naive"]?.asNumber)]
+             pct(r["hajek"]), "[\(pct(r["hajek_ci_low"])), \(pct(r["hajek_ci_high"]))]", r["effective_n"]?.asNumber.map { Format.fixed($0, 1) } ?? "-",
+             bar(r["hajek"]?.asNumber ?? r["naive"]?.asNumber)]
         }
         rows.append(row("all", report["attack_success"]!))
         for (name, value) in report["attack_success_by_category"]!.objectMembers { rows.append(row(Sanitize.inline(name), value)) }
-        out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", ""], rows: rows, rightAligned: [1, 2, 4])
+        out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: rows, rightAligned: [1, 2, 4, 6])
         out += "\nLabel prevalence\n"
-        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", ""], rows: report["label_prevalence"]!.objectMembers.map { row(Sanitize.inline($0.0), $0.1) }, rightAligned: [1, 2, 4])
+        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: report["label_prevalence"]!.objectMembers.map { row(Sanitize.inline($0.0), $0.1) }, rightAligned: [1, 2, 4, 6])
+        out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small.\n"
         let guardrail = report["guardrail"]!
         out += "\nGuardrail: "
         if let auc = guardrail["auc"]?.asNumber {
