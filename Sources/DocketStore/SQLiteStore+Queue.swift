@@ -148,7 +148,7 @@ extension SQLiteStore {
         let reviewer = try reviewerIdentity(named: reviewerName)
         return try write { () throws -> ClaimOutcome in
             _ = try expireDueLeases(at: now)
-            let state = try selectionState()
+            var state = try selectionState()
             let leaseEnd = now.adding(seconds: state.settings.leaseSeconds)
 
             // 1. A lease this reviewer already holds (a resumed session) is renewed and returned.
@@ -175,53 +175,64 @@ extension SQLiteStore {
                     gold: true, resumed: false))
             }
 
-            // 3. The best item already in progress with room left that this reviewer has not had.
-            // While new items can still be selected, only the top `inProgressWindow` items in
-            // progress are considered, so a reviewer who has run far ahead of the others (and so
-            // has many items waiting for a second reviewer) does not scan them all on every claim.
-            let budgetLeft = state.settings.budget.map { state.served < $0 } ?? true
-            let canSelectNew = budgetLeft && state.unserved > 0
-            let inProgress = try db.statement(
-                """
-                SELECT seq, id, policy, propensity FROM (
-                    SELECT seq, id, policy, propensity, utility FROM items INDEXED BY items_in_progress
-                    WHERE served_at IS NOT NULL AND taken < overlap ORDER BY utility DESC, id LIMIT ?2)
-                WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = seq AND a.reviewer = ?1
-                                  AND a.state IN ('open', 'done', 'skipped'))
-                ORDER BY utility DESC, id LIMIT 1
-                """)
-            try inProgress.bind([.integer(reviewer.id), .integer(canSelectNew ? Self.inProgressWindow : -1)])
-            if try inProgress.step() {
-                let seq = inProgress.int(0)
-                let itemID = inProgress.text(1)
-                let policy = SelectionPolicy(rawValue: inProgress.text(2)) ?? .exploit
-                let propensity = inProgress.double(3)
-                inProgress.reset()
-                let id = try openLease(item: seq, reviewer: reviewer.id, at: now, until: leaseEnd)
-                return .claimed(Assignment(id: id, itemID: itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: policy, propensity: propensity, resumed: false))
-            }
+            // Items this reviewer labelled in an imported file count as had. A new selection can
+            // land on one (selections are the project's, not the reviewer's): it stays selected for
+            // the others and the reviewer is offered the next item.
+            for _ in 0..<64 {
+                // 3. The best item already in progress with room left that this reviewer has not had.
+                // While new items can still be selected, only the top `inProgressWindow` items in
+                // progress are considered, so a reviewer who has run far ahead of the others (and so
+                // has many items waiting for a second reviewer) does not scan them all on every claim.
+                let budgetLeft = state.settings.budget.map { state.served < $0 } ?? true
+                let canSelectNew = budgetLeft && state.unserved > 0
+                let inProgress = try db.statement(
+                    """
+                    SELECT seq, id, policy, propensity FROM (
+                        SELECT seq, id, policy, propensity, utility FROM items INDEXED BY items_in_progress
+                        WHERE served_at IS NOT NULL AND taken < overlap ORDER BY utility DESC, id LIMIT ?2)
+                    WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = seq AND a.reviewer = ?1
+                                      AND a.state IN ('open', 'done', 'skipped'))
+                      AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.item = seq AND f.reviewer = ?1 AND f.source = 'import')
+                    ORDER BY utility DESC, id LIMIT 1
+                    """)
+                try inProgress.bind([.integer(reviewer.id), .integer(canSelectNew ? Self.inProgressWindow : -1)])
+                if try inProgress.step() {
+                    let seq = inProgress.int(0)
+                    let itemID = inProgress.text(1)
+                    let policy = SelectionPolicy(rawValue: inProgress.text(2)) ?? .exploit
+                    let propensity = inProgress.double(3)
+                    inProgress.reset()
+                    let id = try openLease(item: seq, reviewer: reviewer.id, at: now, until: leaseEnd)
+                    return .claimed(Assignment(id: id, itemID: itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: policy, propensity: propensity, resumed: false))
+                }
 
-            // 4. A new selection, while the budget lasts.
-            if let budget = state.settings.budget, state.served >= budget { return .budgetSpent }
-            guard state.unserved > 0 else { return .nothingLeft }
-            guard let selection = try selectNew(state: state) else { return .nothingLeft }
-            let pick = selection.candidate
-            try db.run(
-                """
-                UPDATE items SET served_at = ?, policy = ?, propensity = ?, selection_step = ?,
-                    diversity = ?, utility = ? WHERE seq = ?
-                """,
-                .integer(now.milliseconds), .text(selection.policy.rawValue), .real(selection.propensity),
-                .integer(Int64(selection.step)), SQLValue(pick.diversity), .real(pick.utility), .integer(pick.seq))
-            try db.run("UPDATE project SET served = served + 1 WHERE id = 1")
-            try logEvent(kind: "selected", at: now, reviewer: reviewer.id, item: pick.seq, detail: .object([
-                ("policy", .string(selection.policy.rawValue)), ("propensity", .number(selection.propensity)),
-                ("step", .number(Double(selection.step))), ("utility", .number(pick.utility)),
-            ]))
-            let id = try openLease(item: pick.seq, reviewer: reviewer.id, at: now, until: leaseEnd)
-            return .claimed(Assignment(
-                id: id, itemID: pick.id, reviewer: reviewer.name, expiresAt: leaseEnd, policy: selection.policy,
-                propensity: selection.propensity, resumed: false))
+                // 4. A new selection, while the budget lasts.
+                if let budget = state.settings.budget, state.served >= budget { return .budgetSpent }
+                guard state.unserved > 0 else { return .nothingLeft }
+                guard let selection = try selectNew(state: state) else { return .nothingLeft }
+                let pick = selection.candidate
+                try db.run(
+                    """
+                    UPDATE items SET served_at = ?, policy = ?, propensity = ?, selection_step = ?,
+                        diversity = ?, utility = ? WHERE seq = ?
+                    """,
+                    .integer(now.milliseconds), .text(selection.policy.rawValue), .real(selection.propensity),
+                    .integer(Int64(selection.step)), SQLValue(pick.diversity), .real(pick.utility), .integer(pick.seq))
+                try db.run("UPDATE project SET served = served + 1 WHERE id = 1")
+                try logEvent(kind: "selected", at: now, reviewer: reviewer.id, item: pick.seq, detail: .object([
+                    ("policy", .string(selection.policy.rawValue)), ("propensity", .number(selection.propensity)),
+                    ("step", .number(Double(selection.step))), ("utility", .number(pick.utility)),
+                ]))
+                if try db.scalar("SELECT 1 FROM feedback WHERE item = ? AND reviewer = ? AND source = 'import' LIMIT 1", .integer(pick.seq), .integer(reviewer.id)) != nil {
+                    state = try selectionState()
+                    continue
+                }
+                let id = try openLease(item: pick.seq, reviewer: reviewer.id, at: now, until: leaseEnd)
+                return .claimed(Assignment(
+                    id: id, itemID: pick.id, reviewer: reviewer.name, expiresAt: leaseEnd, policy: selection.policy,
+                    propensity: selection.propensity, resumed: false))
+            }
+            return .nothingLeft
         }
     }
 

@@ -295,3 +295,20 @@ func claimedID(_ outcome: ClaimOutcome) -> String? {
         #expect(throws: StoreError.backupTargetExists(path: sandbox.path("copy.db"))) { try store.backup(to: sandbox.path("copy.db")) }
     }
 }
+
+@Suite struct ImportedLabelClaimTests {
+    /// A reviewer who labelled an item in an imported file is never handed it; the selection
+    /// still stands for the other reviewers.
+    @Test func importedLabelsCountAsHad() throws {
+        let store = try Fixtures.store(path: ":memory:", settings: ProjectSettings(labels: ["safe", "unsafe"], overlap: 2, explore: 0), items: [item("top", risk: 0.9), item("next", risk: 0.5)])
+        _ = try store.importLabels(createItems: false, source: "history", at: t0) { sink in
+            _ = try sink.add(LabelRow(item: "top", reviewer: "ana", label: "safe"))
+            return .commit(rejected: 0)
+        }
+        _ = try store.addReviewer(name: "bo", role: .reviewer, at: t0)
+        #expect(claimedID(try store.claimNext(for: "ana", at: t0)) == "next")
+        // "top" was selected on the way and is in progress for bo.
+        #expect(claimedID(try store.claimNext(for: "bo", at: t0)) == "top")
+        #expect(try store.check() == [])
+    }
+}
