@@ -90,6 +90,7 @@ struct StatusCommand: ContextCommand {
             object.set("budget_left", status.budgetLeft)
             object.set("overlap", status.overlap)
             object.set("reviews", status.reviewsDone)
+            object.set("labels", status.labels)
             object.set("items_complete", status.itemsComplete)
             object.set("open_leases", status.openLeases)
             object.set("reviewers", status.reviewers)
@@ -102,6 +103,7 @@ struct StatusCommand: ContextCommand {
             items:       \(Format.count(status.items))
             budget:      \(budget)
             reviews:     \(Format.count(status.reviewsDone)) done, \(Format.count(status.itemsComplete)) items complete at overlap \(status.overlap)
+            labels:      \(Format.count(status.labels))
             open leases: \(Format.count(status.openLeases))
             reviewers:   \(Format.count(status.reviewers))
 

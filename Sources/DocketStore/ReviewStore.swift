@@ -67,6 +67,8 @@ public struct StatusSnapshot: Equatable, Sendable {
     public var itemsComplete: Int
     public var openLeases: Int
     public var reviewers: Int
+    /// Current labels (not withdrawn), from sessions and imports.
+    public var labels: Int = 0
     public var budgetLeft: Int? { budget.map { max(0, $0 - served) } }
 }
 

@@ -245,14 +245,15 @@ public final class SQLiteStore: ReviewStore {
                        (SELECT count(*) FROM items WHERE served_at IS NOT NULL AND taken >= overlap
                             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.state = 'open')),
                        (SELECT count(*) FROM assignments WHERE state = 'open'),
-                       (SELECT count(*) FROM reviewers)
+                       (SELECT count(*) FROM reviewers),
+                       (SELECT count(*) FROM feedback f WHERE f.kind = 'label' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
                 FROM project p WHERE p.id = 1
                 """)
             guard try statement.step() else { throw StoreError.noProject(path: path) }
             return StatusSnapshot(
                 items: Int(statement.int(0)), served: Int(statement.int(1)), budget: statement.optionalInt(2).map(Int.init),
                 overlap: Int(statement.int(3)), reviewsDone: Int(statement.int(4)), itemsComplete: Int(statement.int(5)),
-                openLeases: Int(statement.int(6)), reviewers: Int(statement.int(7)))
+                openLeases: Int(statement.int(6)), reviewers: Int(statement.int(7)), labels: Int(statement.int(8)))
         }
     }
 

@@ -87,7 +87,7 @@ let itemTwo = """
 
             """)
         // The second item's lease was released at quit; the first is done.
-        #expect(sandbox.run("status --json").output.contains(#""reviews":1"#))
+        #expect(sandbox.run("status --json").output.contains(#""reviews":1,"labels":1"#))
         #expect(sandbox.run("status --json").output.contains(#""open_leases":0"#))
     }
 
