@@ -133,10 +133,7 @@ struct DriftCommand: ContextCommand {
             case "day": return String(iso.prefix(10))
             case "month": return String(iso.prefix(7))
             default:
-                // ISO weeks start on Monday; 1970-01-01 was a Thursday.
-                let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-                let monday = days - ((days + 3) % 7 + 7) % 7
-                return "week of " + String(Instant(milliseconds: monday * 86_400_000).iso8601.prefix(10))
+                return "week of " + Instant(milliseconds: ms).isoWeekStart
             }
         }
         var groups: [String: [Int]] = [:]

@@ -11,7 +11,6 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case checkFailed(violations: Int)
     case invalidOption(name: String, value: String, reason: String)
     case invalidDefinition(file: String, problems: [String])
-    case interactiveOnly(reason: String)
 
     public var description: String {
         switch self {
@@ -27,8 +26,7 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Invalid \(name) '\(value)': \(reason)."
         case let .invalidDefinition(file, problems):
             return "\(file) was not applied: \(problems.count) \(problems.count == 1 ? "problem" : "problems")\(problems.count == 1 && !problems[0].contains(": line") && problems[0].hasPrefix(file + ": ") ? " (" + problems[0].dropFirst(file.count + 2) + ")" : " (listed above)")."
-        case .interactiveOnly(let reason):
-            return reason
+
         }
     }
 
@@ -36,7 +34,6 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     var exitCode: Int32 {
         switch self {
         case .importRejected, .invalidDefinition: return 65  // EX_DATAERR
-        case .interactiveOnly: return 64
         case .cannotOpen: return 66  // EX_NOINPUT
         case .cannotWrite: return 73  // EX_CANTCREAT
         case .unknownFormat, .invalidOption: return 64  // EX_USAGE

@@ -178,9 +178,7 @@ struct ReportCommand: ContextCommand {
         var weeks: [String: [Int]] = [:]
         for cell in 0..<(data.table.items * data.table.raters) where !data.table.values[cell].isNaN {
             guard let ms = data.times[cell] else { continue }
-            let day = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-            let monday = day - ((day + 3) % 7 + 7) % 7
-            weeks[String(Instant(milliseconds: monday * 86_400_000).iso8601.prefix(10)), default: []].append(cell)
+            weeks[Instant(milliseconds: ms).isoWeekStart, default: []].append(cell)
         }
         let raters = data.table.raters
         let agreementRows: [JSONValue] = weeks.keys.sorted().map { week in

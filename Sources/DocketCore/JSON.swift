@@ -319,10 +319,6 @@ extension JSONValue {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    public func encode(into out: inout String, sortedKeys: Bool) {
-        out += encoded(sortedKeys: sortedKeys)
-    }
-
     /// Appends the JSON text as UTF-8 bytes (the fast path for writing datasets).
     public func encode(into out: inout [UInt8], sortedKeys: Bool) {
         switch self {
@@ -367,10 +363,6 @@ public enum JSONText {
         var out: [UInt8] = []
         appendString(value, to: &out)
         return String(decoding: out, as: UTF8.self)
-    }
-
-    public static func appendString(_ value: String, to out: inout String) {
-        out += string(value)
     }
 
     static let hexDigits = Array("0123456789abcdef".utf8)

@@ -39,6 +39,13 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var description: String { iso8601 }
 
+    /// The Monday (UTC) of this instant's ISO week, as `YYYY-MM-DD`. 1970-01-01 was a Thursday.
+    public var isoWeekStart: String {
+        let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
+        let monday = days - ((days + 3) % 7 + 7) % 7
+        return String(Instant(milliseconds: monday * 86_400_000).iso8601.prefix(10))
+    }
+
     /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM` (a time without
     /// a zone is UTC). Returns nil for anything else.
     public static func parse(_ text: String) -> Instant? {

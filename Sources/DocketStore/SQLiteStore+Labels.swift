@@ -23,18 +23,6 @@ public protocol LabelSink {
     func add(_ row: LabelRow) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem>
 }
 
-/// A current label: the latest label a reviewer gave an item and did not withdraw.
-public struct LabelObservation: Equatable, Sendable {
-    public var item: Int64
-    public var itemID: String
-    public var category: String?
-    public var reviewer: Int64
-    public var reviewerName: String
-    public var label: String
-    public var rubric: Int?
-    public var createdAt: Instant
-}
-
 extension SQLiteStore {
     public func importLabels(
         createItems: Bool, source: String, at now: Instant, _ body: (any LabelSink) throws -> ImportDecision
@@ -58,21 +46,6 @@ extension SQLiteStore {
             ]))
             return (summary, true)
         }
-    }
-
-    /// Calls `body` with every current label, ordered by item then reviewer.
-    /// - Parameter kind: `label` or `rating` (ratings come back as their number's text).
-    public func forEachCurrentLabel(kind: FeedbackKind = .label, _ body: (LabelObservation) throws -> Void) throws(StoreError) {
-        let columns = try currentLabels(kind: kind)
-        do {
-            for index in columns.rows.indices {
-                let row = Int(columns.rows[index])
-                try body(LabelObservation(
-                    item: columns.itemSeqs[row], itemID: columns.itemIDs[row], category: columns.itemCategories[row], reviewer: columns.reviewers[index],
-                    reviewerName: columns.reviewerNames[columns.reviewers[index]] ?? "", label: columns.labelNames[Int(columns.labels[index])],
-                    rubric: columns.rubrics[index] < 0 ? nil : Int(columns.rubrics[index]), createdAt: Instant(milliseconds: columns.times[index])))
-            }
-        } catch { throw Self.map(error) }
     }
 
     /// Every current label (the latest a reviewer gave an item and did not withdraw) as parallel

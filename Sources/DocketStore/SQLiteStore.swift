@@ -184,6 +184,11 @@ public final class SQLiteStore: ReviewStore {
     }
 
     public func reviewers() throws(StoreError) -> [Reviewer] {
+        try queryReviewers(filter: "", [])
+    }
+
+    /// Reviewers with their counts of reviews done and current labels.
+    func queryReviewers(filter: String, _ arguments: [SQLValue]) throws(StoreError) -> [Reviewer] {
         try read {
             let statement = try db.statement(
                 """
@@ -191,8 +196,9 @@ public final class SQLiteStore: ReviewStore {
                        (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done'),
                        (SELECT count(*) FROM feedback f WHERE f.reviewer = r.id AND f.kind = 'label'
                             AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
-                FROM reviewers r ORDER BY r.name
+                FROM reviewers r \(filter) ORDER BY r.name
                 """)
+            try statement.bind(arguments)
             var result: [Reviewer] = []
             while try statement.step() {
                 result.append(Reviewer(
@@ -216,20 +222,7 @@ public final class SQLiteStore: ReviewStore {
     }
 
     public func reviewer(named name: String) throws(StoreError) -> Reviewer {
-        let found: Reviewer? = try read {
-            let statement = try db.statement(
-                """
-                SELECT r.id, r.name, r.role, r.created_at,
-                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done')
-                FROM reviewers r WHERE r.name = ?
-                """)
-            try statement.bind([.text(name)])
-            guard try statement.step() else { return nil }
-            return Reviewer(
-                id: statement.int(0), name: statement.text(1), role: Role(rawValue: statement.text(2)) ?? .reviewer,
-                createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)))
-        }
-        if let found { return found }
+        if let found = try queryReviewers(filter: "WHERE r.name = ?", [.text(name)]).first { return found }
         throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: try reviewers().map(\.name)))
     }
 

@@ -12,7 +12,6 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownAssignment(id: Int64)
     case assignmentNotOpen(id: Int64, state: String)
     case backupTargetExists(path: String)
-    case embeddingDimension(expected: Int, got: Int)
     case labelInUse(label: String)
     case budgetBelowServed(budget: Int, served: Int)
     case leaseLost(assignment: Int64)
@@ -52,8 +51,6 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Assignment \(id) is \(state), not open."
         case .backupTargetExists(let path):
             return "\(path) already exists; choose a new file for the backup."
-        case let .embeddingDimension(expected, got):
-            return "Embedding has \(got) numbers; this project's embeddings have \(expected)."
         case .labelInUse(let label):
             return "The label '\(label)' has been given to items, so the task definition must keep it."
         case let .budgetBelowServed(budget, served):
