@@ -209,7 +209,7 @@ struct ExportCommand: ContextCommand {
             let total = counts.values.reduce(0, +)
             guard total > 0 else { return }
             let order = definition.labels.isEmpty ? counts.keys.sorted() : definition.labels
-            let top = order.max { a, b in (counts[a] ?? 0) != (counts[b] ?? 0) ? (counts[a] ?? 0) < (counts[b] ?? 0) : (order.firstIndex(of: a)! > order.firstIndex(of: b)!) }!
+            let top = Aggregation.majorityLabel(counts, declared: definition.labels)!
             let agreement = Double(counts[top] ?? 0) / Double(total)
             if adjudicatedOnly, decision == nil { return }
             if let minAgreement, agreement < minAgreement { return }

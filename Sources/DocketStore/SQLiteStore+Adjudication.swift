@@ -181,11 +181,7 @@ extension SQLiteStore {
                     report.finalLabel = model
                     report.finalSource = "dawid-skene"
                 } else {
-                    let order = definition.labels
-                    let best = report.labelCounts.max { a, b in
-                        a.value != b.value ? a.value < b.value : (order.firstIndex(of: a.key) ?? .max) > (order.firstIndex(of: b.key) ?? .max)
-                    }
-                    report.finalLabel = best?.key
+                    report.finalLabel = Aggregation.majorityLabel(report.labelCounts, declared: definition.labels)
                     report.finalSource = "majority"
                 }
             }

@@ -298,3 +298,13 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
         #expect((0.90...0.985).contains(coverage), "coverage \(coverage)")
     }
 }
+
+@Suite struct MajorityLabelTests {
+    @Test func tiesGoToTheDeclaredOrderThenTheAlphabet() {
+        #expect(Aggregation.majorityLabel(["unsafe": 2, "safe": 1], declared: ["safe", "unsafe"]) == "unsafe")
+        #expect(Aggregation.majorityLabel(["unsafe": 1, "safe": 1], declared: ["safe", "unsafe"]) == "safe")
+        #expect(Aggregation.majorityLabel(["b": 1, "a": 1], declared: []) == "a")
+        #expect(Aggregation.majorityLabel(["x": 1, "safe": 1], declared: ["safe"]) == "safe")
+        #expect(Aggregation.majorityLabel([:], declared: ["safe"]) == nil)
+    }
+}

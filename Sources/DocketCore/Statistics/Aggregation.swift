@@ -21,6 +21,13 @@ public enum Aggregation {
         }
     }
 
+    /// The most frequent label among `counts`; ties go to the label declared first, and labels not
+    /// declared come after the declared ones, alphabetically. Nil when there are no labels.
+    public static func majorityLabel(_ counts: [String: Int], declared: [String]) -> String? {
+        func rank(_ label: String) -> (Int, String) { (declared.firstIndex(of: label) ?? declared.count, label) }
+        return counts.filter { $0.value > 0 }.max { a, b in a.value != b.value ? a.value < b.value : rank(a.key) > rank(b.key) }?.key
+    }
+
     public struct DawidSkeneResult: Sendable {
         /// Posterior class probabilities per item (nil for items without labels).
         public var posteriors: [[Double]?]
