@@ -169,7 +169,7 @@ extension SQLiteStore {
             }
 
             // 2. Now and then, a gold item this reviewer has not had, for calibration.
-            if let gold = try mixGold(reviewer: reviewer.id, at: now, until: leaseEnd) {
+            if let gold = try mixGold(reviewer: reviewer.id, seed: state.settings.seed, at: now, until: leaseEnd) {
                 return .claimed(Assignment(
                     id: gold.assignment, itemID: gold.itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: nil, propensity: nil,
                     gold: true, resumed: false))
@@ -238,12 +238,11 @@ extension SQLiteStore {
 
     /// With probability `gold_rate` (a draw seeded by the project, the reviewer and how many
     /// claims they have made), leases a gold item the reviewer has never had. Logged as an event.
-    func mixGold(reviewer: Int64, at now: Instant, until end: Instant) throws -> (assignment: Int64, itemID: String)? {
+    func mixGold(reviewer: Int64, seed: UInt64, at now: Instant, until end: Instant) throws -> (assignment: Int64, itemID: String)? {
         let (definition, _) = try taskDefinition()
         guard let calibration = definition.calibration, calibration.goldRate > 0 else { return nil }
-        let settings = try projectSettings()
         let claims = try db.int("SELECT count(*) FROM assignments WHERE reviewer = ?", .integer(reviewer))
-        var generator = SplitMix64(seed: settings.seed ^ (UInt64(bitPattern: reviewer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(bitPattern: claims) &* 0xC2B2_AE3D_27D4_EB4F))
+        var generator = SplitMix64(seed: seed ^ (UInt64(bitPattern: reviewer) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(bitPattern: claims) &* 0xC2B2_AE3D_27D4_EB4F))
         guard generator.nextUnit() < calibration.goldRate else { return nil }
         let candidates = try db.statement(
             """
