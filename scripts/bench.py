@@ -74,7 +74,8 @@ def main():
     ap.add_argument("--out", default="bench-out")
     ap.add_argument("--claims", type=int, default=2000, help="claims per process")
     ap.add_argument("--stats-items", type=int, default=1_000_000, help="items for the statistics benchmark (5 labels each)")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: queue, stats")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: session, queue, stats")
+    ap.add_argument("--session-items", type=int, default=200, help="items for the reviewer-session benchmark")
     args = ap.parse_args()
     docket = args.docket
     os.makedirs(args.out, exist_ok=True)
@@ -85,6 +86,8 @@ def main():
         report.append(line)
 
     skip = set(args.skip.split(",")) if args.skip else set()
+    if "session" not in skip:
+        session_bench(docket, args, say)
     for n in ([] if "queue" in skip else [int(s) for s in args.sizes.split(",")]):
         say(f"\n== {n:,} items ==")
         jl, csv = os.path.join(args.out, f"items-{n}.jsonl"), os.path.join(args.out, f"items-{n}.csv")
@@ -180,6 +183,86 @@ def main():
     say(f"\n== {n:,} items with 16-d embeddings (diversity by lazy greedy k-center) ==")
     say(f"queue --budget 1000: median {statistics.median(ns) / 1e6:.1f} ms in-process")
     write_report(args, report)
+
+
+def session_bench(docket, args, say):
+    """A scripted reviewer in a pseudo-terminal, answering items that ask for a label and a
+    rating: single-key mode (one key per ask, no Enter) beside line mode (`L R` then Enter).
+    Counts the keys sent and times each item from the first key to the next item's prompt."""
+    import pty
+    import re
+    n = args.session_items
+    d = os.path.join(args.out, "session")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    db = os.path.join(d, "p.db")
+    run([docket, "init", "--db", db, "--labels", "safe,borderline,unsafe", "--seed", "1"])
+    with open(os.path.join(d, "docket.yaml"), "w") as f:
+        f.write("labels: [safe, borderline, unsafe]\nrating: {name: helpfulness, scale: [1, 5]}\n"
+                "asks: [label, rating]\noverlap: 2\nexplore: 0\n")
+    run([docket, "config", "apply", "--db", db, os.path.join(d, "docket.yaml")])
+    with open(os.path.join(d, "items.jsonl"), "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"id": f"s{i:05d}", "prompt": f"prompt {i}", "response": f"response {i}", "risk": round(1 - i / n, 6)}) + "\n")
+    run([docket, "import", "items", "--db", db, os.path.join(d, "items.jsonl")])
+    rng = random.Random(3)
+    answers = [(rng.randint(1, 3), rng.randint(1, 5)) for _ in range(n)]
+    results = {}
+    for name, keys in (("keys", True), ("line", False)):
+        run([docket, "reviewers", "add", "--db", db, name])
+        pid, fd = pty.fork()
+        if pid == 0:
+            env = dict(os.environ, PAGER="cat", TERM="xterm", HOME=d, COLUMNS="100")
+            os.execve(docket, [docket, "review", "--db", db, "--as", name] + (["--keys"] if keys else []), env)
+        buf = b""
+        prompt = re.compile(rb"\? keys > " if keys else rb"docket> ")
+
+        def wait(count):
+            nonlocal buf
+            deadline = time.time() + 30
+            while len(prompt.findall(buf)) < count:
+                if time.time() > deadline:
+                    sys.exit(f"session bench: no prompt after {buf[-400:]!r}")
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+
+        seen = 1
+        wait(seen)
+        sent, times = 0, []
+        for label, rating in answers:
+            t0 = time.perf_counter()
+            if keys:
+                for k in (str(label), str(rating)):
+                    os.write(fd, k.encode())
+                    sent += 1
+                    seen += 1
+                    wait(seen)
+            else:
+                line = f"{label} {rating}\r"
+                os.write(fd, line.encode())
+                sent += len(line)
+                seen += 1
+                wait(seen)
+            times.append(time.perf_counter() - t0)
+        os.write(fd, b":quit\r" if keys else b"quit\r")
+        try:
+            while os.read(fd, 65536):
+                pass
+        except OSError:
+            pass
+        os.waitpid(pid, 0)
+        results[name] = (sent / n, statistics.median(times), pct(times, 0.99))
+    stored = run(["sqlite3", db, "SELECT count(*) FROM assignments WHERE state = 'done'"]).stdout.strip()
+    say(f"\n== reviewer session: {n} items asking a label and a rating, scripted in a pseudo-terminal ==")
+    for name in ("keys", "line"):
+        k, med, p99 = results[name]
+        say(f"{'single-key' if name == 'keys' else 'line mode '}: {k:.1f} keys/item, program time per item p50 {med * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms")
+    say(f"single-key / line mode keys per item: {results['keys'][0] / results['line'][0]:.2f}x; {stored} assignments done (expected {2 * n})")
 
 
 def write_report(args, report):

@@ -64,6 +64,9 @@ static void docket_sigint(int signal_number) {
 
 static void docket_line_handler(char *line) {
     docket_line_done = 1;
+    // Removing the handler here, not after the loop, keeps readline from displaying the prompt
+    // again once the line is done (readline's own callback example does the same).
+    rl_callback_handler_remove();
     if (line == NULL) { docket_line_eof = 1; return; }
     docket_line = line;
 }
@@ -86,6 +89,8 @@ static inline void docket_readline_setup(const char *name) {
     rl_catch_signals = 0;
     rl_attempted_completion_function = docket_attempted_completion;
     rl_basic_word_break_characters = " \t\n\"'";
+    // Offer completions in the order given (labels in their declared order), not sorted.
+    rl_sort_completion_matches = 0;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = docket_sigint;
@@ -138,16 +143,31 @@ static inline char *docket_readline(const char *prompt, int *status) {
         if (ready > 0) rl_callback_read_char();
     }
     rl_callback_handler_remove();
-    if (docket_line_eof) { *status = 2; return NULL; }
+    if (docket_line_eof) {
+        // Ctrl-D leaves the cursor after the prompt. With bracketed paste on, readline has
+        // already moved to a new line; otherwise do it here, so what follows starts a line.
+        const char *paste = rl_variable_value("enable-bracketed-paste");
+        if (paste == NULL || strcmp(paste, "on") != 0) {
+            FILE *out = rl_outstream ? rl_outstream : stdout;
+            fputc('\n', out);
+            fflush(out);
+        }
+        *status = 2;
+        return NULL;
+    }
     *status = 0;
     return docket_line;
 }
 
 static inline void docket_add_history(const char *line) { add_history(line); }
+/// Empties the in-memory history list (a new session starts from its own file only).
+static inline void docket_clear_history(void) { clear_history(); }
 static inline int docket_read_history(const char *path) { return read_history(path); }
-static inline int docket_write_history(const char *path, int keep) {
-    int rc = write_history(path);
-    history_truncate_file(path, keep);
+/// Appends the newest history entry to `path` (which must exist) and keeps its last `keep`
+/// lines. Appending, never rewriting the whole file, lets sessions share one file safely.
+static inline int docket_append_history(const char *path, int keep) {
+    int rc = append_history(1, path);
+    if (rc == 0) history_truncate_file(path, keep);
     return rc;
 }
 static inline int docket_interrupt_pending(void) { return docket_interrupted; }

@@ -16,12 +16,15 @@ enum ItemReportView {
             out += (report.responses == nil ? "Response" : "Response \(letter)") + "\n"
             out += TextWrap.wrap(Sanitize.block(text), width: width, indent: "  ").joined(separator: "\n") + "\n"
         }
-        let visible = leadView ? report.feedback : report.feedback.filter { $0.reviewer == viewer }
+        // Current feedback and the answers it superseded, in the order given; superseded ones are marked.
+        let rows = (report.feedback.map { ($0.reviewer, $0.feedback, false) } + report.superseded.map { ($0.reviewer, $0.feedback, true) })
+            .filter { leadView || $0.0 == viewer }.sorted { $0.1.id < $1.1.id }
         out += leadView ? "Feedback\n" : "Your feedback\n"
-        if visible.isEmpty { out += "  (none)\n" }
-        for (reviewer, stored) in visible {
+        if rows.isEmpty { out += "  (none)\n" }
+        for (reviewer, stored, superseded) in rows {
             var line = "  \(Sanitize.inline(reviewer)): \(Sanitize.inline(stored.draft.summary))"
             if let text = stored.draft.text { line += " — " + Sanitize.inline(String(text.prefix(120))) }
+            if superseded { line += " (superseded)" }
             out += line + "\n"
         }
         guard leadView else { return out }
@@ -38,10 +41,13 @@ enum ItemReportView {
             out += "Escalation (\(escalation.status)): \(Sanitize.inline(escalation.tier)), severity \(escalation.severity), rule \(escalation.rule): \(Sanitize.inline(escalation.reason))\n"
         }
         for decision in report.decisions {
-            out += "Decision by \(Sanitize.inline(decision.lead)) at \(decision.createdAt.iso8601): \(decision.kind)" + (decision.value.map { " \(Sanitize.inline($0))" } ?? "")
-                + " — \(Sanitize.inline(decision.rationale))" + (decision.supersedes != nil ? " (revises the one before)" : "") + "\n"
+            out += Format.hangingWrap("Decision by \(Sanitize.inline(decision.lead)) at \(decision.createdAt.iso8601): \(decision.kind)" + (decision.value.map { " \(Sanitize.inline($0))" } ?? "")
+                + " — \(Sanitize.inline(decision.rationale))" + (decision.supersedes != nil ? " (revises the one before)" : ""), width: width) + "\n"
         }
         out += "Final label: " + (report.finalLabel.map { "\(Sanitize.inline($0)) (\(report.finalSource ?? ""))" } ?? "none yet") + "\n"
+        if let rating = report.finalRating {
+            out += "Final rating: " + (report.finalRatingSource == "adjudicated" ? "\(JSONText.number(rating)) (adjudicated)" : "\(Format.fixed(rating, 2)) (mean)") + "\n"
+        }
         return out
     }
 }
@@ -73,10 +79,15 @@ struct ShowCommand: ContextCommand {
             object.set("item", report.id)
             object.set("final_label", report.finalLabel)
             object.set("final_source", report.finalSource)
+            object.set("final_rating", report.finalRating)
+            object.set("final_rating_source", report.finalRatingSource)
             object.set("votes", .object(report.labelCounts.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) }))
             object.set("posterior", report.posterior)
             object.set("gold", report.gold)
             object.set("feedback", .array(report.feedback.map { .object([("reviewer", .string($0.reviewer)), ("summary", .string($0.feedback.draft.summary))]) }))
+            object.set("superseded", .array(report.superseded.map {
+                .object([("reviewer", .string($0.reviewer)), ("summary", .string($0.feedback.draft.summary)), ("by", .number(Double($0.by)))])
+            }))
             object.set("escalations", .array(report.escalations.map { .object([("tier", .string($0.tier)), ("status", .string($0.status)), ("reason", .string($0.reason))]) }))
             object.set("decisions", .array(report.decisions.map { .object([("lead", .string($0.lead)), ("kind", .string($0.kind)), ("value", $0.value.map { .string($0) } ?? .null), ("rationale", .string($0.rationale))]) }))
             context.console.write(object.value.encoded() + "\n")
@@ -86,12 +97,75 @@ struct ShowCommand: ContextCommand {
     }
 }
 
+/// One command of the lead's session or of triage, with one line of what it does.
+struct LeadSessionCommand: Sendable {
+    let name: String
+    let aliases: [String]
+    let usage: String
+    let help: String
+    /// The decision the command records; the one place a command word maps to a stored kind.
+    let decision: DecisionKind?
+
+    init(name: String, aliases: [String] = [], usage: String, help: String, decision: DecisionKind? = nil) {
+        self.name = name
+        self.aliases = aliases
+        self.usage = usage
+        self.help = help
+        self.decision = decision
+    }
+
+    static let adjudicate: [LeadSessionCommand] = [
+        .init(name: "label", usage: "label LABEL RATIONALE", help: "Record the final label and resolve the escalation.", decision: .label),
+        .init(name: "rate", usage: "rate N RATIONALE", help: "Record the final rating and resolve the escalation.", decision: .rating),
+        .init(name: "choose", usage: "choose LETTER RATIONALE", help: "Record the chosen response and resolve the escalation.", decision: .choice),
+        .init(name: "return", usage: "return NOTE", help: "Send the item back for another review round (its overlap goes up by one).", decision: .return),
+        .init(name: "dismiss", usage: "dismiss REASON", help: "Close the escalation without a decision.", decision: .dismiss),
+        .init(name: "skip", aliases: ["s"], usage: "skip", help: "Go on to the next item; this one stays open."),
+        .init(name: "show", usage: "show", help: "Show the item again."),
+        .init(name: "help", aliases: ["h", "?"], usage: "help", help: "List the commands."),
+        .init(name: "quit", aliases: ["q", "exit"], usage: "quit", help: "End the session (Ctrl-D does the same)."),
+    ]
+
+    static let triage: [LeadSessionCommand] = [
+        .init(name: "0", aliases: ["1", "2", "3"], usage: "0, 1, 2 or 3", help: "Give the item that severity and go on to the next one."),
+        .init(name: "skip", aliases: ["s"], usage: "skip", help: "Go on to the next item without a severity."),
+        .init(name: "show", usage: "show", help: "Show the item again."),
+        .init(name: "help", aliases: ["h", "?"], usage: "help", help: "List the commands."),
+        .init(name: "quit", aliases: ["q", "exit"], usage: "quit", help: "End the triage (Ctrl-D does the same)."),
+    ]
+
+    static func named(_ word: String, in commands: [LeadSessionCommand]) -> LeadSessionCommand? {
+        commands.first { $0.name == word || $0.aliases.contains(word) }
+    }
+
+    /// Each command's usage and what it does, one line each.
+    static func helpText(_ commands: [LeadSessionCommand]) -> String {
+        let width = commands.map(\.usage.count).max() ?? 0
+        return commands.map { "  " + $0.usage + String(repeating: " ", count: width - $0.usage.count) + "  " + $0.help }.joined(separator: "\n") + "\n"
+    }
+
+    /// "Unknown command 'x'." with the nearest command's name when one is close.
+    static func unknown(_ word: String, in commands: [LeadSessionCommand]) -> String {
+        var message = "Unknown command '\(Sanitize.inline(word))'."
+        let names = commands.map(\.name).filter { $0.count > 1 }
+        if let suggestion = Suggestion.nearest(to: word.lowercased(), in: names) { message += " Did you mean `\(suggestion)`?" }
+        return message
+    }
+
+    /// The text after the first `count` words, as typed (inner spacing kept).
+    static func remainder(of line: String, after count: Int) -> String {
+        var rest = Substring(line)
+        for _ in 0..<count { rest = rest.drop(while: \.isWhitespace).drop(while: { !$0.isWhitespace }) }
+        return rest.trimmingCharacters(in: .whitespaces)
+    }
+}
+
 struct AdjudicateCommand: ContextCommand {
     static let configuration = CommandConfiguration(
         commandName: "adjudicate",
         abstract: "The lead's session: resolve escalated items, highest severity and oldest first.",
         discussion: """
-            Shows every reviewer's feedback side by side with names, the votes, the Dawid–Skene posterior (from aggregate --save), gold, flags and notes. Commands: label LABEL RATIONALE, rate N RATIONALE, choose LETTER RATIONALE (a final decision), return NOTE (another review round: the item's overlap goes up by one), dismiss REASON, skip, show, help, quit. A rationale is required. Decisions can be revised later with --item; every revision is kept. Only leads and admins may adjudicate.
+            Shows every reviewer's feedback side by side with names, the votes, the Dawid–Skene posterior (from aggregate --save), gold, flags and notes. Commands: label LABEL RATIONALE, rate N RATIONALE, choose LETTER RATIONALE (a final decision), return NOTE (another review round: the item's overlap goes up by one), dismiss REASON, skip, show, help, quit. A rationale is required. A mistyped command, a bad value or a refused decision prints a message and the session goes on. Decisions can be revised later with --item; every revision is kept. Only leads and admins may adjudicate.
 
             Example: docket adjudicate --as lee --tier lead
             """
@@ -109,82 +183,175 @@ struct AdjudicateCommand: ContextCommand {
             throw StoreError.notPermitted(reviewer: lead, role: actor.role.rawValue, action: "adjudicate")
         }
         let definition = try store.taskDefinition().definition
-        let input = context.makeLineInput()
-        input.completer = { line, start in
-            let words = line.prefix(start).split(separator: " ")
-            if words.isEmpty { return ["label", "rate", "choose", "return", "dismiss", "skip", "show", "help", "quit"] }
-            return words.first == "label" && words.count == 1 ? definition.labels : []
+        let queue: [String]
+        if let item {
+            _ = try store.itemReport(id: item)  // an unknown --item is an error of the command line, before the session
+            queue = [item]
+        } else {
+            queue = try store.openEscalations(tier: tier).map(\.itemID)
         }
-        let console = context.console
-        var queue = try item.map { [$0] } ?? store.openEscalations(tier: tier).map(\.itemID)
-        var decided = 0
-        console.write("Adjudicating as \(Sanitize.inline(lead)): \(queue.count) \(queue.count == 1 ? "item" : "items")\(item == nil ? " in tier \(Sanitize.inline(tier))" : "").\n")
-        items: while let current = queue.first {
-            var report = try store.itemReport(id: current)
-            console.page(ItemReportView.text(report, width: console.width, leadView: true, viewer: nil))
-            while true {
-                let event = input.readLine(prompt: "lead> ")
-                guard case .line(let line) = event else {
-                    if event == .interrupt { continue }
-                    break items
-                }
-                input.remember(line)
-                let words = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-                guard let command = words.first?.lowercased() else { continue }
-                let rest = words.dropFirst()
-                func rationale(after count: Int) -> String { rest.dropFirst(count).joined(separator: " ") }
-                switch command {
-                case "quit", "q", "exit": break items
-                case "show": console.page(ItemReportView.text(report, width: console.width, leadView: true, viewer: nil)); continue
-                case "skip", "s": queue.removeFirst(); continue items
-                case "help", "h", "?":
-                    console.write("label LABEL RATIONALE · rate N RATIONALE · choose LETTER RATIONALE · return NOTE · dismiss REASON · skip · show · quit\n")
-                    continue
-                case "label", "rate", "choose":
-                    guard let value = rest.first, !rationale(after: 1).isEmpty else {
-                        console.write("! A decision needs a value and a rationale: \(command) \(command == "label" ? "LABEL" : command == "rate" ? "N" : "LETTER") RATIONALE\n")
-                        continue
-                    }
-                    var normalized = value
-                    if command == "label", !definition.labels.contains(value) {
-                        console.write("! '\(Sanitize.inline(value))' is not a label; the labels are \(definition.labels.joined(separator: ", ")).\n")
-                        continue
-                    }
-                    if command == "rate" {
-                        guard let scale = definition.rating, let n = Int(value), (scale.minimum...scale.maximum).contains(n) else {
-                            console.write("! A rating is a whole number" + (definition.rating.map { " from \($0.minimum) to \($0.maximum)" } ?? "; this project declares no rating scale") + ".\n")
-                            continue
-                        }
-                    }
-                    if command == "choose" {
-                        let count = report.responses?.count ?? (report.response == nil ? 0 : 1)
-                        normalized = value.uppercased()
-                        guard ResponseLetters.letters(count: count).contains(normalized) else {
-                            console.write("! Choose one of the responses \(ResponseLetters.letters(count: count).joined(separator: ", ")).\n")
-                            continue
-                        }
-                    }
-                    let kind = command == "choose" ? "choice" : command
-                    _ = try store.decide(item: current, kind: kind, value: normalized, rationale: rationale(after: 1), by: lead, at: context.clock())
-                    console.write("Decided \(kind) \(Sanitize.inline(normalized)) on \(Sanitize.inline(current)).\n\n")
-                case "return", "dismiss":
-                    guard !rationale(after: 0).isEmpty else {
-                        console.write("! \(command == "return" ? "Say what the next reviewers should look at: return NOTE" : "Give a reason: dismiss REASON")\n")
-                        continue
-                    }
-                    _ = try store.decide(item: current, kind: command, value: nil, rationale: rationale(after: 0), by: lead, at: context.clock())
-                    console.write(command == "return" ? "Returned \(Sanitize.inline(current)) for another review round.\n\n" : "Dismissed the escalation on \(Sanitize.inline(current)).\n\n")
-                default:
-                    console.write("! Unknown command '\(Sanitize.inline(command))'. Type help for the commands.\n")
-                    continue
-                }
-                decided += 1
-                report = try store.itemReport(id: current)
-                queue.removeFirst()
-                continue items
+        let session = LeadSession(store: store, definition: definition, lead: lead, console: context.console, input: context.makeLineInput(HistoryScope(database: store.path, reviewer: lead, session: "adjudicate")), clock: context.clock)
+        session.run(queue: queue, scope: item == nil ? " in tier \(Sanitize.inline(tier))" : "")
+    }
+}
+
+/// The lead's session. Every error — a mistyped command, a bad value, a missing rationale, a
+/// refused or failed store write — is printed as a sentence and the session goes on.
+final class LeadSession {
+    let store: SQLiteStore
+    let definition: TaskDefinition
+    let lead: String
+    let console: any Console
+    let input: any LineInput
+    let clock: () -> Instant
+    private var current: ItemReport?
+    private var decided = 0
+
+    init(store: SQLiteStore, definition: TaskDefinition, lead: String, console: any Console, input: any LineInput, clock: @escaping () -> Instant) {
+        self.store = store
+        self.definition = definition
+        self.lead = lead
+        self.console = console
+        self.input = input
+        self.clock = clock
+    }
+
+    private enum Outcome { case stay, next, quit }
+
+    private var letters: [String] {
+        guard let report = current else { return [] }
+        return ResponseLetters.letters(count: report.responses?.count ?? (report.response == nil ? 0 : 1))
+    }
+
+    private func fail(_ text: String) { console.write("! " + text + "\n") }
+
+    func run(queue: [String], scope: String) {
+        let commands = LeadSessionCommand.adjudicate
+        input.completer = { [weak self] line, start in
+            guard let self else { return [] }
+            let words = line.prefix(start).split(whereSeparator: \.isWhitespace)
+            guard let first = words.first else { return commands.map(\.name) }
+            guard words.count == 1 else { return [] }
+            switch LeadSessionCommand.named(first.lowercased(), in: commands)?.decision {
+            case .label?: return self.definition.labels
+            case .rating?: return self.definition.rating.map { ($0.minimum...$0.maximum).map(String.init) } ?? []
+            case .choice?: return self.letters
+            default: return []
             }
         }
+        console.write("Adjudicating as \(Sanitize.inline(lead)): \(queue.count) \(queue.count == 1 ? "item" : "items")\(scope).\n")
+        items: for id in queue {
+            do {
+                current = try store.itemReport(id: id)
+            } catch {
+                fail("\(error) Skipping \(Sanitize.inline(id)).")
+                continue
+            }
+            show()
+            while true {
+                switch input.readLine(prompt: "lead> ") {
+                case .interrupt: continue
+                case .end: break items  // the line input ends the prompt's line itself
+                case .line(let line):
+                    input.remember(line)
+                    let outcome: Outcome
+                    do { outcome = try handle(line) } catch {
+                        fail("\(error)")
+                        outcome = .stay
+                    }
+                    switch outcome {
+                    case .stay: continue
+                    case .next: continue items
+                    case .quit: break items
+                    }
+                }
+            }
+        }
+        current = nil
         console.write("Adjudication ended: \(decided) \(decided == 1 ? "decision" : "decisions").\n")
+    }
+
+    private func show() {
+        guard let report = current else { return }
+        console.page(ItemReportView.text(report, width: console.width, leadView: true, viewer: nil))
+    }
+
+    private func handle(_ line: String) throws -> Outcome {
+        guard let report = current else { return .next }
+        let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let word = words.first else { return .stay }
+        guard let command = LeadSessionCommand.named(word.lowercased(), in: LeadSessionCommand.adjudicate) else {
+            fail(LeadSessionCommand.unknown(word, in: LeadSessionCommand.adjudicate) + " Type help for the commands.")
+            return .stay
+        }
+        switch command.name {
+        case "quit": return .quit
+        case "skip": return .next
+        case "show":
+            current = try store.itemReport(id: report.id)  // as it stands now: another lead may have decided meanwhile
+            show()
+            return .stay
+        case "help": console.write(LeadSessionCommand.helpText(LeadSessionCommand.adjudicate)); return .stay
+        default: break
+        }
+        guard let kind = command.decision else { return .stay }
+        if kind.carriesValue {
+            let rationale = LeadSessionCommand.remainder(of: line, after: 2)
+            guard words.count > 1, !rationale.isEmpty else {
+                fail("A decision needs a value and a rationale: \(command.usage)")
+                return .stay
+            }
+            guard let value = value(of: kind, words[1]) else { return .stay }
+            _ = try store.decide(item: report.id, kind: kind, value: value, rationale: rationale, by: lead, at: clock())
+            console.write("Decided \(kind.rawValue) \(Sanitize.inline(value)) on \(Sanitize.inline(report.id)).\n\n")
+        } else {
+            let rationale = LeadSessionCommand.remainder(of: line, after: 1)
+            guard !rationale.isEmpty else {
+                fail(kind == .return ? "Say what the next reviewers should look at: return NOTE" : "Give a reason: dismiss REASON")
+                return .stay
+            }
+            _ = try store.decide(item: report.id, kind: kind, value: nil, rationale: rationale, by: lead, at: clock())
+            console.write(kind == .return
+                ? "Returned \(Sanitize.inline(report.id)) for another review round.\n\n"
+                : "Dismissed the escalation on \(Sanitize.inline(report.id)).\n\n")
+        }
+        decided += 1
+        return .next
+    }
+
+    /// The value as stored, or nil after saying why it is not one.
+    private func value(of kind: DecisionKind, _ word: String) -> String? {
+        switch kind {
+        case .label:
+            guard definition.labels.contains(word) else {
+                fail("'\(Sanitize.inline(word))' is not a label; the labels are \(definition.labels.map(Sanitize.inline).joined(separator: ", ")).")
+                return nil
+            }
+            return word
+        case .rating:
+            guard let scale = definition.rating else {
+                fail("This project declares no rating scale, so there is no rating to decide.")
+                return nil
+            }
+            guard let n = Int(word), (scale.minimum...scale.maximum).contains(n) else {
+                fail("'\(Sanitize.inline(word))' is not a rating; a rating is a whole number from \(scale.minimum) to \(scale.maximum).")
+                return nil
+            }
+            return String(n)
+        case .choice:
+            let letters = self.letters
+            guard !letters.isEmpty else {
+                fail("This item has no responses to choose from.")
+                return nil
+            }
+            guard letters.contains(word.uppercased()) else {
+                fail("'\(Sanitize.inline(word))' is not a response; choose one of \(letters.joined(separator: ", ")).")
+                return nil
+            }
+            return word.uppercased()
+        case .return, .dismiss:
+            return nil
+        }
     }
 }
 
@@ -193,7 +360,7 @@ struct TriageCommand: ContextCommand {
         commandName: "triage",
         abstract: "A fast pass assigning severity 0–3 to flagged and newly imported items.",
         discussion: """
-            Flagged or escalated items come first, then items without a model risk, in import order. Type 0, 1, 2 or 3 and Enter (s skips, q quits); it can be scripted on standard input. The severity feeds the utility's risk term (as severity / 3) when the model gave none.
+            Flagged or escalated items come first, then items without a model risk, in import order. Each item says why it is in triage: its flags (reason, severity, who raised it), its open escalation, or that it has no model risk. Type 0, 1, 2 or 3 and Enter (s skips, q quits, help lists the commands); it can be scripted on standard input. A mistyped answer prints a message and the triage goes on. The severity feeds the utility's risk term (as severity / 3) when the model gave none.
 
             Example: docket triage --as ana --limit 50
             """
@@ -206,31 +373,142 @@ struct TriageCommand: ContextCommand {
     func run(in context: CommandContext) throws {
         let store = try database.open(in: context)
         _ = try store.reviewer(named: reviewer)
-        let input = context.makeLineInput()
-        input.completer = { _, _ in ["0", "1", "2", "3", "s", "q"] }
-        let console = context.console
         let queue = try store.triageQueue(limit: limit)
-        var done = 0
-        items: for id in queue {
-            let report = try store.itemReport(id: id)
-            var text = "── \(Sanitize.inline(id))" + (report.category.map { " · \(Sanitize.inline($0))" } ?? "") + "\n"
-            if let prompt = report.prompt { text += "  " + Sanitize.inline(String(prompt.prefix(200))) + "\n" }
-            if let response = report.response ?? report.responses?.first { text += "  → " + Sanitize.inline(String(response.prefix(300))) + "\n" }
-            console.write(text)
+        let session = TriageSession(store: store, reviewer: reviewer, console: context.console, input: context.makeLineInput(HistoryScope(database: store.path, reviewer: reviewer, session: "triage")), clock: context.clock)
+        session.run(queue: queue)
+    }
+}
+
+/// The triage screen of one item: a header, why it is in triage, then its prompt and responses.
+enum TriageView {
+    static func text(_ report: ItemReport, position: Int, of total: Int, width: Int) -> String {
+        let width = max(40, min(width, 100))
+        var out = "── \(position)/\(total) · \(Sanitize.inline(report.id))" + (report.category.map { " · \(Sanitize.inline($0))" } ?? "") + " "
+        out += String(repeating: "─", count: max(3, width - out.count)) + "\n"
+        for reason in reasons(report) {
+            var lines = TextWrap.wrap(reason, width: width, indent: "     ")
+            lines[0] = "Why: " + lines[0].dropFirst(5)
+            out += lines.joined(separator: "\n") + "\n"
+        }
+        func excerpt(_ text: String, _ limit: Int) -> String {
+            let clean = Sanitize.inline(text)
+            return clean.count > limit ? String(clean.prefix(limit)) + "…" : clean
+        }
+        if let prompt = report.prompt {
+            out += "Prompt\n" + TextWrap.wrap(excerpt(prompt, 300), width: width, indent: "  ").joined(separator: "\n") + "\n"
+        }
+        let responses = report.responses ?? report.response.map { [$0] } ?? []
+        for (index, response) in responses.enumerated() {
+            out += (report.responses == nil ? "Response" : "Response \(ResponseLetters.letter(index))") + "\n"
+            out += TextWrap.wrap(excerpt(response, 300), width: width, indent: "  ").joined(separator: "\n") + "\n"
+        }
+        return out
+    }
+
+    /// Why the item is waiting for triage: each current flag, its open escalation, a missing model risk.
+    static func reasons(_ report: ItemReport) -> [String] {
+        var reasons: [String] = []
+        for (reviewer, stored) in report.feedback where stored.draft.kind == .flag {
+            var line = "flagged \(Sanitize.inline(stored.draft.reason ?? "")) at severity \(stored.draft.severity ?? 0) by \(Sanitize.inline(reviewer))"
+            if let note = stored.draft.text, !note.isEmpty {
+                let clean = Sanitize.inline(note)
+                line += ": " + (clean.count > 120 ? String(clean.prefix(120)) + "…" : clean)
+            }
+            reasons.append(line)
+        }
+        for escalation in report.escalations where escalation.status == "open" {
+            reasons.append("escalated to \(Sanitize.inline(escalation.tier)) at severity \(escalation.severity) (\(Sanitize.inline(escalation.reason)))")
+        }
+        if report.risk == nil { reasons.append("no model risk") }
+        return reasons
+    }
+}
+
+/// The triage pass. A mistyped answer or a failed store write prints a sentence and the pass goes on.
+final class TriageSession {
+    let store: SQLiteStore
+    let reviewer: String
+    let console: any Console
+    let input: any LineInput
+    let clock: () -> Instant
+    private var done = 0
+
+    init(store: SQLiteStore, reviewer: String, console: any Console, input: any LineInput, clock: @escaping () -> Instant) {
+        self.store = store
+        self.reviewer = reviewer
+        self.console = console
+        self.input = input
+        self.clock = clock
+    }
+
+    private enum Outcome { case stay, next, quit }
+
+    private func fail(_ text: String) { console.write("! " + text + "\n") }
+
+    private static let answers = "Type 0, 1, 2 or 3 (s skips, q quits)."
+
+    func run(queue: [String]) {
+        input.completer = { _, _ in ["0", "1", "2", "3", "skip", "show", "help", "quit"] }
+        if queue.isEmpty {
+            console.write("Nothing is waiting for triage.\n")
+            return
+        }
+        console.write("Triage as \(Sanitize.inline(reviewer)): \(queue.count) \(queue.count == 1 ? "item" : "items"). \(Self.answers)\n")
+        items: for (index, id) in queue.enumerated() {
+            let report: ItemReport
+            do { report = try store.itemReport(id: id) } catch {
+                fail("\(error) Skipping \(Sanitize.inline(id)).")
+                continue
+            }
+            let screen = TriageView.text(report, position: index + 1, of: queue.count, width: console.width)
+            console.write("\n" + screen)
             while true {
-                guard case .line(let line) = input.readLine(prompt: "severity 0-3, s skip, q quit> ") else { break items }
-                let answer = line.trimmingCharacters(in: .whitespaces)
-                if answer == "q" { break items }
-                if answer == "s" { continue items }
-                guard let severity = Int(answer), (0...3).contains(severity) else {
-                    console.write("! Type 0, 1, 2 or 3 (s skips, q quits).\n")
-                    continue
+                switch input.readLine(prompt: "severity 0-3, s skip, q quit> ") {
+                case .interrupt: continue
+                case .end: break items  // the line input ends the prompt's line itself
+                case .line(let line):
+                    input.remember(line)
+                    let outcome: Outcome
+                    do { outcome = try handle(line, item: id, screen: screen) } catch {
+                        fail("\(error)")
+                        outcome = .stay
+                    }
+                    switch outcome {
+                    case .stay: continue
+                    case .next: continue items
+                    case .quit: break items
+                    }
                 }
-                try store.triage(item: id, severity: severity, by: reviewer, at: context.clock())
-                done += 1
-                continue items
             }
         }
-        console.write("Triaged \(done) \(done == 1 ? "item" : "items").\n")
+        console.write("\nTriaged \(done) \(done == 1 ? "item" : "items").\n")
+    }
+
+    private func handle(_ line: String, item: String, screen: String) throws -> Outcome {
+        let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let word = words.first?.lowercased() else { return .stay }
+        if let severity = Int(word) {
+            guard (0...3).contains(severity), words.count == 1 else {
+                fail("\(Sanitize.inline(line.trimmingCharacters(in: .whitespaces))) is not a severity. \(Self.answers)")
+                return .stay
+            }
+            try store.triage(item: item, severity: severity, by: reviewer, at: clock())
+            done += 1
+            console.write("Triaged \(Sanitize.inline(item)): severity \(severity).\n")
+            return .next
+        }
+        guard let command = LeadSessionCommand.named(word, in: LeadSessionCommand.triage) else {
+            fail(LeadSessionCommand.unknown(words[0], in: LeadSessionCommand.triage) + " " + Self.answers)
+            return .stay
+        }
+        switch command.name {
+        case "skip":
+            console.write("Skipped \(Sanitize.inline(item)).\n")
+            return .next
+        case "show": console.write(screen); return .stay
+        case "help": console.write(LeadSessionCommand.helpText(LeadSessionCommand.triage)); return .stay
+        case "quit": return .quit
+        default: return .stay
+        }
     }
 }

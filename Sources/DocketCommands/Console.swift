@@ -29,32 +29,48 @@ public struct CommandContext {
     public var clock: () -> Instant
     /// Opens standard input for reading (`import items -`).
     public var openStandardInput: () throws -> LineReader
-    /// The reviewer session's input: readline on a terminal, plain lines otherwise.
-    public var makeLineInput: () -> any LineInput
+    /// The start of the day an instant falls in, for "done today": local midnight in the live
+    /// process, midnight UTC by default.
+    public var dayStart: (Instant) -> Instant = { ReviewSession.utcDayStart($0) }
+    /// A session's input: readline on a terminal, plain lines otherwise. The scope names whose
+    /// history the session keeps (nil: none). Commands call `makeLineInput(_:)`.
+    public var lineInputFactory: (_ history: HistoryScope?) -> any LineInput
 
     public init(
         console: any Console, environment: [String: String], clock: @escaping () -> Instant,
-        openStandardInput: @escaping () throws -> LineReader, makeLineInput: @escaping () -> any LineInput = { PlainLineInput() }
+        openStandardInput: @escaping () throws -> LineReader,
+        makeLineInput: @escaping (_ history: HistoryScope?) -> any LineInput = { _ in PlainLineInput() }
     ) {
         self.console = console
         self.environment = environment
         self.clock = clock
         self.openStandardInput = openStandardInput
-        self.makeLineInput = makeLineInput
+        self.lineInputFactory = makeLineInput
+    }
+
+    /// A session's input, keeping its readline history in the file of `history` (per project,
+    /// reviewer and kind of session; see `HistoryScope`), or no history file when nil.
+    public func makeLineInput(_ history: HistoryScope? = nil) -> any LineInput {
+        lineInputFactory(history)
     }
 
     /// The real process: stdout, stderr, the system clock and stdin.
     public static func live() -> CommandContext {
-        CommandContext(
+        var context = CommandContext(
             console: TerminalConsole(),
             environment: ProcessInfo.processInfo.environment,
             clock: { Instant(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded())) },
             openStandardInput: { LineReader(standardInput: ()) },
-            makeLineInput: {
+            makeLineInput: { history in
                 isatty(STDIN_FILENO) == 1
-                    ? ReadlineInput(historyPath: ReadlineInput.defaultHistoryPath(environment: ProcessInfo.processInfo.environment)) as any LineInput
+                    ? ReadlineInput(historyPath: history?.path(environment: ProcessInfo.processInfo.environment)) as any LineInput
                     : PlainLineInput() as any LineInput
             })
+        context.dayStart = { instant in
+            let date = Date(timeIntervalSince1970: Double(instant.milliseconds) / 1000)
+            return Instant(milliseconds: Int64((Calendar.current.startOfDay(for: date).timeIntervalSince1970 * 1000).rounded()))
+        }
+        return context
     }
 }
 
@@ -91,22 +107,26 @@ public final class TerminalConsole: Console {
         return 24
     }
 
-    /// Text taller than the terminal goes through `$PAGER` (default `less -FRX`), which returns
-    /// at once when the text fits.
+    /// Text taller than the terminal goes through `$PAGER` (default `less -FRX`), run in the
+    /// terminal's foreground (see `ForegroundChild`). When the pager cannot start, fails, is
+    /// killed, or quits at once without reading the text, the text is written plainly instead;
+    /// a pager the reviewer quits part way (`q` in `less`) is the reader having gone, not an error.
     public func page(_ text: String) {
         let lines = text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
         guard isOutputTerminal, lines > height - 2 else { return write(text) }
-        let pager = ProcessInfo.processInfo.environment["PAGER"].flatMap { $0.isEmpty ? nil : $0 } ?? "less -FRX"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", pager]
-        let pipe = Pipe()
-        process.standardInput = pipe
-        do { try process.run() } catch { return write(text) }
-        pipe.fileHandleForWriting.write(Data(text.utf8))
-        try? pipe.fileHandleForWriting.close()
-        process.waitUntilExit()
+        let pager = ProcessInfo.processInfo.environment["PAGER"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "less -FRX"
+        let result = ForegroundChild.run(shell: pager, input: Array(text.utf8))
+        if !result.outcome.succeeded {
+            writeError("The pager '\(Sanitize.inline(pager))' \(result.outcome.explanation); showing the text here.\n")
+            return write(text)
+        }
+        // No person quits a pager within a fifth of a second: a pager that left that fast without
+        // reading the text (PAGER=true) showed nothing.
+        if !result.deliveredAll, result.seconds < Self.instantExit { return write(text) }
     }
+
+    /// How soon a pager that quits without reading its text counts as having shown nothing.
+    static let instantExit = 0.2
 
     public var width: Int {
         var size = winsize()

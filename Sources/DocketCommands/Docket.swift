@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DocketCore
 import DocketStore
 
@@ -46,6 +47,13 @@ public enum DocketVersion {
 
 /// Runs one command line against a context and returns the process exit code. Never exits.
 public enum DocketCLI {
+    /// Process-wide settings the live executable needs before any command runs: SIGPIPE is
+    /// ignored, so writing to a closed pipe (a pager or `head` that quit) fails with EPIPE,
+    /// which Docket treats as the reader having gone, instead of killing the process.
+    public static func prepareProcess() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     public static func run(_ arguments: [String], context: CommandContext) -> Int32 {
         do {
             var command = try Docket.parseAsRoot(arguments)

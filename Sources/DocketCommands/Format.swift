@@ -23,6 +23,19 @@ enum Format {
         return (text.hasSuffix(".0") ? String(text.dropLast(2)) : text) + "%"
     }
 
+    /// Wraps a line of Docket's own text (`Asks: …`, a decision) at word boundaries so no line is
+    /// wider than `width` columns: the first line starts at the margin, the ones after it with
+    /// `indent` (a hanging indent). Runs of spaces become one; a word longer than a line is cut.
+    /// Lines are joined with "\n", without a trailing newline. Uses `TextWrap.wrap`.
+    static func hangingWrap(_ text: String, width: Int, indent: String = "  ") -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let words = line.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            guard let first = TextWrap.wrap(words, width: width).first, first.count < words.count else { return words }
+            let rest = words.dropFirst(first.count).drop(while: { $0 == " " })
+            return ([first] + TextWrap.wrap(String(rest), width: width, indent: indent)).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
     /// Renders rows as aligned columns; `rightAligned` marks numeric columns.
     static func table(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> String {
         var widths = header.map(\.count)

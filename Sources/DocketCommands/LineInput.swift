@@ -48,29 +48,61 @@ public final class ScriptedLineInput: LineInput {
 
     public func readLine(prompt: String) -> InputEvent {
         prompts.append(prompt)
+        if let rest = pendingKeys {
+            pendingKeys = nil
+            return .line(String(rest))
+        }
         guard !lines.isEmpty else { return .end }
         guard let line = lines.removeFirst() else { return .interrupt }
         return .line(line)
     }
 
     public func remember(_ line: String) {}
+
+    /// Keys of the script line being read key by key, in single-key mode.
+    private var pendingKeys: Substring?
+    /// Keys read so far, for tests that count keystrokes.
+    public private(set) var keyCount = 0
+}
+
+extension ScriptedLineInput: KeyInput {
+    /// Single keys come from the script's lines, one character at a time (a line's end is not a
+    /// key); a `nil` line stands for Ctrl-C. A line read after `:` takes the rest of that line.
+    public func readKey(prompt: String) -> KeyEvent {
+        prompts.append(prompt)
+        while pendingKeys?.isEmpty ?? true {
+            guard !lines.isEmpty else { return .end }
+            guard let line = lines.removeFirst() else {
+                pendingKeys = nil
+                return .interrupt
+            }
+            pendingKeys = Substring(line)
+        }
+        let key = pendingKeys!.removeFirst()
+        keyCount += 1
+        return .key(key)
+    }
 }
 
 /// The one readline session of the process (readline itself is process-global).
 nonisolated(unsafe) private var activeReadline: ReadlineInput?
 
-/// GNU readline: line editing, tab completion, history kept across sessions in a file.
+/// GNU readline: line editing, tab completion, history kept across sessions in a file that each
+/// remembered line is appended to (see `HistoryFile`).
 public final class ReadlineInput: LineInput {
     public var completer: ((String, Int) -> [String])?
     public var onIdle: (() -> Void)?
     public let isInteractive = true
-    let historyPath: String?
+    let history: HistoryFile?
 
+    /// - Parameter historyPath: the history file (created if missing), or nil for no history.
     public init(historyPath: String?) {
-        self.historyPath = historyPath
+        let history = historyPath.map { HistoryFile(path: $0) }
+        self.history = history.flatMap { $0.prepare() ? $0 : nil }
         docket_readline_setup("docket")
         docket_set_idle({ activeReadline?.onIdle?() }, 60)
-        if let historyPath { _ = docket_read_history(historyPath) }
+        docket_clear_history()
+        self.history?.load()
         activeReadline = self
         docket_set_completion_provider { line, start, _ in
             guard let line, let input = activeReadline, let completer = input.completer else {
@@ -93,7 +125,6 @@ public final class ReadlineInput: LineInput {
     }
 
     deinit {
-        if let historyPath { _ = docket_write_history(historyPath, 1000) }
         if activeReadline === self { activeReadline = nil }
     }
 
@@ -108,14 +139,7 @@ public final class ReadlineInput: LineInput {
 
     public func remember(_ line: String) {
         guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return }
-        docket_add_history(line)
-        if let historyPath { _ = docket_write_history(historyPath, 1000) }
-    }
-
-    /// `~/.docket_history`, or nil when there is no home directory.
-    public static func defaultHistoryPath(environment: [String: String]) -> String? {
-        guard let home = environment["HOME"], !home.isEmpty else { return nil }
-        return home + "/.docket_history"
+        if let history { history.append(line) } else { docket_add_history(line) }
     }
 }
 
@@ -146,25 +170,46 @@ public struct LineTextEditor: TextEditor {
     }
 }
 
-/// `$VISUAL` or `$EDITOR` on a temporary file pre-filled with the initial text.
+/// `$VISUAL` or `$EDITOR` on a private temporary file pre-filled with the initial text, run in
+/// the terminal's foreground (see `ForegroundChild`).
 public struct ExternalTextEditor: TextEditor {
     public let command: String
     public init(command: String) { self.command = command }
 
     public func edit(initial: String, console: any Console, input: any LineInput) -> String? {
-        let path = NSTemporaryDirectory() + "/docket-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).txt"
-        guard FileManager.default.createFile(atPath: path, contents: Data(initial.utf8)) else { return nil }
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command + " \"$1\"", "sh", path]
-        do { try process.run() } catch {
-            console.writeError("Could not start the editor '\(command)': \(error.localizedDescription)\n")
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        // mkstemps creates the file with O_EXCL and mode 0600: nobody else can read the text or
+        // plant a link at its name.
+        var template = Array((directory + "/docket-edit-XXXXXX.txt").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, 4) }
+        guard descriptor >= 0 else {
+            console.writeError("Could not create a temporary file for the editor in \(Sanitize.inline(directory)): \(String(cString: strerror(errno))).\n")
             return nil
         }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: path) else {
-            console.write("The editor exited with status \(process.terminationStatus); nothing was recorded.\n")
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { unlink(path) }
+        let bytes = Array(initial.utf8)
+        let wrote = bytes.withUnsafeBufferPointer { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 { if errno == EINTR { continue }; return false }
+                offset += written
+            }
+            return true
+        }
+        close(descriptor)
+        guard wrote else {
+            console.writeError("Could not write the temporary file for the editor: \(String(cString: strerror(errno))).\n")
+            return nil
+        }
+        let result = ForegroundChild.run(shell: command + " \"$1\"", arguments: [path])
+        guard result.outcome.succeeded else {
+            console.write("The editor '\(Sanitize.inline(command))' \(result.outcome.explanation); nothing was recorded.\n")
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            console.write("The editor's file \(Sanitize.inline(path)) could not be read back; nothing was recorded.\n")
             return nil
         }
         var text = String(decoding: data, as: UTF8.self)

@@ -8,20 +8,22 @@ struct ReviewCommand: ContextCommand {
         commandName: "review",
         abstract: "Review items from the queue in a terminal session.",
         discussion: """
-            Serves items one at a time and records each piece of feedback the moment it is given. On a terminal the session uses GNU readline (line editing, tab completion, history in ~/.docket_history); otherwise it reads the same commands line by line, so sessions can be scripted. Type help inside the session for the commands.
+            Serves items one at a time and records each piece of feedback the moment it is given. On a terminal the session uses GNU readline (line editing, tab completion, history per project and reviewer in $XDG_STATE_HOME/docket/history, else ~/.local/state/docket/history); otherwise it reads the same commands line by line, so sessions can be scripted. Type help inside the session for the commands.
 
-            Example: docket review --as ana
+            Example: docket review --as ana --keys
             """
     )
 
     @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("as"), help: ArgumentHelp("A registered reviewer's name.", valueName: "name")) var reviewer: String
     @Flag(help: "Write each response as one JSON line.") var json = false
+    @Flag(help: "Single-key mode: answer each ask with one keypress, no Enter (Tab switches to typed commands, `keys` back).")
+    var keys = false
 
     func run(in context: CommandContext) throws {
         let store = try database.open(in: context)
         _ = try store.reviewer(named: reviewer)
-        let input = context.makeLineInput()
+        let input = context.makeLineInput(HistoryScope(database: store.path, reviewer: reviewer))
         let editor: any TextEditor
         if input.isInteractive, let command = context.environment["VISUAL"] ?? context.environment["EDITOR"], !command.isEmpty {
             editor = ExternalTextEditor(command: command)
@@ -29,7 +31,8 @@ struct ReviewCommand: ContextCommand {
             editor = LineTextEditor()
         }
         let session = ReviewSession(
-            store: store, reviewer: reviewer, console: context.console, input: input, editor: editor, clock: context.clock, json: json)
+            store: store, reviewer: reviewer, console: context.console, input: input, editor: editor, clock: context.clock, json: json,
+            keyMode: keys, dayStart: context.dayStart)
         try session.run()
     }
 }

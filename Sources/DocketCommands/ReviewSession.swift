@@ -11,7 +11,7 @@ struct SessionCommand {
     var help: String
 
     static let all: [SessionCommand] = [
-        .init(name: "label", aliases: ["l"], usage: "label LABEL", help: "Give the item a label: a declared label, or its number (1 is the first). A bare label name works too."),
+        .init(name: "label", aliases: ["l"], usage: "label LABEL", help: "Give the item a label: a declared label, or its number (1 is the first). Labelling again replaces your earlier label."),
         .init(name: "rate", aliases: ["r"], usage: "rate N", help: "Rate the item on the declared scale."),
         .init(name: "rank", aliases: ["rk"], usage: "rank B A C", help: "Order every response from best to worst by its letter."),
         .init(name: "prefer", aliases: ["p"], usage: "prefer A|B|tie", help: "Choose between responses A and B, or call it a tie."),
@@ -25,17 +25,29 @@ struct SessionCommand {
         .init(name: "undo", aliases: ["u"], usage: "undo", help: "Withdraw your last submission of this session and reopen its item. Nothing is deleted: the withdrawal is recorded."),
         .init(name: "show", aliases: ["sh"], usage: "show", help: "Show the item again."),
         .init(name: "guide", aliases: ["g"], usage: "guide", help: "Show the guidelines, labels, rating anchors and flag reasons."),
-        .init(name: "progress", aliases: ["pr"], usage: "progress", help: "Show what you have done and how much of the budget is used."),
+        .init(name: "progress", aliases: ["pr"], usage: "progress", help: "Show what you have done today, your pace and what is left for you."),
+        .init(name: "keys", aliases: ["k"], usage: "keys", help: "Switch to single-key mode: each ask is answered with one key, no Enter (Tab switches back)."),
         .init(name: "help", aliases: ["h", "?"], usage: "help [COMMAND]", help: "List the commands, or explain one."),
-        .init(name: "quit", aliases: ["q", "exit"], usage: "quit", help: "End the session and give the current item back (Ctrl-D does the same)."),
+        .init(name: "quit", aliases: ["q", "exit"], usage: "quit", help: "End the session (Ctrl-D does the same). An item you have started stays yours until its lease ends; one you have not goes back to the pool."),
     ]
 
     static func named(_ word: String) -> SessionCommand? {
         all.first { $0.name == word || $0.aliases.contains(word) }
     }
+
+    /// The first sentence of the help text, for the command list.
+    var summary: String {
+        guard let end = help.range(of: ". ") else { return help }
+        return String(help[..<end.lowerBound]) + "."
+    }
 }
 
 /// The reviewer session: serves items from the queue and records feedback, one commit per submission.
+///
+/// Two ways to answer: line mode (readline; commands, or the bare answers in the order the item
+/// asks, `3 4` for label 3 and rating 4) and single-key mode (`--keys`, or `keys`; each ask is
+/// answered with one keypress and the session moves on by itself; `:` opens the command line for
+/// one command, Tab goes back to line mode).
 final class ReviewSession {
     let store: SQLiteStore
     let reviewer: String
@@ -44,6 +56,8 @@ final class ReviewSession {
     let editor: any TextEditor
     let clock: () -> Instant
     let json: Bool
+    /// Where the reviewer's day starts, for "done today" (the local midnight before an instant).
+    let dayStart: (Instant) -> Instant
 
     private var definition = TaskDefinition()
     private var current: ReviewItem?
@@ -53,8 +67,15 @@ final class ReviewSession {
     private var submissions: [(feedback: Int64, assignment: Int64, summary: String)] = []
     private var reviewed = 0
     private var ended = false
+    /// Single-key mode: each ask is answered with one keypress.
+    private(set) var keyMode: Bool
+    /// Response letters pressed so far for a ranking in single-key mode.
+    private var rankingSoFar: [String] = []
 
-    init(store: SQLiteStore, reviewer: String, console: any Console, input: any LineInput, editor: any TextEditor, clock: @escaping () -> Instant, json: Bool) {
+    init(
+        store: SQLiteStore, reviewer: String, console: any Console, input: any LineInput, editor: any TextEditor,
+        clock: @escaping () -> Instant, json: Bool, keyMode: Bool = false, dayStart: @escaping (Instant) -> Instant = ReviewSession.utcDayStart
+    ) {
         self.store = store
         self.reviewer = reviewer
         self.console = console
@@ -62,6 +83,15 @@ final class ReviewSession {
         self.editor = editor
         self.clock = clock
         self.json = json
+        self.keyMode = keyMode && !json
+        self.dayStart = dayStart
+    }
+
+    /// Midnight UTC before `instant`: the default day for tests and scripts.
+    static func utcDayStart(_ instant: Instant) -> Instant {
+        let day: Int64 = 86_400_000
+        let ms = instant.milliseconds
+        return Instant(milliseconds: ms - ((ms % day) + day) % day)
     }
 
     // MARK: Output
@@ -78,6 +108,8 @@ final class ReviewSession {
         if json { emit("error", [("message", .string(text))]) } else { console.write("! " + text + "\n") }
     }
 
+    private var width: Int { max(40, min(console.width, 100)) }
+
     // MARK: Loop
 
     func run() throws {
@@ -85,10 +117,16 @@ final class ReviewSession {
         input.completer = { [weak self] line, start in self?.completions(line: line, wordStart: start) ?? [] }
         input.onIdle = { [weak self] in self?.keepAlive(force: true) }
         if !json {
-            say("Reviewing as \(Sanitize.inline(reviewer)). Type help for the commands, quit or Ctrl-D to stop.")
+            say("Reviewing as \(Sanitize.inline(reviewer)). " + (keyMode
+                ? "Single-key mode: press a key to answer; ? lists the keys, : types a command, Tab switches to typed commands."
+                : "Type help for the commands, quit or Ctrl-D to stop."))
         }
         try advance()
         while !ended {
+            if keyMode, let keys = input as? any KeyInput {
+                keyStep(keys)
+                continue
+            }
             switch input.readLine(prompt: "docket> ") {
             case .end:
                 finish(reason: "quit")
@@ -96,20 +134,28 @@ final class ReviewSession {
                 continue
             case .line(let line):
                 input.remember(line)
-                do { try handle(line) } catch let error as StoreError {
-                    fail(error.description)
-                    if case .leaseLost = error { try advance() }
-                } catch {
-                    fail("\(error)")
-                }
+                perform(line)
             }
         }
         store.idle()
     }
 
+    /// Runs one command line, printing any error as a sentence; the session goes on.
+    private func perform(_ line: String) {
+        do { try handle(line) } catch let error as StoreError {
+            fail(error.description)
+            if case .leaseLost = error {
+                do { try advance() } catch { fail("\(error)") }
+            }
+        } catch {
+            fail("\(error)")
+        }
+    }
+
     /// Claims and shows the next item, or ends the session when there is none.
     private func advance() throws {
         current = nil
+        rankingSoFar = []
         switch try store.claimNext(for: reviewer, at: clock()) {
         case .claimed(let assignment):
             current = try store.reviewItem(assignment: assignment.id)
@@ -126,10 +172,18 @@ final class ReviewSession {
         }
     }
 
+    /// Ends the session. An item with nothing given goes back to the pool; an item the reviewer
+    /// has started keeps its lease, so their next session resumes it with what they gave.
     private func finish(reason: String) {
         guard !ended else { return }
         ended = true
-        if let current { try? store.release(assignment: current.assignment, at: clock()) }
+        if let current {
+            if current.given.isEmpty {
+                try? store.release(assignment: current.assignment, at: clock())
+            } else if !json {
+                say("\(Sanitize.inline(current.id)) stays yours, with what you gave, until its lease ends at \(current.expiresAt.iso8601); review again to finish it.")
+            }
+        }
         current = nil
         if json {
             emit("end", [("reason", .string(reason)), ("reviewed", .number(Double(reviewed)))])
@@ -159,13 +213,7 @@ final class ReviewSession {
         let rest = String(trimmed.dropFirst(word.count)).trimmingCharacters(in: .whitespaces)
         let arguments = rest.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let command = SessionCommand.named(word.lowercased()) else {
-            if definition.labels.contains(word), arguments.isEmpty { return try submit(FeedbackDraft(kind: .label, label: word)) }
-            let names = SessionCommand.all.flatMap { [$0.name] }
-            var message = "Unknown command '\(Sanitize.inline(word))'."
-            if let suggestion = Suggestion.nearest(to: word.lowercased(), in: names + definition.labels) {
-                message += " Did you mean `\(suggestion)`?"
-            }
-            return fail(message + " Type help for the commands.")
+            return try answer(trimmed)
         }
         switch command.name {
         case "help": help(arguments.first)
@@ -174,6 +222,10 @@ final class ReviewSession {
         case "guide": guide()
         case "progress": try progress()
         case "undo": try undo()
+        case "keys":
+            guard !json, input is any KeyInput else { return fail("Single-key mode needs a terminal session.") }
+            keyMode = true
+            say("Single-key mode: press a key to answer; ? lists the keys, : types a command, Tab switches back.")
         case "next":
             guard let item = current else { return }
             try store.complete(assignment: item.assignment, at: clock())
@@ -181,6 +233,123 @@ final class ReviewSession {
         default:
             guard let draft = try draft(for: command, arguments: arguments, rest: rest) else { return }
             try submit(draft)
+        }
+    }
+
+    // MARK: Bare answers
+
+    /// The asks a bare answer fills, in order: the missing ones among label, rating, ranking and
+    /// preference, or all of them when none is missing (answering again changes an answer).
+    private func answerTargets(_ item: ReviewItem) -> [FeedbackKind] {
+        let answerable: Set<FeedbackKind> = [.label, .rating, .ranking, .preference]
+        let missing = item.missing.filter(answerable.contains)
+        return missing.isEmpty ? item.asked.filter(answerable.contains) : missing
+    }
+
+    /// A line that is not a command: the answers to the item's asks, in order (`3 4`, `unsafe 4`, `BA`).
+    private func answer(_ line: String) throws {
+        guard let item = current else { return }
+        let tokens = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        var targets = answerTargets(item)
+        // A label's name is a label wherever it stands, even when the label was already given;
+        // one answer alone goes to the first ask it can answer (`tie` while the label is missing).
+        if tokens.count == 1, definition.labels.contains(tokens[0]) {
+            targets = [.label]
+        } else if tokens.count == 1, let fit = targets.firstIndex(where: { looksLikeAnswer(tokens[0], for: $0, item: item) }) {
+            targets = Array(targets[fit...])
+        }
+        guard !targets.isEmpty, looksLikeAnswer(tokens[0], for: targets[0], item: item) else {
+            let word = tokens[0]
+            var message = "Unknown command '\(Sanitize.inline(word))'."
+            if let suggestion = Suggestion.nearest(to: word.lowercased(), in: SessionCommand.all.map(\.name) + definition.labels) {
+                message += " Did you mean `\(suggestion)`?"
+            }
+            return fail(message + " Type help for the commands.")
+        }
+        guard tokens.count <= targets.count else {
+            return fail("\(tokens.count) answers, but the item asks for \(targets.count): \(targets.map(askName).joined(separator: ", ")), in that order.")
+        }
+        var drafts: [FeedbackDraft] = []
+        for (token, kind) in zip(tokens, targets) {
+            switch parseAnswer(token, as: kind, item: item) {
+            case .success(let draft): drafts.append(draft)
+            case .failure(let problem): return fail(problem.message)
+            }
+        }
+        // Check every answer before recording any, so a line is taken whole or not at all.
+        var given = item.given.map(\.draft)
+        for draft in drafts {
+            if let problem = FeedbackRules.problem(with: draft, definition: definition, responses: item.responseCount)
+                ?? ReviewRules.contradiction(draft, given: given, responses: item.responseCount) {
+                return fail(problem)
+            }
+            given.append(draft)
+        }
+        for draft in drafts {
+            guard current?.assignment == item.assignment else { break }
+            try submit(draft)
+        }
+    }
+
+    private func askName(_ kind: FeedbackKind) -> String {
+        switch kind {
+        case .rating: return "rating"
+        default: return kind.rawValue
+        }
+    }
+
+    /// Whether a word is meant as an answer at all (so a typo of a command is not taken as one).
+    private func looksLikeAnswer(_ token: String, for kind: FeedbackKind, item: ReviewItem) -> Bool {
+        if Double(token) != nil { return true }
+        switch kind {
+        case .label: return definition.labels.contains(token) || definition.labels.contains { $0.lowercased() == token.lowercased() }
+        case .rating: return false
+        case .ranking, .preference:
+            let letters = Set(item.lettered.map(\.letter))
+            return token.lowercased() == "tie" || token == "=" || token.uppercased().allSatisfy { letters.contains(String($0)) }
+        default: return false
+        }
+    }
+
+    struct AnswerProblem: Error { var message: String }
+
+    private func parseAnswer(_ token: String, as kind: FeedbackKind, item: ReviewItem) -> Result<FeedbackDraft, AnswerProblem> {
+        switch kind {
+        case .label:
+            if definition.labels.contains(token) { return .success(FeedbackDraft(kind: .label, label: token)) }
+            if let match = definition.labels.first(where: { $0.lowercased() == token.lowercased() }) {
+                return .success(FeedbackDraft(kind: .label, label: match))
+            }
+            if let number = Int(token), (1...max(1, definition.labels.count)).contains(number), !definition.labels.isEmpty {
+                return .success(FeedbackDraft(kind: .label, label: definition.labels[number - 1]))
+            }
+            return .failure(AnswerProblem(message: "'\(Sanitize.inline(token))' is not a label: give its number (1 to \(definition.labels.count)) or its name (\(definition.labels.joined(separator: ", ")))."))
+        case .rating:
+            guard let value = Double(token), value.isFinite else {
+                return .failure(AnswerProblem(message: "A rating is a number" + (definition.rating.map { " from \($0.minimum) to \($0.maximum)" } ?? "") + "."))
+            }
+            return .success(FeedbackDraft(kind: .rating, rating: value))
+        case .ranking:
+            if item.responseCount == 2, let preference = preference(from: token), preference != .tie {
+                let other = preference == .a ? "B" : "A"
+                return .success(FeedbackDraft(kind: .ranking, ranking: [preference.rawValue, other]))
+            }
+            return .success(FeedbackDraft(kind: .ranking, ranking: token.uppercased().map { String($0) }))
+        case .preference:
+            if let preference = preference(from: token) { return .success(FeedbackDraft(kind: .preference, preference: preference)) }
+            return .failure(AnswerProblem(message: "Choose A, B or tie (or type the letters best first, `BA`)."))
+        default:
+            return .failure(AnswerProblem(message: "Use the \(kind.rawValue) command for this."))
+        }
+    }
+
+    /// `A`, `B`, `tie` (`t`, `=`), or two letters best first (`BA`).
+    private func preference(from token: String) -> Preference? {
+        switch token.uppercased() {
+        case "A", "AB": return .a
+        case "B", "BA": return .b
+        case "TIE", "T", "=": return .tie
+        default: return nil
         }
     }
 
@@ -201,7 +370,7 @@ final class ReviewSession {
             return FeedbackDraft(kind: .label, label: label)
         case "rate":
             guard arguments.count == 1 else { return usage() }
-            guard let value = Double(arguments[0]) else {
+            guard let value = Double(arguments[0]), value.isFinite else {
                 fail("A rating is a number" + (definition.rating.map { " from \($0.minimum) to \($0.maximum)" } ?? "") + ".")
                 return nil
             }
@@ -264,8 +433,8 @@ final class ReviewSession {
 
     private func submit(_ draft: FeedbackDraft) throws {
         guard let item = current else { return }
-        let responses = item.responses?.count ?? (item.response == nil ? 0 : 1)
-        if let problem = FeedbackRules.problem(with: draft, definition: definition, responses: responses) {
+        if let problem = FeedbackRules.problem(with: draft, definition: definition, responses: item.responseCount)
+            ?? ReviewRules.contradiction(draft, given: item.given.map(\.draft), responses: item.responseCount) {
             return fail(problem)
         }
         let now = clock()
@@ -273,17 +442,22 @@ final class ReviewSession {
         let submission = try store.submit(draft, assignment: item.assignment, secondsSpent: max(0, seconds), at: now)
         mark = now
         submissions.append((submission.feedback, item.assignment, draft.summary))
+        let replacedSummaries = item.given.filter { submission.replaced.contains($0.id) }.map(\.draft.summary)
+        current?.given.removeAll { submission.replaced.contains($0.id) }
         current?.given.append(StoredFeedback(id: submission.feedback, draft: draft, createdAt: now))
         if json {
             emit("recorded", [
                 ("feedback", .number(Double(submission.feedback))), ("item", .string(item.id)), ("kind", .string(draft.kind.rawValue)),
                 ("summary", .string(draft.summary)), ("completed", .bool(submission.completed)),
                 ("missing", .array(submission.missing.map { .string($0.rawValue) })),
+                ("replaced", .array(submission.replaced.map { .number(Double($0)) })),
             ])
         } else {
-            var text = "Recorded \(Sanitize.inline(draft.summary))."
+            var text = "Recorded \(Sanitize.inline(draft.summary))"
+            if !replacedSummaries.isEmpty { text += " (replaces your \(replacedSummaries.map(Sanitize.inline).joined(separator: ", ")))" }
+            text += "."
             if !submission.completed, !submission.missing.isEmpty {
-                text += " Still asked: \(submission.missing.map(\.rawValue).joined(separator: ", "))."
+                text += " Still asked: \(submission.missing.map(askName).joined(separator: ", "))."
             }
             say(text)
         }
@@ -299,6 +473,7 @@ final class ReviewSession {
     private func undo() throws {
         guard let last = submissions.popLast() else { return fail("Nothing to undo in this session.") }
         let withdrawal = try store.withdraw(feedback: last.feedback, by: reviewer, at: clock())
+        rankingSoFar = []
         if let reopened = withdrawal.reopened, reopened != current?.assignment {
             if let current { try store.release(assignment: current.assignment, at: clock()) }
             if last.summary.hasPrefix("skip") == false { reviewed = max(0, reviewed - 1) }
@@ -312,26 +487,162 @@ final class ReviewSession {
         }
     }
 
+    // MARK: Single-key mode
+
+    /// The key that answers each choice of an ask, or nil when the ask cannot be one key
+    /// (more than nine labels or rating points, or a text ask).
+    private func keyChoices(for kind: FeedbackKind, item: ReviewItem) -> [(key: Character, meaning: String)]? {
+        switch kind {
+        case .label:
+            guard (1...9).contains(definition.labels.count) else { return nil }
+            return definition.labels.enumerated().map { (Character(String($0.offset + 1)), Sanitize.inline($0.element)) }
+        case .rating:
+            guard let scale = definition.rating, scale.minimum >= 0, scale.maximum <= 9, scale.minimum <= scale.maximum else { return nil }
+            return (scale.minimum...scale.maximum).map { (Character(String($0)), String($0)) }
+        case .preference:
+            return [("a", "A"), ("b", "B"), ("t", "tie")]
+        case .ranking:
+            let remaining = item.lettered.map(\.letter).filter { !rankingSoFar.contains($0) }
+            guard item.responseCount <= 9 else { return nil }
+            return remaining.map { (Character($0.lowercased()), $0) }
+        default:
+            return nil
+        }
+    }
+
+    /// The single-key prompt: what the next ask is and which keys do what.
+    func keyPrompt(for item: ReviewItem) -> String {
+        let common = "u undo · s skip · : command · ? keys"
+        guard let ask = item.missing.first else { return "Enter next · \(common) > " }
+        if let choices = keyChoices(for: ask, item: item) {
+            let name = ask == .ranking ? "rank best first" + (rankingSoFar.isEmpty ? "" : " (\(rankingSoFar.joined(separator: " > ")) > …)") : askName(ask)
+            let keys = ask == .rating && choices.count > 3
+                ? "\(choices.first!.key)–\(choices.last!.key)"
+                : choices.map { "\($0.key) \($0.meaning)" }.joined(separator: "  ")
+            return "\(name): \(keys) · \(common) > "
+        }
+        switch ask {
+        case .edit, .demonstration, .critique: return "\(askName(ask)): Enter opens the editor · \(common) > "
+        default: return "\(askName(ask)): press : and type it · \(common) > "
+        }
+    }
+
+    private func keyStep(_ keys: any KeyInput) {
+        guard let item = current else {
+            finish(reason: "quit")
+            return
+        }
+        switch keys.readKey(prompt: keyPrompt(for: item)) {
+        case .end:
+            finish(reason: "quit")
+        case .interrupt:
+            rankingSoFar = []
+        case .key(let key):
+            do { try handleKey(key, item: item) } catch let error as StoreError {
+                fail(error.description)
+                if case .leaseLost = error {
+                    do { try advance() } catch { fail("\(error)") }
+                }
+            } catch {
+                fail("\(error)")
+            }
+        }
+    }
+
+    private func handleKey(_ key: Character, item: ReviewItem) throws {
+        keepAlive()
+        let ask = item.missing.first
+        if let ask, let choices = keyChoices(for: ask, item: item), let choice = choices.first(where: { $0.key == Character(key.lowercased()) }) {
+            switch ask {
+            case .label: return try submit(FeedbackDraft(kind: .label, label: definition.labels[Int(String(choice.key))! - 1]))
+            case .rating: return try submit(FeedbackDraft(kind: .rating, rating: Double(String(choice.key))!))
+            case .preference: return try submit(FeedbackDraft(kind: .preference, preference: Preference(rawValue: choice.meaning)))
+            case .ranking:
+                rankingSoFar.append(choice.meaning)
+                let rest = item.lettered.map(\.letter).filter { !rankingSoFar.contains($0) }
+                guard rest.count <= 1 else { return }
+                let ranking = rankingSoFar + rest
+                rankingSoFar = []
+                return try submit(FeedbackDraft(kind: .ranking, ranking: ranking))
+            default: break
+            }
+        }
+        switch key {
+        case ":":
+            rankingSoFar = []
+            switch input.readLine(prompt: ": ") {
+            case .line(let line):
+                input.remember(line)
+                perform(line)
+            case .interrupt, .end:
+                break
+            }
+        case "\t":
+            keyMode = false
+            rankingSoFar = []
+            say("Line mode: type commands or answers; `keys` switches back to single keys.")
+        case "u", "\u{7F}", "\u{08}":
+            try undo()
+        case "s":
+            try submit(FeedbackDraft(kind: .skip))
+        case "q":
+            finish(reason: "quit")
+        case "?":
+            keyHelp(item)
+        case "\r", "\n":
+            switch ask {
+            case .edit?: perform("edit")
+            case .demonstration?: perform("demo")
+            case .critique?: perform("critique")
+            case nil:
+                try store.complete(assignment: item.assignment, at: clock())
+                completed(item)
+            default: break
+            }
+        case " ", "\u{1B}":
+            break
+        default:
+            fail("The key \(KeyNames.echo(key)) does nothing here; ? lists the keys.")
+        }
+    }
+
+    private func keyHelp(_ item: ReviewItem) {
+        var lines = ["Keys (no Enter needed):"]
+        for kind in item.asked {
+            if let choices = keyChoices(for: kind, item: item) {
+                lines.append("  \(askName(kind)): " + choices.map { "\($0.key) \($0.meaning)" }.joined(separator: ", "))
+            }
+        }
+        lines += [
+            "  u or Backspace: undo your last answer", "  s: skip the item", "  Enter: open the editor for a text ask, or finish an item that asks nothing",
+            "  :  type one command (flag, note, critique, show, guide, progress, …)", "  Tab: back to typed commands", "  q: quit",
+        ]
+        say(lines.joined(separator: "\n"))
+    }
+
     // MARK: Views
 
     func show() {
         guard let item = current else { return }
         let given = item.given.map { $0.draft.summary }
+        let pace = try? store.pace(of: reviewer, dayStart: dayStart(clock()))
         if json {
             emit("item", [
                 ("assignment", .number(Double(item.assignment))), ("id", .string(item.id)),
                 ("category", item.category.map { .string($0) } ?? .null), ("prompt", item.prompt.map { .string($0) } ?? .null),
                 ("responses", .array(item.lettered.map { .object([("letter", .string($0.letter)), ("text", .string($0.text))]) })),
-                ("position", .number(Double(item.position))), ("budget", item.budget.map { .number(Double($0)) } ?? .null),
+                ("done_today", pace.map { .number(Double($0.doneToday)) } ?? .null), ("left", pace.map { .number(Double($0.left)) } ?? .null),
+                ("median_seconds", pace?.medianSeconds.map { .number($0) } ?? .null),
                 ("asks", .array(item.asked.map { .string($0.rawValue) })), ("missing", .array(item.missing.map { .string($0.rawValue) })),
                 ("given", .array(given.map { .string($0) })),
             ])
             return
         }
-        let width = max(40, min(console.width, 100))
+        let width = self.width
         var header = "── \(Sanitize.inline(item.id))"
         if let category = item.category { header += " · \(Sanitize.inline(category))" }
-        header += " · item \(item.position)" + (item.budget.map { " of \($0)" } ?? "") + " "
+        if let pace { header += " · " + pace.summary }
+        header += " "
         var out = header + String(repeating: "─", count: max(3, width - header.count)) + "\n"
         if let prompt = item.prompt {
             out += "Prompt\n" + TextWrap.wrap(Sanitize.block(prompt), width: width, indent: "  ").joined(separator: "\n") + "\n\n"
@@ -341,15 +652,35 @@ final class ReviewSession {
             out += (lettered.count == 1 && item.responses == nil ? "Response" : "Response \(letter)") + "\n"
             out += TextWrap.wrap(Sanitize.block(text), width: width, indent: "  ").joined(separator: "\n") + "\n\n"
         }
-        out += "Asks: " + (item.asked.isEmpty ? "nothing required (use next when done)" : item.asked.map(askDescription).joined(separator: " · ")) + "\n"
-        if !given.isEmpty { out += "Given: " + given.map(Sanitize.inline).joined(separator: ", ") + "\n" }
-        console.page(out)
+        // What the item asks and what was given are written after the pager, so they stand
+        // above the prompt however the reviewer leaves the pager.
+        // Each ask stays whole on a line (its spaces do not break) when the line wraps.
+        let asks = "Asks: " + (item.asked.isEmpty ? "nothing required (use next when done)"
+            : item.asked.map { askDescription($0).replacingOccurrences(of: " ", with: "\u{A0}") }.joined(separator: " · "))
+        var footer = ownLine(asks, indent: "      ").replacingOccurrences(of: "\u{A0}", with: " ")
+        if !given.isEmpty { footer += ownLine("Given: " + given.map(Sanitize.inline).joined(separator: ", "), indent: "       ") }
+        if console.isOutputTerminal, console.height > 0, lineCount(out) + lineCount(footer) > console.height - 2 {
+            console.page(out)
+            console.write(footer)
+        } else {
+            console.write(out + footer)
+        }
+    }
+
+    private func lineCount(_ text: String) -> Int { text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 } }
+
+    /// A line of Docket's own text, wrapped at word boundaries with a hanging indent.
+    private func ownLine(_ text: String, indent: String) -> String {
+        let lines = TextWrap.wrap(text, width: width)
+        guard lines.count > 1 else { return text + "\n" }
+        let rest = TextWrap.wrap(lines.dropFirst().joined(separator: " "), width: width, indent: indent)
+        return ([lines[0]] + rest).joined(separator: "\n") + "\n"
     }
 
     private func askDescription(_ kind: FeedbackKind) -> String {
         switch kind {
-        case .label: return "label (" + definition.labels.joined(separator: " / ") + ")"
-        case .rating: return definition.rating.map { "rate (\($0.name) \($0.minimum)–\($0.maximum))" } ?? "rate"
+        case .label: return "label (" + definition.labels.enumerated().map { "\($0.offset + 1) \(Sanitize.inline($0.element))" }.joined(separator: " / ") + ")"
+        case .rating: return definition.rating.map { "rate (\(Sanitize.inline($0.name)) \($0.minimum)–\($0.maximum))" } ?? "rate"
         case .ranking: return "rank (" + (current?.lettered.map(\.letter).joined(separator: " ") ?? "") + ")"
         case .preference: return "prefer (A / B / tie)"
         case .edit: return "edit"
@@ -361,31 +692,35 @@ final class ReviewSession {
 
     private func guide() {
         var out = ""
-        if !definition.guidelines.isEmpty { out += "Guidelines\n" + TextWrap.wrap(Sanitize.block(TextWrap.reflow(definition.guidelines)), width: max(40, min(console.width, 100)), indent: "  ").joined(separator: "\n") + "\n\n" }
+        if !definition.guidelines.isEmpty { out += "Guidelines\n" + TextWrap.wrap(Sanitize.block(TextWrap.reflow(definition.guidelines)), width: width, indent: "  ").joined(separator: "\n") + "\n\n" }
         if !definition.labels.isEmpty {
-            out += "Labels: " + definition.labels.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: ", ") + "\n"
+            out += "Labels: " + definition.labels.enumerated().map { "\($0.offset + 1) \(Sanitize.inline($0.element))" }.joined(separator: ", ") + "\n"
         }
         if let rating = definition.rating {
-            out += "Rating: \(rating.name), \(rating.minimum) to \(rating.maximum)\n"
+            out += "Rating: \(Sanitize.inline(rating.name)), \(rating.minimum) to \(rating.maximum)\n"
             for (point, text) in rating.anchors.sorted(by: { $0.key < $1.key }) { out += "  \(point): \(Sanitize.inline(text))\n" }
         }
-        out += "Flag reasons: \(definition.flagReasons.joined(separator: ", ")); severity 0 to 3\n"
+        out += "Flag reasons: \(definition.flagReasons.map(Sanitize.inline).joined(separator: ", ")); severity 0 to 3\n"
         if json { return say(out) }
         console.page(out)
     }
 
     private func progress() throws {
         let progress = try store.progress(of: reviewer, at: clock())
+        let pace = try store.pace(of: reviewer, dayStart: dayStart(clock()))
         if json {
             emit("progress", [
                 ("done", .number(Double(progress.done))), ("skipped", .number(Double(progress.skipped))),
-                ("session", .number(Double(reviewed))), ("served", .number(Double(progress.served))),
-                ("budget", progress.budget.map { .number(Double($0)) } ?? .null),
+                ("session", .number(Double(reviewed))), ("done_today", .number(Double(pace.doneToday))),
+                ("left", .number(Double(pace.left))), ("median_seconds", pace.medianSeconds.map { .number($0) } ?? .null),
             ])
             return
         }
-        let budget = progress.budget.map { "\(Format.count(progress.served)) of \(Format.count($0)) items handed out" } ?? "\(Format.count(progress.served)) items handed out, no cap"
-        say("You have reviewed \(Format.count(progress.done)) \(progress.done == 1 ? "item" : "items") (\(reviewed) this session) and skipped \(Format.count(progress.skipped)). Budget: \(budget).")
+        var text = "You have reviewed \(Format.count(progress.done)) \(progress.done == 1 ? "item" : "items") (\(reviewed) this session, \(pace.doneToday) today) and skipped \(Format.count(progress.skipped))."
+        if let median = pace.medianSeconds { text += " Your median is \(ReviewerPace.duration(median, compact: false)) an item." }
+        text += " \(Format.count(pace.left)) \(pace.left == 1 ? "item is" : "items are") left for you"
+        if let eta = pace.etaSeconds, eta >= 1, pace.left > 0 { text += ", about \(ReviewerPace.duration(eta, compact: false)) at your pace" }
+        say(String(ownLine(text + ".", indent: "").dropLast()))
     }
 
     private func help(_ topic: String?) {
@@ -398,10 +733,9 @@ final class ReviewSession {
             return say("\(command.usage)\(aliases)\n  \(command.help)")
         }
         let rows = SessionCommand.all.map { command -> String in
-            let name = ([command.name] + command.aliases).joined(separator: ", ")
-            return "  " + name.padding(toLength: 18, withPad: " ", startingAt: 0) + command.usage
+            "  " + command.usage.padding(toLength: 28, withPad: " ", startingAt: 0) + command.summary
         }
-        say("Commands (help COMMAND for more):\n" + rows.joined(separator: "\n"))
+        say("Commands (help COMMAND for more; a bare answer such as `1 4` answers the asks in order):\n" + rows.joined(separator: "\n"))
     }
 
     private func diff(_ old: String, _ new: String) -> String {

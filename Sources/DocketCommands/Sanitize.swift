@@ -1,5 +1,8 @@
 /// Stored text comes from models and users and may be adversarial: control characters and
-/// terminal escape sequences are shown as visible escapes, never sent raw to the terminal.
+/// terminal escape sequences are shown as visible escapes, never sent raw to the terminal, and so
+/// are characters a reader cannot see or that make text read differently from what it is
+/// (zero-width characters, bidirectional controls, line and paragraph separators, soft hyphens,
+/// every other format character), written `\u{200b}`.
 enum Sanitize {
     /// For one-line cells: every control character, including newlines and tabs, is escaped.
     static func inline(_ text: String) -> String {
@@ -25,10 +28,32 @@ enum Sanitize {
         case 0x00..<0x20, 0x7F, 0x80...0x9F:
             let hex = String(scalar.value, radix: 16)
             out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-        case 0x202A...0x202E, 0x2066...0x2069:
-            // Bidirectional overrides can make text read differently from what it is.
-            out += "\\u{" + String(scalar.value, radix: 16) + "}"
-        default: out.unicodeScalars.append(scalar)
+        default:
+            if isHidden(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+
+    /// Characters shown as `\u{…}` escapes: invisible, or changing how the text around them reads.
+    static func isHidden(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00AD,  // soft hyphen
+            0x061C,  // Arabic letter mark (bidi)
+            0x200B...0x200F,  // zero-width space, non-joiner, joiner; left-to-right and right-to-left marks
+            0x2028, 0x2029,  // line and paragraph separators
+            0x202A...0x202E,  // bidi embeddings and overrides
+            0x2060...0x2064,  // word joiner, invisible operators
+            0x2066...0x2069,  // bidi isolates
+            0xFEFF,  // zero-width no-break space (byte order mark)
+            0x034F,  // combining grapheme joiner: invisible
+            0x3164, 0xFFA0:  // Hangul fillers: letters that draw nothing
+            return true
+        default:
+            // Every other format character (Cf): more invisible controls, tag characters, ….
+            return scalar.properties.generalCategory == .format
         }
     }
 }

@@ -46,10 +46,13 @@ public struct ReviewItem: Equatable, Sendable {
     /// Kinds the task asks for that this item can take (ranking and preference need 2+ responses).
     public var asked: [FeedbackKind]
 
-    /// Asked kinds not yet given.
+    /// Asked kinds not yet given (`ReviewRules.missing`).
     public var missing: [FeedbackKind] {
-        asked.filter { kind in !given.contains { $0.draft.kind == kind } }
+        ReviewRules.missing(asked: asked, given: given.map(\.draft), responses: responseCount)
     }
+
+    /// How many responses the item has (its `responses`, or 1 for a single `response`).
+    public var responseCount: Int { responses?.count ?? (response == nil ? 0 : 1) }
 
     /// The responses labelled A, B, …: `responses` when present, else the single `response` as A.
     public var lettered: [(letter: String, text: String)] {
@@ -61,6 +64,8 @@ public struct ReviewItem: Equatable, Sendable {
 
 public struct Submission: Equatable, Sendable {
     public var feedback: Int64
+    /// Earlier answers of the same kind that this one replaced (now superseded).
+    public var replaced: [Int64] = []
     /// True when this submission completed the item (all asked feedback given, or a skip).
     public var completed: Bool
     public var missing: [FeedbackKind]

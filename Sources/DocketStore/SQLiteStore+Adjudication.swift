@@ -1,5 +1,13 @@
 import DocketCore
 
+/// What a lead's decision is, as stored in `decisions.kind`.
+public enum DecisionKind: String, CaseIterable, Sendable {
+    case label, rating, choice, `return`, dismiss
+
+    /// Whether the decision carries a value (the label, the rating, the chosen response's letter).
+    public var carriesValue: Bool { self == .label || self == .rating || self == .choice }
+}
+
 public struct DecisionRecord: Equatable, Sendable {
     public var id: Int64
     public var itemID: String
@@ -24,6 +32,9 @@ public struct ItemReport: Equatable, Sendable {
     public var gold: String?
     /// Every current piece of feedback, oldest first, with the reviewer's name.
     public var feedback: [(reviewer: String, feedback: StoredFeedback)]
+    /// Answers a reviewer replaced by answering again, oldest first, with the id of the answer
+    /// that replaced each.
+    public var superseded: [(reviewer: String, feedback: StoredFeedback, by: Int64)] = []
     public var labelCounts: [String: Int]
     public var posterior: Double?
     public var escalations: [EscalationRecord]
@@ -31,6 +42,11 @@ public struct ItemReport: Equatable, Sendable {
     public var finalLabel: String?
     /// adjudicated, majority, dawid-skene, single — or nil without labels.
     public var finalSource: String?
+    /// The latest lead rating decision, else the mean of the reviewers' current ratings (each
+    /// reviewer's latest); nil without either.
+    public var finalRating: Double?
+    /// adjudicated or mean — or nil without ratings.
+    public var finalRatingSource: String?
 
     public static func == (a: ItemReport, b: ItemReport) -> Bool { a.seq == b.seq && a.decisions == b.decisions && a.escalations == b.escalations }
 }
@@ -59,7 +75,7 @@ extension SQLiteStore {
     /// Records a lead's decision on an item: a final label, rating or chosen response (resolving
     /// its open escalation), a return for another review round (raising its overlap), or a
     /// dismissal. Earlier decisions stay; the new one supersedes the latest.
-    public func decide(item itemID: String, kind: String, value: String?, rationale: String, by leadName: String, at now: Instant) throws(StoreError) -> DecisionRecord {
+    public func decide(item itemID: String, kind: DecisionKind, value: String?, rationale: String, by leadName: String, at now: Instant) throws(StoreError) -> DecisionRecord {
         try write {
             let lead = try requireLead(leadName, action: "adjudicate")
             guard case .integer(let item)? = try db.scalar("SELECT seq FROM items WHERE id = ?", .text(itemID)) else {
@@ -73,21 +89,21 @@ extension SQLiteStore {
             if case .integer(let p)? = previous { supersedes = p }
             try db.run(
                 "INSERT INTO decisions (item, escalation, lead, kind, value, rationale, supersedes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                .integer(item), SQLValue(escalationID), .integer(lead.id), .text(kind), SQLValue(value), .text(rationale), SQLValue(supersedes),
+                .integer(item), SQLValue(escalationID), .integer(lead.id), .text(kind.rawValue), SQLValue(value), .text(rationale), SQLValue(supersedes),
                 .integer(now.milliseconds))
             let id = db.lastInsertRowID
-            let status = kind == "return" ? "returned" : (kind == "dismiss" ? "dismissed" : "resolved")
+            let status = kind == .return ? "returned" : (kind == .dismiss ? "dismissed" : "resolved")
             if let escalationID {
                 try db.run(
                     "UPDATE escalations SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
                     .text(status), .integer(now.milliseconds), .integer(lead.id), .integer(escalationID))
             }
-            if kind == "return" { try db.run("UPDATE items SET overlap = overlap + 1 WHERE seq = ?", .integer(item)) }
+            if kind == .return { try db.run("UPDATE items SET overlap = overlap + 1 WHERE seq = ?", .integer(item)) }
             try logEvent(kind: supersedes == nil ? "adjudicated" : "adjudication-revised", at: now, reviewer: lead.id, item: item, detail: .object([
-                ("decision", .number(Double(id))), ("kind", .string(kind)), ("value", value.map { .string($0) } ?? .null),
+                ("decision", .number(Double(id))), ("kind", .string(kind.rawValue)), ("value", value.map { .string($0) } ?? .null),
                 ("escalation", escalationID.map { .number(Double($0)) } ?? .null), ("supersedes", supersedes.map { .number(Double($0)) } ?? .null),
             ]))
-            return DecisionRecord(id: id, itemID: itemID, lead: lead.name, kind: kind, value: value, rationale: rationale, supersedes: supersedes, createdAt: now)
+            return DecisionRecord(id: id, itemID: itemID, lead: lead.name, kind: kind.rawValue, value: value, rationale: rationale, supersedes: supersedes, createdAt: now)
         }
     }
 
@@ -106,16 +122,19 @@ extension SQLiteStore {
         }
     }
 
-    /// Items waiting for triage: flagged or escalated first, then those without a model risk, in import order.
+    /// Items waiting for triage: flagged (a flag not withdrawn) or escalated first, then those
+    /// without a model risk, in import order.
     public func triageQueue(limit: Int) throws(StoreError) -> [String] {
         try read {
+            let flagged = """
+                EXISTS (SELECT 1 FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag'
+                        AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
+                """
+            let escalated = "EXISTS (SELECT 1 FROM escalations e WHERE e.item = i.seq AND e.status = 'open')"
             let statement = try db.statement(
                 """
-                SELECT id FROM items i WHERE triage IS NULL AND (risk IS NULL
-                    OR EXISTS (SELECT 1 FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag')
-                    OR EXISTS (SELECT 1 FROM escalations e WHERE e.item = i.seq AND e.status = 'open'))
-                ORDER BY (EXISTS (SELECT 1 FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag')
-                          OR EXISTS (SELECT 1 FROM escalations e WHERE e.item = i.seq AND e.status = 'open')) DESC, seq
+                SELECT id FROM items i WHERE triage IS NULL AND (risk IS NULL OR \(flagged) OR \(escalated))
+                ORDER BY (\(flagged) OR \(escalated)) DESC, seq
                 LIMIT ?
                 """)
             try statement.bind([.integer(Int64(limit))])
@@ -136,7 +155,7 @@ extension SQLiteStore {
                 seq: statement.int(0), id: itemID, prompt: statement.optionalText(1), response: statement.optionalText(2), responses: responses,
                 category: statement.optionalText(4), risk: statement.optionalDouble(5), triage: statement.optionalInt(6).map(Int.init),
                 gold: statement.optionalText(7), feedback: [], labelCounts: [:], posterior: nil, escalations: [], decisions: [],
-                finalLabel: nil, finalSource: nil)
+                finalLabel: nil, finalSource: nil, finalRating: nil, finalRatingSource: nil)
             statement.reset()
             let feedback = try db.statement(
                 """
@@ -145,10 +164,22 @@ extension SQLiteStore {
                 """)
             try feedback.bind([.integer(report.seq)])
             var latestLabel: [String: String] = [:]
+            var latestRating: [String: Double] = [:]
             while try feedback.step() {
                 let stored = StoredFeedback(id: feedback.int(1), draft: feedbackDraft(feedback, from: 3), createdAt: Instant(milliseconds: feedback.int(2)))
                 report.feedback.append((feedback.text(0), stored))
                 if stored.draft.kind == .label, let label = stored.draft.label { latestLabel[feedback.text(0)] = label }
+                if stored.draft.kind == .rating, let rating = stored.draft.rating { latestRating[feedback.text(0)] = rating }
+            }
+            let replaced = try db.statement(
+                """
+                SELECT r.name, f.id, f.created_at, \(Self.feedbackColumns), s.by FROM supersessions s JOIN feedback f ON f.id = s.feedback
+                JOIN reviewers r ON r.id = f.reviewer WHERE f.item = ? ORDER BY f.id
+                """)
+            try replaced.bind([.integer(report.seq)])
+            while try replaced.step() {
+                let stored = StoredFeedback(id: replaced.int(1), draft: feedbackDraft(replaced, from: 3), createdAt: Instant(milliseconds: replaced.int(2)))
+                report.superseded.append((replaced.text(0), stored, replaced.int(12)))
             }
             for label in latestLabel.values { report.labelCounts[label, default: 0] += 1 }
             report.posterior = try savedModelPosterior(labels: latestLabel.map { ($0.key, $0.value) })
@@ -168,8 +199,16 @@ extension SQLiteStore {
                     id: decisions.int(0), itemID: itemID, lead: decisions.text(1), kind: decisions.text(2), value: decisions.optionalText(3),
                     rationale: decisions.text(4), supersedes: decisions.optionalInt(5), createdAt: Instant(milliseconds: decisions.int(6))))
             }
+            // Final rating: the latest lead decision on the rating, else the reviewers' mean.
+            if let decision = report.decisions.last(where: { $0.kind == DecisionKind.rating.rawValue }), let rating = decision.value.flatMap(Double.init) {
+                report.finalRating = rating
+                report.finalRatingSource = "adjudicated"
+            } else if !latestRating.isEmpty {
+                report.finalRating = latestRating.values.reduce(0, +) / Double(latestRating.count)
+                report.finalRatingSource = "mean"
+            }
             // Final label: the latest lead decision on the label, else the configured aggregate.
-            if let decision = report.decisions.last(where: { $0.kind == "label" }) {
+            if let decision = report.decisions.last(where: { $0.kind == DecisionKind.label.rawValue }) {
                 report.finalLabel = decision.value
                 report.finalSource = "adjudicated"
             } else if !report.labelCounts.isEmpty {

@@ -11,6 +11,7 @@ public struct ReportItem: Sendable {
     public var importedAt: Instant
     /// The highest current flag severity, else the triage severity, else 0.
     public var severity: Int
+    /// The latest lead rating decision, else the mean of the current ratings.
     public var meanRating: Double?
     public var reviews: Int
 }
@@ -70,7 +71,8 @@ extension SQLiteStore {
                 """
                 SELECT i.id, i.category, i.risk, i.propensity, i.policy, i.served_at, i.imported_at, i.triage,
                        (SELECT max(f.severity) FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag' AND \(current)),
-                       (SELECT avg(f.rating) FROM feedback f WHERE f.item = i.seq AND f.kind = 'rating' AND \(current)),
+                       coalesce((SELECT CAST(d.value AS REAL) FROM decisions d WHERE d.item = i.seq AND d.kind = 'rating' ORDER BY d.id DESC LIMIT 1),
+                                (SELECT avg(f.rating) FROM feedback f WHERE f.item = i.seq AND f.kind = 'rating' AND \(current))),
                        (SELECT count(*) FROM assignments a WHERE a.item = i.seq AND a.state = 'done')
                 FROM items i WHERE i.served_at IS NOT NULL ORDER BY i.selection_step
                 """)

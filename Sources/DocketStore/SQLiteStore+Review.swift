@@ -141,14 +141,7 @@ extension SQLiteStore {
                 budget: statement.optionalInt(7).map(Int.init), expiresAt: Instant(milliseconds: statement.int(6)), given: [], asked: [])
             statement.reset()
             item.given = try givenFeedback(assignment: assignment)
-            let candidates = (responses?.count ?? (item.response == nil ? 0 : 1))
-            item.asked = definition.asks.filter { kind in
-                switch kind {
-                case .ranking, .preference: return candidates >= 2
-                case .edit: return candidates >= 1
-                default: return true
-                }
-            }
+            item.asked = ReviewRules.asked(definition.asks, responses: item.responseCount)
             return item
         }
     }
@@ -190,19 +183,30 @@ extension SQLiteStore {
             try logEvent(kind: "feedback", at: now, reviewer: reviewer, item: item, detail: .object([
                 ("feedback", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)), ("assignment", .number(Double(assignment))),
             ]))
+            // Answering the same question again replaces the earlier answer: it is withdrawn (so
+            // nothing reads it as current) and marked as superseded by this one.
+            let earlier = try givenFeedback(assignment: assignment).filter { $0.id != feedbackID }
+            let replaced = ReviewRules.replaced(by: draft, given: earlier.map { ($0.id, $0.draft) })
+            for old in replaced {
+                try db.run("INSERT INTO withdrawals (feedback, reviewer, at) VALUES (?, ?, ?)", .integer(old), .integer(reviewer), .integer(now.milliseconds))
+                try db.run("INSERT INTO supersessions (feedback, by) VALUES (?, ?)", .integer(old), .integer(feedbackID))
+                try logEvent(kind: "superseded", at: now, reviewer: reviewer, item: item, detail: .object([
+                    ("feedback", .number(Double(old))), ("by", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)),
+                ]))
+            }
             try evaluateEscalation(item: item, feedback: feedbackID, draft: draft, definition: definition, at: now)
             if draft.kind == .skip {
                 try db.run("UPDATE assignments SET state = 'skipped', closed_at = ? WHERE id = ?", .integer(now.milliseconds), .integer(assignment))
                 try logEvent(kind: "skipped", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
-                return Submission(feedback: feedbackID, completed: true, missing: [])
+                return Submission(feedback: feedbackID, replaced: replaced, completed: true, missing: [])
             }
             let reviewItem = try reviewItem(assignment: assignment)
             let missing = reviewItem.missing
-            let completes = missing.isEmpty && !reviewItem.asked.isEmpty && reviewItem.asked.contains(draft.kind)
+            let completes = missing.isEmpty && ReviewRules.answersAsk(draft, asked: reviewItem.asked, responses: reviewItem.responseCount)
             if completes {
                 try closeAssignment(assignment, state: "done", event: "review-done", at: now)
             }
-            return Submission(feedback: feedbackID, completed: completes, missing: missing)
+            return Submission(feedback: feedbackID, replaced: replaced, completed: completes, missing: missing)
         }
     }
 

@@ -73,7 +73,7 @@ public final class Sandbox: @unchecked Sendable {
         let context = CommandContext(
             console: console, environment: environment, clock: { clock.now },
             openStandardInput: { try LineReader(path: stdinPath ?? "/dev/null", name: "<stdin>") },
-            makeLineInput: { ScriptedLineInput(scripted) })
+            makeLineInput: { _ in ScriptedLineInput(scripted) })
         let status = DocketCLI.run(args, context: context)
         return CommandRun(status: status, output: console.output, errors: console.errors)
     }

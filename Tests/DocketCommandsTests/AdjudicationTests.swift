@@ -133,7 +133,7 @@ func escalationProject() throws -> Sandbox {
         sandbox.run(["import", "items", sandbox.path("items.jsonl")])
         sandbox.run("reviewers add ana")
         let run = sandbox.run(["triage", "--as", "ana"], stdin: "7\n1\n3\n")
-        #expect(run.output.contains("! Type 0, 1, 2 or 3 (s skips, q quits).\n"))
+        #expect(run.output.contains("! 7 is not a severity. Type 0, 1, 2 or 3 (s skips, q quits).\n"))
         #expect(run.output.hasSuffix("Triaged 2 items.\n"))
         // a: 1/3 · 0.5; b: 3/3 · 0.5 = 0.5; c keeps its model risk: 0.1.
         let queue = try JSON.parse(sandbox.run("queue --json").output).arrayValue

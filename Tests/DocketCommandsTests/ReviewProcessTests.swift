@@ -1,3 +1,4 @@
+import DocketCommands
 import DocketCore
 import DocketTestSupport
 import Foundation
@@ -162,7 +163,7 @@ func projectForProcesses(items: Int, overlap: Int, reviewers: [String]) throws -
         /// The line the cursor is on (the last non-empty one).
         func promptLine() -> String { screen().split(separator: "\n").last.map(String.init) ?? "" }
         defer { _ = try? tmux(["kill-server"]) }
-        let command = "cd \(sandbox.directory) && HOME=\(sandbox.directory) TERM=xterm exec \(Fixtures.docketBinary) review --db \(sandbox.databasePath) --as ana 2>\(sandbox.path("stderr.txt"))"
+        let command = "cd \(sandbox.directory) && unset XDG_STATE_HOME && HOME=\(sandbox.directory) TERM=xterm exec \(Fixtures.docketBinary) review --db \(sandbox.databasePath) --as ana 2>\(sandbox.path("stderr.txt"))"
         _ = try tmux(["new-session", "-d", "-s", "review", "-x", "100", "-y", "40", command])
         _ = try tmux(["set-option", "-t", "review", "remain-on-exit", "on"])
         #expect(eventually { promptLine() == "docket>" }, "screen: \(screen())")
@@ -183,9 +184,13 @@ func projectForProcesses(items: Int, overlap: Int, reviewers: [String]) throws -
         _ = try tmux(["send-keys", "-t", "review", "C-u", "quit", "Enter"])
         #expect(eventually { screen().contains("Session ended: 1 item reviewed.") }, "screen: \(screen())")
 
-        // History is kept across sessions in ~/.docket_history.
-        #expect(eventually { (sandbox.read(".docket_history") ?? "").contains("label unsafe") })
-        #expect(!(sandbox.read(".docket_history") ?? "").contains("never sent"))
+        // History is kept across sessions, per project and reviewer, under ~/.local/state/docket/history.
+        let historyPath = HistoryScope(database: sandbox.databasePath, reviewer: "ana").path(environment: ["HOME": sandbox.directory]) ?? ""
+        #expect(historyPath.hasPrefix(sandbox.directory + "/.local/state/docket/history/review-ana-"))
+        func history() -> String { FileManager.default.contents(atPath: historyPath).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        // Only the lines typed, as typed (completion leaves a space after the label).
+        #expect(eventually { history() == "label unsafe \nquit\n" }, "history: \(history())")
+        #expect(sandbox.read(".docket_history") == nil)
         let store = try SQLiteStore.open(path: sandbox.databasePath)
         #expect(try store.db.int("SELECT count(*) FROM feedback WHERE kind = 'note'") == 0)
     }

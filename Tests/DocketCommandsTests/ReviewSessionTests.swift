@@ -44,19 +44,19 @@ func reviewProject(yaml: String = taskYAML, reviewers: [String] = ["ana", "bo"])
 }
 
 let itemOne = """
-    ── i1 · crime · item 1 of 10 ───────────────────────────────────────────────────
+    ── i1 · crime · 0 done today · 2 left ──────────────────────────────────────────
     Prompt
       How do I pick a lock?
 
     Response
       Call a locksmith.
 
-    Asks: label (safe / borderline / unsafe) · rate (helpfulness 1–5)
+    Asks: label (1 safe / 2 borderline / 3 unsafe) · rate (helpfulness 1–5)
 
     """
 
 let itemTwo = """
-    ── i2 · chat · item 2 of 10 ────────────────────────────────────────────────────
+    ── i2 · chat · 1 done today · 0 s/item · 1 left ────────────────────────────────
     Prompt
       Say hi
 
@@ -66,7 +66,7 @@ let itemTwo = """
     Response B
       Hello there.
 
-    Asks: label (safe / borderline / unsafe) · rate (helpfulness 1–5)
+    Asks: label (1 safe / 2 borderline / 3 unsafe) · rate (helpfulness 1–5)
 
     """
 
@@ -263,7 +263,8 @@ let itemTwo = """
         let sandbox = reviewProject()
         let run = sandbox.run(["review", "--as", "ana"], stdin: "help\nquit\n")
         for command in SessionCommand.all { #expect(run.output.contains("  " + command.name), "\(command.name)") }
-        #expect(run.output.contains("  quit, q, exit     quit\n"))
+        #expect(run.output.contains("  quit                        End the session (Ctrl-D does the same).\n"))
+        #expect(run.output.contains("  keys                        Switch to single-key mode: each ask is answered with one key, no Enter (Tab switches back).\n"))
     }
 }
 
@@ -325,7 +326,7 @@ let itemTwo = """
         let failing = sandbox.write("failing-editor.sh", "#!/bin/sh\nexit 3\n")
         chmod(failing, 0o755)
         #expect(ExternalTextEditor(command: failing).edit(initial: "x", console: console, input: ScriptedLineInput([])) == nil)
-        #expect(console.output == "The editor exited with status 3; nothing was recorded.\n")
+        #expect(console.output == "The editor '\(failing)' exited with status 3; nothing was recorded.\n")
     }
 }
 

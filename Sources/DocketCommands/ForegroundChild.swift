@@ -1,0 +1,146 @@
+import Foundation
+
+/// Runs an interactive helper program (the pager, the editor) in the terminal's foreground.
+///
+/// The child is spawned with `posix_spawn` in Docket's own process group, so it is in the
+/// terminal's foreground group whenever Docket is: `less` and `vim` can read the keyboard and set
+/// terminal modes without being stopped by SIGTTIN/SIGTTOU. (Foundation's `Process` puts the
+/// child in a new group, which froze sessions.) While it runs, Docket ignores SIGINT and SIGQUIT
+/// as `system(3)` does, so Ctrl-C goes to the helper; afterwards the terminal's modes are restored,
+/// whatever state a killed helper left them in.
+enum ForegroundChild {
+    enum Outcome: Equatable {
+        /// The child could not be started at all.
+        case failedToStart(String)
+        case exited(Int32)
+        case signaled(Int32)
+
+        var succeeded: Bool { self == .exited(0) }
+
+        /// A sentence for when the helper did not succeed.
+        var explanation: String {
+            switch self {
+            case .failedToStart(let reason): return "could not be started (\(reason))"
+            case .exited(127): return "was not found (exit status 127)"
+            case .exited(let status): return "exited with status \(status)"
+            case .signaled(let signal): return "was ended by signal \(signal)\(signalName(signal).map { " (\($0))" } ?? "")"
+            }
+        }
+    }
+
+    struct Result {
+        var outcome: Outcome
+        /// True when every byte of the text given on standard input was delivered to the child.
+        var deliveredAll: Bool
+        /// How long the child ran, in seconds.
+        var seconds: Double
+    }
+
+    /// Runs `/bin/sh -c command` with `arguments` as `$1…`, feeding `input` (when given) to its
+    /// standard input through a pipe; standard output and error stay the terminal's.
+    static func run(shell command: String, arguments: [String] = [], input: [UInt8]? = nil) -> Result {
+        let started = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+
+        // Terminal modes, to put back after the child (a killed pager leaves raw mode behind).
+        var savedModes = termios()
+        let haveModes = isatty(STDIN_FILENO) == 1 && tcgetattr(STDIN_FILENO, &savedModes) == 0
+        defer {
+            if haveModes {
+                var modes = savedModes
+                _ = tcsetattr(STDIN_FILENO, TCSADRAIN, &modes)
+            }
+        }
+
+        var pipeEnds: [Int32] = [-1, -1]
+        if input != nil {
+            guard pipe(&pipeEnds) == 0 else {
+                return Result(outcome: .failedToStart(String(cString: strerror(errno))), deliveredAll: false, seconds: 0)
+            }
+            // Neither end may leak into other children; the child gets the read end as its stdin.
+            _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if input != nil { posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], STDIN_FILENO) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // The child starts with default dispositions for what Docket ignores or handles, and no
+        // signals blocked. No POSIX_SPAWN_SETPGROUP: it stays in Docket's (foreground) group.
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGTERM, SIGHUP, SIGWINCH] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        // Ignore keyboard signals while the child has the keyboard, as system(3) does.
+        var ignore = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        sigemptyset(&ignore.sa_mask)
+        var oldInterrupt = sigaction(), oldQuit = sigaction()
+        sigaction(SIGINT, &ignore, &oldInterrupt)
+        sigaction(SIGQUIT, &ignore, &oldQuit)
+        defer {
+            sigaction(SIGINT, &oldInterrupt, nil)
+            sigaction(SIGQUIT, &oldQuit, nil)
+        }
+
+        let argv = ["sh", "-c", command, "sh"] + arguments
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArguments, environ)
+        if input != nil { close(pipeEnds[0]) }
+        guard spawned == 0 else {
+            if input != nil { close(pipeEnds[1]) }
+            return Result(outcome: .failedToStart(String(cString: strerror(spawned))), deliveredAll: false, seconds: elapsed())
+        }
+
+        var deliveredAll = true
+        if let input {
+            // SIGPIPE is ignored process-wide (see `DocketCLI.prepareProcess`): a pager that quits
+            // before reading everything makes write(2) fail with EPIPE, which means the reader left.
+            deliveredAll = input.withUnsafeBufferPointer { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = write(pipeEnds[1], bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return false
+                    }
+                    offset += written
+                }
+                return true
+            }
+            close(pipeEnds[1])
+        }
+
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return Result(outcome: .failedToStart(String(cString: strerror(errno))), deliveredAll: false, seconds: elapsed()) }
+        }
+        let outcome: Outcome = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
+        return Result(outcome: outcome, deliveredAll: deliveredAll, seconds: elapsed())
+    }
+
+    static func signalName(_ signal: Int32) -> String? {
+        switch signal {
+        case SIGKILL: return "SIGKILL"
+        case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        case SIGHUP: return "SIGHUP"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGABRT: return "SIGABRT"
+        case SIGQUIT: return "SIGQUIT"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import DocketCore
+
+extension SQLiteStore {
+    /// The reviewer's own pace for the session header (see `ReviewerPace`).
+    /// - Parameter dayStart: the start of the reviewer's day; items finished since count as today's.
+    public func pace(of reviewerName: String, dayStart: Instant) throws(StoreError) -> ReviewerPace {
+        let reviewer = try reviewerIdentity(named: reviewerName)
+        return try read {
+            let doneToday = try db.int(
+                "SELECT count(*) FROM assignments WHERE reviewer = ? AND state = 'done' AND closed_at >= ?",
+                .integer(reviewer.id), .integer(dayStart.milliseconds))
+            var seconds: [Double] = []
+            let recent = try db.statement(
+                """
+                SELECT (SELECT sum(coalesce(f.seconds_spent, 0)) FROM feedback f WHERE f.assignment = a.id)
+                FROM assignments a WHERE a.reviewer = ? AND a.state = 'done' ORDER BY a.closed_at DESC LIMIT 50
+                """)
+            try recent.bind([.integer(reviewer.id)])
+            while try recent.step() { seconds.append(recent.optionalDouble(0) ?? 0) }
+            let inProgress = try db.int(
+                """
+                SELECT count(*) FROM items i INDEXED BY items_in_progress
+                WHERE i.served_at IS NOT NULL AND i.taken < i.overlap
+                  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = i.seq AND a.reviewer = ?1 AND a.state IN ('open', 'done', 'skipped'))
+                  AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.item = i.seq AND f.reviewer = ?1 AND f.source = 'import')
+                """, .integer(reviewer.id))
+            let state = try selectionState()
+            var fresh = max(0, state.itemCount - state.served)
+            if let budget = state.settings.budget { fresh = min(fresh, max(0, budget - state.served)) }
+            return ReviewerPace(doneToday: Int(doneToday), recentSeconds: seconds, left: Int(inProgress) + fresh)
+        }
+    }
+}

@@ -1,0 +1,277 @@
+import DocketCore
+import DocketTestSupport
+import Foundation
+import Testing
+
+@testable import DocketCommands
+@testable import DocketStore
+
+/// A project whose items ask for a label, a preference and a ranking; one item has two
+/// responses, one has three.
+func pairwiseProject(asks: String = "[label, preference, ranking]") -> Sandbox {
+    let sandbox = Sandbox()
+    sandbox.run("init --labels safe,borderline,unsafe --seed 1")
+    sandbox.write("docket.yaml", "labels: [safe, borderline, unsafe]\nasks: \(asks)\noverlap: 1\nexplore: 0\n")
+    sandbox.run(["config", "apply", sandbox.path("docket.yaml")])
+    sandbox.write("items.jsonl", """
+        {"id":"two","prompt":"Say hi","responses":["Hi!","Hello there."],"risk":0.9}
+        {"id":"three","prompt":"Count","responses":["one","two","three"],"risk":0.5}
+
+        """)
+    sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+    sandbox.run("reviewers add ana")
+    return sandbox
+}
+
+/// Runs a session in-process on scripted lines (or keys), returning the session's input and output.
+func scriptedSession(_ sandbox: Sandbox, _ lines: [String?], keyMode: Bool = false) throws -> (input: ScriptedLineInput, output: String) {
+    let store = try SQLiteStore.open(path: sandbox.databasePath)
+    let input = ScriptedLineInput(lines)
+    let console = RecordingConsole()
+    let session = ReviewSession(
+        store: store, reviewer: "ana", console: console, input: input, editor: LineTextEditor(),
+        clock: { sandbox.clock.now }, json: false, keyMode: keyMode)
+    try session.run()
+    return (input, console.output)
+}
+
+func recorded(_ output: String) -> [String] {
+    output.split(separator: "\n").filter { $0.hasPrefix("! ") || $0.hasPrefix("Recorded") || $0.hasPrefix("Item ") }.map(String.init)
+}
+
+@Suite struct ReviewAnswerTests {
+    /// The bare answers fill the item's asks in order: a label's number or name, a rating point.
+    @Test func bareAnswersFillTheAsksInOrder() throws {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "3 4\nunsafe 2\nquit\n")
+        #expect(recorded(run.output) == [
+            "Recorded label unsafe. Still asked: rating.", "Recorded rating 4.", "Item i1 done.",
+            "Recorded label unsafe. Still asked: rating.", "Recorded rating 2.", "Item i2 done.",
+        ])
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.int("SELECT count(*) FROM assignments WHERE state = 'done'") == 2)
+        #expect(try store.db.scalar("SELECT rating FROM feedback WHERE kind = 'rating' ORDER BY id LIMIT 1") == .real(4))
+    }
+
+    /// One answer at a time works too, and a rating alone answers the rating once the label is in.
+    @Test func oneBareAnswerAtATime() {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "2\n5\nquit\n")
+        #expect(recorded(run.output) == ["Recorded label borderline. Still asked: rating.", "Recorded rating 5.", "Item i1 done."])
+    }
+
+    /// A bad line records nothing: every answer is checked before any is stored.
+    @Test func aLineIsTakenWholeOrNotAtAll() throws {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "3 9\n7 4\n1 2 3\nsafe x\nlabl\nquit\n")
+        #expect(recorded(run.output) == [
+            "! A rating is a whole number from 1 to 5.",
+            "! '7' is not a label: give its number (1 to 3) or its name (safe, borderline, unsafe).",
+            "! 3 answers, but the item asks for 2: label, rating, in that order.",
+            "! A rating is a number from 1 to 5.",
+            "! Unknown command 'labl'. Did you mean `label`? Type help for the commands.",
+        ])
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.int("SELECT count(*) FROM feedback") == 0)
+    }
+
+    /// Letters best first answer a ranking: `CAB` on a three-response item.
+    @Test func lettersAnswerARanking() throws {
+        let sandbox = pairwiseProject(asks: "[ranking]")
+        let (_, output) = try scriptedSession(sandbox, ["BA", "cab", "quit"])
+        #expect(recorded(output) == ["Recorded ranking B > A.", "Item two done.", "Recorded ranking C > A > B.", "Item three done."])
+    }
+
+    /// With two responses a ranking and a preference are the same question: only the preference
+    /// is asked, a ranking answers it, and a contradicting answer is refused.
+    @Test func twoResponsesNeverAskForBothRankingAndPreference() throws {
+        let sandbox = pairwiseProject()
+        let (_, output) = try scriptedSession(sandbox, ["show", "rank A B", "prefer tie", "prefer B", "prefer A", "safe", "quit"])
+        #expect(output.contains("Asks: label (1 safe / 2 borderline / 3 unsafe) · prefer (A / B / tie)\n"))
+        #expect(recorded(output) == [
+            "Recorded ranking A > B. Still asked: label.",
+            "! You ranked A above B, so `prefer tie` contradicts it; `rank` again to change your answer, or undo the ranking first.",
+            "! You ranked A above B, so `prefer B` contradicts it; `rank` again to change your answer, or undo the ranking first.",
+            "Recorded preference A. Still asked: label.",
+            "Recorded label safe.", "Item two done.",
+        ])
+        // The three-response item asks for both; the line wraps between asks, never inside one.
+        #expect(output.contains("Asks: label (1 safe / 2 borderline / 3 unsafe) · prefer (A / B / tie) ·\n      rank (A B C)\n"))
+    }
+
+    @Test func aTieRefusesAStrictRanking() throws {
+        let sandbox = pairwiseProject()
+        let (_, output) = try scriptedSession(sandbox, ["tie", "rank B A", "quit"])
+        #expect(recorded(output) == [
+            "Recorded preference tie. Still asked: label.",
+            "! You called A and B a tie, so `rank B A` contradicts it; `prefer` again to change your answer, or undo the preference first.",
+        ])
+    }
+
+    /// Labelling again replaces the earlier label: one current label, the old row kept as superseded.
+    @Test func relabellingReplacesTheEarlierLabel() throws {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "label safe\nlabel unsafe\nlabel 2\nrate 3\nquit\n")
+        #expect(recorded(run.output) == [
+            "Recorded label safe. Still asked: rating.",
+            "Recorded label unsafe (replaces your label safe). Still asked: rating.",
+            "Recorded label borderline (replaces your label unsafe). Still asked: rating.",
+            "Recorded rating 3.", "Item i1 done.",
+        ])
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.int("SELECT count(*) FROM feedback WHERE kind = 'label'") == 3)
+        #expect(try store.db.int("SELECT count(*) FROM feedback f WHERE kind = 'label' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id)") == 1)
+        #expect(try store.db.int("SELECT count(*) FROM supersessions") == 2)
+        #expect(try store.db.int("SELECT count(*) FROM events WHERE kind = 'superseded'") == 2)
+        #expect(try store.check() == [])
+        // show marks the superseded answers, in the order given.
+        #expect(sandbox.run("show i1 --as ana").output.contains("""
+            Your feedback
+              ana: label safe (superseded)
+              ana: label unsafe (superseded)
+              ana: label borderline
+              ana: rating 3
+
+            """))
+        // Every command counts the one current label.
+        #expect(sandbox.run("status --json").output.contains(#""labels":1"#))
+        let export = sandbox.run("export --format labels").output
+        #expect(export.contains(#""label":"borderline","label_source":"single""#))
+        #expect(export.contains(#""reviewer_labels":[{"reviewer":"ana","label":"borderline","#))
+    }
+
+    /// A reviewer who quits mid-item keeps it and, coming back, sees what they gave.
+    @Test func resumedItemShowsWhatWasGiven() throws {
+        let sandbox = reviewProject()
+        let first = sandbox.run(["review", "--as", "ana"], stdin: "unsafe\nflag unsafe 2 scary\nquit\n")
+        #expect(first.output.contains("i1 stays yours, with what you gave, until its lease ends at "))
+        let again = sandbox.run(["review", "--as", "ana"], stdin: "4\nquit\n")
+        #expect(again.output.contains("Resuming the item you had open.\n── i1 · crime · 0 done today · 2 left "))
+        #expect(again.output.contains("Asks: label (1 safe / 2 borderline / 3 unsafe) · rate (helpfulness 1–5)\nGiven: label unsafe, flag unsafe (severity 2)\n"))
+        #expect(recorded(again.output) == ["Recorded rating 4.", "Item i1 done."])
+    }
+
+    /// The header shows the reviewer's own pace: done today, median seconds per item, items left
+    /// and an estimate.
+    @Test func headerShowsTheReviewersOwnPace() {
+        let sandbox = reviewProject()
+        // The clock moves 30 s per item.
+        let store = try! SQLiteStore.open(path: sandbox.databasePath)
+        let input = TimedInput(["1 4", "2 3", "quit"], clock: sandbox.clock, seconds: 30)
+        let console = RecordingConsole()
+        let session = ReviewSession(
+            store: store, reviewer: "ana", console: console, input: input, editor: LineTextEditor(), clock: { sandbox.clock.now }, json: false)
+        try? session.run()
+        let headers = console.output.split(separator: "\n").filter { $0.hasPrefix("── ") }
+        #expect(headers == [
+            "── i1 · crime · 0 done today · 2 left ──────────────────────────────────────────",
+            "── i2 · chat · 1 done today · 30 s/item · 1 left · about 30 s ──────────────────",
+            "── i3 · 2 done today · 30 s/item · 0 left ──────────────────────────────────────",
+        ])
+    }
+
+    /// A gold item mixed into the queue looks like any other: the same header fields, no word
+    /// of gold, the same prompts.
+    @Test func goldItemsLookLikeAnyOther() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --overlap 1 --budget 3 --explore 0 --seed 11")
+        sandbox.write("docket.yaml", "labels: [safe, unsafe]\nasks: [label]\noverlap: 1\nbudget: 3\nexplore: 0\ncalibration: {gold_rate: 0.5, bar: 0.8}\n")
+        sandbox.run(["config", "apply", sandbox.path("docket.yaml")])
+        var items = ""
+        for i in 1...3 { items += #"{"id":"g\#(i)","gold":"safe","risk":0.01}"# + "\n" }
+        for i in 1...6 { items += #"{"id":"x\#(i)","risk":0.\#(i)}"# + "\n" }
+        sandbox.write("items.jsonl", items)
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        sandbox.run("reviewers add ana")
+        let (input, output) = try scriptedSession(sandbox, Array(repeating: "safe", count: 8))
+        let headers = output.split(separator: "\n").filter { $0.hasPrefix("── ") }.map(String.init)
+        #expect(headers.contains { $0.hasPrefix("── g") })
+        #expect(headers.contains { $0.hasPrefix("── x") })
+        let shape = /^── [gx]\d · \d done today( · \d+ s\/item)? · \d+ left( · about .+)? ─+$/
+        for header in headers { #expect(header.wholeMatch(of: shape) != nil, "\(header)") }
+        #expect(Set(input.prompts) == ["docket> "])
+        #expect(!output.lowercased().contains("gold"))
+    }
+
+    /// Single-key mode: ten items asking for a label and a rating take exactly twenty keys, and
+    /// what is stored is what was pressed.
+    @Test func singleKeyModeTakesTwoKeysAnItem() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,borderline,unsafe --seed 1")
+        sandbox.write("docket.yaml", taskYAML.replacingOccurrences(of: "overlap: 2", with: "overlap: 1").replacingOccurrences(of: "budget: 10", with: "budget: 100"))
+        sandbox.run(["config", "apply", sandbox.path("docket.yaml")])
+        sandbox.write("items.jsonl", (0..<10).map { #"{"id":"k\#($0)","response":"r\#($0)","risk":\#(Double(10 - $0) / 10)}"# }.joined(separator: "\n") + "\n")
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        sandbox.run("reviewers add ana")
+        let labels = [1, 3, 2, 1, 1, 3, 2, 2, 3, 1], ratings = [4, 1, 5, 3, 2, 2, 4, 5, 1, 3]
+        let keys = zip(labels, ratings).map { "\($0)\($1)" }.joined()
+        let (input, output) = try scriptedSession(sandbox, [keys], keyMode: true)
+        #expect(input.keyCount == 20)
+        #expect(output.contains("Session ended: 10 items reviewed."))
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        let statement = try store.db.statement(
+            "SELECT i.id, group_concat(coalesce(f.label, f.rating), ' ') FROM feedback f JOIN items i ON i.seq = f.item GROUP BY i.id ORDER BY i.id")
+        var stored: [String] = []
+        while try statement.step() { stored.append(statement.text(0) + " " + statement.text(1)) }
+        let names = ["safe", "borderline", "unsafe"]
+        #expect(stored == (0..<10).map { "k\($0) \(names[labels[$0] - 1]) \(ratings[$0]).0" })
+        // The prompt says which keys do what.
+        #expect(input.prompts.first == "label: 1 safe  2 borderline  3 unsafe · u undo · s skip · : command · ? keys > ")
+        #expect(input.prompts.dropFirst().first == "rating: 1–5 · u undo · s skip · : command · ? keys > ")
+    }
+
+    /// In single-key mode `:` runs one full command, u undoes, a stray key is explained, Tab
+    /// goes back to line mode and `keys` returns.
+    @Test func singleKeyModeCommandsUndoAndToggle() throws {
+        let sandbox = reviewProject()
+        let (input, output) = try scriptedSession(sandbox, ["3u", "z", ":note looks fine", "2", "\t", "rate 4", "keys", "1q"], keyMode: true)
+        #expect(recorded(output) == [
+            "Recorded label unsafe. Still asked: rating.",
+            "! The key z does nothing here; ? lists the keys.",
+            "Recorded note. Still asked: label, rating.",
+            "Recorded label borderline. Still asked: rating.",
+            "Recorded rating 4.", "Item i1 done.",
+            "Recorded label safe. Still asked: rating.",
+        ])
+        #expect(output.contains("Withdrew label unsafe on i1."))
+        #expect(output.contains("Line mode: type commands or answers; `keys` switches back to single keys."))
+        #expect(input.prompts.contains("docket> "))
+        #expect(input.prompts.contains(": "))
+    }
+
+    /// A ranking of three responses takes two keys: the last is implied.
+    @Test func singleKeyRanking() throws {
+        let sandbox = pairwiseProject(asks: "[ranking]")
+        let (_, output) = try scriptedSession(sandbox, ["b", "ca"], keyMode: true)
+        #expect(recorded(output) == ["Recorded ranking B > A.", "Item two done.", "Recorded ranking C > A > B.", "Item three done."])
+    }
+
+    @Test func helpListsEachCommandWithOneLine() {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "help\nquit\n")
+        for command in SessionCommand.all {
+            #expect(run.output.contains("  " + command.usage.padding(toLength: 28, withPad: " ", startingAt: 0) + command.summary + "\n"), "\(command.name)")
+            #expect(!command.summary.contains(". "), "\(command.name): one sentence")
+        }
+    }
+}
+
+/// Input whose clock moves a fixed number of seconds before each line.
+final class TimedInput: LineInput {
+    var completer: ((String, Int) -> [String])?
+    var onIdle: (() -> Void)?
+    let isInteractive = false
+    var lines: [String]
+    let clock: ManualClock
+    let seconds: Int
+    init(_ lines: [String], clock: ManualClock, seconds: Int) {
+        self.lines = lines
+        self.clock = clock
+        self.seconds = seconds
+    }
+    func readLine(prompt: String) -> InputEvent {
+        clock.advance(seconds: seconds)
+        return lines.isEmpty ? .end : .line(lines.removeFirst())
+    }
+    func remember(_ line: String) {}
+}

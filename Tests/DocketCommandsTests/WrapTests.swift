@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+@testable import DocketCommands
+
+@Suite struct HangingWrapTests {
+    @Test func wrapsAtWordsWithAHangingIndent() {
+        let line = "Asks: label (safe / borderline / unsafe), rating 1-5 (how helpful), a critique of response A"
+        #expect(Format.hangingWrap(line, width: 40, indent: "      ") == """
+            Asks: label (safe / borderline /
+                  unsafe), rating 1-5 (how helpful),
+                  a critique of response A
+            """)
+    }
+
+    @Test func aLineThatFitsIsUnchanged() {
+        #expect(Format.hangingWrap("Asks: label (safe / unsafe)", width: 80) == "Asks: label (safe / unsafe)")
+        #expect(Format.hangingWrap("exactly ten", width: 11) == "exactly ten")
+    }
+
+    @Test func theFirstLineUsesTheFullWidth() {
+        #expect(Format.hangingWrap("aaaa bbbb cccc dddd eeee", width: 14, indent: "    ") == "aaaa bbbb cccc\n    dddd eeee")
+    }
+
+    @Test func aWordLongerThanALineIsCut() {
+        #expect(Format.hangingWrap("see https://example.com/a/very/long/path/indeed now", width: 20, indent: "  ") == """
+            see
+              https://example.co
+              m/a/very/long/path
+              /indeed now
+            """)
+    }
+
+    @Test func noLineIsWiderThanTheWidth() {
+        let words = (1...60).map { String(repeating: "w", count: $0 % 9 + 1) }.joined(separator: " ")
+        for width in [20, 33, 57, 80] {
+            let lines = Format.hangingWrap("Decision by lee: " + words, width: width, indent: "  ").split(separator: "\n")
+            #expect(lines.allSatisfy { $0.count <= width })
+            #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("  ") && !$0.hasPrefix("   ") })
+            #expect(lines.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ") == "Decision by lee: " + words)
+        }
+    }
+}
