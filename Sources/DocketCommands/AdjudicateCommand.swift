@@ -69,12 +69,12 @@ struct ShowCommand: ContextCommand {
     @Flag(help: "Print one JSON object (lead view only).") var json = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
+        let store = try database.openForReading(in: context)
         let reviewer = try store.reviewer(named: viewer)
         let lead = reviewer.role == .lead || reviewer.role == .admin
         let report = try store.itemReport(id: item)
         if json {
-            guard lead else { throw StoreError.notPermitted(reviewer: viewer, role: reviewer.role.rawValue, action: "see every reviewer's feedback") }
+            guard lead else { throw StoreError.notPermitted(reviewer: reviewer.name, role: reviewer.role.rawValue, action: "see every reviewer's feedback") }
             var object = JSONObjectWriter()
             object.set("item", report.id)
             object.set("final_label", report.finalLabel)
@@ -93,7 +93,7 @@ struct ShowCommand: ContextCommand {
             context.console.write(object.value.encoded() + "\n")
             return
         }
-        context.console.write(ItemReportView.text(report, width: context.console.width, leadView: lead, viewer: viewer))
+        context.console.write(ItemReportView.text(report, width: context.console.width, leadView: lead, viewer: reviewer.name))
     }
 }
 
@@ -179,6 +179,7 @@ struct AdjudicateCommand: ContextCommand {
     func run(in context: CommandContext) throws {
         let store = try database.open(in: context)
         let actor = try store.reviewer(named: lead)
+        let lead = actor.name  // normalised (NFC)
         guard actor.role == .lead || actor.role == .admin else {
             throw StoreError.notPermitted(reviewer: lead, role: actor.role.rawValue, action: "adjudicate")
         }
@@ -368,11 +369,12 @@ struct TriageCommand: ContextCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Option(name: .customLong("as"), help: ArgumentHelp("A registered reviewer.", valueName: "name")) var reviewer: String
-    @Option(help: "How many items at most.") var limit: Int = 100
+    @Option(help: "How many items at most, 1 to 100000.") var limit: Int = 100
 
     func run(in context: CommandContext) throws {
+        try OptionBounds.whole("--limit", limit, OptionBounds.triageLimit, "items")
         let store = try database.open(in: context)
-        _ = try store.reviewer(named: reviewer)
+        let reviewer = try store.reviewer(named: reviewer).name  // normalised (NFC)
         let queue = try store.triageQueue(limit: limit)
         let session = TriageSession(store: store, reviewer: reviewer, console: context.console, input: context.makeLineInput(HistoryScope(database: store.path, reviewer: reviewer, session: "triage")), clock: context.clock)
         session.run(queue: queue)

@@ -116,7 +116,7 @@ struct AgreementCommand: ContextCommand {
     @Option(help: ArgumentHelp("Agreement on labels (default) or ratings.", valueName: "label|rating")) var on: String = "label"
     @Option(help: ArgumentHelp("Break down by label, category, rubric or reviewer-pair.", valueName: "group")) var by: String?
     @Option(help: ArgumentHelp("analytic or bootstrap.", valueName: "method")) var ci: String = "analytic"
-    @Option(help: "Bootstrap resamples.") var reps: Int = 1000
+    @Option(help: "Bootstrap resamples, 1 to 10000.") var reps: Int = 1000
     @Option(help: "Bootstrap seed.") var seed: UInt64 = 1
     @Flag(help: "Print one JSON array with an object per metric.") var json = false
 
@@ -140,12 +140,12 @@ struct AgreementCommand: ContextCommand {
             throw CommandError.invalidOption(name: "--weights", value: weights, reason: "use none, linear or quadratic")
         }
         guard ci == "analytic" || ci == "bootstrap" else { throw CommandError.invalidOption(name: "--ci", value: ci, reason: "use analytic or bootstrap") }
-        guard reps > 0 else { throw CommandError.invalidOption(name: "--reps", value: String(reps), reason: "give a positive count") }
+        try OptionBounds.whole("--reps", reps, OptionBounds.reps, "resamples")
         guard on == "label" || on == "rating" else { throw CommandError.invalidOption(name: "--on", value: on, reason: "use label or rating") }
         if let by, !["label", "category", "rubric", "reviewer-pair"].contains(by) {
             throw CommandError.invalidOption(name: "--by", value: by, reason: "use label, category, rubric or reviewer-pair")
         }
-        let store = try database.open(in: context)
+        let store = try database.openForReading(in: context)
         let settings = try store.projectSettings()
         let measurement: MeasurementLevel
         if let level {
@@ -156,8 +156,9 @@ struct AgreementCommand: ContextCommand {
         } else {
             measurement = on == "rating" ? .interval : settings.level
         }
-        let only = reviewers.map { $0.split(separator: ",").map(String.init) }
-        if let only { for name in only { _ = try store.reviewer(named: name) } }
+        // Each name by the one reviewer-name rule (the store normalises and checks it).
+        let only = try reviewers.map { list in try list.split(separator: ",").map { try store.reviewer(named: String($0)).name } }
+        if let reviewers, let only { try OptionBounds.distinct("--reviewers", reviewers, only, what: "reviewer") }
         let data = try LabelData.load(store: store, kind: on == "rating" ? .rating : .label, level: measurement, only: only)
 
         var rows: [Row] = []
@@ -315,8 +316,8 @@ struct AggregateCommand: ContextCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("majority or dawid-skene.", valueName: "method")) var method: String = "majority"
-    @Option(help: "Convergence tolerance on the posteriors (dawid-skene).") var tolerance: Double = 1e-10
-    @Option(name: .customLong("max-iterations"), help: "Iteration cap (dawid-skene).") var maxIterations: Int = 10_000
+    @Option(help: "Convergence tolerance on the posteriors (dawid-skene), 0 to 1.") var tolerance: Double = 1e-10
+    @Option(name: .customLong("max-iterations"), help: "Iteration cap (dawid-skene), 1 to 10000.") var maxIterations: Int = 10_000
     @Flag(help: "Save the Dawid–Skene model for the escalation policy's posterior_below condition.") var save = false
     @Flag(help: "Print JSON.") var json = false
 
@@ -324,7 +325,9 @@ struct AggregateCommand: ContextCommand {
         guard method == "majority" || method == "dawid-skene" else {
             throw CommandError.invalidOption(name: "--method", value: method, reason: "use majority or dawid-skene")
         }
-        let store = try database.open(in: context)
+        try OptionBounds.number("--tolerance", tolerance, OptionBounds.tolerance, "a tolerance")
+        try OptionBounds.whole("--max-iterations", maxIterations, OptionBounds.maxIterations, "iterations")
+        let store = try save ? database.open(in: context) : database.openForReading(in: context)
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
         let names = data.categoryNames
         if method == "majority" {

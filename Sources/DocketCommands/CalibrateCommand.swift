@@ -19,10 +19,10 @@ struct CalibrateCommand: ContextCommand {
     @Flag(help: "Print one JSON array with an object per reviewer.") var json = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
+        let store = try database.openForReading(in: context)
         let definition = try store.taskDefinition().definition
         let threshold = bar ?? definition.calibration?.bar ?? 0.7
-        guard (0...1).contains(threshold) else { throw CommandError.invalidOption(name: "--bar", value: String(threshold), reason: "give a share between 0 and 1") }
+        try OptionBounds.number("--bar", threshold, 0...1, "a share")
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
         let gold = try store.goldLabels()
         let adjudicated = try store.adjudicatedLabels()
@@ -113,14 +113,16 @@ struct DriftCommand: ContextCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("day, week or month.", valueName: "window")) var window: String = "week"
     @Option(help: ArgumentHelp("window or rubric.", valueName: "group")) var by: String = "window"
-    @Option(help: "Significance level of the chi-square test.") var alpha: Double = 0.05
-    @Option(help: "PSI above which a shift is flagged.") var psi: Double = 0.25
+    @Option(help: "Significance level of the chi-square test, above 0 and below 1.") var alpha: Double = 0.05
+    @Option(help: "PSI above which a shift is flagged, 0 to 100.") var psi: Double = 0.25
     @Flag(help: "Print one JSON array with an object per group.") var json = false
 
     func run(in context: CommandContext) throws {
+        try OptionBounds.number("--alpha", alpha, above: 0, below: 1, "a significance level")
+        try OptionBounds.number("--psi", psi, OptionBounds.psi, "a PSI")
         guard ["day", "week", "month"].contains(window) else { throw CommandError.invalidOption(name: "--window", value: window, reason: "use day, week or month") }
         guard by == "window" || by == "rubric" else { throw CommandError.invalidOption(name: "--by", value: by, reason: "use window or rubric") }
-        let store = try database.open(in: context)
+        let store = try database.openForReading(in: context)
         let settings = try store.projectSettings()
         let level = settings.level == .interval || settings.level == .ratio ? MeasurementLevel.ordinal : settings.level
         let data = try LabelData.load(store: store, kind: .label, level: level, only: nil)

@@ -18,6 +18,7 @@ struct ClaimBenchCommand: ContextCommand {
     @Flag(help: "Leave each claimed item open instead of finishing it.") var hold = false
 
     func run(in context: CommandContext) throws {
+        try OptionBounds.whole("--count", count, OptionBounds.benchCount, "claims")
         let store = try database.open(in: context)
         var lines = ""
         for _ in 0..<count {
@@ -49,7 +50,9 @@ struct QueueTimingCommand: ContextCommand {
     @Option var repeats: Int = 20
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
+        try OptionBounds.whole("--budget", budget, OptionBounds.queueLength, "items")
+        try OptionBounds.whole("--repeats", repeats, OptionBounds.benchRepeats, "runs")
+        let store = try database.openForReading(in: context)
         var lines = ""
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -75,6 +78,7 @@ struct ReviewTimingCommand: ContextCommand {
     @Option var count: Int = 100
 
     func run(in context: CommandContext) throws {
+        try OptionBounds.whole("--count", count, OptionBounds.benchCount, "submissions")
         let store = try database.open(in: context)
         let label = try store.taskDefinition().definition.labels.first ?? "x"
         guard case .claimed(var assignment) = try store.claimNext(for: reviewer, at: context.clock()) else { return }
@@ -107,6 +111,9 @@ struct StatsTimingCommand: ContextCommand {
     @Option var iterations: Int = 20
 
     func run(in context: CommandContext) throws {
+        // The matrix holds one digit per cell, so at most ten categories.
+        try OptionBounds.whole("--categories", categories, 2...10, "categories")
+        try OptionBounds.whole("--iterations", iterations, OptionBounds.maxIterations, "iterations")
         let reader = try LineReader(path: matrix)
         var rows: [[UInt8]] = []
         while let _ = reader.nextLine({ rows.append(Array($0)) }) {}

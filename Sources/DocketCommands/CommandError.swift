@@ -8,6 +8,8 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownFormat(path: String)
     /// Input rows had problems, so nothing was imported.
     case importRejected(file: String, problems: Int)
+    /// The CSV header line had problems (unknown, duplicated, missing or undecodable columns).
+    case importHeaderRejected(file: String, problems: Int)
     case checkFailed(violations: Int)
     case invalidOption(name: String, value: String, reason: String)
     case invalidDefinition(file: String, problems: [String])
@@ -20,6 +22,8 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Cannot tell the format of \(path): name it .jsonl or .csv, or pass --format jsonl|csv."
         case let .importRejected(file, problems):
             return "Nothing was imported from \(file): \(problems) \(problems == 1 ? "problem" : "problems") (listed above). Fix them, or pass --rejects FILE to import the valid rows and set the others aside."
+        case let .importHeaderRejected(file, problems):
+            return "Nothing was imported from \(file): \(problems) \(problems == 1 ? "problem" : "problems") (listed above). Every row depends on the header line, so fix it first; --rejects sets aside bad rows, not a bad header."
         case .checkFailed(let violations):
             return "The check found \(violations) \(violations == 1 ? "violation" : "violations")."
         case let .invalidOption(name, value, reason):
@@ -33,7 +37,7 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Exit codes follow sysexits(3) where one fits.
     var exitCode: Int32 {
         switch self {
-        case .importRejected, .invalidDefinition: return 65  // EX_DATAERR
+        case .importRejected, .importHeaderRejected, .invalidDefinition: return 65  // EX_DATAERR
         case .cannotOpen: return 66  // EX_NOINPUT
         case .cannotWrite: return 73  // EX_CANTCREAT
         case .unknownFormat, .invalidOption: return 64  // EX_USAGE

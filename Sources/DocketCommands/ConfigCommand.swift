@@ -46,7 +46,7 @@ struct ConfigCommand: ParsableCommand {
         @Flag(help: "Print the definition as one JSON object.") var json = false
 
         func run(in context: CommandContext) throws {
-            let store = try database.open(in: context)
+            let store = try database.openForReading(in: context)
             let (definition, rubric) = try store.taskDefinition()
             if json {
                 var members = definition.canonicalJSON.objectMembers
@@ -66,13 +66,28 @@ enum TaskDefinitionFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CommandError.cannotOpen(path: path, reason: "no such file or it cannot be read")
         }
-        let text = String(decoding: data, as: UTF8.self)
+        // The text is read exactly: bytes that are not UTF-8 are refused, not replaced.
+        let bytes = [UInt8](data)
+        if let bad = UTF8Check.firstInvalid(bytes) {
+            let line = 1 + bytes[..<bad].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            let problem = "\(path):\(line): \(UTF8Check.problem)"
+            console.writeError(problem + "\n")
+            throw CommandError.invalidDefinition(file: path, problems: [problem])
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
             throw CommandError.invalidDefinition(file: path, problems: ["\(path): \(error)"])
         }
         var lines: [String: Int] = [:]
-        let document = node.map { convert($0, path: "", lines: &lines) } ?? .object([])
+        var budget = YAMLBudget()
+        let document: JSONValue
+        do { document = try node.map { try convert($0, path: "", depth: 0, budget: &budget, lines: &lines) } ?? .object([]) } catch {
+            // Aliases let a few hundred bytes stand for billions of values ("billion laughs"):
+            // the conversion stops at a bound instead of expanding them.
+            console.writeError("\(path): refused: \(error)\n")
+            throw CommandError.invalidDefinition(file: path, problems: ["refused: \(error)"])
+        }
         switch TaskDefinition.read(document, line: { lines[$0] }) {
         case .valid(let definition): return definition
         case .invalid(let problems):
@@ -91,8 +106,36 @@ enum TaskDefinitionFile {
         }
     }
 
-    /// YAML nodes to a JSON tree, recording the line of every path.
-    static func convert(_ node: Node, path: String, lines: inout [String: Int]) -> JSONValue {
+    /// How far a task definition may expand. A real one has a few hundred values and a depth
+    /// under ten; aliases are expanded as they are converted, so these bounds are what stops a
+    /// file of nested aliases from growing without end.
+    struct YAMLBudget {
+        static let maxValues = 100_000
+        static let maxDepth = 64
+        var values = 0
+    }
+
+    /// Why a YAML document was refused.
+    enum YAMLExpansionError: Error, CustomStringConvertible {
+        case tooManyValues, tooDeep
+        var description: String {
+            switch self {
+            case .tooManyValues:
+                return "the YAML expands to more than \(Format.count(YAMLBudget.maxValues)) values (aliases nested too deeply)"
+            case .tooDeep:
+                return "the YAML nests deeper than \(YAMLBudget.maxDepth) levels"
+            }
+        }
+    }
+
+    /// YAML nodes to a JSON tree, recording the line of every path; refuses a document that
+    /// expands past `YAMLBudget`.
+    static func convert(
+        _ node: Node, path: String, depth: Int, budget: inout YAMLBudget, lines: inout [String: Int]
+    ) throws(YAMLExpansionError) -> JSONValue {
+        budget.values += 1
+        guard budget.values <= YAMLBudget.maxValues else { throw .tooManyValues }
+        guard depth <= YAMLBudget.maxDepth else { throw .tooDeep }
         if let mark = node.mark, !path.isEmpty { lines[path] = mark.line }
         switch node {
         case .scalar(let scalar):
@@ -109,11 +152,15 @@ enum TaskDefinitionFile {
                 let name = key.string ?? "\(key)"
                 let childPath = path.isEmpty ? name : "\(path).\(name)"
                 if let mark = key.mark { lines[childPath] = mark.line }
-                members.append((name, convert(value, path: childPath, lines: &lines)))
+                members.append((name, try convert(value, path: childPath, depth: depth + 1, budget: &budget, lines: &lines)))
             }
             return .object(members)
         case .sequence(let sequence):
-            return .array(sequence.enumerated().map { convert($0.element, path: "\(path)[\($0.offset)]", lines: &lines) })
+            var elements: [JSONValue] = []
+            for (offset, element) in sequence.enumerated() {
+                elements.append(try convert(element, path: "\(path)[\(offset)]", depth: depth + 1, budget: &budget, lines: &lines))
+            }
+            return .array(elements)
         case .alias:
             return .null
         }

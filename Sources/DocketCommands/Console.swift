@@ -15,11 +15,26 @@ public protocol Console: AnyObject {
     var height: Int { get }
     /// Writes long text through a pager when standard output is a terminal.
     func page(_ text: String)
+    /// A progress line on standard error that redraws itself (carriage return, clear to end of
+    /// line): the only control sequences Docket sends on purpose. `text` is Docket's own.
+    func writeStatus(_ text: String)
+    /// Why writing to standard output failed, if it did (a closed pipe, a full disk).
+    var outputFailure: OutputFailure? { get }
+}
+
+/// A failed write to standard output.
+public enum OutputFailure: Equatable, Sendable {
+    /// The reader went away (EPIPE): the command ends quietly.
+    case readerGone
+    /// Any other error, with its errno text.
+    case failed(String)
 }
 
 extension Console {
     public var height: Int { 24 }
     public func page(_ text: String) { write(text) }
+    public func writeStatus(_ text: String) { writeError(text) }
+    public var outputFailure: OutputFailure? { nil }
 }
 
 /// Everything a command reads from the outside world, passed in so commands are testable.
@@ -74,32 +89,57 @@ public struct CommandContext {
     }
 }
 
-/// The live console: unbuffered writes to the process's stdout and stderr.
+/// The live console: unbuffered writes to the process's stdout and stderr. Everything written to
+/// a terminal, and every message on standard error, goes through one sanitising writer: control characters, escape sequences and
+/// invisible characters from stored or input data are shown as visible escapes, so no byte of
+/// data can drive the terminal (the progress line's redraw is the one deliberate sequence).
 public final class TerminalConsole: Console {
-    public init() {}
+    public init() {
+        outputIsTerminal = isatty(STDOUT_FILENO) == 1
+        errorIsTerminal = isatty(STDERR_FILENO) == 1
+    }
 
-    public func write(_ text: String) { Self.writeAll(STDOUT_FILENO, text) }
+    private let outputIsTerminal: Bool
+    private let errorIsTerminal: Bool
+    public private(set) var outputFailure: OutputFailure?
 
-    public func writeError(_ text: String) { Self.writeAll(STDERR_FILENO, text) }
+    public func write(_ text: String) {
+        guard outputFailure == nil else { return }
+        if let error = Self.writeAll(STDOUT_FILENO, outputIsTerminal ? Sanitize.terminal(text) : text) {
+            outputFailure = error == EPIPE ? .readerGone : .failed(String(cString: strerror(error)))
+        }
+    }
+
+    /// Standard error carries only messages, never data: it is sanitised wherever it goes (a log
+    /// file read later with `cat` is a terminal too).
+    public func writeError(_ text: String) { Self.writeAll(STDERR_FILENO, Sanitize.terminal(text)) }
+
+    public func writeStatus(_ text: String) {
+        guard errorIsTerminal else { return }
+        Self.writeAll(STDERR_FILENO, "\r" + Sanitize.inline(text) + "\u{1B}[K")
+    }
 
     /// Unbuffered: each call is one or more write(2)s, so nothing is lost if the process is killed.
-    static func writeAll(_ descriptor: Int32, _ text: String) {
+    /// Returns the errno of a failed write, or nil.
+    @discardableResult
+    static func writeAll(_ descriptor: Int32, _ text: String) -> Int32? {
         var text = text
-        text.withUTF8 { bytes in
+        return text.withUTF8 { bytes -> Int32? in
             var offset = 0
             while offset < bytes.count {
                 let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return
+                    return errno
                 }
                 offset += written
             }
+            return nil
         }
     }
 
-    public var isOutputTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
-    public var isErrorTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+    public var isOutputTerminal: Bool { outputIsTerminal }
+    public var isErrorTerminal: Bool { errorIsTerminal }
 
     public var height: Int {
         var size = winsize()
@@ -109,24 +149,20 @@ public final class TerminalConsole: Console {
 
     /// Text taller than the terminal goes through `$PAGER` (default `less -FRX`), run in the
     /// terminal's foreground (see `ForegroundChild`). When the pager cannot start, fails, is
-    /// killed, or quits at once without reading the text, the text is written plainly instead;
-    /// a pager the reviewer quits part way (`q` in `less`) is the reader having gone, not an error.
+    /// killed, or quits without reading any of the text (`PAGER=true`), the text is written
+    /// plainly instead; a pager the reviewer quits part way (`q` in `less`) is the reader having
+    /// gone, not an error.
     public func page(_ text: String) {
         let lines = text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
         guard isOutputTerminal, lines > height - 2 else { return write(text) }
         let pager = ProcessInfo.processInfo.environment["PAGER"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "less -FRX"
-        let result = ForegroundChild.run(shell: pager, input: Array(text.utf8))
+        let result = ForegroundChild.run(shell: ForegroundChild.script(pager), input: Array(Sanitize.terminal(text).utf8))
         if !result.outcome.succeeded {
             writeError("The pager '\(Sanitize.inline(pager))' \(result.outcome.explanation); showing the text here.\n")
             return write(text)
         }
-        // No person quits a pager within a fifth of a second: a pager that left that fast without
-        // reading the text (PAGER=true) showed nothing.
-        if !result.deliveredAll, result.seconds < Self.instantExit { return write(text) }
+        if result.consumed == 0 { return write(text) }
     }
-
-    /// How soon a pager that quits without reading its text counts as having shown nothing.
-    static let instantExit = 0.2
 
     public var width: Int {
         var size = winsize()
@@ -217,7 +253,7 @@ final class ProgressBar {
         guard now - lastDrawn > 100_000_000 else { return }
         lastDrawn = now
         drew = true
-        var text = "\r\(label) "
+        var text = "\(label) "
         if let total, total > 0 {
             let fraction = min(1, Double(done) / Double(total))
             let cells = 30
@@ -226,11 +262,11 @@ final class ProgressBar {
             text += String(format: "%3.0f%% ", fraction * 100)
         }
         text += "\(Format.count(rows)) rows"
-        console.writeError(text)
+        console.writeStatus(text)
     }
 
     func finish() {
         guard enabled, drew else { return }
-        console.writeError("\r\u{1B}[K")
+        console.writeStatus("")
     }
 }

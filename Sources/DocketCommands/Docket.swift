@@ -19,8 +19,15 @@ struct DatabaseOptions: ParsableArguments {
         return "docket.db"
     }
 
+    /// For commands that change the database: opens it read-write, migrating an older schema.
     func open(in context: CommandContext) throws(StoreError) -> SQLiteStore {
-        try SQLiteStore.open(path: path(in: context))
+        try SQLiteStore.open(path: path(in: context), access: .write)
+    }
+
+    /// For commands that only read: opens it SQLITE_OPEN_READONLY and changes nothing (no
+    /// migration, no WAL switch, no lock file); an older schema is an error that names `docket migrate`.
+    func openForReading(in context: CommandContext, acceptingOlderSchema: Bool = false) throws(StoreError) -> SQLiteStore {
+        try SQLiteStore.open(path: path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema)
     }
 }
 
@@ -34,7 +41,7 @@ public struct Docket: ParsableCommand {
         version: DocketVersion.current,
         subcommands: [
             InitCommand.self, ConfigCommand.self, ImportCommand.self, ReviewCommand.self, QueueCommand.self, StatusCommand.self, ReviewersCommand.self,
-            ReportCommand.self, RoundCommand.self, AgreementCommand.self, AggregateCommand.self, CalibrateCommand.self, DriftCommand.self, TriageCommand.self, EscalationsCommand.self, AdjudicateCommand.self, ShowCommand.self, ExportCommand.self, LogCommand.self, BackupCommand.self, CheckCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self, ReviewTimingCommand.self, StatsTimingCommand.self,
+            ReportCommand.self, RoundCommand.self, AgreementCommand.self, AggregateCommand.self, CalibrateCommand.self, DriftCommand.self, TriageCommand.self, EscalationsCommand.self, AdjudicateCommand.self, ShowCommand.self, ExportCommand.self, LogCommand.self, BackupCommand.self, CheckCommand.self, MigrateCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self, ReviewTimingCommand.self, StatsTimingCommand.self,
         ]
     )
 
@@ -55,6 +62,19 @@ public enum DocketCLI {
     }
 
     public static func run(_ arguments: [String], context: CommandContext) -> Int32 {
+        let status = runCommand(arguments, context: context)
+        // A command whose standard output could not be written did not do its job: a closed pipe
+        // (`| head`) ends it quietly with 141, as SIGPIPE would; any other error is a sentence.
+        switch context.console.outputFailure {
+        case .readerGone?: return 141
+        case .failed(let reason)?:
+            context.console.writeError("docket: Cannot write to standard output: \(reason).\n")
+            return 74  // EX_IOERR
+        case nil: return status
+        }
+    }
+
+    static func runCommand(_ arguments: [String], context: CommandContext) -> Int32 {
         do {
             var command = try Docket.parseAsRoot(arguments)
             if let runnable = command as? any ContextCommand {
@@ -91,8 +111,9 @@ public enum DocketCLI {
         case let error as StoreError:
             console.writeError("docket: \(error)\n")
             switch error {
-            case .noDatabase, .noProject: return 66
+            case .noDatabase, .noProject, .notDocket, .cannotOpen: return 66
             case .unknownReviewer: return 67  // EX_NOUSER
+            case .invalidReviewerName: return 64  // EX_USAGE
             case .notPermitted: return 77  // EX_NOPERM
             default: return 1
             }

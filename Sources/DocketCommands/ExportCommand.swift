@@ -3,28 +3,24 @@ import DocketCore
 import DocketStore
 import Foundation
 
-/// Writes records to a file through a temporary file renamed into place (or to stdout), so a
-/// failed export never leaves a half-written dataset where the old one was.
+/// Writes records to a file through `OutputFile` (a temporary renamed into place, or a device
+/// written in place) or to standard output, so a failed export never leaves a half-written
+/// dataset where the old one was. The first write error stops the writing and is thrown by
+/// `commit()`.
 final class RecordWriter {
     let console: any Console
     let path: String?
-    let temporary: String?
-    private let file: UnsafeMutablePointer<FILE>?
+    private let file: OutputFile?
     private var buffer: [UInt8] = []
     private(set) var count = 0
+    private var failure: CommandError?
 
-    init(path: String?, console: any Console) throws(CommandError) {
+    /// - Parameter protecting: paths the output must not overwrite (the database, the inputs).
+    init(path: String?, protecting: [String], console: any Console) throws(CommandError) {
         self.console = console
-        self.path = path
-        if let path {
-            let temporary = path + ".partial-\(getpid())"
-            guard let file = fopen(temporary, "wb") else { throw .cannotWrite(path: path, reason: String(cString: strerror(errno))) }
-            self.file = file
-            self.temporary = temporary
-        } else {
-            self.file = nil
-            self.temporary = nil
-        }
+        let toStandardOutput = path == nil || path == "-"
+        self.path = toStandardOutput ? nil : path
+        self.file = toStandardOutput ? nil : try OutputFile(path: path!, protecting: protecting)
     }
 
     func line(_ text: String) {
@@ -45,28 +41,26 @@ final class RecordWriter {
     }
 
     private func flush() {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        guard failure == nil else { return }
         if let file {
-            buffer.withUnsafeBufferPointer { _ = fwrite($0.baseAddress, 1, $0.count, file) }
-        } else {
+            do { try file.write(buffer) } catch { failure = error }
+        } else if console.outputFailure == nil {
             console.write(String(decoding: buffer, as: UTF8.self))
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     func commit() throws(CommandError) {
         flush()
-        guard let file, let path, let temporary else { return }
-        let failed = fflush(file) != 0 || fsync(fileno(file)) != 0
-        fclose(file)
-        guard !failed, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
+        if let failure {
+            abandon()
+            throw failure
         }
+        try file?.commit()
     }
 
     func abandon() {
-        if let file { fclose(file) }
-        if let temporary { unlink(temporary) }
+        file?.abandon()
     }
 }
 
@@ -102,10 +96,9 @@ struct ExportCommand: ContextCommand {
 
     func parseTime(_ name: String, _ text: String?) throws -> Instant? {
         guard let text else { return nil }
-        guard let instant = Instant.parse(text) else {
-            throw CommandError.invalidOption(name: name, value: text, reason: "give an ISO 8601 time such as 2026-11-29T10:00:00Z, or a date")
+        do { return try Instant.parse(text) } catch {
+            throw CommandError.invalidOption(name: name, value: text, reason: error.reason)
         }
-        return instant
     }
 
     func run(in context: CommandContext) throws {
@@ -113,14 +106,13 @@ struct ExportCommand: ContextCommand {
             throw CommandError.invalidOption(name: "--format", value: format, reason: "use " + Self.formats.joined(separator: ", "))
         }
         guard groupBy == "item" || groupBy == "cluster" else { throw CommandError.invalidOption(name: "--group-by", value: groupBy, reason: "use item or cluster") }
-        if let minAgreement, !(0...1).contains(minAgreement) {
-            throw CommandError.invalidOption(name: "--min-agreement", value: JSONText.number(minAgreement), reason: "give a share between 0 and 1")
-        }
+        if let minAgreement { try OptionBounds.number("--min-agreement", minAgreement, 0...1, "a share") }
+        if let rubric { try OptionBounds.whole("--rubric", rubric, OptionBounds.rubricVersion, phrase: "a rubric version") }
         let filter = ExportFilter(
             since: try parseTime("--since", since), until: try parseTime("--until", until), asOf: try parseTime("--as-of", asOf),
             category: category, rubric: rubric)
         let plan = try split.map { try SplitPlan.parse($0, seed: seed) }
-        let store = try database.open(in: context)
+        let store = try database.openForReading(in: context)
         let definition = try store.taskDefinition().definition
         var clusters: [String: String] = [:]
         if plan != nil, groupBy == "cluster" {
@@ -129,7 +121,7 @@ struct ExportCommand: ContextCommand {
         }
         func splitOf(_ item: String) -> String? { plan?.split(for: clusters[item] ?? item) }
 
-        let writer = try RecordWriter(path: out, console: context.console)
+        let writer = try RecordWriter(path: out, protecting: OutputFile.protected(database: store.path, inputs: []), console: context.console)
         let progress = ProgressBar(console: context.console, label: "exporting \(format)")
         let columns = Self.columns[format]!
         if csv { writer.line(columns.map(CSVText.cell).joined(separator: ",")) }
@@ -168,7 +160,7 @@ struct ExportCommand: ContextCommand {
             writer.abandon()
             throw error
         }
-        if let out { context.console.writeError("Wrote \(Format.count(writer.count - (csv ? 1 : 0))) \(format) records to \(out).\n") }
+        if let out = writer.path { context.console.writeError("Wrote \(Format.count(writer.count - (csv ? 1 : 0))) \(format) records to \(Sanitize.inline(out)).\n") }
     }
 
     /// CSV columns, and the order of JSON fields, per format.

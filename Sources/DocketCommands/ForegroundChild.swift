@@ -30,10 +30,22 @@ enum ForegroundChild {
 
     struct Result {
         var outcome: Outcome
-        /// True when every byte of the text given on standard input was delivered to the child.
-        var deliveredAll: Bool
+        /// How many bytes of the text given on standard input the child read (all of them for a
+        /// pager that showed everything; none for one that quit at once).
+        var consumed: Int
         /// How long the child ran, in seconds.
         var seconds: Double
+    }
+
+    /// Shell metacharacters: a command holding none of them is run with `exec`, so the helper
+    /// replaces the shell (its signals and exit are its own, and no shell reports "Killed").
+    static func runsDirectly(_ command: String) -> Bool {
+        !command.contains { "|&;<>()$`\\\"'*?[#~=%!{}\n".contains($0) }
+    }
+
+    /// `command` run by the shell, with `exec` when it is a plain command line.
+    static func script(_ command: String, arguments: String = "") -> String {
+        (runsDirectly(command) ? "exec " : "") + command + arguments
     }
 
     /// Runs `/bin/sh -c command` with `arguments` as `$1…`, feeding `input` (when given) to its
@@ -55,7 +67,7 @@ enum ForegroundChild {
         var pipeEnds: [Int32] = [-1, -1]
         if input != nil {
             guard pipe(&pipeEnds) == 0 else {
-                return Result(outcome: .failedToStart(String(cString: strerror(errno))), deliveredAll: false, seconds: 0)
+                return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0, seconds: 0)
             }
             // Neither end may leak into other children; the child gets the read end as its stdin.
             _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
@@ -98,37 +110,60 @@ enum ForegroundChild {
         defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArguments, environ)
-        if input != nil { close(pipeEnds[0]) }
         guard spawned == 0 else {
-            if input != nil { close(pipeEnds[1]) }
-            return Result(outcome: .failedToStart(String(cString: strerror(spawned))), deliveredAll: false, seconds: elapsed())
-        }
-
-        var deliveredAll = true
-        if let input {
-            // SIGPIPE is ignored process-wide (see `DocketCLI.prepareProcess`): a pager that quits
-            // before reading everything makes write(2) fail with EPIPE, which means the reader left.
-            deliveredAll = input.withUnsafeBufferPointer { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = write(pipeEnds[1], bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return false
-                    }
-                    offset += written
-                }
-                return true
+            if input != nil {
+                close(pipeEnds[0])
+                close(pipeEnds[1])
             }
-            close(pipeEnds[1])
+            return Result(outcome: .failedToStart(String(cString: strerror(spawned))), consumed: 0, seconds: elapsed())
         }
 
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return Result(outcome: .failedToStart(String(cString: strerror(errno))), deliveredAll: false, seconds: elapsed()) }
+        var exited = false
+        var consumed = 0
+        if let input {
+            // Docket keeps the read end too, so that after the child exits it can count what the
+            // child left unread (FIONREAD). Writes are non-blocking: while the pipe is full, Docket
+            // waits for room or for the child to exit, whichever comes first.
+            _ = fcntl(pipeEnds[1], F_SETFL, fcntl(pipeEnds[1], F_GETFL) | O_NONBLOCK)
+            var written = 0
+            input.withUnsafeBufferPointer { bytes in
+                while written < bytes.count, !exited {
+                    let count = write(pipeEnds[1], bytes.baseAddress! + written, bytes.count - written)
+                    if count > 0 {
+                        written += count
+                        continue
+                    }
+                    if count < 0, errno == EINTR { continue }
+                    guard count < 0, errno == EAGAIN || errno == EWOULDBLOCK else { break }
+                    var room = pollfd(fd: pipeEnds[1], events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&room, 1, 50)
+                    if waitpid(pid, &status, WNOHANG) == pid { exited = true }
+                }
+            }
+            close(pipeEnds[1])
+            if !exited {
+                while waitpid(pid, &status, 0) < 0 {
+                    if errno != EINTR { break }
+                }
+                exited = true
+            }
+            var unread: Int32 = 0
+            if ioctl(pipeEnds[0], UInt(FIONREAD), &unread) != 0 { unread = 0 }
+            close(pipeEnds[0])
+            consumed = max(0, written - Int(unread))
+        } else {
+            while waitpid(pid, &status, 0) < 0 {
+                if errno != EINTR { return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0, seconds: elapsed()) }
+            }
         }
         let outcome: Outcome = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
-        return Result(outcome: outcome, deliveredAll: deliveredAll, seconds: elapsed())
+        if case .signaled = outcome, isatty(STDOUT_FILENO) == 1 {
+            // A killed full-screen program leaves its screen behind: leave the alternate screen,
+            // and put the cursor keys and keypad back to normal.
+            TerminalConsole.writeAll(STDOUT_FILENO, "\u{1B}[?1049l\u{1B}[?1l\u{1B}>")
+        }
+        return Result(outcome: outcome, consumed: consumed, seconds: elapsed())
     }
 
     static func signalName(_ signal: Int32) -> String? {

@@ -14,7 +14,7 @@ struct ImportCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import items to review.",
             discussion: """
-                Fields: id (required, unique), prompt, response, responses (2 or more candidates), category, risk (0..1), uncertainty (0..1) or probs (class probabilities), diversity (0..1) or embedding (array of numbers), gold (a declared label), meta (a JSON object). In CSV, responses, probs, embedding and meta cells hold JSON text. Every bad row is reported as FILE:LINE: field: problem and nothing is imported, unless --rejects FILE is given: then the valid rows are imported and the others are written to FILE with their reasons. Importing the same item again changes nothing.
+                Fields: id (required, unique), prompt, response, responses (2 or more candidates), category, risk (0..1), uncertainty (0..1) or probs (class probabilities), diversity (0..1) or embedding (array of numbers), gold (a declared label), meta (a JSON object). In CSV, responses, probs, embedding and meta cells hold JSON text. Text must be UTF-8; ids must not be blank or hold line breaks or control characters. Every bad row is reported as FILE:LINE: field: problem and nothing is imported, unless --rejects FILE is given: then the valid rows are imported and the others are written to FILE with their reasons. Importing the same item again changes nothing; --update replaces changed content, except the prompt and responses of items that already have feedback, which need --update-reviewed.
 
                 Example: docket import items SampleData/items.jsonl
                 """
@@ -31,16 +31,20 @@ struct ImportCommand: ParsableCommand {
         @Option(help: ArgumentHelp("How to compute uncertainty from probs: entropy, margin or least-confidence.", valueName: "measure"))
         var uncertainty: String = "entropy"
 
-        @Flag(help: "Replace the content of items that already exist with different content.")
+        @Flag(help: "Replace the content of items that already exist with different content (not the prompt or responses of items with feedback).")
         var update = false
+
+        @Flag(name: .customLong("update-reviewed"), help: "Like --update, and also replace the prompt and responses of items that already have feedback (the old text is kept in the log).")
+        var updateReviewed = false
 
         @Option(help: ArgumentHelp("Import the valid rows and write the invalid ones, with reasons, to this JSONL file.", valueName: "file"))
         var rejects: String?
 
-        @Option(name: .customLong("max-errors"), help: "How many problems to list before summarising.")
+        @Option(name: .customLong("max-errors"), help: "How many problems to list before summarising, 0 to 1000000.")
         var maxErrors: Int = 50
 
         func run(in context: CommandContext) throws {
+            try OptionBounds.whole("--max-errors", maxErrors, OptionBounds.listedErrors, "problems")
             guard let measure = UncertaintyMeasure(rawValue: uncertainty) else {
                 throw CommandError.invalidOption(name: "--uncertainty", value: uncertainty, reason: "use entropy, margin or least-confidence")
             }
@@ -49,10 +53,10 @@ struct ImportCommand: ParsableCommand {
             let settings = try store.projectSettings()
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
-            if let rejects { rejectsWriter = try RejectsWriter(path: rejects) }
+            if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(database: store.path, inputs: [file])) }
             let parser = ItemRowParser(labels: settings.labels, measure: measure)
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
-            let summary = try store.importItems(update: update, source: reader.name, at: context.clock()) { sink in
+            let summary = try store.importItems(update: update || updateReviewed, updateReviewed: updateReviewed, source: reader.name, at: context.clock()) { sink in
                 try importer.run { fields in
                     switch parser.parse(fields) {
                     case .invalid(let problems): return problems
@@ -62,16 +66,15 @@ struct ImportCommand: ParsableCommand {
                     }
                 }
             }
-            rejectsWriter?.finish(keep: summary.committed && summary.rejected > 0)
             guard summary.committed else {
-                throw CommandError.importRejected(file: reader.name, problems: importer.problemCount)
+                throw importer.rejection()
             }
             var parts = ["\(Format.count(summary.inserted)) new"]
             if summary.unchanged > 0 { parts.append("\(Format.count(summary.unchanged)) unchanged") }
             if summary.updated > 0 { parts.append("\(Format.count(summary.updated)) updated") }
             var message = "Imported \(reader.name): " + parts.joined(separator: ", ") + ".\n"
             if summary.rejected > 0, let rejects {
-                message += "\(Format.count(summary.rejected)) \(summary.rejected == 1 ? "row was" : "rows were") rejected and written to \(rejects).\n"
+                message += "\(Format.count(summary.rejected)) \(summary.rejected == 1 ? "row was" : "rows were") rejected and written to \(Sanitize.inline(rejects)).\n"
             }
             context.console.write(message)
         }
@@ -83,7 +86,7 @@ extension ImportCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import historical labels (item, reviewer, label, optional created_at and rubric).",
             discussion: """
-                Loads feedback given elsewhere, for agreement statistics and aggregation. Columns (CSV) or fields (JSONL): item, reviewer, label, and optionally created_at (ISO 8601) and rubric (a rubric version number). Unknown items are an error unless --create-items; unknown reviewers are registered. Every bad row is reported with its file and line and nothing is imported, unless --rejects FILE. Importing the same labels again changes nothing.
+                Loads feedback given elsewhere, for agreement statistics and aggregation. Columns (CSV) or fields (JSONL): item, reviewer, label, and optionally created_at (RFC 3339 with a zone, e.g. 2026-11-29T10:00:00Z, or a date for midnight UTC) and rubric (a rubric version number). Reviewer names are normalised to Unicode NFC and must not start or end with whitespace or hold control or invisible characters. Unknown items are an error unless --create-items; unknown reviewers are registered. Every bad row is reported with its file and line and nothing is imported, unless --rejects FILE. Importing the same labels again changes nothing.
 
                 Example: docket import labels SampleData/labels.csv
                 """
@@ -94,16 +97,18 @@ extension ImportCommand {
         @Option(help: ArgumentHelp("jsonl or csv (default: from the file's extension).", valueName: "format")) var format: String?
         @Flag(name: .customLong("create-items"), help: "Create items that do not exist yet (with only their id).") var createItems = false
         @Option(help: ArgumentHelp("Import the valid rows and write the invalid ones, with reasons, to this JSONL file.", valueName: "file")) var rejects: String?
-        @Option(name: .customLong("max-errors"), help: "How many problems to list before summarising.") var maxErrors: Int = 50
+        @Option(name: .customLong("max-errors"), help: "How many problems to list before summarising, 0 to 1000000.") var maxErrors: Int = 50
 
         func run(in context: CommandContext) throws {
+            try OptionBounds.whole("--max-errors", maxErrors, OptionBounds.listedErrors, "problems")
             let kind = try RowFormat.resolve(file: file, format: format)
             let store = try database.open(in: context)
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
-            if let rejects { rejectsWriter = try RejectsWriter(path: rejects) }
+            if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(database: store.path, inputs: [file])) }
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             importer.requiredColumn = "item"
+            importer.unknownColumn = { LabelRowParser.fields.contains($0) ? nil : LabelRowParser.unknownField($0) }
             let summary = try store.importLabels(createItems: createItems, source: reader.name, at: context.clock()) { sink in
                 try importer.run { fields in
                     switch LabelRowParser.parse(fields) {
@@ -114,13 +119,12 @@ extension ImportCommand {
                     }
                 }
             }
-            rejectsWriter?.finish(keep: summary.committed && summary.rejected > 0)
-            guard summary.committed else { throw CommandError.importRejected(file: reader.name, problems: importer.problemCount) }
+            guard summary.committed else { throw importer.rejection() }
             var message = "Imported labels from \(reader.name): \(Format.count(summary.inserted)) new"
             if summary.unchanged > 0 { message += ", \(Format.count(summary.unchanged)) unchanged" }
             message += ".\n"
             if summary.rejected > 0, let rejects {
-                message += "\(Format.count(summary.rejected)) \(summary.rejected == 1 ? "row was" : "rows were") rejected and written to \(rejects).\n"
+                message += "\(Format.count(summary.rejected)) \(summary.rejected == 1 ? "row was" : "rows were") rejected and written to \(Sanitize.inline(rejects)).\n"
             }
             context.console.write(message)
         }
@@ -136,7 +140,7 @@ enum LabelRowParser {
         var values: [String: String] = [:]
         for (name, raw) in fields {
             guard Self.fields.contains(name) else {
-                problems.append(FieldProblem(field: name, problem: "unknown field (known fields: \(Self.fields.joined(separator: ", ")))"))
+                problems.append(Self.unknownField(name))
                 continue
             }
             switch raw {
@@ -150,10 +154,20 @@ enum LabelRowParser {
         for required in ["item", "reviewer", "label"] where (values[required] ?? "").isEmpty {
             problems.append(FieldProblem(field: required, problem: "required"))
         }
+        // The item may be created (--create-items): the id rule of item imports applies.
+        if let item = values["item"], !item.isEmpty, let problem = ItemID.problem(item) {
+            problems.append(FieldProblem(field: "item", problem: problem))
+        }
+        if let reviewer = values["reviewer"], !reviewer.isEmpty {
+            do { values["reviewer"] = try ReviewerName.normalised(reviewer) } catch {
+                problems.append(FieldProblem(field: "reviewer", problem: error.description))
+            }
+        }
         var createdAt: Instant?
         if let text = values["created_at"] {
-            createdAt = Instant.parse(text)
-            if createdAt == nil { problems.append(FieldProblem(field: "created_at", problem: "'\(text)' is not an ISO 8601 time (e.g. 2026-11-29T10:00:00Z)")) }
+            do { createdAt = try Instant.parse(text) } catch {
+                problems.append(FieldProblem(field: "created_at", problem: error.description))
+            }
         }
         var rubric: Int?
         if let text = values["rubric"] {
@@ -162,6 +176,11 @@ enum LabelRowParser {
         }
         guard problems.isEmpty else { return .invalid(problems) }
         return .valid(LabelRow(item: values["item"]!, reviewer: values["reviewer"]!, label: values["label"]!, createdAt: createdAt, rubric: rubric))
+    }
+
+    /// The problem reported for a field (or a CSV column) that is not a field of a labels row.
+    static func unknownField(_ name: String) -> FieldProblem {
+        FieldProblem(field: name, problem: "unknown field (known fields: \(fields.joined(separator: ", ")))")
     }
 }
 
@@ -183,33 +202,37 @@ enum RowFormat: String {
 }
 
 /// Writes rejected rows as JSONL: {"line": N, "errors": ["field: problem", …], "raw": "…"}.
-/// Goes through a temporary file, renamed into place only if the import commits.
+/// Goes through `OutputFile`; it is put in place just before the import commits, and a failure to
+/// write it rolls the import back.
 final class RejectsWriter {
     let path: String
-    let temporary: String
-    let file: UnsafeMutablePointer<FILE>
+    private let file: OutputFile
+    private var failure: CommandError?
 
-    init(path: String) throws(CommandError) {
+    init(path: String, protecting: [String]) throws(CommandError) {
         self.path = path
-        self.temporary = path + ".partial-\(getpid())"
-        guard let file = fopen(temporary, "wb") else {
-            throw .cannotWrite(path: path, reason: String(cString: strerror(errno)))
-        }
-        self.file = file
+        self.file = try OutputFile(path: path, protecting: protecting)
     }
 
     func write(line: Int, problems: [FieldProblem], raw: String) {
+        guard failure == nil else { return }
         var object = JSONObjectWriter()
         object.set("line", line)
         object.set("errors", .array(problems.map { .string($0.description) }))
         object.set("raw", raw)
-        fputs(object.value.encoded() + "\n", file)
+        do { try file.write(object.value.encoded() + "\n") } catch { failure = error }
     }
 
-    func finish(keep: Bool) {
-        fclose(file)
-        if keep { rename(temporary, path) } else { unlink(temporary) }
+    /// Puts the file in place when it holds rejected rows (else removes it), or throws.
+    func finish(keep: Bool) throws(CommandError) {
+        if let failure {
+            file.abandon()
+            throw failure
+        }
+        if keep { try file.commit() } else { file.abandon() }
     }
+
+    func abandon() { file.abandon() }
 }
 
 /// Streams rows from a JSONL or CSV file to a handler, collecting every problem with its line.
@@ -221,6 +244,11 @@ final class RowFileImporter {
     let rejects: RejectsWriter?
     /// A column the CSV header must have.
     var requiredColumn: String? = "id"
+    /// The problem of a CSV column that is not a field of a row, or nil for a known column. An
+    /// unknown column is reported once, at the header's line, not once per row.
+    var unknownColumn: (String) -> FieldProblem? = { ItemRowParser.isKnown($0) ? nil : ItemRowParser.unknownField($0) }
+    /// The CSV header had problems: every row depends on it, so nothing is imported, even with --rejects.
+    private(set) var headerRefused = false
     private(set) var problemCount = 0
     private(set) var rejectedRows = 0
     private var listed = 0
@@ -264,8 +292,22 @@ final class RowFileImporter {
         if rows == 0, problemCount == 0 {
             console.writeError("\(reader.name): no rows found.\n")
         }
+        if headerRefused {
+            rejects?.abandon()
+            return .rollback
+        }
         if problemCount > 0, rejects == nil { return .rollback }
+        // The rejects file is in place before the import commits; if it cannot be written, the
+        // import rolls back and nothing is lost.
+        try rejects?.finish(keep: rejectedRows > 0)
         return .commit(rejected: rejectedRows)
+    }
+
+    /// The error of an import that was rolled back.
+    func rejection() -> CommandError {
+        headerRefused
+            ? .importHeaderRejected(file: reader.name, problems: problemCount)
+            : .importRejected(file: reader.name, problems: problemCount)
     }
 
     private func add(_ fields: [(String, RawField)], line: Int, raw: () -> String) throws {
@@ -282,8 +324,12 @@ final class RowFileImporter {
             rows += 1
             let raw = { String(decoding: bytes, as: UTF8.self) }
             let value: JSONValue
-            do { value = try JSON.parse(bytes: bytes) } catch {
-                report(line: line, [FieldProblem(field: "json", problem: "\(error)")], raw: raw())
+            do throws(JSONSyntaxError) { value = try JSON.parse(bytes: bytes) } catch {
+                // Bad bytes are never replaced: the row is refused, naming the field that holds them.
+                let problem = error.isInvalidUTF8
+                    ? FieldProblem(field: error.member ?? "line", problem: UTF8Check.problem)
+                    : FieldProblem(field: "json", problem: "\(error)")
+                report(line: line, [problem], raw: raw())
                 return
             }
             guard case .object(let members) = value else {
@@ -302,6 +348,10 @@ final class RowFileImporter {
         var rows = 0
         var recordStart = 1
         var rawLines: [String] = []
+        // Columns left out of every row: unknown, or named with bytes that are not UTF-8 (both
+        // reported once, at the header).
+        var skipped: [Bool] = []
+        var columnNames: [String] = []
         while let _ = try reader.nextLine({ bytes throws -> Void in
             let line = reader.lineNumber
             if !csv.pending { recordStart = line; rawLines.removeAll(keepingCapacity: true) }
@@ -313,18 +363,29 @@ final class RowFileImporter {
             }
             guard let record else { return }
             guard let columns = header else {
-                try checkHeader(record, line: recordStart)
+                columnNames = record
+                for bad in csv.invalidFields { columnNames[bad.index] = bad.escaped }
+                skipped = checkHeader(record, invalid: csv.invalidFields, line: recordStart)
                 header = record
                 return
             }
             if record.count == 1, record[0].isEmpty { return }
             rows += 1
+            if !csv.invalidFields.isEmpty {
+                let problems = csv.invalidFields.map { bad in
+                    FieldProblem(field: bad.index < columnNames.count ? columnNames[bad.index] : "line", problem: UTF8Check.problem)
+                }
+                report(line: recordStart, problems, raw: rawLines.joined(separator: "\n"))
+                return
+            }
             guard record.count == columns.count else {
                 report(line: recordStart, [FieldProblem(field: "csv", problem: "the row has \(record.count) fields, the header has \(columns.count)")], raw: rawLines.joined(separator: "\n"))
                 return
             }
             var fields: [(String, RawField)] = []
-            for (name, cell) in zip(columns, record) where !cell.isEmpty { fields.append((name, .text(cell))) }
+            for index in 0..<columns.count where !record[index].isEmpty && !skipped[index] {
+                fields.append((columns[index], .text(record[index])))
+            }
             try add(fields, line: recordStart, raw: { rawLines.joined(separator: "\n") })
             if rows & 0x3FF == 0 { progress.update(done: reader.bytesRead, total: reader.size, rows: rows) }
         }) {}
@@ -335,15 +396,31 @@ final class RowFileImporter {
         return rows
     }
 
-    private func checkHeader(_ header: [String], line: Int) throws {
+    /// Reports every problem of the header line at once; returns the columns to leave out of rows.
+    private func checkHeader(_ header: [String], invalid: [CSVRecordReader.InvalidField], line: Int) -> [Bool] {
         var seen = Set<String>()
         var problems: [FieldProblem] = []
-        for name in header {
+        var skipped = [Bool](repeating: false, count: header.count)
+        let invalidNames = Dictionary(uniqueKeysWithValues: invalid.map { ($0.index, $0.escaped) })
+        for (index, name) in header.enumerated() {
+            if let escaped = invalidNames[index] {
+                problems.append(FieldProblem(field: escaped, problem: UTF8Check.problem))
+                skipped[index] = true
+                continue
+            }
             if !seen.insert(name).inserted { problems.append(FieldProblem(field: name, problem: "column named twice in the header")) }
+            if let unknown = unknownColumn(name) {
+                problems.append(unknown)
+                skipped[index] = true
+            }
         }
         if let required = requiredColumn, !header.contains(required) {
             problems.append(FieldProblem(field: required, problem: "the header has no \(required) column"))
         }
-        if !problems.isEmpty { report(line: line, problems, raw: header.joined(separator: ",")) }
+        if !problems.isEmpty {
+            headerRefused = true
+            report(line: line, problems, raw: header.joined(separator: ","))
+        }
+        return skipped
     }
 }

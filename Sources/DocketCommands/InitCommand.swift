@@ -7,7 +7,7 @@ struct InitCommand: ContextCommand {
         commandName: "init",
         abstract: "Create a project in a new database file.",
         discussion: """
-            Labels are declared in order; the order matters for ordinal statistics. Running init on a database that already holds a project is an error that changes nothing.
+            Labels are declared in order; the order matters for ordinal statistics. Running init on a database that already holds a project, or on a file that is neither empty nor a Docket database, is an error that changes nothing; of several inits started at once on one new path exactly one succeeds.
 
             Example: docket init --labels safe,borderline,unsafe --overlap 2 --budget 500
             """
@@ -43,20 +43,33 @@ struct InitCommand: ContextCommand {
         guard let level = MeasurementLevel(rawValue: level) else {
             throw CommandError.invalidOption(name: "--level", value: level, reason: "use nominal, ordinal, interval or ratio")
         }
+        // The settings' bounds are docket.yaml's (SettingBounds); the lease is checked before its
+        // minutes become seconds, so no value can overflow.
+        guard SettingBounds.leaseMinutes.contains(leaseMinutes) else {
+            throw CommandError.invalidOption(name: "--lease-minutes", value: String(leaseMinutes), reason: SettingBounds.leaseRule(whole: true))
+        }
         let labelList = labels.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
-        let settings = ProjectSettings(
-            labels: labelList, level: level, overlap: overlap, budget: budget,
-            weights: try weights.map { try UtilityWeights.parse($0) } ?? .notebook,
-            explore: explore, leaseSeconds: leaseMinutes * 60,
-            seed: seed ?? UInt64(bitPattern: context.clock().milliseconds))
-        try settings.validate()
-        return settings
+        do throws(CoreError) {
+            let settings = ProjectSettings(
+                labels: labelList, level: level, overlap: overlap, budget: budget,
+                weights: try weights.map { text throws(CoreError) in try UtilityWeights.parse(text) } ?? .notebook,
+                explore: explore, leaseSeconds: leaseMinutes * 60,
+                seed: seed ?? UInt64(bitPattern: context.clock().milliseconds))
+            try settings.validate()
+            return settings
+        } catch {
+            // The rule's sentence, named by the flag that gave the value.
+            switch error {
+            case let .invalidSetting(name, value, reason):
+                throw CommandError.invalidOption(name: "--" + (name == "lease" ? "lease-minutes" : name), value: value, reason: reason)
+            }
+        }
     }
 
     func run(in context: CommandContext) throws {
         let settings = try settings(in: context)
         let path = database.path(in: context)
-        _ = try SQLiteStore.create(path: path, settings: settings, at: context.clock())
+        try SQLiteStore.createProject(path: path, settings: settings, at: context.clock())
         context.console.write("Created a project in \(path).\n" + ProjectDescription.lines(settings).joined(separator: "\n") + "\n")
     }
 }

@@ -22,7 +22,8 @@ extension ReadlineInput: KeyInput {
     /// Ctrl-C interrupts); the key is echoed after the prompt. Escape sequences (arrow keys) come
     /// back as a single escape. While waiting, `onIdle` runs every 60 seconds.
     public func readKey(prompt: String) -> KeyEvent {
-        TerminalConsole.writeAll(STDOUT_FILENO, prompt)
+        // Straight to the terminal, so through the same sanitising as the console's writes.
+        TerminalConsole.writeAll(STDOUT_FILENO, Sanitize.terminal(prompt))
         var saved = termios()
         guard tcgetattr(STDIN_FILENO, &saved) == 0 else { return .end }
         var raw = saved

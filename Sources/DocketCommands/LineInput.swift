@@ -113,7 +113,11 @@ public final class ReadlineInput: LineInput {
             // readline gives a byte offset; convert it to a character offset.
             let bytes = Array(text.utf8)
             let prefix = String(decoding: bytes.prefix(Int(start)), as: UTF8.self)
-            let words = completer(text, prefix.count)
+            // Readline prints the matches and inserts the chosen one into the line as they are,
+            // with C1 controls and bidi or zero-width characters raw: a word that would not show
+            // as itself (a label holding an escape sequence) is not offered. It can still be
+            // typed, or given by its number.
+            let words = completer(text, prefix.count).filter { Sanitize.inline($0) == $0 }
             var pointers = words.map { strdup($0) }
             pointers.withUnsafeMutableBufferPointer { buffer in
                 buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
@@ -130,7 +134,8 @@ public final class ReadlineInput: LineInput {
 
     public func readLine(prompt: String) -> InputEvent {
         var status: Int32 = 0
-        guard let pointer = docket_readline(prompt, &status) else {
+        // Readline draws the prompt itself, past the console's sanitising writer.
+        guard let pointer = docket_readline(Sanitize.inline(prompt), &status) else {
             return status == 1 ? .interrupt : .end
         }
         defer { free(pointer) }
@@ -187,7 +192,12 @@ public struct ExternalTextEditor: TextEditor {
             return nil
         }
         let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { unlink(path) }
+        // Removed afterwards, and by SIGTERM/SIGHUP if the session is ended while the editor is open.
+        TemporaryFiles.register(path)
+        defer {
+            unlink(path)
+            TemporaryFiles.unregister(path)
+        }
         let bytes = Array(initial.utf8)
         let wrote = bytes.withUnsafeBufferPointer { buffer -> Bool in
             var offset = 0
@@ -203,7 +213,7 @@ public struct ExternalTextEditor: TextEditor {
             console.writeError("Could not write the temporary file for the editor: \(String(cString: strerror(errno))).\n")
             return nil
         }
-        let result = ForegroundChild.run(shell: command + " \"$1\"", arguments: [path])
+        let result = ForegroundChild.run(shell: ForegroundChild.script(command, arguments: " \"$1\""), arguments: [path])
         guard result.outcome.succeeded else {
             console.write("The editor '\(Sanitize.inline(command))' \(result.outcome.explanation); nothing was recorded.\n")
             return nil

@@ -16,19 +16,18 @@ struct LogCommand: ContextCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("Only events about this item.", valueName: "id")) var item: String?
     @Option(help: ArgumentHelp("Only events by or for this reviewer.", valueName: "name")) var reviewer: String?
-    @Option(help: ArgumentHelp("Only events at or after this time (ISO 8601 or a date).", valueName: "time")) var since: String?
+    @Option(help: ArgumentHelp("Only events at or after this time (RFC 3339 with a zone, or a date for midnight UTC).", valueName: "time")) var since: String?
     @Flag(help: "One JSON object per line.") var json = false
 
     func run(in context: CommandContext) throws {
         var from: Instant?
         if let since {
-            guard let parsed = Instant.parse(since) else {
-                throw CommandError.invalidOption(name: "--since", value: since, reason: "give an ISO 8601 time such as 2026-11-29T10:00:00Z, or a date")
+            do { from = try Instant.parse(since) } catch {
+                throw CommandError.invalidOption(name: "--since", value: since, reason: error.reason)
             }
-            from = parsed
         }
-        let store = try database.open(in: context)
-        if let reviewer { _ = try store.reviewer(named: reviewer) }
+        let store = try database.openForReading(in: context)
+        let reviewer = try reviewer.map { try store.reviewer(named: $0).name }
         var out = ""
         var count = 0
         try store.forEachEvent(item: item, reviewer: reviewer, since: from) { event in

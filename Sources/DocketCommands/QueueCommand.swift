@@ -15,15 +15,15 @@ struct QueueCommand: ContextCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "How many items to show.")
+    @Option(help: "How many items to show, 0 to 1000000.")
     var budget: Int = 20
 
     @Flag(help: "Print one JSON array.")
     var json = false
 
     func run(in context: CommandContext) throws {
-        guard budget >= 0 else { throw CommandError.invalidOption(name: "--budget", value: String(budget), reason: "give a count of 0 or more") }
-        let store = try database.open(in: context)
+        try OptionBounds.whole("--budget", budget, OptionBounds.queueLength, "items")
+        let store = try database.openForReading(in: context)
         let preview = try store.queuePreview(limit: budget)
         if json {
             let array = JSONValue.array(preview.entries.map { entry in
@@ -79,7 +79,7 @@ struct StatusCommand: ContextCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
+        let store = try database.openForReading(in: context)
         let status = try store.status(at: context.clock())
         if json {
             var object = JSONObjectWriter()
@@ -122,9 +122,14 @@ struct BackupCommand: ContextCommand {
     @Argument(help: ArgumentHelp("The new file to write; it must not exist.", valueName: "file")) var file: String
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
-        try store.backup(to: file)
-        context.console.write("Backed up \(store.path) to \(file).\n")
+        let store = try database.openForReading(in: context, acceptingOlderSchema: true)
+        if let clash = OutputFile.clash(of: file, with: OutputFile.protected(database: store.path, inputs: [])) {
+            throw CommandError.cannotWrite(path: file, reason: "it is \(clash), which this command must not overwrite")
+        }
+        let temporary = try OutputFile.reserveTemporary(for: file)
+        defer { TemporaryFiles.unregister(temporary) }
+        try store.backup(to: file, through: temporary)
+        context.console.write("Backed up \(Sanitize.inline(store.path)) to \(Sanitize.inline(file)).\n")
     }
 }
 
@@ -142,7 +147,7 @@ struct CheckCommand: ContextCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
+        let store = try database.openForReading(in: context)
         let violations = try store.check()
         guard violations.isEmpty else {
             for violation in violations { context.console.writeError("violation: \(Sanitize.inline(violation.description))\n") }

@@ -45,7 +45,7 @@ struct ReportCommand: ContextCommand {
     @Option(help: "Final severity at or above which an attack succeeded.") var bar: Int = 2
     @Option(help: ArgumentHelp("wilson or clopper-pearson.", valueName: "method")) var interval: String = "wilson"
     @Option(name: .customLong("target-fpr"), help: "False-positive rate the guardrail threshold must meet.") var targetFPR: Double = 0.05
-    @Option(name: .customLong("target-width"), help: "Interval width to plan labels for.") var targetWidth: Double = 0.05
+    @Option(name: .customLong("target-width"), help: "Interval width to plan labels for, 0.001 to 1.") var targetWidth: Double = 0.05
     @Option(help: ArgumentHelp("Write an HTML report to this file.", valueName: "file")) var html: String?
     @Flag(help: "Print every number as one JSON object.") var json = false
 
@@ -53,10 +53,10 @@ struct ReportCommand: ContextCommand {
         guard interval == "wilson" || interval == "clopper-pearson" else {
             throw CommandError.invalidOption(name: "--interval", value: interval, reason: "use wilson or clopper-pearson")
         }
-        guard (0...3).contains(bar) else { throw CommandError.invalidOption(name: "--bar", value: String(bar), reason: "severity runs from 0 to 3") }
-        guard targetFPR > 0, targetFPR < 1 else { throw CommandError.invalidOption(name: "--target-fpr", value: JSONText.number(targetFPR), reason: "give a rate between 0 and 1") }
-        guard targetWidth > 0, targetWidth < 1 else { throw CommandError.invalidOption(name: "--target-width", value: JSONText.number(targetWidth), reason: "give a width between 0 and 1") }
-        let store = try database.open(in: context)
+        try OptionBounds.whole("--bar", bar, SettingBounds.severity, phrase: "a severity")
+        try OptionBounds.number("--target-fpr", targetFPR, above: 0, below: 1, "a rate")
+        try OptionBounds.number("--target-width", targetWidth, OptionBounds.targetWidth, "a width")
+        let store = try database.openForReading(in: context)
         let settings = try store.projectSettings()
         let now = context.clock()
         let reviewed = try store.reportItems().filter { $0.reviews > 0 }
@@ -164,13 +164,20 @@ struct ReportCommand: ContextCommand {
         let seconds = work.map(\.seconds).sorted()
         budget.set("median_seconds_per_item", seconds.isEmpty ? nil : seconds[seconds.count / 2])
         let k = reviewed.filter(attack).count, n = reviewed.count
+        // Labels (or items) beyond `have` for an interval of `width` to shrink to --target-width;
+        // nil when the width is not a finite number, so nothing converts a non-finite count.
+        func more(_ have: Int, _ width: Double) -> Int? {
+            let needed = (Double(have) * (width / targetWidth) * (width / targetWidth)).rounded(.up)
+            guard needed.isFinite, needed < 1e15 else { return nil }
+            return max(0, Int(needed) - have)
+        }
         let width = proportion(k, n).map { $0.1 - $0.0 }
         budget.set("asr_ci_width", width)
-        budget.set("asr_labels_for_target_width", width.map { max(0, Int((Double(n) * ($0 / targetWidth) * ($0 / targetWidth)).rounded(.up)) - n) })
+        budget.set("asr_labels_for_target_width", width.flatMap { more(n, $0) })
         let fleiss = Agreement.fleissKappa(data.table)
         let agreementWidth = fleiss.standardError.map { 2 * 1.959963984540054 * $0 }
         budget.set("agreement_ci_width", agreementWidth)
-        budget.set("agreement_items_for_target_width", agreementWidth.map { max(0, Int((Double(fleiss.itemsUsed) * ($0 / targetWidth) * ($0 / targetWidth)).rounded(.up)) - fleiss.itemsUsed) })
+        budget.set("agreement_items_for_target_width", agreementWidth.flatMap { more(fleiss.itemsUsed, $0) })
         budget.set("target_width", targetWidth)
         report.append(("budget", budget.value))
 
@@ -196,10 +203,15 @@ struct ReportCommand: ContextCommand {
         let document = JSONValue.object(report)
         if let html {
             let page = ReportHTML.page(document, generatedAt: now)
-            guard FileManager.default.createFile(atPath: html + ".partial", contents: Data(page.utf8)), rename(html + ".partial", html) == 0 else {
-                throw CommandError.cannotWrite(path: html, reason: "the file could not be written")
+            let file = try OutputFile(path: html, protecting: OutputFile.protected(database: store.path, inputs: []))
+            do {
+                try file.write(page)
+                try file.commit()
+            } catch {
+                file.abandon()
+                throw error
             }
-            context.console.writeError("Wrote the report to \(html).\n")
+            context.console.writeError("Wrote the report to \(Sanitize.inline(html)).\n")
         }
         if json { return context.console.write(document.encoded() + "\n") }
         if html == nil { context.console.write(ReportText.render(document, width: context.console.width)) }

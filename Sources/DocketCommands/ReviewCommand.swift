@@ -22,10 +22,13 @@ struct ReviewCommand: ContextCommand {
 
     func run(in context: CommandContext) throws {
         let store = try database.open(in: context)
-        _ = try store.reviewer(named: reviewer)
+        let reviewer = try store.reviewer(named: reviewer).name  // normalised (NFC)
         let input = context.makeLineInput(HistoryScope(database: store.path, reviewer: reviewer))
         let editor: any TextEditor
-        if input.isInteractive, let command = context.environment["VISUAL"] ?? context.environment["EDITOR"], !command.isEmpty {
+        // An empty VISUAL counts as unset (as git does), so EDITOR still applies.
+        let visual = context.environment["VISUAL"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        let plain = context.environment["EDITOR"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        if input.isInteractive, let command = visual ?? plain {
             editor = ExternalTextEditor(command: command)
         } else {
             editor = LineTextEditor()

@@ -28,7 +28,7 @@ struct ReviewersCommand: ParsableCommand {
             }
             let store = try database.open(in: context)
             try store.setRole(of: name, to: role, by: actor, at: context.clock())
-            context.console.write("\(name) is now a \(role.rawValue).\n")
+            context.console.write("\(try store.reviewer(named: name).name) is now a \(role.rawValue).\n")
         }
     }
 
@@ -46,10 +46,8 @@ struct ReviewersCommand: ParsableCommand {
             guard let role = Role(rawValue: role) else {
                 throw CommandError.invalidOption(name: "--role", value: role, reason: "use reviewer, lead or admin")
             }
-            let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty, trimmed == name, !name.contains(where: { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true }) else {
-                throw CommandError.invalidOption(name: "name", value: name, reason: "a reviewer name must be non-empty, without surrounding spaces or control characters")
-            }
+            // Refused before the database is opened; the store applies the same rule (ReviewerName).
+            do { _ = try ReviewerName.normalised(name) } catch { throw StoreError.invalidReviewerName(error) }
             let store = try database.open(in: context)
             let reviewer = try store.addReviewer(name: name, role: role, at: context.clock())
             context.console.write("Added \(reviewer.role.rawValue) \(reviewer.name).\n")
@@ -66,7 +64,7 @@ struct ReviewersCommand: ParsableCommand {
         @Flag(help: "Print one JSON array.") var json = false
 
         func run(in context: CommandContext) throws {
-            let store = try database.open(in: context)
+            let store = try database.openForReading(in: context)
             let reviewers = try store.reviewers()
             if json {
                 let array = JSONValue.array(reviewers.map { reviewer in

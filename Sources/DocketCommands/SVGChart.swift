@@ -25,7 +25,7 @@ enum SVGChart {
     static func number(_ value: Double) -> String { String(format: "%.1f", value) }
 
     static func tickLabel(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) >= 1 { return String(Int(value)) }
+        if value == value.rounded(), abs(value) >= 1, abs(value) < 1e15 { return String(Int(value)) }
         return String(format: "%.2f", value)
     }
 

@@ -18,6 +18,23 @@ enum Sanitize {
         return out
     }
 
+    /// For everything written to a terminal: like `block`, and a carriage return stays where it
+    /// ends a line (`\r\n`). A lone one would send the cursor back to overwrite the start of the
+    /// line with what follows, so it is shown as `\r`. Text already sanitised passes unchanged (a
+    /// backslash is not escaped).
+    static func terminal(_ text: String) -> String {
+        // Fast path: most output is plain printable text.
+        if text.utf8.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x0A || $0 == 0x09 }) { return text }
+        var out = ""
+        var scalars = text.unicodeScalars.makeIterator()
+        var next = scalars.next()
+        while let scalar = next {
+            next = scalars.next()
+            if scalar.value == 0x0D, next?.value == 0x0A { out.unicodeScalars.append(scalar) } else { append(scalar, to: &out, keepNewlines: true) }
+        }
+        return out
+    }
+
     private static func append(_ scalar: Unicode.Scalar, to out: inout String, keepNewlines: Bool) {
         switch scalar.value {
         case 0x0A where keepNewlines, 0x09 where keepNewlines: out.unicodeScalars.append(scalar)

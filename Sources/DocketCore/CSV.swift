@@ -6,8 +6,22 @@ public struct CSVRecordReader: Sendable {
         public var description: String { message }
     }
 
+    /// A field of the last record that is not well-formed UTF-8: its 0-based position and its
+    /// text with the bad bytes written `\xNN`. The field itself is returned with U+FFFD in their
+    /// place and must not be used.
+    public struct InvalidField: Equatable, Sendable {
+        public var index: Int
+        public var escaped: String
+        public init(index: Int, escaped: String) {
+            self.index = index
+            self.escaped = escaped
+        }
+    }
+
     private var fields: [String] = []
     private var field: [UInt8] = []
+    /// The fields of the record last returned by `feed` that are not UTF-8 (refuse the record).
+    public private(set) var invalidFields: [InvalidField] = []
     private var inQuotes = false
     private var fieldWasQuoted = false
     private var afterClosingQuote = false
@@ -21,6 +35,8 @@ public struct CSVRecordReader: Sendable {
         if pending {
             // The previous line ended inside quotes: the line break belongs to the field.
             field.append(0x0A)
+        } else {
+            invalidFields.removeAll(keepingCapacity: true)
         }
         pending = false
         var index = 0
@@ -83,6 +99,12 @@ public struct CSVRecordReader: Sendable {
     }
 
     private mutating func finishField() {
+        // Checked once per field; an ASCII field costs one OR per byte.
+        var high: UInt8 = 0
+        for byte in field { high |= byte }
+        if high >= 0x80, !UTF8Check.isValid(field) {
+            invalidFields.append(InvalidField(index: fields.count, escaped: UTF8Check.escaped(field)))
+        }
         fields.append(String(decoding: field, as: UTF8.self))
         field.removeAll(keepingCapacity: true)
         fieldWasQuoted = false
@@ -92,6 +114,7 @@ public struct CSVRecordReader: Sendable {
     private mutating func reset() {
         fields.removeAll()
         field.removeAll()
+        invalidFields.removeAll()
         inQuotes = false
         fieldWasQuoted = false
         afterClosingQuote = false

@@ -102,7 +102,13 @@ public enum EscalationPolicy {
                 var reasons: [String]?
                 if case .array(let list) = value { reasons = list.compactMap { if case .string(let s) = $0 { return s } else { return nil } } }
                 var minimum = 0
-                if case .number(let n)? = when["min_severity"] { minimum = Int(n) }
+                if let given = when["min_severity"], given != .null {
+                    guard case .number(let n) = given, n == n.rounded(), SettingBounds.contains(Double(SettingBounds.severity.lowerBound)...Double(SettingBounds.severity.upperBound), n) else {
+                        problem(path + ".when.min_severity", SettingBounds.severityRule)
+                        continue
+                    }
+                    minimum = Int(n)
+                }
                 condition = .flag(reasons: reasons, minimumSeverity: minimum)
             case "requested": condition = .requested
             case "no_majority": condition = .noMajority

@@ -129,13 +129,13 @@ public struct ItemRowParser: Sendable {
             if let slot = Self.fieldIndex[name] {
                 slots[slot] = value
             } else {
-                problems.append(FieldProblem(field: name, problem: "unknown field (known fields: \(Self.knownFields.joined(separator: ", ")); put anything else in meta)"))
+                problems.append(Self.unknownField(name))
             }
         }
         var reader = FieldReader(slots: slots)
         let id = reader.string(.id)
         if slots[0] == nil { reader.problems.append(FieldProblem(field: "id", problem: "required")) }
-        if let id, id.isEmpty { reader.problems.append(FieldProblem(field: "id", problem: "must not be empty")) }
+        if let id, let problem = ItemID.problem(id) { reader.problems.append(FieldProblem(field: "id", problem: problem)) }
         var draft = ItemDraft(id: id ?? "")
         draft.prompt = reader.string(.prompt)
         draft.response = reader.string(.response)
@@ -164,6 +164,14 @@ public struct ItemRowParser: Sendable {
         draft.meta = reader.object(.meta)
         problems += reader.problems
         return problems.isEmpty ? .valid(draft) : .invalid(problems)
+    }
+
+    /// Whether `name` is a field of an item row.
+    public static func isKnown(_ name: String) -> Bool { fieldIndex[name] != nil }
+
+    /// The problem reported for a field (or a CSV column) that is not a field of an item row.
+    public static func unknownField(_ name: String) -> FieldProblem {
+        FieldProblem(field: name, problem: "unknown field (known fields: \(knownFields.joined(separator: ", ")); put anything else in meta)")
     }
 
     static func checkProbabilities(_ probs: [Double], problems: inout [FieldProblem]) -> [Double]? {

@@ -49,6 +49,19 @@ public struct JSONSyntaxError: Error, Equatable, Sendable, CustomStringConvertib
     /// 1-based column (byte offset) in the text.
     public var column: Int
     public var message: String
+    /// The text is not well-formed UTF-8 (bytes are never replaced with U+FFFD).
+    public var isInvalidUTF8 = false
+    /// For invalid UTF-8 in a top-level object: the member whose key or value holds the bad
+    /// bytes (its key, bad bytes written `\xNN`); nil when they are outside every member.
+    public var member: String?
+    /// The string holding the bad bytes, written with `\xNN` escapes.
+    var badString: String?
+
+    public init(column: Int, message: String) {
+        self.column = column
+        self.message = message
+    }
+
     public var description: String { "invalid JSON at column \(column): \(message)" }
 }
 
@@ -60,13 +73,26 @@ public enum JSON {
     }
 
     /// Parses one complete JSON text from UTF-8 bytes.
+    /// Strings must be well-formed UTF-8: bad bytes are an error (`isInvalidUTF8`) naming the
+    /// top-level member that holds them, never replaced.
     public static func parse(bytes: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        if parser.index < bytes.count { throw parser.error("unexpected text after the value") }
-        return value
+        do throws(JSONSyntaxError) {
+            parser.skipWhitespace()
+            let value = try parser.parseValue(depth: 0)
+            parser.skipWhitespace()
+            if parser.index < bytes.count { throw parser.error("unexpected text after the value") }
+            return value
+        } catch {
+            // Bad bytes outside strings stop the parser as a syntax error; they are reported as
+            // invalid UTF-8 of the whole text.
+            if !error.isInvalidUTF8, let bad = UTF8Check.firstInvalid(bytes) {
+                var invalid = JSONSyntaxError(column: bad + 1, message: UTF8Check.problem)
+                invalid.isInvalidUTF8 = true
+                throw invalid
+            }
+            throw error
+        }
     }
 
     public static func parse(bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
@@ -133,7 +159,12 @@ struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyColumn = index
-            let key = try parseString()
+            let key: String
+            do { key = try parseString() } catch {
+                var error = error
+                if depth == 0, error.isInvalidUTF8, error.member == nil { error.member = error.badString }
+                throw error
+            }
             if members.contains(where: { $0.0 == key }) {
                 throw JSONSyntaxError(column: keyColumn + 1, message: "duplicate key \"\(key)\"")
             }
@@ -141,7 +172,13 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
             index += 1
             skipWhitespace()
-            members.append((key, try parseValue(depth: depth + 1)))
+            let value: JSONValue
+            do { value = try parseValue(depth: depth + 1) } catch {
+                var error = error
+                if depth == 0, error.isInvalidUTF8, error.member == nil { error.member = key }
+                throw error
+            }
+            members.append((key, value))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of text in an object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -169,22 +206,29 @@ struct JSONParser {
     mutating func parseString() throws(JSONSyntaxError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes.
+        // Fast path: no escapes. Non-ASCII bytes are validated once the string's end is known.
+        var high: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                if high >= 0x80, let bad = UTF8Check.firstInvalid(raw) { throw invalidUTF8(raw, at: start + bad) }
+                let text = String(decoding: raw, as: UTF8.self)
                 index += 1
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in a string (escape it)") }
+            high |= byte
             index += 1
         }
         var scalars = Array(bytes[start..<index])
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                if let bad = UTF8Check.firstInvalid(scalars) {
+                    throw scalars.withUnsafeBufferPointer { invalidUTF8($0, at: start + bad) }
+                }
                 index += 1
                 return String(decoding: scalars, as: UTF8.self)
             }
@@ -223,6 +267,13 @@ struct JSONParser {
             }
         }
         throw error("unterminated string")
+    }
+
+    func invalidUTF8(_ string: UnsafeBufferPointer<UInt8>, at offset: Int) -> JSONSyntaxError {
+        var error = JSONSyntaxError(column: offset + 1, message: UTF8Check.problem)
+        error.isInvalidUTF8 = true
+        error.badString = UTF8Check.escaped(string)
+        return error
     }
 
     mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {

@@ -4,7 +4,13 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var milliseconds: Int64
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
     public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.milliseconds < rhs.milliseconds }
-    public func adding(seconds: Int) -> Instant { Instant(milliseconds: milliseconds + Int64(seconds) * 1000) }
+    /// Saturates at the ends of time instead of trapping (a lease stored by an older build may be huge).
+    public func adding(seconds: Int) -> Instant {
+        let (delta, overflowed) = Int64(seconds).multipliedReportingOverflow(by: 1000)
+        let (sum, overflowedSum) = milliseconds.addingReportingOverflow(delta)
+        guard !overflowed, !overflowedSum else { return Instant(milliseconds: seconds < 0 ? .min : .max) }
+        return Instant(milliseconds: sum)
+    }
 
     /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-29T10:56:43.000Z`.
     public var iso8601: String {
@@ -46,11 +52,17 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         return String(Instant(milliseconds: monday * 86_400_000).iso8601.prefix(10))
     }
 
-    /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM` (a time without
-    /// a zone is UTC). Returns nil for anything else.
-    public static func parse(_ text: String) -> Instant? {
+    /// Parses an RFC 3339 time, the one parser for every time Docket reads (import fields and
+    /// command-line options): `YYYY-MM-DDTHH:MM:SS[.fraction]` then `Z` or an offset `±HH:MM`
+    /// within ±14:00. `T` may be a space or lower case, `Z` lower case; fractions beyond
+    /// milliseconds are truncated; a leap second (`:60`) is taken only at 23:59 UTC and read as
+    /// the next day's midnight. A bare date `YYYY-MM-DD` is midnight UTC. Dates are checked
+    /// against the calendar (no `2026-02-30`), and a time without a zone is an error, not a guess.
+    public static func parse(_ text: String) throws(TimeParseError) -> Instant {
         let chars = Array(text.utf8)
         var index = 0
+        func fail(_ reason: String) -> TimeParseError { TimeParseError(text: text, reason: reason) }
+        let malformed = "give an RFC 3339 time such as 2026-11-29T10:00:00Z or 2026-11-29T11:00:00+01:00, or a date such as 2026-11-29"
         func number(_ digits: Int) -> Int64? {
             guard index + digits <= chars.count else { return nil }
             var value: Int64 = 0
@@ -67,36 +79,51 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
             index += 1
             return true
         }
-        guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2),
-            (1...12).contains(month), (1...31).contains(day)
-        else { return nil }
+        guard let year = number(4), expect(45), let month = number(2), expect(45), let day = number(2) else { throw fail(malformed) }
+        guard (1...12).contains(month) else { throw fail("there is no month \(month)") }
+        let length = daysIn(month: month, year: year)
+        guard (1...length).contains(day) else {
+            throw fail("\(monthNames[Int(month) - 1]) \(year) has \(length) days")
+        }
         var hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0, millis: Int64 = 0, offset: Int64 = 0
         if index < chars.count {
-            guard expect(84) || expect(32), let h = number(2), expect(58), let m = number(2), h < 24, m < 60 else { return nil }
-            hour = h; minute = m
-            if expect(58) {
-                guard let s = number(2), s < 61 else { return nil }
-                second = s
-                if expect(46) {
-                    var scale: Int64 = 100
-                    var digits = 0
-                    while index < chars.count, chars[index] >= 48, chars[index] <= 57 {
-                        millis += Int64(chars[index] - 48) * scale
-                        scale /= 10
-                        index += 1
-                        digits += 1
-                    }
-                    guard digits > 0 else { return nil }
-                }
+            // 84 T, 116 t, 32 space.
+            guard expect(84) || expect(116) || expect(32) else { throw fail(malformed) }
+            guard let h = number(2), expect(58), let m = number(2) else { throw fail(malformed) }
+            guard expect(58), let s = number(2) else {
+                throw fail("give the seconds too (HH:MM:SS)")
             }
-            if expect(90) {
-            } else if index < chars.count, chars[index] == 43 || chars[index] == 45 {
+            guard h < 24, m < 60, s <= 60 else {
+                throw fail("\(pad(h)):\(pad(m)):\(pad(s)) is not a time of day")
+            }
+            hour = h; minute = m; second = s
+            if expect(46) {
+                var scale: Int64 = 100
+                var digits = 0
+                while index < chars.count, chars[index] >= 48, chars[index] <= 57 {
+                    millis += Int64(chars[index] - 48) * scale
+                    scale /= 10
+                    index += 1
+                    digits += 1
+                }
+                guard digits > 0 else { throw fail(malformed) }
+            }
+            if index == chars.count {
+                throw fail("the time has no zone; add Z for UTC or an offset such as +01:00")
+            }
+            if expect(90) || expect(122) {  // Z, z
+            } else if chars[index] == 43 || chars[index] == 45 {
                 let sign: Int64 = chars[index] == 45 ? -1 : 1
                 index += 1
-                guard let oh = number(2), expect(58), let om = number(2) else { return nil }
+                guard let oh = number(2), expect(58), let om = number(2) else { throw fail(malformed) }
+                guard om < 60, oh * 60 + om <= 14 * 60 else {
+                    throw fail("the offset \(sign < 0 ? "-" : "+")\(pad(oh)):\(pad(om)) is outside -14:00...+14:00")
+                }
                 offset = sign * (oh * 60 + om)
+            } else {
+                throw fail(malformed)
             }
-            guard index == chars.count else { return nil }
+            guard index == chars.count else { throw fail(malformed) }
         }
         // Days from civil (Howard Hinnant's algorithm).
         let y = month <= 2 ? year - 1 : year
@@ -107,8 +134,42 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60
+        if second == 60 {
+            // A leap second is inserted only at the end of a UTC day.
+            let utcSecondOfDay = ((seconds - 1) % 86_400 + 86_400) % 86_400
+            guard utcSecondOfDay == 86_399 else {
+                throw fail("a leap second (:60) comes only at 23:59:60 UTC")
+            }
+            return Instant(milliseconds: seconds * 1000)
+        }
         return Instant(milliseconds: seconds * 1000 + millis)
     }
+
+    static let monthNames = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    ]
+
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func pad(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+}
+
+/// Why a text is not a time Docket reads.
+public struct TimeParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var text: String
+    /// A clause naming the problem and the fix, e.g. "February 2026 has 28 days".
+    public var reason: String
+    public init(text: String, reason: String) {
+        self.text = text
+        self.reason = reason
+    }
+    public var description: String { "'\(text)' is not a valid time: \(reason)" }
 }
 
 /// The level of measurement of a project's labels; it decides which agreement statistics apply.
@@ -135,17 +196,21 @@ public struct UtilityWeights: Equatable, Sendable {
     public static let notebook = UtilityWeights(risk: 0.5, uncertainty: 0.35, diversity: 0.15)
 
     /// Parses `risk=0.5,uncertainty=0.35,diversity=0.15`. Terms left out keep their default.
-    /// Every weight must be finite and non-negative, and at least one positive.
+    /// Every weight must be finite and within `SettingBounds.weight`, each term given once, and at least one positive.
     public static func parse(_ text: String, defaults: UtilityWeights = .notebook) throws(CoreError) -> UtilityWeights {
         var weights = defaults
+        var seen = Set<String>()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pieces.count == 2 else {
                 throw .invalidSetting(name: "weights", value: text, reason: "write each weight as name=value, e.g. risk=0.5,uncertainty=0.35,diversity=0.15")
             }
             let name = pieces[0].trimmingSpaces
-            guard let value = Double(pieces[1].trimmingSpaces), value.isFinite, value >= 0 else {
-                throw .invalidSetting(name: "weights", value: text, reason: "the weight of \(name) must be a non-negative number")
+            guard let value = Double(pieces[1].trimmingSpaces), SettingBounds.contains(SettingBounds.weight, value) else {
+                throw .invalidSetting(name: "weights", value: text, reason: SettingBounds.weightRule(name))
+            }
+            guard seen.insert(name).inserted else {
+                throw .invalidSetting(name: "weights", value: text, reason: "the weight of \(name) is given twice")
             }
             switch name {
             case "risk": weights.risk = value
@@ -207,12 +272,30 @@ public struct ProjectSettings: Equatable, Sendable {
                 throw .invalidSetting(name: "labels", value: labels.joined(separator: ","), reason: "label '\(label)' is declared twice")
             }
         }
-        guard overlap >= 1 else { throw .invalidSetting(name: "overlap", value: String(overlap), reason: "overlap must be at least 1") }
-        if let budget, budget < 0 { throw .invalidSetting(name: "budget", value: String(budget), reason: "the budget cannot be negative") }
-        guard explore.isFinite, (0...1).contains(explore) else {
-            throw .invalidSetting(name: "explore", value: JSONText.number(explore), reason: "the exploration share must be between 0 and 1")
+        if let problem = numericProblems.first { throw problem }
+    }
+
+    /// Every numeric setting outside its `SettingBounds`, in the order of the settings.
+    public var numericProblems: [CoreError] {
+        var problems: [CoreError] = []
+        if !SettingBounds.overlap.contains(overlap) {
+            problems.append(.invalidSetting(name: "overlap", value: String(overlap), reason: SettingBounds.overlapRule))
         }
-        guard leaseSeconds > 0 else { throw .invalidSetting(name: "lease", value: String(leaseSeconds), reason: "the lease must last at least one second") }
+        if let budget, !SettingBounds.budget.contains(budget) {
+            problems.append(.invalidSetting(name: "budget", value: String(budget), reason: SettingBounds.budgetRule))
+        }
+        for (term, value) in [("risk", weights.risk), ("uncertainty", weights.uncertainty), ("diversity", weights.diversity)]
+        where !SettingBounds.contains(SettingBounds.weight, value) {
+            problems.append(.invalidSetting(name: "weights", value: SettingBounds.text(value), reason: SettingBounds.weightRule(term)))
+            break
+        }
+        if !SettingBounds.contains(0...1, explore) {
+            problems.append(.invalidSetting(name: "explore", value: SettingBounds.text(explore), reason: SettingBounds.exploreRule))
+        }
+        if !SettingBounds.containsLease(seconds: leaseSeconds) {
+            problems.append(.invalidSetting(name: "lease", value: SettingBounds.text(Double(leaseSeconds) / 60), reason: SettingBounds.leaseRule(whole: false)))
+        }
+        return problems
     }
 }
 

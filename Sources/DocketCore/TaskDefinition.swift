@@ -114,11 +114,15 @@ public struct TaskDefinition: Equatable, Sendable {
         }
         func integer(_ key: String, _ value: JSONValue?) -> Int? {
             guard let value, value != .null else { return nil }
-            guard case .number(let number) = value, number == number.rounded(), abs(number) < 1e15 else {
-                problem(key, "expected a whole number, got \(value == .null ? "nothing" : value.encoded())")
+            guard case .number(let number) = value, number.isFinite, number == number.rounded() else {
+                let got: String
+                if case .number(let number) = value { got = SettingBounds.text(number) } else { got = value.encoded() }
+                problem(key, "expected a whole number, got \(got)")
                 return nil
             }
-            return Int(number)
+            // A huge whole number stands for itself at the end of Int's range: the setting's
+            // bound (SettingBounds) then refuses it with the range, and nothing converts it.
+            return abs(number) < 1e15 ? Int(number) : number > 0 ? Int.max : Int.min
         }
         func number(_ key: String, _ value: JSONValue?) -> Double? {
             guard let value, value != .null else { return nil }
@@ -157,11 +161,13 @@ public struct TaskDefinition: Equatable, Sendable {
                 var scale = RatingScale(name: "rating", minimum: 1, maximum: 5)
                 if case .string(let name)? = rating["name"] { scale.name = name }
                 if let bounds = rating["scale"] {
-                    if case .array(let ends) = bounds, ends.count == 2, let low = integer("rating.scale", ends[0]), let high = integer("rating.scale", ends[1]), low < high {
+                    if case .array(let ends) = bounds, ends.count == 2, let low = integer("rating.scale", ends[0]), let high = integer("rating.scale", ends[1]), low < high,
+                        SettingBounds.ratingPoint.contains(low), SettingBounds.ratingPoint.contains(high)
+                    {
                         scale.minimum = low
                         scale.maximum = high
                     } else {
-                        problem("rating.scale", "expected [lowest, highest] whole numbers with lowest < highest")
+                        problem("rating.scale", SettingBounds.ratingScaleRule)
                     }
                 }
                 if let anchors = rating["anchors"], anchors != .null {
@@ -196,7 +202,10 @@ public struct TaskDefinition: Equatable, Sendable {
             definition.weights = parsed
         }
         if let explore = number("explore", document["explore"]) { definition.explore = explore }
-        if let minutes = number("lease_minutes", document["lease_minutes"]) { definition.leaseSeconds = Int((minutes * 60).rounded()) }
+        if let minutes = number("lease_minutes", document["lease_minutes"]) {
+            // Checked before converting: a huge or non-finite number of minutes cannot become seconds.
+            if let seconds = SettingBounds.leaseSeconds(minutes: minutes) { definition.leaseSeconds = seconds } else { problem("lease_minutes", SettingBounds.leaseRule(whole: false)) }
+        }
         if let escalation = document["escalation"], escalation != .null {
             definition.escalation = EscalationPolicy.read(escalation, problem: problem)
         }
@@ -225,12 +234,13 @@ public struct TaskDefinition: Equatable, Sendable {
         if definition.asks.contains(.label), definition.labels.isEmpty { problem("asks", "asks for a label but no labels are declared") }
         if definition.asks.contains(.rating), definition.rating == nil { problem("asks", "asks for a rating but no rating scale is declared") }
         if definition.flagReasons.isEmpty { problem("flag_reasons", "declare at least one reason") }
-        do { try definition.settings(seed: 0).validate() } catch {
-            if case let .invalidSetting(name, _, reason) = error { problem(name == "lease" ? "lease_minutes" : name, reason) }
+        // The settings' own rule (shared with `init`): the labels, then every numeric bound.
+        let implied = definition.settings(seed: 0)
+        let numeric = implied.numericProblems
+        do { try implied.validate() } catch {
+            if !numeric.contains(error), case let .invalidSetting(name, _, reason) = error { problem(name, reason) }
         }
-        if definition.weights.risk < 0 || definition.weights.uncertainty < 0 || definition.weights.diversity < 0 {
-            problem("weights", "weights must be non-negative")
-        }
+        for case let .invalidSetting(name, _, reason) in numeric { problem(name == "lease" ? "lease_minutes" : name, reason) }
         return problems.isEmpty ? .valid(definition) : .invalid(problems)
     }
 

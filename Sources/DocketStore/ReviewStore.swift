@@ -114,7 +114,7 @@ public protocol ReviewStore: AnyObject {
 
     /// Runs `body` inside one transaction; it commits only when `body` returns `.commit`.
     func importItems(
-        update: Bool, source: String, at: Instant, _ body: (any ItemSink) throws -> ImportDecision
+        update: Bool, updateReviewed: Bool, source: String, at: Instant, _ body: (any ItemSink) throws -> ImportDecision
     ) throws -> ImportSummary
 
     func queuePreview(limit: Int) throws(StoreError) -> QueuePreview
@@ -148,4 +148,13 @@ public protocol ReviewStore: AnyObject {
 
     func backup(to path: String) throws(StoreError)
     func check() throws(StoreError) -> [Violation]
+}
+
+extension ReviewStore {
+    /// An import that never replaces the text of items with feedback.
+    public func importItems(
+        update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
+    ) throws -> ImportSummary {
+        try importItems(update: update, updateReviewed: false, source: source, at: now, body)
+    }
 }

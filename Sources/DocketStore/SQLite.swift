@@ -45,6 +45,8 @@ final class Connection {
         static let create = OpenFlags(rawValue: SQLITE_OPEN_CREATE)
         static let noMutex = OpenFlags(rawValue: SQLITE_OPEN_NOMUTEX)
         static let uri = OpenFlags(rawValue: SQLITE_OPEN_URI)
+        /// Refuse to open a path that is a symbolic link.
+        static let noFollow = OpenFlags(rawValue: SQLITE_OPEN_NOFOLLOW)
     }
 
     init(path: String, flags: OpenFlags) throws(SQLiteError) {

@@ -55,7 +55,7 @@ extension SQLiteStore {
     func requireLead(_ name: String, action: String) throws -> (id: Int64, name: String, role: Role) {
         let actor = try reviewerIdentity(named: name)
         guard actor.role == .lead || actor.role == .admin else {
-            throw StoreError.notPermitted(reviewer: name, role: actor.role.rawValue, action: action)
+            throw StoreError.notPermitted(reviewer: actor.name, role: actor.role.rawValue, action: action)
         }
         return actor
     }
@@ -67,7 +67,7 @@ extension SQLiteStore {
             let target = try reviewerIdentity(named: name)
             try db.run("UPDATE reviewers SET role = ? WHERE id = ?", .text(role.rawValue), .integer(target.id))
             try logEvent(kind: "role-changed", at: now, reviewer: actor.id, detail: .object([
-                ("reviewer", .string(name)), ("from", .string(target.role.rawValue)), ("to", .string(role.rawValue)),
+                ("reviewer", .string(target.name)), ("from", .string(target.role.rawValue)), ("to", .string(role.rawValue)),
             ]))
         }
     }

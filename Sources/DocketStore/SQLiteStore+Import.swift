@@ -15,13 +15,21 @@ extension SQLiteStore {
             } catch {
                 db.resetStatements()
                 if db.isInTransaction { try? db.execute("ROLLBACK") }
-                throw Self.map(error)
+                // The caller's own errors (a rejects file that could not be written) pass through.
+                if error is SQLiteError || error is StoreError { throw Self.map(error) }
+                throw error
             }
         }
     }
 
+    /// - Parameters:
+    ///   - update: replace the content of items that exist with different content; the prompt and
+    ///     responses of an item that already has feedback (or a lead's decision) only with
+    ///     `updateReviewed`, since its judgements were given on the old text.
+    ///   - updateReviewed: also replace the text of items with feedback.
+    /// Every replaced item gets an `item-updated` event holding the old values of what changed.
     public func importItems(
-        update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
+        update: Bool, updateReviewed: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
     ) throws -> ImportSummary {
         let settings = try projectSettings()
         return try inImportTransaction {
@@ -30,7 +38,8 @@ extension SQLiteStore {
             // A larger page cache while the indexes grow keeps big imports from spilling pages.
             try db.execute("PRAGMA cache_size = -65536")
             defer { try? db.execute("PRAGMA cache_size = -2000") }
-            let sink = try SQLiteItemSink(store: self, settings: settings, update: update, now: now, dimension: dimension)
+            let sink = try SQLiteItemSink(
+                store: self, settings: settings, update: update, updateReviewed: updateReviewed, source: source, now: now, dimension: dimension)
             let decision = try body(sink)
             var summary = ImportSummary()
             summary.inserted = sink.inserted
@@ -52,11 +61,14 @@ extension SQLiteStore {
 }
 
 /// Inserts items inside the import's transaction. Re-importing identical content is a no-op;
-/// different content under a known id is a conflict unless `update` is set.
+/// different content under a known id is a conflict unless `update` is set, and new text for an
+/// item that already has feedback is a conflict unless `updateReviewed` is set.
 final class SQLiteItemSink: ItemSink {
     let store: SQLiteStore
     let settings: ProjectSettings
     let update: Bool
+    let updateReviewed: Bool
+    let source: String
     let now: Instant
     var dimension: Int?
     var inserted = 0
@@ -65,14 +77,28 @@ final class SQLiteItemSink: ItemSink {
 
     let insert: Statement
     let existing: Statement
+    let reviewed: Statement
 
-    init(store: SQLiteStore, settings: ProjectSettings, update: Bool, now: Instant, dimension: Int?) throws(SQLiteError) {
+    /// The stored columns compared with a draft, in the order of `existing` (and of `columns` from ?2).
+    static let storedColumns = [
+        "prompt", "response", "responses", "category", "risk", "uncertainty", "diversity", "diversity_from_embedding", "embedding", "gold", "meta",
+    ]
+    /// The text reviewers judge: it changes under existing feedback only with `updateReviewed`.
+    static let judgedFields: Set<String> = ["prompt", "response", "responses"]
+
+    init(
+        store: SQLiteStore, settings: ProjectSettings, update: Bool, updateReviewed: Bool, source: String, now: Instant, dimension: Int?
+    ) throws(SQLiteError) {
         insert = try store.db.statement(Self.insertSQL)
         existing = try store.db.statement(
-            "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta FROM items WHERE id = ?")
+            "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta, seq FROM items WHERE id = ?")
+        reviewed = try store.db.statement(
+            "SELECT EXISTS (SELECT 1 FROM feedback WHERE item = ?1) OR EXISTS (SELECT 1 FROM decisions WHERE item = ?1)")
         self.store = store
         self.settings = settings
         self.update = update
+        self.updateReviewed = updateReviewed
+        self.source = source
         self.now = now
         self.dimension = dimension
     }
@@ -114,10 +140,16 @@ final class SQLiteItemSink: ItemSink {
             try existing.bind([.text(draft.id)])
             guard try existing.step() else { return .failure(FieldProblem(field: "id", problem: "vanished during import")) }
             var differing: [String] = []
-            let names = ["prompt", "response", "responses", "category", "risk", "uncertainty", "diversity", "diversity", "embedding", "gold", "meta"]
-            for (offset, name) in names.enumerated() where existing.value(Int32(offset)) != values[offset + 1] {
+            var old: [(String, JSONValue)] = []
+            for (offset, column) in Self.storedColumns.enumerated() {
+                let stored = existing.value(Int32(offset))
+                guard stored != values[offset + 1] else { continue }
+                // diversity_from_embedding is part of diversity for the reader.
+                let name = column == "diversity_from_embedding" ? "diversity" : column
                 if !differing.contains(name) { differing.append(name) }
+                old.append((column, Self.json(stored, column: column)))
             }
+            let seq = existing.int(11)
             existing.reset()
             if differing.isEmpty {
                 unchanged += 1
@@ -128,12 +160,44 @@ final class SQLiteItemSink: ItemSink {
                     field: differing[0],
                     problem: "item '\(draft.id)' already exists with different \(differing.joined(separator: ", ")) (use --update to replace it)"))
             }
+            reviewed.reset()
+            try reviewed.bind([.integer(seq)])
+            _ = try reviewed.step()
+            let hasFeedback = reviewed.int(0) != 0
+            reviewed.reset()
+            let judged = differing.filter { Self.judgedFields.contains($0) }
+            if hasFeedback, !judged.isEmpty, !updateReviewed {
+                return .failure(FieldProblem(
+                    field: judged[0],
+                    problem: "item '\(draft.id)' already has feedback, given on its current \(judged.joined(separator: " and ")); "
+                        + "replacing that text would pair those judgements with text nobody reviewed, so it was refused "
+                        + "(pass --update-reviewed to replace it anyway; the old text is kept in the log)"))
+            }
             let statement = try store.db.statement(Self.updateSQL)
             try statement.bind(values)
             while try statement.step() {}
+            // The audit log keeps what was replaced: the table holds only the new content.
+            try store.logEvent(kind: "item-updated", at: now, item: seq, detail: .object([
+                ("source", .string(source)), ("fields", .array(differing.map { .string($0) })),
+                ("had_feedback", .bool(hasFeedback)), ("old", .object(old)),
+            ]))
             updated += 1
             return .success(.updated)
-        } catch { throw .sqlite(error) }
+        } catch { throw SQLiteStore.map(error) }
+    }
+
+    /// A stored item column as JSON for the audit log: `responses` and `meta` as the JSON they
+    /// hold, the embedding as numbers.
+    static func json(_ value: SQLValue, column: String) -> JSONValue {
+        switch value {
+        case .null: return .null
+        case .integer(let number): return column == "diversity_from_embedding" ? .bool(number != 0) : .number(Double(number))
+        case .real(let number): return .number(number)
+        case .text(let text):
+            if column == "responses" || column == "meta", let parsed = try? JSON.parse(text) { return parsed }
+            return .string(text)
+        case .blob(let bytes): return .array(EmbeddingCoding.decode(bytes).map { .number(Double($0)) })
+        }
     }
 
     /// Column values ?1…?13 for a draft.

@@ -171,6 +171,11 @@ final class SQLiteLabelSink: LabelSink {
     }
 
     func add(_ row: LabelRow) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem> {
+        var row = row
+        // The one rule for reviewer names, as `reviewers add` and `--as` apply it.
+        do { row.reviewer = try ReviewerName.normalised(row.reviewer) } catch {
+            return .failure(FieldProblem(field: "reviewer", problem: error.description))
+        }
         if !settings.labels.isEmpty, !settings.labels.contains(row.label) {
             return .failure(FieldProblem(field: "label", problem: "'\(row.label)' is not a declared label (\(settings.labels.joined(separator: ", ")))"))
         }

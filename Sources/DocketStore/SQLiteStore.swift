@@ -25,70 +25,66 @@ public final class SQLiteStore: ReviewStore {
     /// Milliseconds a write waits for another process's lock before giving up.
     public static let busyTimeoutMs: Int32 = 10_000
 
-    private init(connection: Connection, path: String) throws(StoreError) {
+    /// True when the store was opened for a command that only reads: the connection is
+    /// SQLITE_OPEN_READONLY, nothing was migrated and no pragma that writes was run.
+    public let isReadOnly: Bool
+
+    /// How a connection is prepared for use.
+    struct Setup {
+        /// Switch to WAL with synchronous = NORMAL and deferred checkpoints (files on disk that will be written).
+        var wal: Bool
+        /// Apply the embedded migrations newer than the file's user_version.
+        var migrate: Bool
+        var readOnly: Bool
+
+        static let write = Setup(wal: true, migrate: true, readOnly: false)
+        static let read = Setup(wal: false, migrate: false, readOnly: true)
+    }
+
+    /// `lockDescriptor` is an open descriptor of `<db>.lock` that the store adopts (and closes), or -1.
+    init(connection: Connection, path: String, setup: Setup, lockDescriptor: Int32) throws(StoreError) {
         self.db = connection
         self.path = path
-        self.lockDescriptor = path == ":memory:" ? -1 : Glibc.open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        self.isReadOnly = setup.readOnly
+        self.lockDescriptor = lockDescriptor
         do {
             db.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
-            if path != ":memory:" {
+            if setup.wal {
                 _ = try db.scalar("PRAGMA journal_mode = WAL")
                 try db.execute("PRAGMA synchronous = NORMAL")
                 db.deferCheckpoints()
             }
             try db.execute("PRAGMA foreign_keys = ON")
         } catch { throw .sqlite(error) }
-        try Migrator.migrate(db)
+        if setup.migrate { try Migrator.migrate(db) }
     }
 
-    /// Opens an existing project database (migrating it if it is older than this binary).
-    public static func open(path: String) throws(StoreError) -> SQLiteStore {
-        if path != ":memory:", access(path, F_OK) != 0 { throw .noDatabase(path: path) }
-        let connection: Connection
-        do { connection = try Connection(path: path, flags: [.readWrite]) } catch { throw .sqlite(error) }
-        let store = try SQLiteStore(connection: connection, path: path)
-        guard try store.hasProject() else { throw .noProject(path: path) }
-        return store
+    /// Inside a write transaction on a migrated database: inserts the project row, rubric version 1
+    /// (the definition the init settings imply) and the init event.
+    func insertProject(_ settings: ProjectSettings, at now: Instant) throws {
+        try db.run(
+            """
+            INSERT INTO project (id, labels, level, overlap, budget, w_risk, w_uncertainty, w_diversity, explore, lease_seconds, seed, created_at)
+            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            .text(JSONValue.array(settings.labels.map { .string($0) }).encoded()), .text(settings.level.rawValue),
+            .integer(Int64(settings.overlap)), SQLValue(settings.budget),
+            .real(settings.weights.risk), .real(settings.weights.uncertainty), .real(settings.weights.diversity),
+            .real(settings.explore), .integer(Int64(settings.leaseSeconds)), .integer(Int64(bitPattern: settings.seed)),
+            .integer(now.milliseconds))
+        let definition = TaskDefinition(settings: settings)
+        try db.run(
+            "INSERT INTO rubrics (version, hash, definition, applied_at) VALUES (1, ?, ?, ?)",
+            .text(definition.contentHash), .text(definition.canonicalJSON.encoded(sortedKeys: true)), .integer(now.milliseconds))
+        try db.run("UPDATE project SET rubric = ? WHERE id = 1", .integer(db.lastInsertRowID))
+        try logEvent(kind: "init", at: now, detail: .object([
+            ("labels", .array(settings.labels.map { .string($0) })), ("level", .string(settings.level.rawValue)),
+            ("overlap", .number(Double(settings.overlap))), ("budget", settings.budget.map { .number(Double($0)) } ?? .null),
+            ("weights", .string(settings.weights.description)), ("explore", .number(settings.explore)),
+        ]))
     }
 
-    /// Creates a project in a new or empty database. An existing project is an error that changes nothing.
-    public static func create(path: String, settings: ProjectSettings, at now: Instant) throws(StoreError) -> SQLiteStore {
-        let existed = path != ":memory:" && access(path, F_OK) == 0
-        let connection: Connection
-        do { connection = try Connection(path: path, flags: [.readWrite, .create]) } catch { throw .sqlite(error) }
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(connection: connection, path: path)
-        } catch {
-            if !existed { Self.removeFiles(path) }
-            throw error
-        }
-        try store.write { () throws in
-            if try store.hasProject() { throw StoreError.projectExists(path: path) }
-            try store.db.run(
-                """
-                INSERT INTO project (id, labels, level, overlap, budget, w_risk, w_uncertainty, w_diversity, explore, lease_seconds, seed, created_at)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                .text(JSONValue.array(settings.labels.map { .string($0) }).encoded()), .text(settings.level.rawValue),
-                .integer(Int64(settings.overlap)), SQLValue(settings.budget),
-                .real(settings.weights.risk), .real(settings.weights.uncertainty), .real(settings.weights.diversity),
-                .real(settings.explore), .integer(Int64(settings.leaseSeconds)), .integer(Int64(bitPattern: settings.seed)),
-                .integer(now.milliseconds))
-            // Rubric version 1 is the definition the init settings imply.
-            let definition = TaskDefinition(settings: settings)
-            try store.db.run(
-                "INSERT INTO rubrics (version, hash, definition, applied_at) VALUES (1, ?, ?, ?)",
-                .text(definition.contentHash), .text(definition.canonicalJSON.encoded(sortedKeys: true)), .integer(now.milliseconds))
-            try store.db.run("UPDATE project SET rubric = ? WHERE id = 1", .integer(store.db.lastInsertRowID))
-            try store.logEvent(kind: "init", at: now, detail: .object([
-                ("labels", .array(settings.labels.map { .string($0) })), ("level", .string(settings.level.rawValue)),
-                ("overlap", .number(Double(settings.overlap))), ("budget", settings.budget.map { .number(Double($0)) } ?? .null),
-                ("weights", .string(settings.weights.description)), ("explore", .number(settings.explore)),
-            ]))
-        }
-        return store
-    }
+    // `open(path:access:)`, `create(path:settings:at:)` and `migrate(path:)` are in SQLiteStore+Open.swift.
 
     static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm", ".lock"] { unlink(path + suffix) }
@@ -125,6 +121,7 @@ public final class SQLiteStore: ReviewStore {
     /// Runs `body` in an IMMEDIATE transaction (the write lock is taken up front, so concurrent
     /// writers queue instead of failing on upgrade) and maps errors to `StoreError`.
     func write<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        if isReadOnly { throw .readOnly(path: path) }
         do {
             return try withWriteLock { try db.transaction(.immediate) { () throws -> T in try body() } }
         } catch { throw Self.map(error) }
@@ -171,8 +168,15 @@ public final class SQLiteStore: ReviewStore {
         }
     }
 
-    public func addReviewer(name: String, role: Role, at now: Instant) throws(StoreError) -> Reviewer {
-        try write {
+    /// A reviewer name by the one rule of `ReviewerName` (NFC, no surrounding whitespace, no
+    /// control or invisible characters), for every write and lookup.
+    static func reviewerName(_ raw: String) throws(StoreError) -> String {
+        do { return try ReviewerName.normalised(raw) } catch { throw .invalidReviewerName(error) }
+    }
+
+    public func addReviewer(name raw: String, role: Role, at now: Instant) throws(StoreError) -> Reviewer {
+        let name = try Self.reviewerName(raw)
+        return try write {
             if try db.scalar("SELECT id FROM reviewers WHERE name = ?", .text(name)) != nil {
                 throw StoreError.duplicateReviewer(name: name)
             }
@@ -210,7 +214,8 @@ public final class SQLiteStore: ReviewStore {
     }
 
     /// The reviewer's id, name and role without counting their reviews (for hot paths).
-    func reviewerIdentity(named name: String) throws(StoreError) -> (id: Int64, name: String, role: Role) {
+    func reviewerIdentity(named raw: String) throws(StoreError) -> (id: Int64, name: String, role: Role) {
+        let name = try Self.reviewerName(raw)
         let found: (Int64, String, Role)? = try read {
             let statement = try db.statement("SELECT id, name, role FROM reviewers WHERE name = ?")
             try statement.bind([.text(name)])
@@ -221,27 +226,31 @@ public final class SQLiteStore: ReviewStore {
         throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: try reviewers().map(\.name)))
     }
 
-    public func reviewer(named name: String) throws(StoreError) -> Reviewer {
+    public func reviewer(named raw: String) throws(StoreError) -> Reviewer {
+        let name = try Self.reviewerName(raw)
         if let found = try queryReviewers(filter: "WHERE r.name = ?", [.text(name)]).first { return found }
         throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: try reviewers().map(\.name)))
     }
 
     // MARK: Status, backup, check
 
+    /// The project's counts as of `now`. A pure read (status runs on read-only stores): a lease
+    /// past its expiry counts as ended whether or not a writer has recorded the expiry yet.
     public func status(at now: Instant) throws(StoreError) -> StatusSnapshot {
-        try expireLeases(at: now)
-        return try read {
+        try read {
             let statement = try db.statement(
                 """
                 SELECT p.item_count, p.served, p.budget, p.overlap,
                        (SELECT count(*) FROM assignments WHERE state = 'done'),
-                       (SELECT count(*) FROM items WHERE served_at IS NOT NULL AND taken >= overlap
-                            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.state = 'open')),
-                       (SELECT count(*) FROM assignments WHERE state = 'open'),
+                       (SELECT count(*) FROM items WHERE served_at IS NOT NULL
+                            AND taken - (SELECT count(*) FROM assignments a WHERE a.item = items.seq AND a.state = 'open' AND a.gold = 0 AND a.expires_at <= ?1) >= overlap
+                            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.state = 'open' AND a.expires_at > ?1)),
+                       (SELECT count(*) FROM assignments WHERE state = 'open' AND expires_at > ?1),
                        (SELECT count(*) FROM reviewers),
                        (SELECT count(*) FROM feedback f WHERE f.kind = 'label' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
                 FROM project p WHERE p.id = 1
                 """)
+            try statement.bind([.integer(now.milliseconds)])
             guard try statement.step() else { throw StoreError.noProject(path: path) }
             return StatusSnapshot(
                 items: Int(statement.int(0)), served: Int(statement.int(1)), budget: statement.optionalInt(2).map(Int.init),
@@ -250,13 +259,40 @@ public final class SQLiteStore: ReviewStore {
         }
     }
 
-    /// Writes a consistent copy with SQLite's online backup API, to a temporary file renamed into
-    /// place, so readers and writers carry on and a failed backup leaves nothing behind.
+    /// Writes a consistent copy to `target` through a private temporary beside it (see
+    /// `backup(to:through:)`).
     public func backup(to target: String) throws(StoreError) {
-        if access(target, F_OK) == 0 { throw .backupTargetExists(path: target) }
-        let temporary = target + ".partial-\(getpid())"
+        var temporary = ""
+        var created = false
+        for _ in 0..<16 where !created {
+            temporary = "\(target).partial-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                close(fd)
+                created = true
+            } else if errno != EEXIST {
+                break
+            }
+        }
+        guard created else {
+            throw .sqlite(SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN, message: "could not create a temporary file beside \(target): \(String(cString: strerror(errno)))", sql: nil))
+        }
+        try backup(to: target, through: temporary)
+    }
+
+    /// Writes a consistent copy with SQLite's online backup API into `temporary` (an empty file
+    /// the caller created with O_EXCL|O_NOFOLLOW beside the target), then renames it into place,
+    /// so readers and writers carry on and a failed backup leaves nothing behind.
+    public func backup(to target: String, through temporary: String) throws(StoreError) {
+        if access(target, F_OK) == 0 {
+            Self.removeFiles(temporary)
+            throw .backupTargetExists(path: target)
+        }
         let destination: Connection
-        do { destination = try Connection(path: temporary, flags: [.readWrite, .create]) } catch { throw .sqlite(error) }
+        do { destination = try Connection(path: temporary, flags: [.readWrite, .noFollow]) } catch {
+            Self.removeFiles(temporary)
+            throw .sqlite(error)
+        }
         guard let backup = sqlite3_backup_init(destination.handle, "main", db.handle, "main") else {
             let error = destination.error(sqlite3_errcode(destination.handle), sql: nil)
             Self.removeFiles(temporary)
@@ -274,10 +310,15 @@ public final class SQLiteStore: ReviewStore {
             throw .sqlite(error)
         }
         do { try destination.execute("PRAGMA journal_mode = DELETE") } catch { Self.removeFiles(temporary); throw .sqlite(error) }
-        guard rename(temporary, target) == 0 else {
+        // link(2) instead of rename(2): it fails when the target appeared meanwhile, so a file
+        // created since the check above is never replaced.
+        guard link(temporary, target) == 0 else {
+            let reason = String(cString: strerror(errno))
             Self.removeFiles(temporary)
-            throw .sqlite(SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN, message: "could not move the backup to \(target)", sql: nil))
+            if errno == EEXIST { throw .backupTargetExists(path: target) }
+            throw .sqlite(SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN, message: "could not put the backup at \(target): \(reason)", sql: nil))
         }
+        Self.removeFiles(temporary)
     }
 
     public func check() throws(StoreError) -> [Violation] {

@@ -6,9 +6,18 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case projectExists(path: String)
     case noProject(path: String)
     case newerSchema(found: Int, supported: Int)
+    /// A read command on a database whose schema is older than this binary's: reads never migrate.
+    case olderSchema(path: String, found: Int, current: Int)
+    /// The file is neither empty nor a Docket database (another application's SQLite file, or not SQLite at all).
+    case notDocket(path: String, reason: String)
+    /// The file could not be opened or read at all (permissions, a path that is not a file).
+    case cannotOpen(path: String, reason: String)
+    /// A write attempted through a store opened read-only (a command that should only read).
+    case readOnly(path: String)
     case migrationFailed(name: String, SQLiteError)
     case duplicateReviewer(name: String)
     case unknownReviewer(name: String, suggestion: String?)
+    case invalidReviewerName(ReviewerNameError)
     case unknownAssignment(id: Int64)
     case assignmentNotOpen(id: Int64, state: String)
     case backupTargetExists(path: String)
@@ -37,6 +46,14 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "The database \(path) holds no project. Run `docket init` first."
         case let .newerSchema(found, supported):
             return "The database has schema version \(found), newer than this docket supports (\(supported)). Use a newer docket."
+        case let .olderSchema(path, found, current):
+            return "The database \(path) has schema version \(found), older than this docket's \(current). Read commands never change the file: run `docket migrate` (or any command that writes) to upgrade it first."
+        case let .notDocket(path, reason):
+            return "\(path) is not a Docket database: \(reason). Docket left it unchanged; point --db at a Docket database, or give `docket init` a new path."
+        case let .cannotOpen(path, reason):
+            return "Cannot open the database \(path): \(reason)."
+        case .readOnly(let path):
+            return "This command opened \(path) read-only and cannot change it."
         case let .migrationFailed(name, error):
             return "Migration \(name) failed: \(error.message)."
         case .duplicateReviewer(let name):
@@ -45,6 +62,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             var text = "No reviewer named '\(name)'."
             if let suggestion { text += " Did you mean '\(suggestion)'?" }
             return text + " Add one with `docket reviewers add \(name)`."
+        case .invalidReviewerName(let error):
+            return "\(error)."
         case .unknownAssignment(let id):
             return "No assignment \(id)."
         case let .assignmentNotOpen(id, state):

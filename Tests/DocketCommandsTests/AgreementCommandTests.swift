@@ -54,7 +54,7 @@ func metrics(_ output: String) throws -> [String: JSONValue] {
             \(file):2: label: '7' is not a declared label (1, 2, 3, 4, 5)
             \(file):3: item: unknown item 'u99' (import the items first, or pass --create-items)
             \(file):4: label: A already labelled 'u2' as '2'
-            \(file):5: created_at: 'yesterday' is not an ISO 8601 time (e.g. 2026-11-29T10:00:00Z)
+            \(file):5: created_at: 'yesterday' is not a valid time: give an RFC 3339 time such as 2026-11-29T10:00:00Z or 2026-11-29T11:00:00+01:00, or a date such as 2026-11-29
             \(file):6: item: required
             \(file):7: rubric: rubric version 9 does not exist (versions: 1)
             docket: Nothing was imported from \(file): 6 problems (listed above). Fix them, or pass --rejects FILE to import the valid rows and set the others aside.

@@ -39,10 +39,10 @@ import Testing
         let sandbox = Sandbox()
         let cases: [(String, String)] = [
             ("init --level fuzzy", "docket: Invalid --level 'fuzzy': use nominal, ordinal, interval or ratio.\n"),
-            ("init --weights risk=2,speed=1", "docket: Invalid weights 'risk=2,speed=1': unknown term 'speed'; the terms are risk, uncertainty and diversity.\n"),
-            ("init --labels a,,b", "docket: Invalid labels 'a,,b': labels must be non-empty and have no surrounding spaces.\n"),
-            ("init --overlap 0", "docket: Invalid overlap '0': overlap must be at least 1.\n"),
-            ("init --explore 2", "docket: Invalid explore '2': the exploration share must be between 0 and 1.\n"),
+            ("init --weights risk=2,speed=1", "docket: Invalid --weights 'risk=2,speed=1': unknown term 'speed'; the terms are risk, uncertainty and diversity.\n"),
+            ("init --labels a,,b", "docket: Invalid --labels 'a,,b': labels must be non-empty and have no surrounding spaces.\n"),
+            ("init --overlap 0", "docket: Invalid --overlap '0': give a whole number of reviewers from 1 to 100.\n"),
+            ("init --explore 2", "docket: Invalid --explore '2': the exploration share must be between 0 and 1.\n"),
         ]
         for (line, message) in cases {
             let run = sandbox.run(line)
@@ -171,7 +171,7 @@ import Testing
     func project(budget: Int? = nil) -> Sandbox {
         let sandbox = Sandbox()
         sandbox.run("init --labels safe,unsafe --overlap 2 --explore 0 --seed 1" + (budget.map { " --budget \($0)" } ?? ""))
-        sandbox.write("items.jsonl", Fixtures.jsonl([("b", 0.5, 0.2, 0.1), ("a", 0.5, 0.2, 0.1), ("c", 0.9, 0.8, 0.7), ("\\u001b[31mevil", 0.1, 0, 0)]))
+        sandbox.write("items.jsonl", Fixtures.jsonl([("b", 0.5, 0.2, 0.1), ("a", 0.5, 0.2, 0.1), ("c", 0.9, 0.8, 0.7), ("\\u202eevil", 0.1, 0, 0)]))
         sandbox.run(["import", "items", sandbox.path("items.jsonl")])
         return sandbox
     }
@@ -188,11 +188,12 @@ import Testing
             """)
     }
 
-    @Test func controlCharactersInIDsAreShownEscaped() {
+    /// Ids cannot hold control characters (InputExactnessTests); invisible ones are shown escaped.
+    @Test func invisibleCharactersInIDsAreShownEscaped() {
         let sandbox = project()
         let output = sandbox.run("queue").output
-        #expect(output.contains("\\e[31mevil"))
-        #expect(!output.contains("\u{1B}"))
+        #expect(output.contains("\\u{202e}evil"))
+        #expect(!output.contains("\u{202E}"))
     }
 
     @Test func statusAndTheSpentBudget() {

@@ -41,7 +41,9 @@ func startDocket(_ arguments: [String], in directory: String? = nil, binary: Str
     @Test func aCopiedBinaryRunsAlone() throws {
         let sandbox = Sandbox()
         let copy = sandbox.path("docket")
-        try FileManager.default.copyItem(atPath: Fixtures.docketBinary, toPath: copy)
+        // Copied by cp in its own process: a copy written by this process would hold a write
+        // descriptor that children forked meanwhile by other tests inherit ("Text file busy").
+        #expect(spawnAndWait(["/bin/cp", Fixtures.docketBinary, copy], stdoutPath: "/dev/null") == 0)
         let created = try runDocket(["init", "--labels", "a,b", "--seed", "1"], in: sandbox.directory, binary: copy)
         #expect(created.status == 0, "\(created.errors)")
         #expect(FileManager.default.fileExists(atPath: sandbox.path("docket.db")))

@@ -342,7 +342,7 @@ let itemTwo = """
         let onItem = try sandbox.run("log --item i1 --json").output.split(separator: "\n").map { try JSON.parse(String($0)) }
         #expect(onItem.allSatisfy { $0["item"] == .string("i1") })
         #expect(sandbox.run("log --since 2099-01-01").output == "No events match.\n")
-        #expect(sandbox.run("log --since soon").errors == "docket: Invalid --since 'soon': give an ISO 8601 time such as 2026-11-29T10:00:00Z, or a date.\n")
+        #expect(sandbox.run("log --since soon").errors == "docket: Invalid --since 'soon': give an RFC 3339 time such as 2026-11-29T10:00:00Z or 2026-11-29T11:00:00+01:00, or a date such as 2026-11-29.\n")
         #expect(sandbox.run("log").output.contains("config-applied"))
     }
 }

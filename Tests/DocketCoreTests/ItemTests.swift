@@ -86,7 +86,7 @@ import Testing
 @Suite struct SettingsTests {
     @Test func parsesWeights() throws {
         #expect(try UtilityWeights.parse("risk=0.6,diversity=0") == UtilityWeights(risk: 0.6, uncertainty: 0.35, diversity: 0))
-        #expect(throws: CoreError.invalidSetting(name: "weights", value: "risk=x", reason: "the weight of risk must be a non-negative number")) {
+        #expect(throws: CoreError.invalidSetting(name: "weights", value: "risk=x", reason: "the weight of risk must be a number from 0 to 1000")) {
             try UtilityWeights.parse("risk=x")
         }
         #expect(throws: CoreError.invalidSetting(name: "weights", value: "rsk=1", reason: "unknown term 'rsk'; the terms are risk, uncertainty and diversity")) {
@@ -99,7 +99,7 @@ import Testing
         #expect(throws: CoreError.invalidSetting(name: "labels", value: "a,a", reason: "label 'a' is declared twice")) {
             try ProjectSettings(labels: ["a", "a"]).validate()
         }
-        #expect(throws: CoreError.invalidSetting(name: "overlap", value: "0", reason: "overlap must be at least 1")) {
+        #expect(throws: CoreError.invalidSetting(name: "overlap", value: "0", reason: "give a whole number of reviewers from 1 to 100")) {
             try ProjectSettings(overlap: 0).validate()
         }
         #expect(throws: CoreError.invalidSetting(name: "explore", value: "1.5", reason: "the exploration share must be between 0 and 1")) {
@@ -177,8 +177,8 @@ import Testing
         #expect(problems == [
             FieldProblem(field: "colour", problem: "line 7: unknown setting; the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label"),
             FieldProblem(field: "labels", problem: "expected a list, got a string"),
-            FieldProblem(field: "rating.scale", problem: "expected [lowest, highest] whole numbers with lowest < highest"),
-            FieldProblem(field: "lease_minutes", problem: "the lease must last at least one second"),
+            FieldProblem(field: "rating.scale", problem: "expected [lowest, highest] whole numbers from -100 to 100 with lowest < highest"),
+            FieldProblem(field: "lease_minutes", problem: "give a number of minutes from 1 to 10080 (one week)"),
         ])
     }
 }
