@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "Docket",
-    platforms: [.macOS(.v13)],
+    // Linux only (no `platforms`): the store and the terminal code call Glibc directly (open,
+    // write, flock) and link Debian's libsqlite3-dev and libreadline-dev.
     products: [
         .executable(name: "docket", targets: ["docket"]),
     ],
@@ -38,12 +39,13 @@ let package = Package(
         .executableTarget(name: "docket", dependencies: ["DocketCommands"]),
         .target(name: "DocketTestSupport", dependencies: ["DocketCore", "DocketStore", "DocketCommands"]),
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore", "DocketTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketTestSupport"]),
+        .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "DocketCommandsTests",
             dependencies: [
                 "DocketCommands", "DocketTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["Fixtures"]
         ),

@@ -78,7 +78,6 @@ CREATE TABLE assignments (
 CREATE UNIQUE INDEX assignments_one_per_reviewer ON assignments (item, reviewer) WHERE state IN ('open', 'done', 'skipped');
 CREATE INDEX assignments_open_by_expiry ON assignments (expires_at) WHERE state = 'open';
 CREATE INDEX assignments_by_reviewer ON assignments (reviewer, item);
-CREATE INDEX assignments_open_by_reviewer ON assignments (reviewer) WHERE state = 'open';
 
 -- items.taken counts open and done assignments; the CHECK on it makes over-collection impossible.
 CREATE TRIGGER assignments_taken_insert AFTER INSERT ON assignments WHEN new.state IN ('open', 'done')

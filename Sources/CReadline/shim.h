@@ -62,6 +62,39 @@ static void docket_sigint(int signal_number) {
     docket_interrupted = 1;
 }
 
+// ---- Job control and resizing: Ctrl-Z then `fg`, and a resized window. ----
+// readline's own handlers are off (rl_catch_signals = 0), so the session notices SIGCONT and
+// SIGWINCH itself: after `fg` the shell has put the terminal back in its own mode, so the
+// session's mode is applied again and the prompt redrawn; after a resize readline learns the
+// new width.
+
+static volatile sig_atomic_t docket_continued = 0;
+static volatile sig_atomic_t docket_resized = 0;
+
+static void docket_sigcont(int signal_number) {
+    (void)signal_number;
+    docket_continued = 1;
+}
+
+static void docket_sigwinch(int signal_number) {
+    (void)signal_number;
+    docket_resized = 1;
+}
+
+/// True once after SIGCONT (the session was stopped and resumed).
+static inline int docket_take_continued(void) {
+    int value = docket_continued;
+    docket_continued = 0;
+    return value;
+}
+
+/// True once after SIGWINCH.
+static inline int docket_take_resized(void) {
+    int value = docket_resized;
+    docket_resized = 0;
+    return value;
+}
+
 static void docket_line_handler(char *line) {
     docket_line_done = 1;
     // Removing the handler here, not after the loop, keeps readline from displaying the prompt
@@ -97,6 +130,10 @@ static inline void docket_readline_setup(const char *name) {
     sigemptyset(&action.sa_mask);
     action.sa_flags = 0;
     sigaction(SIGINT, &action, NULL);
+    action.sa_handler = docket_sigcont;
+    sigaction(SIGCONT, &action, NULL);
+    action.sa_handler = docket_sigwinch;
+    sigaction(SIGWINCH, &action, NULL);
     // A parent may have started us with SIGINT blocked; Ctrl-C must reach the session.
     sigset_t unblock;
     sigemptyset(&unblock);
@@ -125,6 +162,14 @@ static inline char *docket_readline(const char *prompt, int *status) {
             continue;
         }
         if (ready < 0 && errno == EINTR) {
+            if (docket_take_resized()) rl_resize_terminal();
+            if (docket_take_continued()) {
+                // Back from Ctrl-Z: the shell restored its own terminal mode.
+                rl_deprep_terminal();
+                rl_prep_terminal(1);
+                rl_resize_terminal();
+                rl_forced_update_display();
+            }
             if (docket_interrupted) {
                 docket_interrupted = 0;
                 // Show ^C after what was typed, then drop the line, as a shell does.

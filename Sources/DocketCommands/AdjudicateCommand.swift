@@ -28,7 +28,7 @@ enum ItemReportView {
             out += line + "\n"
         }
         guard leadView else { return out }
-        let total = report.labelCounts.values.reduce(0, +)
+        let total = report.labels.votes.total
         if total > 0 {
             out += "Votes: " + report.labelCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
                 .map { "\(Sanitize.inline($0.key)) \($0.value)/\(total)" }.joined(separator: ", ") + "\n"
@@ -44,7 +44,7 @@ enum ItemReportView {
             out += Format.hangingWrap("Decision by \(Sanitize.inline(decision.lead)) at \(decision.createdAt.iso8601): \(decision.kind)" + (decision.value.map { " \(Sanitize.inline($0))" } ?? "")
                 + " — \(Sanitize.inline(decision.rationale))" + (decision.supersedes != nil ? " (revises the one before)" : ""), width: width) + "\n"
         }
-        out += "Final label: " + (report.finalLabel.map { "\(Sanitize.inline($0)) (\(report.finalSource ?? ""))" } ?? "none yet") + "\n"
+        out += "Final label: " + Sanitize.inline(LabelRules.describe(report.labels.final)) + "\n"
         if let rating = report.finalRating {
             out += "Final rating: " + (report.finalRatingSource == "adjudicated" ? "\(JSONText.number(rating)) (adjudicated)" : "\(Format.fixed(rating, 2)) (mean)") + "\n"
         }
@@ -57,7 +57,7 @@ struct ShowCommand: ContextCommand {
         commandName: "show",
         abstract: "Show an item, its feedback and its final label with where it came from.",
         discussion: """
-            A lead or an admin sees every reviewer's feedback with names, the votes, the Dawid–Skene posterior, gold, escalations, every decision and the final label (adjudicated, else the aggregate named by final_label in docket.yaml, else a single label). A reviewer sees only their own feedback.
+            A lead or an admin sees every reviewer's feedback with names, the votes, the Dawid–Skene posterior, gold, escalations, every decision and the final label: adjudicated (the latest lead decision), else single (one current label), else the aggregate named by final_label in docket.yaml; a tie is what the ties setting makes of it (escalate: no final label until a lead decides). A reviewer sees only their own feedback.
 
             Example: docket show item-00042 --as lee
             """
@@ -81,7 +81,9 @@ struct ShowCommand: ContextCommand {
             object.set("final_source", report.finalSource)
             object.set("final_rating", report.finalRating)
             object.set("final_rating_source", report.finalRatingSource)
+            object.set("tie", .bool(report.labels.final.isTie))
             object.set("votes", .object(report.labelCounts.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) }))
+            object.set("reviewer_labels", .array(report.labels.current.map { .object([("reviewer", .string($0.reviewer)), ("label", .string($0.value))]) }))
             object.set("posterior", report.posterior)
             object.set("gold", report.gold)
             object.set("feedback", .array(report.feedback.map { .object([("reviewer", .string($0.reviewer)), ("summary", .string($0.feedback.draft.summary))]) }))
@@ -324,11 +326,13 @@ final class LeadSession {
     private func value(of kind: DecisionKind, _ word: String) -> String? {
         switch kind {
         case .label:
-            guard definition.labels.contains(word) else {
-                fail("'\(Sanitize.inline(word))' is not a label; the labels are \(definition.labels.map(Sanitize.inline).joined(separator: ", ")).")
-                return nil
+            if definition.labels.contains(word) { return word }
+            // A label's number works as in the reviewer session (1 is the first declared label).
+            if let number = Int(word), definition.labels.indices.contains(number - 1), !definition.labels.contains(word) {
+                return definition.labels[number - 1]
             }
-            return word
+            fail("'\(Sanitize.inline(word))' is not a label; the labels are \(definition.labels.enumerated().map { "\($0.offset + 1) \(Sanitize.inline($0.element))" }.joined(separator: ", ")).")
+            return nil
         case .rating:
             guard let scale = definition.rating else {
                 fail("This project declares no rating scale, so there is no rating to decide.")
@@ -341,8 +345,8 @@ final class LeadSession {
             return String(n)
         case .choice:
             let letters = self.letters
-            guard !letters.isEmpty else {
-                fail("This item has no responses to choose from.")
+            guard letters.count >= 2 else {
+                fail(letters.isEmpty ? "This item has no responses to choose from." : "This item has one response; there is nothing to choose between.")
                 return nil
             }
             guard letters.contains(word.uppercased()) else {

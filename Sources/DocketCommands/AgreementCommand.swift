@@ -76,6 +76,21 @@ struct LabelData {
         return LabelData(table: table, itemIDs: itemIDs, categories: categories, reviewers: names, rubrics: rubrics, times: times, categoryNames: categoryNames)
     }
 
+    /// The current labels of row `i`, as (reviewer, label) pairs (nominal and ordinal data).
+    func labels(ofItem i: Int) -> [(reviewer: String, label: String)] {
+        (0..<table.raters).compactMap { r in
+            guard let v = table[i, r], Int(v) < categoryNames.count else { return nil }
+            return (reviewers[r], categoryNames[Int(v)])
+        }
+    }
+
+    /// The votes of row `i` over the declared labels (`LabelRules.votes`).
+    func votes(ofItem i: Int) -> Votes {
+        var counts: [String: Int] = [:]
+        for (_, label) in labels(ofItem: i) { counts[label, default: 0] += 1 }
+        return LabelRules.votes(counts: counts, declared: categoryNames)
+    }
+
     /// The data restricted to some items.
     func items(_ rows: [Int]) -> LabelData {
         var copy = self
@@ -308,7 +323,7 @@ struct AggregateCommand: ContextCommand {
         commandName: "aggregate",
         abstract: "A final label per item from reviewers' labels: majority vote or Dawid–Skene.",
         discussion: """
-            majority: the most frequent label and its vote share (ties go to the label declared first). dawid-skene: EM from majority-vote fractions until no posterior changes by more than --tolerance (or --max-iterations), with each reviewer's estimated confusion matrix and the class priors.
+            majority: the most frequent current label and its vote share. dawid-skene: EM from majority-vote fractions until no posterior changes by more than --tolerance (or --max-iterations), with each reviewer's estimated confusion matrix and the class priors; each item's label and posterior come from the fitted parameters, exactly as show and export compute them from a model saved with --save. A tie (two labels with the most votes, or two classes of equal posterior) is what the ties setting in docket.yaml makes of it: escalate gives no label, severe the label declared later, declared-order the one declared first. Lead decisions are not part of the aggregate (see show and export for final labels).
 
             Example: docket aggregate --method dawid-skene --json
             """
@@ -318,7 +333,7 @@ struct AggregateCommand: ContextCommand {
     @Option(help: ArgumentHelp("majority or dawid-skene.", valueName: "method")) var method: String = "majority"
     @Option(help: "Convergence tolerance on the posteriors (dawid-skene), 0 to 1.") var tolerance: Double = 1e-10
     @Option(name: .customLong("max-iterations"), help: "Iteration cap (dawid-skene), 1 to 10000.") var maxIterations: Int = 10_000
-    @Flag(help: "Save the Dawid–Skene model for the escalation policy's posterior_below condition.") var save = false
+    @Flag(help: "Save the Dawid–Skene model for final labels (final_label: dawid-skene) and the escalation policy's posterior_below condition.") var save = false
     @Flag(help: "Print JSON.") var json = false
 
     func run(in context: CommandContext) throws {
@@ -328,38 +343,52 @@ struct AggregateCommand: ContextCommand {
         try OptionBounds.number("--tolerance", tolerance, OptionBounds.tolerance, "a tolerance")
         try OptionBounds.whole("--max-iterations", maxIterations, OptionBounds.maxIterations, "iterations")
         let store = try save ? database.open(in: context) : database.openForReading(in: context)
+        let policy = LabelPolicy(try store.taskDefinition().definition)
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
         let names = data.categoryNames
+        let votes = data.itemIDs.indices.map { data.votes(ofItem: $0) }
+        /// One item's JSON: its label (null for a tie under escalate), whether it tied, its votes and how many reviewers labelled it.
+        func item(_ i: Int, _ final: FinalLabel, _ extra: (String, JSONValue)) -> JSONValue {
+            .object([
+                ("item", .string(data.itemIDs[i])), ("label", final.label.map { .string($0) } ?? .null), extra, ("tie", .bool(final.isTie)),
+                ("votes", .object(votes[i].nonZero.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })),
+                ("reviewers", .number(Double(votes[i].total))),
+            ])
+        }
+        func shown(_ final: FinalLabel) -> String { final.label.map(Sanitize.inline) ?? "(tie: " + final.tied.map(Sanitize.inline).joined(separator: ", ") + ")" }
         if method == "majority" {
-            let votes = Aggregation.majority(data.table)
+            let finals = votes.map { LabelRules.majority($0, ties: policy.ties) }
+            let rows = data.itemIDs.indices.filter { votes[$0].total > 0 }
             if json {
-                let items = JSONValue.array(votes.enumerated().compactMap { i, vote in
-                    vote.map { .object([("item", .string(data.itemIDs[i])), ("label", .string(names[$0.category])), ("share", .number($0.share))]) }
-                })
-                context.console.write(JSONValue.object([("method", .string("majority")), ("items", items)]).encoded() + "\n")
+                let items = JSONValue.array(rows.map { i in item(i, finals[i], ("share", votes[i].agreement.map { .number($0) } ?? .null)) })
+                context.console.write(JSONValue.object([("method", .string("majority")), ("ties", .string(policy.ties.rawValue)), ("items", items)]).encoded() + "\n")
                 return
             }
             context.console.write(Format.table(
                 header: ["item", "label", "share"],
-                rows: votes.enumerated().compactMap { i, vote in vote.map { [Sanitize.inline(data.itemIDs[i]), names[$0.category], Format.fixed($0.share, 3)] } },
+                rows: rows.map { i in [Sanitize.inline(data.itemIDs[i]), shown(finals[i]), Format.fixed(votes[i].agreement ?? 0, 3)] },
                 rightAligned: [2]))
             return
         }
         let result = Aggregation.dawidSkene(data.table, tolerance: tolerance, maxIterations: maxIterations)
+        let model = DawidSkeneModel(labels: names, reviewers: data.reviewers, result: result)
         if save { try store.saveModel(labels: names, reviewers: data.reviewers, result: result, at: context.clock()) }
-        let labels = result.labels
+        // Each item under the fitted parameters: the same function final labels use with a saved model.
+        let posteriors = data.itemIDs.indices.map { LabelRules.posterior(model, labels: data.labels(ofItem: $0)) }
+        let finals = posteriors.map { posterior in posterior.map { LabelRules.modelLabel($0, ties: policy.ties, declared: names) } }
         if json {
             var object = JSONObjectWriter()
             object.set("method", "dawid-skene")
+            object.set("ties", policy.ties.rawValue)
             object.set("iterations", result.iterations)
             object.set("converged", .bool(result.converged))
             object.set("priors", .object(names.enumerated().map { ($1, .number(result.priors[$0])) }))
             object.set("confusion", .object(data.reviewers.enumerated().map { r, name in
                 (name, .object(names.enumerated().map { t, truth in (truth, .object(names.enumerated().map { ($1, .number(result.confusion[r][t][$0])) })) }))
             }))
-            object.set("items", .array(data.itemIDs.enumerated().compactMap { i, id in
-                guard let label = labels[i], let posterior = result.posteriors[i] else { return nil }
-                return .object([("item", .string(id)), ("label", .string(names[label])), ("posterior", .number(posterior[label]))])
+            object.set("items", .array(data.itemIDs.indices.compactMap { i in
+                guard let final = finals[i], let posterior = posteriors[i] else { return nil }
+                return item(i, final, ("posterior", .number(posterior.top)))
             }))
             context.console.write(object.value.encoded() + "\n")
             return
@@ -373,9 +402,9 @@ struct AggregateCommand: ContextCommand {
         }
         out += Format.table(
             header: ["item", "label", "posterior"],
-            rows: data.itemIDs.enumerated().compactMap { i, id in
-                guard let label = labels[i], let posterior = result.posteriors[i] else { return nil }
-                return [Sanitize.inline(id), names[label], Format.fixed(posterior[label], 4)]
+            rows: data.itemIDs.indices.compactMap { i in
+                guard let final = finals[i], let posterior = posteriors[i] else { return nil }
+                return [Sanitize.inline(data.itemIDs[i]), shown(final), Format.fixed(posterior.top, 4)]
             },
             rightAligned: [2])
         context.console.write(out)

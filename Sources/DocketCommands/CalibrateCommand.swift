@@ -8,7 +8,7 @@ struct CalibrateCommand: ContextCommand {
         commandName: "calibrate",
         abstract: "Per reviewer: accuracy on gold items, agreement with the others' consensus, Dawid–Skene skill.",
         discussion: """
-            For each reviewer: labels given; gold items answered and accuracy against the gold label with a 95% Wilson interval; accuracy against the labels leads adjudicated, with its Wilson interval; Cohen's kappa against the leave-one-out consensus (the majority of the other reviewers' labels on the same items); and the Dawid–Skene skill (the probability of a correct label under the model, Σ_k π_k e_kk). A reviewer whose gold-accuracy interval lies wholly below the bar (calibration.bar in docket.yaml, or --bar) is flagged. Gold items are mixed into reviewers' queues at calibration.gold_rate without telling them; each mix is logged as an event.
+            For each reviewer: current labels (one per item, the latest not withdrawn); gold items answered and accuracy against the gold label with a 95% Wilson interval; accuracy against the labels leads adjudicated, with its Wilson interval; Cohen's kappa against the leave-one-out consensus (the majority of the other reviewers' labels on the same items; a tie as the ties setting makes of it, none under escalate); and the Dawid–Skene skill (the probability of a correct label under the model, Σ_k π_k e_kk). A reviewer whose gold-accuracy interval lies wholly below the bar (calibration.bar in docket.yaml, or --bar) is flagged. Gold items are mixed into reviewers' queues at calibration.gold_rate without telling them; each mix is logged as an event.
 
             Example: docket calibrate --bar 0.8
             """
@@ -21,6 +21,7 @@ struct CalibrateCommand: ContextCommand {
     func run(in context: CommandContext) throws {
         let store = try database.openForReading(in: context)
         let definition = try store.taskDefinition().definition
+        let policy = LabelPolicy(definition)
         let threshold = bar ?? definition.calibration?.bar ?? 0.7
         try OptionBounds.number("--bar", threshold, 0...1, "a share")
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
@@ -45,15 +46,13 @@ struct CalibrateCommand: ContextCommand {
                     leadTotal += 1
                     if Int(value) == index { leadCorrect += 1 }
                 }
-                // Leave-one-out consensus: the majority of the other reviewers (ties: declared order).
+                // Leave-one-out consensus: the majority of the other reviewers, a tie as the ties
+                // setting makes of it (under escalate a tie is no consensus, and the item is left out).
                 var counts = [Int](repeating: 0, count: max(1, table.categories))
-                var others = 0
-                for o in 0..<table.raters where o != r { if let v = table[i, o] { counts[Int(v)] += 1; others += 1 } }
-                if others > 0 {
-                    var best = 0
-                    for c in counts.indices where counts[c] > counts[best] { best = c }
+                for o in 0..<table.raters where o != r { if let v = table[i, o] { counts[Int(v)] += 1 } }
+                if let consensus = LabelRules.majorityIndex(counts, ties: policy.ties)?.index {
                     pair[i, 0] = value
-                    pair[i, 1] = Double(best)
+                    pair[i, 1] = Double(consensus)
                 }
             }
             let accuracy = goldTotal > 0 ? Double(goldCorrect) / Double(goldTotal) : nil

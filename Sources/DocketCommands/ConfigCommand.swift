@@ -55,7 +55,7 @@ struct ConfigCommand: ParsableCommand {
                 context.console.write(JSONValue.object(members).encoded() + "\n")
                 return
             }
-            context.console.write(TaskDefinitionFile.yaml(definition, rubric: rubric))
+            context.console.write(try TaskDefinitionFile.yaml(definition, rubric: rubric))
         }
     }
 }
@@ -166,33 +166,69 @@ enum TaskDefinitionFile {
         }
     }
 
-    static func yaml(_ definition: TaskDefinition, rubric: RubricVersion?) -> String {
-        func quote(_ text: String) -> String { JSONText.string(text) }
-        var out = "# rubric version \(rubric.map { "\($0.version), \($0.hash.prefix(12)), applied \($0.appliedAt.iso8601)" } ?? "none")\n"
-        out += "labels: [\(definition.labels.map(quote).joined(separator: ", "))]\n"
-        out += "level: \(definition.level.rawValue)\n"
-        if let rating = definition.rating {
-            out += "rating:\n  name: \(quote(rating.name))\n  scale: [\(rating.minimum), \(rating.maximum)]\n"
-            if !rating.anchors.isEmpty {
-                out += "  anchors:\n"
-                for (point, text) in rating.anchors.sorted(by: { $0.key < $1.key }) { out += "    \(point): \(quote(text))\n" }
+    /// The order settings are shown in; a setting not named here (a new one) comes before the
+    /// guidelines, which come last because they are long.
+    static let showOrder = [
+        "labels", "level", "rating", "asks", "flag_reasons", "overlap", "budget", "weights", "explore", "lease_minutes", "final_label", "ties",
+        "calibration", "escalation",
+    ]
+
+    /// The definition as YAML, written by Yams from its canonical form, so every setting is there
+    /// and `config show > x.yaml && config apply x.yaml` is the same rubric version. Text is
+    /// written exactly: YAML escapes (`\e`, `\x9B`) only where YAML cannot hold a character
+    /// literally; what reaches a terminal is sanitised by the console.
+    static func yaml(_ definition: TaskDefinition, rubric: RubricVersion?) throws -> String {
+        let members = definition.canonicalJSON.objectMembers
+        var ordered = showOrder.compactMap { key in members.first { $0.0 == key } }
+        ordered += members.filter { !showOrder.contains($0.0) && $0.0 != "guidelines" }
+        ordered += members.filter { $0.0 == "guidelines" }
+        let document = Node(ordered.map { (Node($0.0), yamlNode($0.1)) }, .implicit, .block)
+        let header = "# rubric version \(rubric.map { "\($0.version), \($0.hash.prefix(12)), applied \($0.appliedAt.iso8601)" } ?? "none")\n"
+        return header + (try Yams.serialize(node: document, width: -1, allowUnicode: true))
+    }
+
+    /// A value as a YAML node: short lists and mappings of short scalars in flow style
+    /// (`[safe, unsafe]`, `{risk: 0.5, …}`), the rest in block style.
+    static func yamlNode(_ value: JSONValue) -> Node {
+        func short(_ value: JSONValue) -> Bool {
+            switch value {
+            case .string(let text): return text.count <= 40 && !text.contains("\n")
+            case .array, .object: return false
+            default: return true
             }
         }
-        out += "asks: [\(definition.asks.map(\.rawValue).joined(separator: ", "))]\n"
-        out += "flag_reasons: [\(definition.flagReasons.map(quote).joined(separator: ", "))]\n"
-        out += "overlap: \(definition.overlap)\n"
-        out += "budget: \(definition.budget.map(String.init) ?? "null")\n"
-        out += "weights: {risk: \(JSONText.number(definition.weights.risk)), uncertainty: \(JSONText.number(definition.weights.uncertainty)), diversity: \(JSONText.number(definition.weights.diversity))}\n"
-        out += "explore: \(JSONText.number(definition.explore))\n"
-        out += "lease_minutes: \(JSONText.number(Double(definition.leaseSeconds) / 60))\n"
-        if definition.guidelines.isEmpty {
-            out += "guidelines: \"\"\n"
-        } else {
-            var guidelines = definition.guidelines
-            while guidelines.hasSuffix("\n") { guidelines.removeLast() }
-            out += "guidelines: |\n" + guidelines.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + Sanitize.block(String($0)) }.joined(separator: "\n")
-            if !out.hasSuffix("\n") { out += "\n" }
+        func flat(_ value: JSONValue) -> Bool {
+            if case .array(let elements) = value { return elements.allSatisfy(short) }
+            return short(value)
         }
-        return out
+        switch value {
+        case .null: return Node("null")
+        case .bool(let flag): return Node(flag ? "true" : "false")
+        case .number(let number): return Node(JSONText.number(number))
+        case .string(let text): return yamlString(text)
+        case .array(let elements):
+            return Node(elements.map(yamlNode), .implicit, elements.allSatisfy(short) ? .flow : .block)
+        case .object(let members):
+            let style: Node.Mapping.Style = members.allSatisfy { flat($0.1) } ? .flow : .block
+            // Keys are setting names and scale points, read back as text whatever their type.
+            return Node(members.map { (Node($0.0), yamlNode($0.1)) }, .implicit, style)
+        }
+    }
+
+    /// A string that reads back as exactly this string. Plain when YAML reads it as text, single
+    /// quoted when it would read as something else (`yes`, `1.50`, `null`), a literal block for
+    /// lines of text, double quoted with escapes when it holds a character YAML cannot carry
+    /// literally or would change on reading (controls, CR, NEL, U+2028/U+2029, BOM).
+    static func yamlString(_ text: String) -> Node {
+        let needsEscapes = text.unicodeScalars.contains { scalar in
+            let value = scalar.value
+            return (value < 0x20 && value != 0x0A) || (0x7F...0x9F).contains(value) || value == 0x2028 || value == 0x2029
+                || value == 0xFEFF || value == 0xFFFE || value == 0xFFFF
+        }
+        if needsEscapes { return Node(text, Tag(.str), .doubleQuoted) }
+        // libyaml falls back to double quotes when a literal block cannot hold the text.
+        if text.contains("\n") { return Node(text, Tag(.str), .literal) }
+        // Yams quotes text that would read as a number, a boolean or null.
+        return .scalar(text.represented())
     }
 }

@@ -158,7 +158,9 @@ public final class TerminalConsole: Console {
         let pager = ProcessInfo.processInfo.environment["PAGER"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "less -FRX"
         let result = ForegroundChild.run(shell: ForegroundChild.script(pager), input: Array(Sanitize.terminal(text).utf8))
         if !result.outcome.succeeded {
-            writeError("The pager '\(Sanitize.inline(pager))' \(result.outcome.explanation); showing the text here.\n")
+            // After a killed pager the cursor may sit after its prompt: start a fresh line.
+            let fresh = { if case .signaled = result.outcome { return "\n" } else { return "" } }()
+            writeError(fresh + "The pager '\(Sanitize.inline(pager))' \(result.outcome.explanation); showing the text here.\n")
             return write(text)
         }
         if result.consumed == 0 { return write(text) }

@@ -69,7 +69,7 @@ struct ExportCommand: ContextCommand {
         commandName: "export",
         abstract: "Export training and evaluation datasets with provenance.",
         discussion: """
-            Formats: labels (final label per item and where it came from, votes, each reviewer's label, agreement), sft (prompt and target response, from demonstrations and edits), preferences (prompt, chosen, rejected: from pairwise choices, rankings and edits, with an agreement weight), ratings, critiques, escalations, events. JSON lines by default, --csv for CSV (spreadsheet formulas neutralised). Every record carries provenance: item, reviewers, rubric versions, the policy and selection probability that put the item before people, and timestamps. Output is deterministic for the same database and flags. Field names and types: Schema/export/FORMAT.schema.json.
+            Formats: labels (final label per item and where it came from, votes, each reviewer's label, agreement), sft (prompt and target response, from demonstrations and edits), preferences (prompt, chosen, rejected: one pair per reviewer and pair of responses from pairwise choices and rankings, her latest verdict; edits over the original; the lead's chosen response over the others, marked adjudicated; with an agreement weight), ratings, critiques, escalations, events. JSON lines by default, --csv for CSV (spreadsheet formulas neutralised). Every record carries provenance: item, reviewers, rubric versions, the policy and selection probability that put the item before people, and timestamps. Output is deterministic for the same database and flags. Field names and types: Schema/export/FORMAT.schema.json.
 
             Example: docket export --format preferences --split train=0.9,eval=0.1 --seed 7 --out prefs.jsonl
             """
@@ -165,9 +165,12 @@ struct ExportCommand: ContextCommand {
 
     /// CSV columns, and the order of JSON fields, per format.
     static let columns: [String: [String]] = [
-        "labels": ["item", "category", "label", "label_source", "agreement", "votes", "reviewer_labels", "adjudicated_by", "rationale", "provenance", "split"],
+        "labels": ["item", "category", "label", "label_source", "tie", "agreement", "votes", "reviewer_labels", "adjudicated_by", "rationale", "provenance", "split"],
         "sft": ["item", "category", "prompt", "completion", "kind", "target", "reviewer", "rubric", "created_at", "provenance", "split"],
-        "preferences": ["item", "category", "prompt", "chosen", "rejected", "source", "chosen_response", "rejected_response", "tie", "weight", "reviewer", "rubric", "created_at", "provenance", "split"],
+        "preferences": [
+            "item", "category", "prompt", "chosen", "rejected", "source", "chosen_response", "rejected_response", "tie", "weight", "reviewer", "rubric",
+            "created_at", "adjudicated_by", "rationale", "provenance", "split",
+        ],
         "ratings": ["item", "category", "reviewer", "rating", "rubric", "created_at", "provenance", "split"],
         "critiques": ["item", "category", "reviewer", "critique", "rubric", "created_at", "provenance", "split"],
         "escalations": ["id", "item", "tier", "rule", "reason", "severity", "status", "created_at", "closed_at", "split"],
@@ -190,37 +193,51 @@ struct ExportCommand: ContextCommand {
         ])
     }
 
+    /// One record per item with a final label or a tie (`LabelRules.resolve`: adjudicated, else
+    /// single, else the configured aggregate, with the `ties` setting), adjudicated items without
+    /// reviewer labels included.
     func exportLabels(_ store: SQLiteStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: ([(String, JSONValue)]) -> Void) throws {
-        try store.forEachItemFeedback(kinds: [.label], filter: filter) { item, feedback, decision in
-            // One current label per reviewer: the latest.
-            var latest: [String: ExportedFeedback] = [:]
-            for f in feedback { latest[f.reviewer] = f }
-            let labels = latest.values.sorted { $0.reviewer < $1.reviewer }
-            var counts: [String: Int] = [:]
-            for f in labels { if let label = f.draft.label { counts[label, default: 0] += 1 } }
-            let total = counts.values.reduce(0, +)
-            guard total > 0 else { return }
-            let order = definition.labels.isEmpty ? counts.keys.sorted() : definition.labels
-            let top = Aggregation.majorityLabel(counts, declared: definition.labels)!
-            let agreement = Double(counts[top] ?? 0) / Double(total)
-            if adjudicatedOnly, decision == nil { return }
-            if let minAgreement, agreement < minAgreement { return }
-            let label = decision?.value ?? top
-            let source = decision != nil ? "adjudicated" : (total == 1 ? "single" : "majority")
+        let policy = LabelPolicy(definition)
+        let model = policy.method == .dawidSkene ? try store.savedDawidSkeneModel(asOf: filter.asOf) : nil
+        try store.forEachItemLabelRows(filter: filter) { item, rows, decisions in
+            let labels = LabelRules.resolve(rows: rows, decisions: decisions, policy: policy, model: model)
+            guard let source = labels.final.source else { return }
+            if adjudicatedOnly, labels.adjudication == nil { return }
+            if let minAgreement {
+                guard let agreement = labels.votes.agreement, agreement >= minAgreement else { return }
+            }
+            let total = labels.votes.total
+            let decision = labels.adjudication
             emit([
                 ("item", .string(item.id)), ("category", item.category.map { .string($0) } ?? .null),
-                ("label", .string(label)), ("label_source", .string(source)), ("agreement", .number(agreement)),
-                ("votes", .array(order.map { name in
-                    .object([("label", .string(name)), ("count", .number(Double(counts[name] ?? 0))), ("share", .number(Double(counts[name] ?? 0) / Double(total)))])
+                ("label", labels.final.label.map { .string($0) } ?? .null), ("label_source", .string(source.rawValue)),
+                ("tie", .bool(labels.final.isTie)), ("agreement", labels.votes.agreement.map { .number($0) } ?? .null),
+                ("votes", .array(labels.votes.counts.map { vote in
+                    .object([("label", .string(vote.label)), ("count", .number(Double(vote.count))), ("share", .number(total > 0 ? Double(vote.count) / Double(total) : 0))])
                 })),
-                ("reviewer_labels", .array(labels.map { f in
-                    .object([("reviewer", .string(f.reviewer)), ("label", .string(f.draft.label ?? "")), ("rubric", f.rubric.map { .number(Double($0)) } ?? .null), ("created_at", .string(f.createdAt.iso8601))])
+                ("reviewer_labels", .array(labels.current.map { answer in
+                    .object([("reviewer", .string(answer.reviewer)), ("label", .string(answer.value)), ("rubric", answer.rubric.map { .number(Double($0)) } ?? .null), ("created_at", .string(answer.createdAt.iso8601))])
                 })),
                 ("adjudicated_by", decision.map { .string($0.lead) } ?? .null),
                 ("rationale", decision.map { .string($0.rationale) } ?? .null),
-                ("provenance", provenance(item, labels)),
+                ("provenance", provenance(item, labels: labels.current)),
             ])
         }
+    }
+
+    /// The provenance of a labels record: the reviewers whose current labels it carries.
+    func provenance(_ item: ItemProvenance, labels: [LabelAnswer]) -> JSONValue {
+        let times = labels.map(\.createdAt.milliseconds)
+        return .object([
+            ("item", .string(item.id)),
+            ("reviewers", .array(Array(Set(labels.map(\.reviewer))).sorted().map { .string($0) })),
+            ("rubric_versions", .array(Array(Set(labels.compactMap(\.rubric))).sorted().map { .number(Double($0)) })),
+            ("policy", item.policy.map { .string($0) } ?? .null),
+            ("propensity", item.propensity.map { .number($0) } ?? .null),
+            ("served_at", item.servedAt.map { .string($0.iso8601) } ?? .null),
+            ("first_feedback_at", times.min().map { .string(Instant(milliseconds: $0).iso8601) } ?? .null),
+            ("last_feedback_at", times.max().map { .string(Instant(milliseconds: $0).iso8601) } ?? .null),
+        ])
     }
 
     func exportSFT(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
@@ -238,58 +255,52 @@ struct ExportCommand: ContextCommand {
     }
 
     func exportPreferences(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
-        try store.forEachItemFeedback(kinds: [.preference, .ranking, .edit], filter: filter) { item, feedback, _ in
+        try store.forEachItemPreferenceFeedback(filter: filter) { item, feedback, decision in
             let responses = item.responses ?? item.response.map { [$0] } ?? []
             let letters = ResponseLetters.letters(count: responses.count)
             func text(_ letter: String) -> String? { letters.firstIndex(of: letter).map { responses[$0] } }
-            // Each reviewer's latest verdict on each unordered pair ("X" won, or "tie"), for the weights:
-            // a record's weight is the share of the reviewers who judged its pair that agree with it.
-            var verdicts: [String: [String: String]] = [:]
-            func pairKey(_ a: String, _ b: String) -> String { a < b ? "\(a)|\(b)" : "\(b)|\(a)" }
-            var pairs: [(ExportedFeedback, String, String, String, Bool)] = []  // feedback, chosen, rejected, source, tie
-            for f in feedback {
-                switch f.draft.kind {
-                case .preference:
-                    guard letters.count >= 2, let choice = f.draft.preference else { continue }
-                    if choice == .tie {
-                        verdicts[pairKey("A", "B"), default: [:]][f.reviewer] = "tie"
-                        if keepTies { pairs.append((f, "A", "B", "preference", true)) }
-                    } else {
-                        let (winner, loser) = choice == .a ? ("A", "B") : ("B", "A")
-                        verdicts[pairKey(winner, loser), default: [:]][f.reviewer] = winner
-                        pairs.append((f, winner, loser, "preference", false))
-                    }
-                case .ranking:
-                    guard let ranking = f.draft.ranking else { continue }
-                    for i in 0..<ranking.count {
-                        for j in (i + 1)..<max(i + 1, ranking.count) {
-                            verdicts[pairKey(ranking[i], ranking[j]), default: [:]][f.reviewer] = ranking[i]
-                            if !adjacent || j == i + 1 { pairs.append((f, ranking[i], ranking[j], "ranking", false)) }
-                        }
-                    }
-                case .edit:
-                    pairs.append((f, "edit", f.draft.target ?? "A", "edit", false))
-                default: break
-                }
-            }
-            for (f, chosen, rejected, source, tie) in pairs {
-                let chosenText = chosen == "edit" ? f.draft.text : text(chosen)
-                guard let chosenText, let rejectedText = text(rejected) else { continue }
-                var weight = 1.0
-                if source != "edit", let judges = verdicts[pairKey(chosen, rejected)], !judges.isEmpty {
-                    let agreeing = judges.values.filter { $0 == (tie ? "tie" : chosen) }.count
-                    weight = Double(agreeing) / Double(judges.count)
+            let choice = decision.flatMap { decision in decision.value.map { LeadChoice(lead: decision.lead, letter: $0) } }
+            let pairs = PreferencePairs.pairs(
+                responses: responses.count, answers: feedback.map { PreferenceAnswer(reviewer: $0.reviewer, order: $0.id, draft: $0.draft) },
+                choice: choice, adjacent: adjacent, keepTies: keepTies)
+            for pair in pairs {
+                let answer = pair.answer.map { feedback[$0] }
+                let chosenText = pair.chosen == "edit" ? answer?.draft.text : text(pair.chosen)
+                guard let chosenText, let rejectedText = text(pair.rejected) else { continue }
+                let adjudicated = pair.source == .adjudicated ? decision : nil
+                let provenanceValue: JSONValue
+                if let answer {
+                    provenanceValue = provenance(item, [answer])
+                } else {
+                    provenanceValue = provenance(item, judge: pair.judge, at: decision?.at)
                 }
                 emit([
                     ("item", .string(item.id)), ("category", item.category.map { .string($0) } ?? .null),
                     ("prompt", .string(item.prompt ?? "")), ("chosen", .string(chosenText)), ("rejected", .string(rejectedText)),
-                    ("source", .string(source)), ("chosen_response", .string(chosen)), ("rejected_response", .string(rejected)),
-                    ("tie", .bool(tie)), ("weight", .number(weight)), ("reviewer", .string(f.reviewer)),
-                    ("rubric", f.rubric.map { .number(Double($0)) } ?? .null), ("created_at", .string(f.createdAt.iso8601)),
-                    ("provenance", provenance(item, [f])),
+                    ("source", .string(pair.source.rawValue)), ("chosen_response", .string(pair.chosen)), ("rejected_response", .string(pair.rejected)),
+                    ("tie", .bool(pair.tie)), ("weight", .number(pair.weight)), ("reviewer", .string(pair.judge)),
+                    ("rubric", answer?.rubric.map { .number(Double($0)) } ?? .null),
+                    ("created_at", (answer?.createdAt ?? decision?.at).map { .string($0.iso8601) } ?? .null),
+                    ("adjudicated_by", adjudicated.map { .string($0.lead) } ?? .null),
+                    ("rationale", adjudicated.map { .string($0.rationale) } ?? .null),
+                    ("provenance", provenanceValue),
                 ])
             }
         }
+    }
+
+    /// The provenance of a record a lead's decision made: the lead judged it then.
+    func provenance(_ item: ItemProvenance, judge: String, at: Instant?) -> JSONValue {
+        .object([
+            ("item", .string(item.id)),
+            ("reviewers", .array([.string(judge)])),
+            ("rubric_versions", .array([])),
+            ("policy", item.policy.map { .string($0) } ?? .null),
+            ("propensity", item.propensity.map { .number($0) } ?? .null),
+            ("served_at", item.servedAt.map { .string($0.iso8601) } ?? .null),
+            ("first_feedback_at", at.map { .string($0.iso8601) } ?? .null),
+            ("last_feedback_at", at.map { .string($0.iso8601) } ?? .null),
+        ])
     }
 
     func exportSimple(_ store: SQLiteStore, _ filter: ExportFilter, kind: FeedbackKind, _ emit: ([(String, JSONValue)]) -> Void) throws {

@@ -227,3 +227,90 @@ public struct ExternalTextEditor: TextEditor {
         return text
     }
 }
+
+// Single keys for ReadlineInput live in this file on purpose: the C shim's signal flags are
+// `static`, so each Swift file that calls the shim gets its own copy of them, and the flags the
+// handlers set (installed by `docket_readline_setup` above) are only visible from this file.
+extension ReadlineInput: KeyInput {
+    public func discardTypeahead() {
+        if isatty(STDIN_FILENO) == 1 { tcflush(STDIN_FILENO, TCIFLUSH) }
+    }
+
+    /// Reads one key from the terminal in non-canonical mode without echo (signals stay on, so
+    /// Ctrl-C interrupts); the key is echoed after the prompt. Escape sequences (arrow keys) come
+    /// back as a single escape. While waiting, `onIdle` runs every 60 seconds.
+    public func readKey(prompt: String) -> KeyEvent {
+        // Straight to the terminal, so through the same sanitising as the console's writes.
+        TerminalConsole.writeAll(STDOUT_FILENO, Sanitize.terminal(prompt))
+        var saved = termios()
+        guard tcgetattr(STDIN_FILENO, &saved) == 0 else { return .end }
+        var raw = saved
+        raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        withUnsafeMutableBytes(of: &raw.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        _ = tcsetattr(STDIN_FILENO, TCSANOW, &raw)
+        defer { _ = tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
+        docket_clear_interrupt()
+        while true {
+            var descriptor = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, 60_000)
+            if ready == 0 {
+                onIdle?()
+                continue
+            }
+            if ready < 0 {
+                if errno == EINTR {
+                    _ = docket_take_resized()
+                    if docket_take_continued() != 0 {
+                        // Back from Ctrl-Z: the shell put the terminal in its own mode.
+                        _ = tcsetattr(STDIN_FILENO, TCSANOW, &raw)
+                        TerminalConsole.writeAll(STDOUT_FILENO, "\n" + Sanitize.terminal(prompt))
+                    }
+                    if docket_interrupt_pending() != 0 {
+                        docket_clear_interrupt()
+                        TerminalConsole.writeAll(STDOUT_FILENO, "^C\n")
+                        return .interrupt
+                    }
+                    continue
+                }
+                return .end
+            }
+            guard let key = Self.readKeyBytes(STDIN_FILENO) else { return .end }
+            if key == "\u{04}" {  // Ctrl-D
+                TerminalConsole.writeAll(STDOUT_FILENO, "\n")
+                return .end
+            }
+            TerminalConsole.writeAll(STDOUT_FILENO, KeyNames.echo(key) + "\n")
+            return .key(key)
+        }
+    }
+
+    /// One key from a descriptor: a UTF-8 character, or an escape sequence collapsed to escape.
+    static func readKeyBytes(_ descriptor: Int32) -> Character? {
+        var byte: UInt8 = 0
+        while true {
+            let count = read(descriptor, &byte, 1)
+            if count == 1 { break }
+            if count < 0 && errno == EINTR { continue }
+            return nil
+        }
+        if byte == 0x1B {
+            // Swallow the rest of an escape sequence already waiting (arrow keys, function keys).
+            var pending = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            var rest: UInt8 = 0
+            while poll(&pending, 1, 20) > 0, read(descriptor, &rest, 1) == 1 {}
+            return "\u{1B}"
+        }
+        var bytes = [byte]
+        let expected = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+        while bytes.count < expected {
+            var next: UInt8 = 0
+            guard read(descriptor, &next, 1) == 1 else { break }
+            bytes.append(next)
+        }
+        return String(decoding: bytes, as: UTF8.self).first
+    }
+}
+

@@ -91,6 +91,7 @@ struct StatusCommand: ContextCommand {
             object.set("overlap", status.overlap)
             object.set("reviews", status.reviewsDone)
             object.set("labels", status.labels)
+            object.set("labelled_items", status.labelledItems)
             object.set("items_complete", status.itemsComplete)
             object.set("open_leases", status.openLeases)
             object.set("reviewers", status.reviewers)
@@ -103,7 +104,7 @@ struct StatusCommand: ContextCommand {
             items:       \(Format.count(status.items))
             budget:      \(budget)
             reviews:     \(Format.count(status.reviewsDone)) done, \(Format.count(status.itemsComplete)) items complete at overlap \(status.overlap)
-            labels:      \(Format.count(status.labels))
+            labels:      \(Format.count(status.labels)) current, on \(Format.count(status.labelledItems)) items
             open leases: \(Format.count(status.openLeases))
             reviewers:   \(Format.count(status.reviewers))
 
@@ -138,7 +139,7 @@ struct CheckCommand: ContextCommand {
         commandName: "check",
         abstract: "Run SQLite's integrity check and Docket's own invariants.",
         discussion: """
-            Checks that no item is over its overlap, no reviewer is twice on one item, no lease is without a live item, and that the stored counters match. Exits non-zero on any violation.
+            Checks that no item has more counted reviews than its overlap (open leases, completed reviews, and leases that ended holding current feedback other than a skip), no reviewer is twice on one item, no lease is without a live item, and that the stored counters match. Exits non-zero on any violation.
 
             Example: docket check
             """

@@ -35,7 +35,7 @@ struct ReportCommand: ContextCommand {
         commandName: "report",
         abstract: "The monitoring report: attack success rate, guardrail thresholds, rounds, budget, agreement over time.",
         discussion: """
-            Attack success rate: the share of reviewed items whose final severity (highest current flag, else triage) is at least --bar, overall and per category, with Wilson intervals (or --interval clopper-pearson), beside the inverse-probability-weighted (Hájek) estimate that corrects for the queue's selection using the probabilities recorded when items were served. Label prevalence likewise. Guardrail: the model's risk score against the human verdict, with the ROC AUC and the threshold that meets --target-fpr. Rounds, budget burn, the labels needed to reach --target-width, and agreement per week. --html FILE writes one self-contained page of SVG charts.
+            Attack success rate: the share of reviewed items whose final severity (highest current flag, else triage) is at least --bar, overall and per category, with Wilson intervals (or --interval clopper-pearson), beside the inverse-probability-weighted (Hájek) estimate that corrects for the queue's selection using the probabilities recorded when items were served. Label prevalence likewise, from final labels (adjudicated, else a single label, else the configured aggregate; a tie as the ties setting makes of it). Guardrail: the model's risk score against the human verdict, with the ROC AUC and the threshold that meets --target-fpr. Rounds, budget burn, the labels needed to reach --target-width, and agreement per week. --html FILE writes one self-contained page of SVG charts.
 
             Example: docket report --html report.html
             """
@@ -87,15 +87,37 @@ struct ReportCommand: ContextCommand {
         let byCategory = categories.map { name in (name, rate(reviewed.filter { ($0.category ?? "(none)") == name }, attack)) }
         report.append(("attack_success_by_category", .object(byCategory)))
 
-        // Label prevalence from final labels (adjudicated, else majority).
+        // Final labels, as show and export give them (LabelRules.resolve: adjudicated, else single,
+        // else the configured aggregate, a tie as the ties setting makes of it), and the label
+        // prevalence among reviewed items that have one.
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
-        let adjudicated = try store.adjudicatedLabels()
+        let policy = LabelPolicy(try store.taskDefinition().definition)
+        let model = policy.method == .dawidSkene ? try store.savedDawidSkeneModel() : nil
         var finalLabel: [String: String] = [:]
-        let votes = Aggregation.majority(data.table)
-        for (i, id) in data.itemIDs.enumerated() { if let vote = votes[i] { finalLabel[id] = data.categoryNames[vote.category] } }
-        for (id, label) in adjudicated { finalLabel[id] = label }
+        var finalItems = 0, currentLabels = 0, ties = 0
+        var bySource: [String: Int] = [:], byLabel: [String: Int] = [:]
+        try store.forEachItemLabelRows(filter: ExportFilter()) { item, rows, decisions in
+            let labels = LabelRules.resolve(rows: rows, decisions: decisions, policy: policy, model: model)
+            guard let source = labels.final.source else { return }
+            finalItems += 1
+            currentLabels += labels.reviewers
+            bySource[source.rawValue, default: 0] += 1
+            if labels.final.isTie { ties += 1 }
+            if let label = labels.final.label {
+                finalLabel[item.id] = label
+                byLabel[label, default: 0] += 1
+            }
+        }
         let labelled = reviewed.filter { finalLabel[$0.id] != nil }
         report.append(("label_prevalence", .object(data.categoryNames.map { name in (name, rate(labelled) { finalLabel[$0.id] == name }) })))
+        var finals = JSONObjectWriter()
+        finals.set("items", finalItems)
+        finals.set("current_labels", currentLabels)
+        finals.set("ties", ties)
+        finals.set("ties_rule", policy.ties.rawValue)
+        finals.set("by_source", .object(LabelSource.allCases.map { ($0.rawValue, .number(Double(bySource[$0.rawValue] ?? 0))) }))
+        finals.set("by_label", .object(LabelRules.votes(counts: byLabel, declared: policy.declared).counts.map { ($0.label, .number(Double($0.count))) }))
+        report.append(("final_labels", finals.value))
 
         // Guardrail threshold trade-off.
         let scored = reviewed.filter { $0.risk != nil }
@@ -242,6 +264,12 @@ enum ReportText {
         out += "\nLabel prevalence\n"
         out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: report["label_prevalence"]!.objectMembers.map { row(Sanitize.inline($0.0), $0.1) }, rightAligned: [1, 2, 4, 6])
         out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small.\n"
+        if let finals = report["final_labels"], let items = finals["items"]?.asNumber, items > 0 {
+            let sources = finals["by_source"]?.objectMembers.compactMap { name, count in
+                count.asNumber.flatMap { $0 > 0 ? "\(Int($0)) \(name == "tie" ? (Int($0) == 1 ? "tie" : "ties") : name)" : nil }
+            } ?? []
+            out += "Final labels: \(Format.count(Int(items))) items (" + sources.joined(separator: ", ") + "; ties: \(finals["ties_rule"]?.stringValue ?? ""))\n"
+        }
         let guardrail = report["guardrail"]!
         out += "\nGuardrail: "
         if let auc = guardrail["auc"]?.asNumber {

@@ -101,11 +101,21 @@ final class ReviewSession {
     }
 
     private func say(_ text: String) {
-        if json { emit("info", [("message", .string(text))]) } else { console.write(text + "\n") }
+        if json { emit("info", [("message", .string(text))]) } else { console.write(wrapped(text) + "\n") }
     }
 
     private func fail(_ text: String) {
-        if json { emit("error", [("message", .string(text))]) } else { console.write("! " + text + "\n") }
+        if json { emit("error", [("message", .string(text))]) } else { console.write(wrapped("! " + text, indent: "  ") + "\n") }
+    }
+
+    /// Docket's own messages wrap at word boundaries on a terminal (transcripts stay one line).
+    private func wrapped(_ text: String, indent: String = "") -> String {
+        guard console.isOutputTerminal else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let lines = TextWrap.wrap(String(line), width: width)
+            guard lines.count > 1 else { return String(line) }
+            return ([lines[0]] + TextWrap.wrap(lines.dropFirst().joined(separator: " "), width: width, indent: indent)).joined(separator: "\n")
+        }.joined(separator: "\n")
     }
 
     private var width: Int { max(40, min(console.width, 100)) }
@@ -142,14 +152,24 @@ final class ReviewSession {
 
     /// Runs one command line, printing any error as a sentence; the session goes on.
     private func perform(_ line: String) {
-        do { try handle(line) } catch let error as StoreError {
-            fail(error.description)
-            if case .leaseLost = error {
-                do { try advance() } catch { fail("\(error)") }
-            }
-        } catch {
-            fail("\(error)")
+        do { try handle(line) } catch {
+            report(error)
         }
+    }
+
+    /// Prints an error as a sentence; when the item is no longer this session's (its lease was
+    /// lost, or another session of the same reviewer finished it), moves on to the next item.
+    private func report(_ error: any Error) {
+        guard let error = error as? StoreError else { return fail("\(error)") }
+        switch error {
+        case .leaseLost:
+            fail(error.description)
+        case .assignmentNotOpen:
+            fail("\(current.map { Sanitize.inline($0.id) } ?? "This item") was finished in another session of yours; here is the next item.")
+        default:
+            return fail(error.description)
+        }
+        do { try advance() } catch { fail("\(error)") }
     }
 
     /// Claims and shows the next item, or ends the session when there is none.
@@ -162,6 +182,8 @@ final class ReviewSession {
             mark = clock()
             if assignment.resumed, !json { say("Resuming the item you had open.") }
             show()
+            // Keys typed ahead must not answer an item nobody has seen yet.
+            if keyMode { (input as? any KeyInput)?.discardTypeahead() }
             store.idle()
         case .budgetSpent:
             say("The label budget is spent: there is nothing more to review.")
@@ -482,8 +504,12 @@ final class ReviewSession {
             say("Withdrew \(Sanitize.inline(last.summary)) on \(Sanitize.inline(withdrawal.itemID)); the item is open again.")
             show()
         } else {
-            current?.given.removeAll { $0.id == last.feedback }
-            say("Withdrew \(Sanitize.inline(last.summary)) on \(Sanitize.inline(withdrawal.itemID)).")
+            if let item = current { current?.given = (try? store.reviewItem(assignment: item.assignment).given) ?? item.given.filter { $0.id != last.feedback } }
+            var text = "Withdrew \(Sanitize.inline(last.summary)) on \(Sanitize.inline(withdrawal.itemID))."
+            if let restored = withdrawal.restored, let back = current?.given.first(where: { $0.id == restored }) {
+                text += " Your \(Sanitize.inline(back.draft.summary)) stands again."
+            }
+            say(text)
         }
     }
 
@@ -538,13 +564,8 @@ final class ReviewSession {
         case .interrupt:
             rankingSoFar = []
         case .key(let key):
-            do { try handleKey(key, item: item) } catch let error as StoreError {
-                fail(error.description)
-                if case .leaseLost = error {
-                    do { try advance() } catch { fail("\(error)") }
-                }
-            } catch {
-                fail("\(error)")
+            do { try handleKey(key, item: item) } catch {
+                report(error)
             }
         }
     }
@@ -582,7 +603,14 @@ final class ReviewSession {
             rankingSoFar = []
             say("Line mode: type commands or answers; `keys` switches back to single keys.")
         case "u", "\u{7F}", "\u{08}":
+            // In the middle of a ranking, undo takes back the last letter pressed, not an answer.
+            if !rankingSoFar.isEmpty {
+                rankingSoFar.removeLast()
+                return
+            }
             try undo()
+        case "\u{0C}":  // Ctrl-L redraws the item
+            show()
         case "s":
             try submit(FeedbackDraft(kind: .skip))
         case "q":
@@ -597,7 +625,8 @@ final class ReviewSession {
             case nil:
                 try store.complete(assignment: item.assignment, at: clock())
                 completed(item)
-            default: break
+            case let kind?:
+                fail("The item still asks for a \(askName(kind)); press its key (? lists the keys).")
             }
         case " ", "\u{1B}":
             break
@@ -643,7 +672,7 @@ final class ReviewSession {
         if let category = item.category { header += " · \(Sanitize.inline(category))" }
         if let pace { header += " · " + pace.summary }
         header += " "
-        var out = header + String(repeating: "─", count: max(3, width - header.count)) + "\n"
+        var out = header + String(repeating: "─", count: max(3, width - TextWrap.columns(header))) + "\n"
         if let prompt = item.prompt {
             out += "Prompt\n" + TextWrap.wrap(Sanitize.block(prompt), width: width, indent: "  ").joined(separator: "\n") + "\n\n"
         }

@@ -29,15 +29,35 @@ public struct EscalationRule: Equatable, Sendable {
 public struct EscalationFacts: Sendable {
     /// The feedback just given.
     public var feedback: FeedbackDraft
-    /// Current label counts on the item, by label.
-    public var labelCounts: [String: Int]
+    /// The votes of the item's current labels (`LabelRules.votes`).
+    public var votes: Votes
+    /// The item's final label (`LabelRules.finalLabel`), when known: a tie under `ties: escalate`
+    /// routes the item to the lead when no rule of the policy does.
+    public var final: FinalLabel?
+    public var ties: TieRule
     public var posterior: Double?
     public var risk: Double?
     public var gold: String?
 
+    /// Current label counts on the item, by label.
+    public var labelCounts: [String: Int] { votes.nonZero }
+
+    public init(feedback: FeedbackDraft, labels: ItemLabels, ties: TieRule, risk: Double? = nil, gold: String? = nil) {
+        self.feedback = feedback
+        self.votes = labels.votes
+        self.final = labels.final
+        self.ties = ties
+        self.posterior = labels.posterior?.top
+        self.risk = risk
+        self.gold = gold
+    }
+
+    /// Facts from label counts alone (no final label, so no tie routing).
     public init(feedback: FeedbackDraft, labelCounts: [String: Int], posterior: Double? = nil, risk: Double? = nil, gold: String? = nil) {
         self.feedback = feedback
-        self.labelCounts = labelCounts
+        self.votes = LabelRules.votes(counts: labelCounts, declared: [])
+        self.final = nil
+        self.ties = .escalate
         self.posterior = posterior
         self.risk = risk
         self.gold = gold
@@ -45,12 +65,24 @@ public struct EscalationFacts: Sendable {
 }
 
 public enum EscalationPolicy {
-    /// The first matching rule (1-based index), its tier and a sentence saying why.
+    /// The tier a tie goes to under `ties: escalate`.
+    public static let tieTier = "lead"
+
+    /// The first matching rule (1-based index), its tier and a sentence saying why. When no rule
+    /// of the policy matches and the item's final label is a tie under `ties: escalate`, the
+    /// implicit tie rule (numbered after the policy's rules) routes it to the lead.
     public static func evaluate(_ rules: [EscalationRule], _ facts: EscalationFacts) -> (rule: Int, tier: String, reason: String)? {
         for (index, rule) in rules.enumerated() {
             if let reason = reason(rule.condition, facts) { return (index + 1, rule.tier, reason) }
         }
-        return nil
+        return tie(rules, facts)
+    }
+
+    /// The implicit last rule: a tie that the `ties` setting leaves without a final label goes to the lead.
+    public static func tie(_ rules: [EscalationRule], _ facts: EscalationFacts) -> (rule: Int, tier: String, reason: String)? {
+        guard facts.ties == .escalate, let final = facts.final, final.isTie, final.label == nil else { return nil }
+        let shares = facts.votes.counts.filter { $0.count > 0 }.map { "\($0.label) \($0.count)" }.joined(separator: ", ")
+        return (rules.count + 1, tieTier, "a tie between \(final.tied.joined(separator: " and ")) (\(shares)): no final label until a lead decides")
     }
 
     static func reason(_ condition: EscalationCondition, _ facts: EscalationFacts) -> String? {
@@ -65,10 +97,11 @@ public enum EscalationPolicy {
             guard feedback.kind == .flag else { return nil }
             return "the reviewer asked for escalation (\(feedback.reason ?? "flag"))"
         case .noMajority:
-            let total = facts.labelCounts.values.reduce(0, +)
-            guard total >= 2, let top = facts.labelCounts.values.max(), top * 2 <= total else { return nil }
-            let shares = facts.labelCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            return "no majority among \(total) labels (\(shares))"
+            // The same votes as every final label (LabelRules.votes): two or more, none above half.
+            let votes = facts.votes
+            guard votes.total >= 2, !votes.hasMajority else { return nil }
+            let shares = votes.nonZero.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return "no majority among \(votes.total) labels (\(shares))"
         case .posteriorBelow(let bar):
             guard let posterior = facts.posterior, posterior < bar else { return nil }
             return "Dawid–Skene posterior \(JSONText.number((posterior * 1000).rounded() / 1000)) is below \(JSONText.number(bar))"

@@ -127,27 +127,67 @@ public enum TextWrap {
     /// Wraps `text` so no line is longer than `width` characters (a longer word stands alone),
     /// prefixing each line with `indent`.
     public static func wrap(_ text: String, width: Int, indent: String = "") -> [String] {
-        let available = max(10, width - indent.count)
+        let available = max(10, width - columns(indent))
         var lines: [String] = []
         for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
             var line = ""
+            var used = 0
             for word in paragraph.split(separator: " ", omittingEmptySubsequences: true) {
+                let wordColumns = columns(word)
                 if line.isEmpty {
                     line = String(word)
-                } else if line.count + 1 + word.count <= available {
+                    used = wordColumns
+                } else if used + 1 + wordColumns <= available {
                     line += " " + word
+                    used += 1 + wordColumns
                 } else {
                     lines.append(indent + line)
                     line = String(word)
+                    used = wordColumns
                 }
-                while line.count > available {
-                    lines.append(indent + String(line.prefix(available)))
-                    line = String(line.dropFirst(available))
+                // A word wider than the line is cut into pieces that fit.
+                while used > available {
+                    var piece = "", pieceColumns = 0
+                    var rest = Substring(line)
+                    while let next = rest.first, pieceColumns + columns(next) <= available || piece.isEmpty {
+                        piece.append(next)
+                        pieceColumns += columns(next)
+                        rest = rest.dropFirst()
+                    }
+                    lines.append(indent + piece)
+                    line = String(rest)
+                    used = columns(line)
                 }
             }
             lines.append(indent + line)
         }
         return lines.map { $0.hasSuffix(" ") ? String($0.dropLast()) : $0 }
+    }
+
+    /// The columns a terminal gives `text`: East Asian wide and fullwidth characters and most
+    /// emoji take two, combining marks and zero-width characters none, everything else one.
+    /// - Complexity: O(n) in the scalars of `text`.
+    public static func columns<S: StringProtocol>(_ text: S) -> Int {
+        text.reduce(0) { $0 + columns($1) }
+    }
+
+    public static func columns(_ character: Character) -> Int {
+        guard let first = character.unicodeScalars.first else { return 0 }
+        let value = first.value
+        if value < 0x300 { return value < 0x20 || (0x7F..<0xA0).contains(value) ? 0 : 1 }
+        switch first.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: return 0
+        default: break
+        }
+        if first.properties.isEmojiPresentation { return 2 }
+        switch value {
+        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+            0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
+            0x1F300...0x1F64F, 0x1F900...0x1F9FF, 0x20000...0x2FFFD, 0x30000...0x3FFFD:
+            return 2
+        default:
+            return 1
+        }
     }
 }
 

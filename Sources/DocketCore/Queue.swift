@@ -12,6 +12,17 @@ public enum Utility {
     public static func score(risk: Double?, uncertainty: Double?, diversity: Double?, weights: UtilityWeights) -> Double {
         weights.risk * (risk ?? 0) + weights.uncertainty * (uncertainty ?? 0) + weights.diversity * (diversity ?? 0)
     }
+
+    /// The risk term of an item: the model's risk, else a lead's triage severity (0–3) as a
+    /// share of 3 (triage stands in for a missing model risk), else none.
+    public static func risk(model: Double?, triage: Int?) -> Double? {
+        model ?? triage.map { Double($0) / 3 }
+    }
+
+    /// The utility of an item from its stored parts: `score` with `risk(model:triage:)`.
+    public static func score(risk model: Double?, triage: Int?, uncertainty: Double?, diversity: Double?, weights: UtilityWeights) -> Double {
+        score(risk: risk(model: model, triage: triage), uncertainty: uncertainty, diversity: diversity, weights: weights)
+    }
 }
 
 /// An item as the queue sees it.
@@ -45,9 +56,11 @@ public struct QueueCandidate: Equatable, Sendable {
         self.evaluatedAgainst = -1
     }
 
-    /// The queue's total order: higher utility first, then id ascending.
+    /// The queue's total order: higher utility first, then id ascending by its UTF-8 bytes (the
+    /// order of SQLite's `ORDER BY utility DESC, id`, which the store's indexes follow; Swift's
+    /// `<` would call the NFC and NFD spellings of one id equal, and they are two items).
     public static func comesFirst(_ a: QueueCandidate, _ b: QueueCandidate) -> Bool {
-        a.utility != b.utility ? a.utility > b.utility : a.id < b.id
+        a.utility != b.utility ? a.utility > b.utility : a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
     }
 }
 
@@ -222,27 +235,47 @@ public struct QueuePlanner<Stream: IteratorProtocol> where Stream.Element == Que
         var plan: [Selection] = []
         var pool = poolSize
         while plan.count < limit, pool > 0 {
-            let step = firstStep + plan.count
-            var (policy, generator) = schedule.draw(step: step)
-            guard let top = selector.next(index: index, excluded: { chosen.contains($0) }) else { break }
-            var pick = top
-            if policy == .explore, let drawn = drawUniform(&generator, chosen) {
-                pick = drawn
-                if drawn.seq != top.seq { selector.putBack(top) }
-            } else {
-                policy = .exploit
-            }
-            if pick.diversityFromEmbedding, let embedding = pick.embedding, pick.seq != top.seq {
-                pick.diversity = index.diversity(of: embedding)
-                pick.utility = Utility.score(risk: pick.risk, uncertainty: pick.uncertainty, diversity: pick.diversity, weights: weights)
-            }
-            let propensity = schedule.propensity(isTop: pick.seq == top.seq, poolSize: pool)
-            plan.append(Selection(candidate: pick, policy: policy, propensity: propensity, step: step))
-            chosen.insert(pick.seq)
-            if let embedding = pick.embedding { index.add(embedding) }
+            guard let selection = step(firstStep + plan.count, selector: &selector, index: index, poolSize: pool, excluded: chosen, drawUniform: drawUniform)
+            else { break }
+            plan.append(selection)
+            chosen.insert(selection.candidate.seq)
+            if let embedding = selection.candidate.embedding { index.add(embedding) }
             pool -= 1
         }
         return plan
+    }
+
+    /// One selection step, the only one: `plan` repeats it and the store takes it once per new
+    /// item it hands out. Step `step` draws its policy from the schedule; it exploits the top of
+    /// the lazy greedy ranking, or explores a uniform draw from the pool (recomputing the drawn
+    /// item's diversity against `index`). The propensity is the exact probability that this step
+    /// picks the chosen item: (1 − ε)·[it is the top] + ε / `poolSize`.
+    /// - Parameters:
+    ///   - selector: the ranking over the unserved items; a top passed over by exploration is put back.
+    ///   - excluded: items already chosen (passed to the selector and the draw).
+    public func step(
+        _ step: Int, selector: inout LazyGreedySelector<Stream>, index: DiversityIndex, poolSize: Int, excluded: Set<Int64>,
+        drawUniform: (inout SplitMix64, Set<Int64>) -> QueueCandidate?
+    ) -> Selection? {
+        guard poolSize > 0 else { return nil }
+        var (policy, generator) = schedule.draw(step: step)
+        guard let top = selector.next(index: index, excluded: { excluded.contains($0) }) else { return nil }
+        var pick = top
+        if policy == .explore, let drawn = drawUniform(&generator, excluded) {
+            // Drawing the top itself keeps its freshly computed diversity.
+            if drawn.seq != top.seq {
+                pick = drawn
+                selector.putBack(top)
+            }
+        } else {
+            policy = .exploit
+        }
+        if pick.diversityFromEmbedding, let embedding = pick.embedding, pick.seq != top.seq {
+            pick.diversity = index.diversity(of: embedding)
+            pick.utility = Utility.score(risk: pick.risk, uncertainty: pick.uncertainty, diversity: pick.diversity, weights: weights)
+        }
+        let propensity = schedule.propensity(isTop: pick.seq == top.seq, poolSize: poolSize)
+        return Selection(candidate: pick, policy: policy, propensity: propensity, step: step)
     }
 }
 

@@ -48,23 +48,28 @@ public enum ReviewRules {
         return given.filter { $0.draft.kind == draft.kind }.map(\.id)
     }
 
-    /// A sentence when `draft` contradicts a current answer of the other kind on a two-response
-    /// item (`rank A B` then `prefer tie`), else nil. Answering with the same kind again is a
-    /// change of mind, not a contradiction.
+    /// A sentence when `draft` contradicts a current answer of the other kind on the same pair of
+    /// responses (`rank A B` then `prefer tie`; `rank C A B` then `prefer B`), else nil. A
+    /// preference is about responses A and B; a ranking orders every response strictly.
+    /// Answering with the same kind again is a change of mind, not a contradiction.
     public static func contradiction(_ draft: FeedbackDraft, given: [FeedbackDraft], responses: Int) -> String? {
-        guard responses == 2 else { return nil }
+        guard responses >= 2 else { return nil }
+        /// Which of A and B a ranking puts first.
+        func first(of ranking: [String]) -> (winner: String, loser: String)? {
+            guard let a = ranking.firstIndex(of: "A"), let b = ranking.firstIndex(of: "B") else { return nil }
+            return a < b ? ("A", "B") : ("B", "A")
+        }
         switch draft.kind {
         case .preference:
-            guard let preference = draft.preference,
-                  let ranking = given.last(where: { $0.kind == .ranking })?.ranking, ranking.count == 2 else { return nil }
-            let implied = Preference(rawValue: ranking[0])
-            guard preference != implied else { return nil }
-            return "You ranked \(ranking[0]) above \(ranking[1]), so `prefer \(preference.rawValue)` contradicts it; "
+            guard let preference = draft.preference, let ranking = given.last(where: { $0.kind == .ranking })?.ranking,
+                  let order = first(of: ranking) else { return nil }
+            guard preference.rawValue != order.winner else { return nil }
+            return "You ranked \(order.winner) above \(order.loser), so `prefer \(preference.rawValue)` contradicts it; "
                 + "`rank` again to change your answer, or undo the ranking first."
         case .ranking:
-            guard let ranking = draft.ranking, ranking.count == 2,
+            guard let ranking = draft.ranking, let order = first(of: ranking),
                   let preference = given.last(where: { $0.kind == .preference })?.preference else { return nil }
-            guard preference.rawValue != ranking[0] else { return nil }
+            guard preference.rawValue != order.winner else { return nil }
             let said = preference == .tie ? "called A and B a tie" : "preferred \(preference.rawValue)"
             return "You \(said), so `rank \(ranking.joined(separator: " "))` contradicts it; "
                 + "`prefer` again to change your answer, or undo the preference first."

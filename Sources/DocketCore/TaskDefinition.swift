@@ -47,6 +47,9 @@ public struct TaskDefinition: Equatable, Sendable {
     public var escalation: [EscalationRule] = []
     /// How an item's final label is aggregated when no lead has decided: majority or dawid-skene.
     public var finalLabel: String = "majority"
+    /// What a tie among reviewers' labels becomes (see `LabelRules`): escalate (the default),
+    /// severe or declared-order.
+    public var ties: TieRule = .escalate
 
     public static let defaultFlagReasons = ["unsafe", "policy-gap", "ambiguous", "other"]
 
@@ -78,7 +81,7 @@ public struct TaskDefinition: Equatable, Sendable {
 
     public static let knownKeys = [
         "labels", "level", "rating", "asks", "flag_reasons", "guidelines", "overlap", "budget", "weights", "explore", "lease_minutes",
-        "calibration", "escalation", "final_label",
+        "calibration", "escalation", "final_label", "ties",
     ]
 
     /// Reads a definition from a parsed document (YAML or JSON), reporting every problem with its
@@ -216,6 +219,13 @@ public struct TaskDefinition: Equatable, Sendable {
                 problem("final_label", "use majority or dawid-skene")
             }
         }
+        if let ties = document["ties"], ties != .null {
+            if case .string(let name) = ties, let rule = TieRule(rawValue: name) {
+                definition.ties = rule
+            } else {
+                problem("ties", "use \(TieRule.names)")
+            }
+        }
         if let calibration = document["calibration"], calibration != .null {
             var settings = CalibrationSettings()
             for (key, value) in calibration.objectMembers {
@@ -234,6 +244,10 @@ public struct TaskDefinition: Equatable, Sendable {
         if definition.asks.contains(.label), definition.labels.isEmpty { problem("asks", "asks for a label but no labels are declared") }
         if definition.asks.contains(.rating), definition.rating == nil { problem("asks", "asks for a rating but no rating scale is declared") }
         if definition.flagReasons.isEmpty { problem("flag_reasons", "declare at least one reason") }
+        if definition.ties == .severe, definition.level == .nominal {
+            problem("ties", "severe takes the tied label declared later, which only means more severe when the labels are ordered; "
+                + "the level is nominal, so use escalate or declared-order, or declare the level ordinal")
+        }
         // The settings' own rule (shared with `init`): the labels, then every numeric bound.
         let implied = definition.settings(seed: 0)
         let numeric = implied.numericProblems
@@ -267,6 +281,8 @@ public struct TaskDefinition: Equatable, Sendable {
         ]
         if !escalation.isEmpty { members.append(("escalation", EscalationPolicy.encode(escalation))) }
         if finalLabel != "majority" { members.append(("final_label", .string(finalLabel))) }
+        // Left out at its default, so definitions applied before the setting existed keep their hash.
+        if ties != .escalate { members.append(("ties", .string(ties.rawValue))) }
         if let calibration {
             members.append(("calibration", .object([("gold_rate", .number(calibration.goldRate)), ("bar", .number(calibration.bar))])))
         }

@@ -82,7 +82,6 @@ CREATE TABLE assignments (
 CREATE UNIQUE INDEX assignments_one_per_reviewer ON assignments (item, reviewer) WHERE state IN ('open', 'done', 'skipped');
 CREATE INDEX assignments_open_by_expiry ON assignments (expires_at) WHERE state = 'open';
 CREATE INDEX assignments_by_reviewer ON assignments (reviewer, item);
-CREATE INDEX assignments_open_by_reviewer ON assignments (reviewer) WHERE state = 'open';
 
 -- items.taken counts open and done assignments; the CHECK on it makes over-collection impossible.
 CREATE TRIGGER assignments_taken_insert AFTER INSERT ON assignments WHEN new.state IN ('open', 'done')
@@ -198,9 +197,8 @@ END;
         Migration(version: 3, name: "0003_imported_labels.sql", sql: #"""
 -- Docket schema, migration 3: feedback imported from files (historical labels) is marked as such.
 ALTER TABLE feedback ADD COLUMN source TEXT NOT NULL DEFAULT 'session' CHECK (source IN ('session', 'import'));
--- Current labels by item and reviewer, for the agreement statistics; covering, so reading
--- millions of labels never visits the table.
-CREATE INDEX feedback_labels ON feedback (item, reviewer, id, label, rubric, created_at) WHERE kind = 'label';
+-- Current labels by item and reviewer, for the agreement statistics.
+CREATE INDEX feedback_labels ON feedback (item, reviewer, id) WHERE kind = 'label';
 """#),
         Migration(version: 4, name: "0004_gold_mixing.sql", sql: #"""
 -- Docket schema, migration 4: gold items mixed into reviewers' queues for calibration.
@@ -324,6 +322,93 @@ END;
 -- SQLite file without reading its tables. Docket refuses to open any non-empty SQLite file that
 -- carries neither this id nor Docket's tables, and never changes such a file.
 PRAGMA application_id = 1146045259;
+"""#),
+        Migration(version: 9, name: "0009_indexes_edited_into_earlier_migrations.sql", sql: #"""
+-- Docket schema, migration 9: two indexes that were once edited into migrations already
+-- shipped (0001 and 0003). Those files are back as first committed; this migration brings every
+-- database, whichever of the two versions of 0001 and 0003 made it, to one schema.
+
+-- Open leases by reviewer: the claim query names it (INDEXED BY). 0001 gained it after it was
+-- committed, so databases made before that lack it.
+CREATE INDEX IF NOT EXISTS assignments_open_by_reviewer ON assignments (reviewer) WHERE state = 'open';
+
+-- Current labels by item and reviewer, for the agreement statistics; covering, so reading
+-- millions of labels never visits the table. 0003 first made it without the last three columns.
+DROP INDEX IF EXISTS feedback_labels;
+CREATE INDEX feedback_labels ON feedback (item, reviewer, id, label, rubric, created_at) WHERE kind = 'label';
+"""#),
+        Migration(version: 10, name: "0010_partial_feedback_takes_a_place.sql", sql: #"""
+-- Docket schema, migration 10: partial feedback takes a place (DocketCore's OverlapRule).
+-- An assignment takes one of its item's overlap places while it is open or done, or, once it
+-- ended any other way (expired, released, skipped), while it holds current feedback other than a
+-- skip; a gold assignment never does. Before this, feedback given under a lease that then ended
+-- freed the place, so an item at overlap 2 could collect three reviewers' labels.
+
+-- Kept by the triggers below: 1 while the assignment holds current (not withdrawn) feedback
+-- other than a skip.
+ALTER TABLE assignments ADD COLUMN started INTEGER NOT NULL DEFAULT 0 CHECK (started IN (0, 1));
+
+DROP TRIGGER assignments_taken_insert;
+DROP TRIGGER assignments_taken_update;
+
+UPDATE assignments SET started = 1
+WHERE EXISTS (SELECT 1 FROM feedback f WHERE f.assignment = assignments.id AND f.kind <> 'skip'
+              AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id));
+
+-- Items that collected more than their overlap under the old rule keep what they have: their
+-- overlap is raised to it (with an event each), so nobody else is handed them.
+INSERT INTO events (at, kind, item, detail)
+SELECT CAST(round((julianday('now') - 2440587.5) * 86400000) AS INTEGER), 'overlap-raised', i.seq,
+       json_object('from', i.overlap, 'to', c.n, 'reason', 'feedback under ended leases takes a place (schema migration 10)')
+FROM items i
+JOIN (SELECT item, count(*) AS n FROM assignments WHERE gold = 0 AND (state IN ('open', 'done') OR started = 1) GROUP BY item) c
+  ON c.item = i.seq
+WHERE c.n > i.overlap;
+
+UPDATE items SET overlap = c.n
+FROM (SELECT item, count(*) AS n FROM assignments WHERE gold = 0 AND (state IN ('open', 'done') OR started = 1) GROUP BY item) c
+WHERE c.item = items.seq AND c.n > items.overlap;
+
+-- One pass each (assignments have no index on the item alone).
+UPDATE items SET taken = c.n
+FROM (SELECT item, count(*) AS n FROM assignments WHERE gold = 0 AND (state IN ('open', 'done') OR started = 1) GROUP BY item) c
+WHERE c.item = items.seq AND items.taken <> c.n;
+
+UPDATE items SET taken = 0
+WHERE taken <> 0 AND seq NOT IN (SELECT item FROM assignments WHERE gold = 0 AND (state IN ('open', 'done') OR started = 1));
+
+-- Feedback other than a skip starts its assignment; withdrawing the last such feedback un-starts it.
+CREATE TRIGGER feedback_starts_assignment AFTER INSERT ON feedback
+WHEN new.assignment IS NOT NULL AND new.kind <> 'skip'
+BEGIN
+    UPDATE assignments SET started = 1 WHERE id = new.assignment AND started = 0;
+END;
+
+CREATE TRIGGER withdrawals_unstart_assignment AFTER INSERT ON withdrawals
+BEGIN
+    UPDATE assignments SET started = 0
+    WHERE id = (SELECT assignment FROM feedback WHERE id = new.feedback) AND started = 1
+      AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.assignment = assignments.id AND f.kind <> 'skip'
+                      AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id));
+END;
+
+-- items.taken counts the assignments that take a place; the CHECK on it (taken <= overlap) makes
+-- over-collection impossible.
+CREATE TRIGGER assignments_taken_insert AFTER INSERT ON assignments
+WHEN new.gold = 0 AND (new.state IN ('open', 'done') OR new.started = 1)
+BEGIN
+    UPDATE items SET taken = taken + 1 WHERE seq = new.item;
+END;
+
+CREATE TRIGGER assignments_taken_update AFTER UPDATE OF state, started, gold ON assignments
+WHEN (old.gold = 0 AND (old.state IN ('open', 'done') OR old.started = 1)) <> (new.gold = 0 AND (new.state IN ('open', 'done') OR new.started = 1))
+BEGIN
+    UPDATE items SET taken = taken + (CASE WHEN new.gold = 0 AND (new.state IN ('open', 'done') OR new.started = 1) THEN 1 ELSE -1 END)
+    WHERE seq = new.item;
+END;
+
+-- A reviewer's started assignments whose lease ended: their next claim resumes one.
+CREATE INDEX assignments_resumable ON assignments (reviewer, claimed_at) WHERE started = 1 AND state IN ('expired', 'released', 'withdrawn');
 """#),
     ]
 }

@@ -7,7 +7,7 @@ public struct Reviewer: Equatable, Sendable {
     public var createdAt: Instant
     /// Reviews completed (assignments done).
     public var reviewsDone: Int
-    /// Labels given and not withdrawn, in sessions or imported.
+    /// Current labels (`LabelRules.current`: one per item, the latest not withdrawn), from sessions or imports.
     public var labels: Int = 0
 }
 
@@ -67,8 +67,10 @@ public struct StatusSnapshot: Equatable, Sendable {
     public var itemsComplete: Int
     public var openLeases: Int
     public var reviewers: Int
-    /// Current labels (not withdrawn), from sessions and imports.
+    /// Current labels (each reviewer's latest label on an item, not withdrawn), from sessions and imports.
     public var labels: Int = 0
+    /// Items with at least one current label.
+    public var labelledItems: Int = 0
     public var budgetLeft: Int? { budget.map { max(0, $0 - served) } }
 }
 
@@ -121,8 +123,10 @@ public protocol ReviewStore: AnyObject {
     func status(at: Instant) throws(StoreError) -> StatusSnapshot
 
     /// Hands `reviewer` the best item they may take, in one transaction: an open lease they
-    /// already hold, else the best item in progress with room left that they have not seen,
-    /// else a new selection (epsilon-greedy over utility) while the budget lasts.
+    /// already hold, else an item they started whose lease ended (it kept its place,
+    /// `OverlapRule.isResumable`), else now and then a gold item they have not had, else the best
+    /// item in progress with room left that they have not had (`OverlapRule.hasHad`), else a new
+    /// selection (`QueuePlanner.step`) while the budget lasts.
     func claimNext(for reviewer: String, at: Instant) throws(StoreError) -> ClaimOutcome
     func renew(assignment: Int64, at: Instant) throws(StoreError) -> Instant
     /// Marks a review complete (the reviewer session records its feedback in the same transaction).

@@ -77,6 +77,8 @@ public struct Withdrawal: Equatable, Sendable {
     public var itemID: String
     /// The assignment reopened for the reviewer, when the withdrawn feedback had completed it.
     public var reopened: Int64?
+    /// A copy of the answer the withdrawn one had replaced, now current again.
+    public var restored: Int64? = nil
 }
 
 public struct ReviewerProgress: Equatable, Sendable {

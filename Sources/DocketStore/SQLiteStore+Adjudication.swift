@@ -35,13 +35,18 @@ public struct ItemReport: Equatable, Sendable {
     /// Answers a reviewer replaced by answering again, oldest first, with the id of the answer
     /// that replaced each.
     public var superseded: [(reviewer: String, feedback: StoredFeedback, by: Int64)] = []
-    public var labelCounts: [String: Int]
-    public var posterior: Double?
+    /// What the label rules say about the item: each reviewer's current label, the votes, the
+    /// adjudication, the saved model's posterior and the final label (`LabelRules.resolve`).
+    public var labels: ItemLabels
     public var escalations: [EscalationRecord]
     public var decisions: [DecisionRecord]
-    public var finalLabel: String?
-    /// adjudicated, majority, dawid-skene, single — or nil without labels.
-    public var finalSource: String?
+    /// Current label counts, by label.
+    public var labelCounts: [String: Int] { labels.votes.nonZero }
+    /// The saved Dawid–Skene model's posterior of the most likely label, when it knows a reviewer.
+    public var posterior: Double? { labels.posterior?.top }
+    public var finalLabel: String? { labels.final.label }
+    /// adjudicated, single, majority, dawid-skene or tie — or nil without labels.
+    public var finalSource: String? { labels.final.source?.rawValue }
     /// The latest lead rating decision, else the mean of the reviewers' current ratings (each
     /// reviewer's latest); nil without either.
     public var finalRating: Double?
@@ -154,8 +159,9 @@ extension SQLiteStore {
             var report = ItemReport(
                 seq: statement.int(0), id: itemID, prompt: statement.optionalText(1), response: statement.optionalText(2), responses: responses,
                 category: statement.optionalText(4), risk: statement.optionalDouble(5), triage: statement.optionalInt(6).map(Int.init),
-                gold: statement.optionalText(7), feedback: [], labelCounts: [:], posterior: nil, escalations: [], decisions: [],
-                finalLabel: nil, finalSource: nil, finalRating: nil, finalRatingSource: nil)
+                gold: statement.optionalText(7), feedback: [],
+                labels: ItemLabels(current: [], votes: LabelRules.votes(counts: [:], declared: definition.labels), posterior: nil, final: .none),
+                escalations: [], decisions: [], finalRating: nil, finalRatingSource: nil)
             statement.reset()
             let feedback = try db.statement(
                 """
@@ -163,13 +169,9 @@ extension SQLiteStore {
                 WHERE f.item = ? AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id) ORDER BY f.id
                 """)
             try feedback.bind([.integer(report.seq)])
-            var latestLabel: [String: String] = [:]
-            var latestRating: [String: Double] = [:]
             while try feedback.step() {
                 let stored = StoredFeedback(id: feedback.int(1), draft: feedbackDraft(feedback, from: 3), createdAt: Instant(milliseconds: feedback.int(2)))
                 report.feedback.append((feedback.text(0), stored))
-                if stored.draft.kind == .label, let label = stored.draft.label { latestLabel[feedback.text(0)] = label }
-                if stored.draft.kind == .rating, let rating = stored.draft.rating { latestRating[feedback.text(0)] = rating }
             }
             let replaced = try db.statement(
                 """
@@ -181,8 +183,8 @@ extension SQLiteStore {
                 let stored = StoredFeedback(id: replaced.int(1), draft: feedbackDraft(replaced, from: 3), createdAt: Instant(milliseconds: replaced.int(2)))
                 report.superseded.append((replaced.text(0), stored, replaced.int(12)))
             }
-            for label in latestLabel.values { report.labelCounts[label, default: 0] += 1 }
-            report.posterior = try savedModelPosterior(labels: latestLabel.map { ($0.key, $0.value) })
+            // Labels, votes and the final label: the core's rules over the stored rows.
+            report.labels = try itemLabels(item: report.seq, definition: definition, withModel: true)
             let escalations = try db.statement(
                 "SELECT id, tier, rule, reason, severity, created_at, status FROM escalations WHERE item = ? ORDER BY id")
             try escalations.bind([.integer(report.seq)])
@@ -200,53 +202,18 @@ extension SQLiteStore {
                     rationale: decisions.text(4), supersedes: decisions.optionalInt(5), createdAt: Instant(milliseconds: decisions.int(6))))
             }
             // Final rating: the latest lead decision on the rating, else the reviewers' mean.
-            if let decision = report.decisions.last(where: { $0.kind == DecisionKind.rating.rawValue }), let rating = decision.value.flatMap(Double.init) {
-                report.finalRating = rating
-                report.finalRatingSource = "adjudicated"
-            } else if !latestRating.isEmpty {
-                report.finalRating = latestRating.values.reduce(0, +) / Double(latestRating.count)
-                report.finalRatingSource = "mean"
-            }
-            // Final label: the latest lead decision on the label, else the configured aggregate.
-            if let decision = report.decisions.last(where: { $0.kind == DecisionKind.label.rawValue }) {
-                report.finalLabel = decision.value
-                report.finalSource = "adjudicated"
-            } else if !report.labelCounts.isEmpty {
-                let total = report.labelCounts.values.reduce(0, +)
-                if total == 1 {
-                    report.finalLabel = report.labelCounts.keys.first
-                    report.finalSource = "single"
-                } else if definition.finalLabel == "dawid-skene", let model = try dawidSkeneLabel(labels: latestLabel.map { ($0.key, $0.value) }) {
-                    report.finalLabel = model
-                    report.finalSource = "dawid-skene"
-                } else {
-                    report.finalLabel = Aggregation.majorityLabel(report.labelCounts, declared: definition.labels)
-                    report.finalSource = "majority"
-                }
+            if let rating = LabelRules.finalRating(rows: try ratingAnswers(item: report.seq), decisions: try decisionEntries(item: report.seq)) {
+                report.finalRating = rating.rating
+                report.finalRatingSource = rating.source
             }
             return report
         }
     }
-
-    /// The most likely label under the saved Dawid–Skene model, or nil without one.
-    func dawidSkeneLabel(labels: [(reviewer: String, label: String)]) throws -> String? {
-        guard let (classes, score, _) = try savedModelScores(labels: labels), let best = score.indices.max(by: { score[$0] < score[$1] }) else { return nil }
-        return classes[best]
-    }
 }
 
 extension SQLiteStore {
-    /// The latest adjudicated label of every item a lead has decided, by item id.
+    /// The adjudicated label of every item a lead has decided (`LabelRules.adjudication`), by item id.
     public func adjudicatedLabels() throws(StoreError) -> [String: String] {
-        try read {
-            var labels: [String: String] = [:]
-            let statement = try db.statement(
-                """
-                SELECT i.id, d.value FROM decisions d JOIN items i ON i.seq = d.item
-                WHERE d.kind = 'label' AND d.id = (SELECT max(e.id) FROM decisions e WHERE e.item = d.item AND e.kind = 'label')
-                """)
-            while try statement.step() { labels[statement.text(0)] = statement.text(1) }
-            return labels
-        }
+        try decisionsByItem().compactMapValues { LabelRules.adjudication($0)?.value }
     }
 }

@@ -13,36 +13,43 @@ public struct EscalationRecord: Equatable, Sendable {
 }
 
 extension SQLiteStore {
-    /// Inside a write transaction, after feedback was recorded: applies the escalation policy.
+    /// Inside a write transaction, after feedback was recorded: applies the escalation policy
+    /// to the item as the label rules see it (`LabelRules.resolve`), then its implicit tie rule.
     func evaluateEscalation(item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant) throws {
-        guard !definition.escalation.isEmpty else { return }
+        // Without a policy only the tie rule is left, and only a label can make or break a tie.
+        guard !definition.escalation.isEmpty || (definition.ties == .escalate && draft.kind == .label) else { return }
         if try db.scalar("SELECT id FROM escalations WHERE item = ? AND status = 'open'", .integer(item)) != nil { return }
-        var counts: [String: Int] = [:]
-        var byReviewer: [(String, String)] = []
-        let labels = try db.statement(
-            """
-            SELECT r.name, f.label FROM feedback f JOIN reviewers r ON r.id = f.reviewer
-            WHERE f.item = ? AND f.kind = 'label' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id)
-              AND f.id = (SELECT max(g.id) FROM feedback g WHERE g.item = f.item AND g.reviewer = f.reviewer AND g.kind = 'label'
-                          AND NOT EXISTS (SELECT 1 FROM withdrawals w2 WHERE w2.feedback = g.id))
-            """)
-        try labels.bind([.integer(item)])
-        while try labels.step() {
-            counts[labels.text(1), default: 0] += 1
-            byReviewer.append((labels.text(0), labels.text(1)))
-        }
-        let facts = try db.statement("SELECT coalesce(risk, triage / 3.0), gold FROM items WHERE seq = ?")
+        let labels = try itemLabels(item: item, definition: definition)
+        let facts = try db.statement("SELECT risk, triage, gold FROM items WHERE seq = ?")
         try facts.bind([.integer(item)])
         _ = try facts.step()
-        let risk = facts.optionalDouble(0), gold = facts.optionalText(1)
+        let risk = facts.optionalDouble(0), triage = facts.optionalInt(1).map(Int.init), gold = facts.optionalText(2)
         facts.reset()
-        let posterior = try savedModelPosterior(labels: byReviewer.map { (reviewer: $0.0, label: $0.1) })
+        // The model's risk, else the triage severity standing in for it (as in the utility).
         guard let match = EscalationPolicy.evaluate(
-            definition.escalation, EscalationFacts(feedback: draft, labelCounts: counts, posterior: posterior, risk: risk, gold: gold))
+            definition.escalation,
+            EscalationFacts(feedback: draft, labels: labels, ties: definition.ties, risk: risk ?? triage.map { Double($0) / 3 }, gold: gold))
         else { return }
+        try openEscalation(item: item, feedback: feedback, match: match, severity: draft.kind == .flag ? (draft.severity ?? 0) : 0, triage: triage, at: now)
+    }
+
+    /// Inside a write transaction, after a label was withdrawn: a withdrawal can leave a tie
+    /// behind, which goes to the lead under `ties: escalate` (only the implicit tie rule is
+    /// evaluated: the policy's rules look at feedback as it is given).
+    func evaluateTieEscalation(item: Int64, feedback: Int64, definition: TaskDefinition, at now: Instant) throws {
+        guard definition.ties == .escalate else { return }
+        if try db.scalar("SELECT id FROM escalations WHERE item = ? AND status = 'open'", .integer(item)) != nil { return }
+        let labels = try itemLabels(item: item, definition: definition)
+        let draft = FeedbackDraft(kind: .label)
+        guard let match = EscalationPolicy.tie(definition.escalation, EscalationFacts(feedback: draft, labels: labels, ties: definition.ties)) else { return }
         let triage = try db.scalar("SELECT triage FROM items WHERE seq = ?", .integer(item))
-        var severity = draft.kind == .flag ? (draft.severity ?? 0) : 0
-        if case .integer(let t)? = triage { severity = max(severity, Int(t)) }
+        var level: Int?
+        if case .integer(let t)? = triage { level = Int(t) }
+        try openEscalation(item: item, feedback: feedback, match: match, severity: 0, triage: level, at: now)
+    }
+
+    private func openEscalation(item: Int64, feedback: Int64, match: (rule: Int, tier: String, reason: String), severity flagSeverity: Int, triage: Int?, at now: Instant) throws {
+        let severity = max(flagSeverity, triage ?? 0)
         try db.run(
             "INSERT INTO escalations (item, tier, rule, reason, severity, feedback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             .integer(item), .text(match.tier), .integer(Int64(match.rule)), .text(match.reason), .integer(Int64(severity)),
@@ -57,44 +64,9 @@ extension SQLiteStore {
         ]))
     }
 
-    /// The posterior of the most likely label under the latest saved Dawid–Skene model, from
-    /// the labels of reviewers the model knows; nil without a model or such labels.
-    func savedModelPosterior(labels: [(reviewer: String, label: String)]) throws -> Double? {
-        guard let (_, logPosterior, used) = try savedModelScores(labels: labels), used > 0, let top = logPosterior.max() else { return nil }
-        return 1 / logPosterior.map { Self.exp($0 - top) }.reduce(0, +)
-    }
-
-    /// Under the latest saved Dawid–Skene model: its classes, each class's log prior plus the log
-    /// likelihood of the given labels (from reviewers the model knows), and how many labels it used.
-    func savedModelScores(labels: [(reviewer: String, label: String)]) throws -> (classes: [String], scores: [Double], used: Int)? {
-        guard case .text(let text)? = try db.scalar("SELECT model FROM models WHERE method = 'dawid-skene' ORDER BY id DESC LIMIT 1") else { return nil }
-        let model = try JSON.parse(text)
-        guard case .array(let classValues)? = model["labels"], case .array(let priorValues)? = model["priors"] else { return nil }
-        let classes = classValues.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-        var scores = priorValues.map { value -> Double in if case .number(let p) = value { return Self.ln(max(p, 1e-10)) } else { return 0 } }
-        var used = 0
-        for (reviewer, label) in labels {
-            guard let l = classes.firstIndex(of: label), case .array(let rows)? = model["confusion"]?[reviewer], rows.count == classes.count else { continue }
-            used += 1
-            for k in classes.indices {
-                if case .array(let row) = rows[k], case .number(let p) = row[l] { scores[k] += Self.ln(max(p, 1e-10)) }
-            }
-        }
-        return (classes, scores, used)
-    }
-
-    static func ln(_ x: Double) -> Double { Foundation_log(x) }
-    static func exp(_ x: Double) -> Double { Foundation_exp(x) }
-
     /// Saves a Dawid–Skene model (priors and confusion matrices by reviewer name) for the escalation policy.
     public func saveModel(labels: [String], reviewers: [String], result: Aggregation.DawidSkeneResult, at now: Instant) throws(StoreError) {
-        let model = JSONValue.object([
-            ("labels", .array(labels.map { .string($0) })),
-            ("priors", .array(result.priors.map { .number($0) })),
-            ("confusion", .object(reviewers.enumerated().map { r, name in
-                (name, .array(result.confusion[r].map { row in .array(row.map { .number($0) }) }))
-            })),
-        ])
+        let model = DawidSkeneModel(labels: labels, reviewers: reviewers, result: result).json(order: reviewers)
         try write {
             try db.run("INSERT INTO models (method, model, created_at) VALUES ('dawid-skene', ?, ?)", .text(model.encoded()), .integer(now.milliseconds))
             try logEvent(kind: "model-saved", at: now, detail: .object([("method", .string("dawid-skene")), ("iterations", .number(Double(result.iterations)))]))
@@ -120,13 +92,3 @@ extension SQLiteStore {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-private func Foundation_log(_ x: Double) -> Double { Glibc.log(x) }
-private func Foundation_exp(_ x: Double) -> Double { Glibc.exp(x) }
-#elseif canImport(Darwin)
-import Darwin
-private func Foundation_log(_ x: Double) -> Double { Darwin.log(x) }
-private func Foundation_exp(_ x: Double) -> Double { Darwin.exp(x) }
-#endif

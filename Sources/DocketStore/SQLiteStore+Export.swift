@@ -124,6 +124,64 @@ extension SQLiteStore {
         }
     }
 
+    /// Streams what preference pairs are made of, item by item in seq order: the current
+    /// preferences, rankings and edits (grouped as `forEachItemFeedback` groups them) and the
+    /// latest `choice` decision on the item, recorded by `filter.asOf` and within `--since` and
+    /// `--until` (a decision has no rubric, so there is none under a rubric filter). An item a
+    /// lead chose on without such feedback comes with no feedback.
+    public func forEachItemPreferenceFeedback(
+        filter: ExportFilter, _ body: (ItemProvenance, [ExportedFeedback], LeadDecision?) throws -> Void
+    ) throws(StoreError) {
+        try read {
+            var conditions = ["d.kind = 'choice'", "d.created_at <= ?"]
+            var arguments: [SQLValue] = [.integer(filter.asOf?.milliseconds ?? Int64.max)]
+            if let since = filter.since { conditions.append("d.created_at >= ?"); arguments.append(.integer(since.milliseconds)) }
+            if let until = filter.until { conditions.append("d.created_at < ?"); arguments.append(.integer(until.milliseconds)) }
+            if let category = filter.category { conditions.append("i.category = ?"); arguments.append(.text(category)) }
+            if filter.rubric != nil { conditions.append("0") }
+            let decisions = try db.statement(
+                """
+                SELECT d.item, d.kind, d.value, r.name, d.rationale, d.created_at FROM decisions d
+                JOIN reviewers r ON r.id = d.lead JOIN items i ON i.seq = d.item
+                WHERE \(conditions.joined(separator: " AND ")) ORDER BY d.id
+                """)
+            try decisions.bind(arguments)
+            var choices: [Int64: LeadDecision] = [:]
+            while try decisions.step() {
+                choices[decisions.int(0)] = LeadDecision(
+                    kind: decisions.text(1), value: decisions.optionalText(2), lead: decisions.text(3), rationale: decisions.text(4),
+                    at: Instant(milliseconds: decisions.int(5)))
+            }
+            // Items with a choice and no feedback are sent between the others, in seq order.
+            let chosen = choices.keys.sorted()
+            var next = 0
+            let item = try db.statement(
+                "SELECT seq, id, category, prompt, response, responses, policy, propensity, served_at FROM items WHERE seq = ?")
+            func sendChoicesOnly(before seq: Int64) throws {
+                while next < chosen.count, chosen[next] < seq {
+                    item.reset()
+                    try item.bind([.integer(chosen[next])])
+                    if try item.step() {
+                        let provenance = ItemProvenance(
+                            seq: item.int(0), id: item.text(1), category: item.optionalText(2), prompt: item.optionalText(3),
+                            response: item.optionalText(4), responses: item.stringArray(5), policy: item.optionalText(6),
+                            propensity: item.optionalDouble(7), servedAt: item.optionalInt(8).map { Instant(milliseconds: $0) })
+                        item.reset()
+                        try body(provenance, [], choices[chosen[next]])
+                    }
+                    next += 1
+                }
+            }
+            try forEachItemFeedback(kinds: [.preference, .ranking, .edit], filter: filter) { provenance, feedback, _ in
+                try sendChoicesOnly(before: provenance.seq)
+                if next < chosen.count, chosen[next] == provenance.seq { next += 1 }
+                try body(provenance, feedback, choices[provenance.seq])
+            }
+            try sendChoicesOnly(before: Int64.max)
+            item.reset()
+        }
+    }
+
     /// Every escalation (status as of `filter.asOf`), in creation order.
     public func forEachEscalation(filter: ExportFilter, _ body: (EscalationRecord, Instant?) throws -> Void) throws(StoreError) {
         try read {

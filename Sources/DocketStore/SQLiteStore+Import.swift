@@ -176,6 +176,9 @@ final class SQLiteItemSink: ItemSink {
             let statement = try store.db.statement(Self.updateSQL)
             try statement.bind(values)
             while try statement.step() {}
+            // A lead's triage severity stands in for a missing risk (Utility.score), which the
+            // draft alone does not know.
+            try store.rescoreUnserved(weights: settings.weights, item: seq)
             // The audit log keeps what was replaced: the table holds only the new content.
             try store.logEvent(kind: "item-updated", at: now, item: seq, detail: .object([
                 ("source", .string(source)), ("fields", .array(differing.map { .string($0) })),

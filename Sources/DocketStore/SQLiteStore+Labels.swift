@@ -29,7 +29,7 @@ extension SQLiteStore {
     ) throws -> ImportSummary {
         let settings = try projectSettings()
         return try inImportTransaction {
-            let sink = try SQLiteLabelSink(store: self, settings: settings, createItems: createItems, now: now)
+            let sink = try SQLiteLabelSink(store: self, settings: settings, createItems: createItems, source: source, now: now)
             let decision = try body(sink)
             var summary = ImportSummary()
             summary.inserted = sink.inserted
@@ -48,9 +48,9 @@ extension SQLiteStore {
         }
     }
 
-    /// Every current label (the latest a reviewer gave an item and did not withdraw) as parallel
-    /// columns, ordered by item then reviewer: one index scan and one scan of the items, compact
-    /// enough for millions of labels.
+    /// Every current label (`LabelRules.CurrentScan`: the latest a reviewer gave an item and did
+    /// not withdraw) as parallel columns, ordered by item then reviewer: one index scan and one
+    /// scan of the items, compact enough for millions of labels.
     public func currentLabels(kind: FeedbackKind = .label) throws(StoreError) -> LabelColumns {
         try read {
             var columns = LabelColumns()
@@ -70,10 +70,11 @@ extension SQLiteStore {
                 ORDER BY f.item, f.reviewer, f.id
                 """)
             var known: [[UInt8]] = []
-            var lastItem: Int64 = -1, lastReviewer: Int64 = -1
+            var scan = LabelRules.CurrentScan<Int64, Int64>()
             while try statement.step() {
-                if !withdrawn.isEmpty, withdrawn.contains(statement.int(5)) { continue }
                 let item = statement.int(0), reviewer = statement.int(1)
+                let step = scan.step(item: item, reviewer: reviewer, withdrawn: !withdrawn.isEmpty && withdrawn.contains(statement.int(5)))
+                if step == .skip { continue }
                 var code = -1
                 if kind == .rating {
                     let text = JSONText.number(statement.double(2))
@@ -93,15 +94,13 @@ extension SQLiteStore {
                 }
                 let rubric = statement.optionalInt(3).flatMap { rubricVersion[$0] } ?? -1
                 // A later label by the same reviewer on the same item replaces the earlier one.
-                if item == lastItem, reviewer == lastReviewer {
+                if step == .replace {
                     columns.labels[columns.labels.count - 1] = Int32(code)
                     columns.rubrics[columns.rubrics.count - 1] = rubric
                     columns.times[columns.times.count - 1] = statement.int(4)
                     continue
                 }
-                if item != lastItem { columns.itemSeqs.append(item) }
-                lastItem = item
-                lastReviewer = reviewer
+                if columns.itemSeqs.last != item { columns.itemSeqs.append(item) }
                 columns.rows.append(Int32(columns.itemSeqs.count - 1))
                 columns.reviewers.append(reviewer)
                 columns.labels.append(Int32(code))
@@ -151,6 +150,8 @@ final class SQLiteLabelSink: LabelSink {
     let store: SQLiteStore
     let settings: ProjectSettings
     let createItems: Bool
+    /// The file the labels come from, as the import event names it.
+    let source: String
     let now: Instant
     var inserted = 0
     var unchanged = 0
@@ -159,10 +160,11 @@ final class SQLiteLabelSink: LabelSink {
     private var reviewerIDs: [String: Int64] = [:]
     private var rubricIDs: [Int: Int64] = [:]
 
-    init(store: SQLiteStore, settings: ProjectSettings, createItems: Bool, now: Instant) throws {
+    init(store: SQLiteStore, settings: ProjectSettings, createItems: Bool, source: String, now: Instant) throws {
         self.store = store
         self.settings = settings
         self.createItems = createItems
+        self.source = source
         self.now = now
         let reviewers = try store.db.statement("SELECT id, name FROM reviewers")
         while try reviewers.step() { reviewerIDs[reviewers.text(1)] = reviewers.int(0) }
@@ -206,6 +208,10 @@ final class SQLiteLabelSink: LabelSink {
                 reviewer = db.lastInsertRowID
                 reviewerIDs[row.reviewer] = reviewer
                 addedReviewers.append(row.reviewer)
+                // The same event `reviewers add` logs, naming the import that registered her.
+                try store.logEvent(kind: "reviewer-added", at: now, reviewer: reviewer, detail: .object([
+                    ("name", .string(row.reviewer)), ("role", .string(Role.reviewer.rawValue)), ("source", .string(source)),
+                ]))
             }
             let existing = try db.scalar(
                 """
@@ -221,7 +227,7 @@ final class SQLiteLabelSink: LabelSink {
                 .integer(seq), .integer(reviewer!), .text(row.label), SQLValue(rubricID), .integer((row.createdAt ?? now).milliseconds))
             inserted += 1
             return .success(.inserted)
-        } catch { throw .sqlite(error) }
+        } catch { throw SQLiteStore.map(error) }
     }
 }
 

@@ -20,14 +20,19 @@ extension SQLiteStore {
             let inProgress = try db.int(
                 """
                 SELECT count(*) FROM items i INDEXED BY items_in_progress
-                WHERE i.served_at IS NOT NULL AND i.taken < i.overlap
-                  AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = i.seq AND a.reviewer = ?1 AND a.state IN ('open', 'done', 'skipped'))
-                  AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.item = i.seq AND f.reviewer = ?1 AND f.source = 'import')
+                WHERE i.served_at IS NOT NULL AND i.taken < i.overlap AND NOT \(Self.hadSQL(item: "i.seq", reviewer: "?1"))
                 """, .integer(reviewer.id))
             let state = try selectionState()
-            var fresh = max(0, state.itemCount - state.served)
+            // Unserved items count until this reviewer has had them (a gold item mixed into their
+            // queue included), so the count goes down by one after every item, gold or not.
+            let hadUnserved = try db.int(
+                "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.served_at IS NULL",
+                .integer(reviewer.id))
+            var fresh = max(0, state.itemCount - state.served - Int(hadUnserved))
             if let budget = state.settings.budget { fresh = min(fresh, max(0, budget - state.served)) }
-            return ReviewerPace(doneToday: Int(doneToday), recentSeconds: seconds, left: Int(inProgress) + fresh)
+            // The item on the reviewer's screen is left too, until it is done.
+            let open = try db.int("SELECT count(*) FROM assignments WHERE reviewer = ? AND state = 'open'", .integer(reviewer.id))
+            return ReviewerPace(doneToday: Int(doneToday), recentSeconds: seconds, left: Int(open) + Int(inProgress) + fresh)
         }
     }
 }

@@ -6,8 +6,7 @@ struct CandidateCursor: IteratorProtocol {
     let weights: UtilityWeights
     var failed: SQLiteError?
 
-    /// Triage severity (0–3, as a share of 3) stands in for a missing model risk.
-    static let columns = "seq, id, coalesce(risk, triage / 3.0), uncertainty, diversity, diversity_from_embedding, embedding"
+    static let columns = "seq, id, risk, triage, uncertainty, diversity, diversity_from_embedding, embedding"
 
     mutating func next() -> QueueCandidate? {
         do {
@@ -20,10 +19,12 @@ struct CandidateCursor: IteratorProtocol {
     }
 
     static func candidate(_ statement: Statement, weights: UtilityWeights) -> QueueCandidate {
+        // The risk term is the core's: the model's risk, else the triage severity standing in for it.
         QueueCandidate(
-            seq: statement.int(0), id: statement.text(1), risk: statement.optionalDouble(2),
-            uncertainty: statement.optionalDouble(3), diversity: statement.optionalDouble(4),
-            embedding: statement.blob(6).map(EmbeddingCoding.decode), diversityFromEmbedding: statement.int(5) != 0,
+            seq: statement.int(0), id: statement.text(1),
+            risk: Utility.risk(model: statement.optionalDouble(2), triage: statement.optionalInt(3).map(Int.init)),
+            uncertainty: statement.optionalDouble(4), diversity: statement.optionalDouble(5),
+            embedding: statement.blob(7).map(EmbeddingCoding.decode), diversityFromEmbedding: statement.int(6) != 0,
             weights: weights)
     }
 }
@@ -144,6 +145,25 @@ extension SQLiteStore {
         return db.changes
     }
 
+    /// `OverlapRule.hasHad` as an SQL condition on item `item` and reviewer `reviewer` (SQL
+    /// expressions), for the claim's queries: the holding states come from the core; the
+    /// `started` flag is kept by the triggers of migration 10 (`OverlapRule.isStarted`). A test
+    /// holds the two to each other on random assignments.
+    static func hadSQL(item: String, reviewer: String) -> String {
+        let states = OverlapRule.holdingStates.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        return """
+            (EXISTS (SELECT 1 FROM assignments a WHERE a.item = \(item) AND a.reviewer = \(reviewer)
+                     AND (a.state IN (\(states)) OR a.gold = 1 OR a.started = 1))
+             OR EXISTS (SELECT 1 FROM feedback f WHERE f.item = \(item) AND f.reviewer = \(reviewer) AND f.source = 'import'))
+            """
+    }
+
+    /// `OverlapRule.isResumable` as an SQL condition on assignment `a`: started, in an ended
+    /// state (listed from the core, in the order of the partial index `assignments_resumable`,
+    /// which a test holds the claim's plan to).
+    static let resumableSQL =
+        "a.started = 1 AND a.state IN (\(AssignmentState.allCases.filter(\.isEnded).map { "'\($0.rawValue)'" }.joined(separator: ", ")))"
+
     public func claimNext(for reviewerName: String, at now: Instant) throws(StoreError) -> ClaimOutcome {
         let reviewer = try reviewerIdentity(named: reviewerName)
         return try write { () throws -> ClaimOutcome in
@@ -154,47 +174,56 @@ extension SQLiteStore {
             // 1. A lease this reviewer already holds (a resumed session) is renewed and returned.
             let held = try db.statement(
                 """
-                SELECT a.id, i.id, i.policy, i.propensity FROM assignments a INDEXED BY assignments_open_by_reviewer
+                SELECT a.id, i.id, i.policy, i.propensity, a.gold FROM assignments a INDEXED BY assignments_open_by_reviewer
                 JOIN items i ON i.seq = a.item
                 WHERE a.reviewer = ? AND a.state = 'open' ORDER BY a.claimed_at LIMIT 1
                 """)
             try held.bind([.integer(reviewer.id)])
             if try held.step() {
+                let gold = held.int(4) != 0
                 let assignment = Assignment(
                     id: held.int(0), itemID: held.text(1), reviewer: reviewer.name, expiresAt: leaseEnd,
-                    policy: SelectionPolicy(rawValue: held.text(2)), propensity: held.optionalDouble(3), resumed: true)
+                    policy: gold ? nil : SelectionPolicy(rawValue: held.text(2)), propensity: gold ? nil : held.optionalDouble(3),
+                    gold: gold, resumed: true)
                 held.reset()
                 try db.run("UPDATE assignments SET expires_at = ? WHERE id = ?", .integer(leaseEnd.milliseconds), .integer(assignment.id))
                 return .claimed(assignment)
             }
 
-            // 2. Now and then, a gold item this reviewer has not had, for calibration.
+            // 2. An item this reviewer started whose lease ended (OverlapRule.isResumable): it
+            // still holds its place, so it is theirs to finish, with what they gave.
+            if let resumed = try resumeStarted(reviewer: reviewer, at: now, until: leaseEnd) { return .claimed(resumed) }
+
+            // 3. Now and then, a gold item this reviewer has not had, for calibration. When no
+            // gold item is left for them, the claim goes on to ordinary items.
             if let gold = try mixGold(reviewer: reviewer.id, seed: state.settings.seed, at: now, until: leaseEnd) {
                 return .claimed(Assignment(
                     id: gold.assignment, itemID: gold.itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: nil, propensity: nil,
                     gold: true, resumed: false))
             }
 
-            // Items this reviewer labelled in an imported file count as had. A new selection can
-            // land on one (selections are the project's, not the reviewer's): it stays selected for
-            // the others and the reviewer is offered the next item.
-            for _ in 0..<64 {
-                // 3. The best item already in progress with room left that this reviewer has not had.
+            // Items this reviewer has had (OverlapRule.hasHad: held, reviewed, skipped, mixed in
+            // as gold, or labelled in an imported file) are never offered to them again. A new
+            // selection can land on one (selections are the project's, not the reviewer's): it
+            // stays selected for the others and the reviewer is offered the next item. Every
+            // pass selects one more item, so the loop ends when the pool or the budget does.
+            let inProgress = try db.statement(
+                """
+                SELECT seq, id, policy, propensity FROM (
+                    SELECT seq, id, policy, propensity, utility FROM items INDEXED BY items_in_progress
+                    WHERE served_at IS NOT NULL AND taken < overlap ORDER BY utility DESC, id LIMIT ?2)
+                WHERE NOT \(Self.hadSQL(item: "seq", reviewer: "?1"))
+                ORDER BY utility DESC, id LIMIT 1
+                """)
+            let had = try db.statement("SELECT \(Self.hadSQL(item: "?2", reviewer: "?1"))")
+            while true {
+                // 4. The best item already in progress with room left that this reviewer has not had.
                 // While new items can still be selected, only the top `inProgressWindow` items in
                 // progress are considered, so a reviewer who has run far ahead of the others (and so
                 // has many items waiting for a second reviewer) does not scan them all on every claim.
                 let budgetLeft = state.settings.budget.map { state.served < $0 } ?? true
                 let canSelectNew = budgetLeft && state.unserved > 0
-                let inProgress = try db.statement(
-                    """
-                    SELECT seq, id, policy, propensity FROM (
-                        SELECT seq, id, policy, propensity, utility FROM items INDEXED BY items_in_progress
-                        WHERE served_at IS NOT NULL AND taken < overlap ORDER BY utility DESC, id LIMIT ?2)
-                    WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = seq AND a.reviewer = ?1
-                                      AND a.state IN ('open', 'done', 'skipped'))
-                      AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.item = seq AND f.reviewer = ?1 AND f.source = 'import')
-                    ORDER BY utility DESC, id LIMIT 1
-                    """)
+                inProgress.reset()
                 try inProgress.bind([.integer(reviewer.id), .integer(canSelectNew ? Self.inProgressWindow : -1)])
                 if try inProgress.step() {
                     let seq = inProgress.int(0)
@@ -205,8 +234,9 @@ extension SQLiteStore {
                     let id = try openLease(item: seq, reviewer: reviewer.id, at: now, until: leaseEnd)
                     return .claimed(Assignment(id: id, itemID: itemID, reviewer: reviewer.name, expiresAt: leaseEnd, policy: policy, propensity: propensity, resumed: false))
                 }
+                inProgress.reset()
 
-                // 4. A new selection, while the budget lasts.
+                // 5. A new selection, while the budget lasts.
                 if let budget = state.settings.budget, state.served >= budget { return .budgetSpent }
                 guard state.unserved > 0 else { return .nothingLeft }
                 guard let selection = try selectNew(state: state) else { return .nothingLeft }
@@ -223,7 +253,11 @@ extension SQLiteStore {
                     ("policy", .string(selection.policy.rawValue)), ("propensity", .number(selection.propensity)),
                     ("step", .number(Double(selection.step))), ("utility", .number(pick.utility)),
                 ]))
-                if try db.scalar("SELECT 1 FROM feedback WHERE item = ? AND reviewer = ? AND source = 'import' LIMIT 1", .integer(pick.seq), .integer(reviewer.id)) != nil {
+                had.reset()
+                try had.bind([.integer(reviewer.id), .integer(pick.seq)])
+                let hadIt = try had.step() && had.int(0) != 0
+                had.reset()
+                if hadIt {
                     state = try selectionState()
                     continue
                 }
@@ -232,12 +266,43 @@ extension SQLiteStore {
                     id: id, itemID: pick.id, reviewer: reviewer.name, expiresAt: leaseEnd, policy: selection.policy,
                     propensity: selection.propensity, resumed: false))
             }
-            return .nothingLeft
         }
     }
 
+    /// Inside the claim's transaction: takes up the reviewer's oldest started assignment whose
+    /// lease ended (`OverlapRule.isResumable`), reopening it with a new lease. Its place was kept
+    /// (`OverlapRule.takesPlace`), so reopening never over-collects.
+    func resumeStarted(reviewer: (id: Int64, name: String, role: Role), at now: Instant, until end: Instant) throws -> Assignment? {
+        let holding = OverlapRule.holdingStates.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
+        let statement = try db.statement(
+            """
+            SELECT a.id, a.item, i.id, i.policy, i.propensity, a.gold FROM assignments a JOIN items i ON i.seq = a.item
+            WHERE a.reviewer = ?1 AND \(Self.resumableSQL)
+              AND NOT EXISTS (SELECT 1 FROM assignments b WHERE b.item = a.item AND b.reviewer = ?1 AND b.state IN (\(holding)))
+            ORDER BY a.claimed_at, a.id LIMIT 1
+            """)
+        try statement.bind([.integer(reviewer.id)])
+        guard try statement.step() else {
+            statement.reset()
+            return nil
+        }
+        let id = statement.int(0), item = statement.int(1), gold = statement.int(5) != 0
+        let assignment = Assignment(
+            id: id, itemID: statement.text(2), reviewer: reviewer.name, expiresAt: end,
+            policy: gold ? nil : SelectionPolicy(rawValue: statement.text(3)), propensity: gold ? nil : statement.optionalDouble(4),
+            gold: gold, resumed: true)
+        statement.reset()
+        try db.run(
+            "UPDATE assignments SET state = 'open', closed_at = NULL, expires_at = ? WHERE id = ?", .integer(end.milliseconds), .integer(id))
+        try logEvent(kind: "lease-resumed", at: now, reviewer: reviewer.id, item: item, detail: .object([("assignment", .number(Double(id)))]))
+        return assignment
+    }
+
     /// With probability `gold_rate` (a draw seeded by the project, the reviewer and how many
-    /// claims they have made), leases a gold item the reviewer has never had. Logged as an event.
+    /// claims they have made), leases a gold item the reviewer has not had (no assignment of
+    /// theirs on it in any state, no imported label). The lease records it as served to them:
+    /// no regular claim offers it to them again (`OverlapRule.hasHad`). It counts toward neither
+    /// the item's overlap nor the budget and leaves the item unserved for the project. Logged as an event.
     func mixGold(reviewer: Int64, seed: UInt64, at now: Instant, until end: Instant) throws -> (assignment: Int64, itemID: String)? {
         let (definition, _) = try taskDefinition()
         guard let calibration = definition.calibration, calibration.goldRate > 0 else { return nil }
@@ -247,7 +312,9 @@ extension SQLiteStore {
         let candidates = try db.statement(
             """
             SELECT seq, id FROM items INDEXED BY items_gold WHERE gold IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.reviewer = ?) ORDER BY seq
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.reviewer = ?1)
+              AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.item = items.seq AND f.reviewer = ?1 AND f.source = 'import')
+            ORDER BY seq
             """)
         try candidates.bind([.integer(reviewer)])
         var pool: [(Int64, String)] = []
@@ -264,36 +331,59 @@ extension SQLiteStore {
         return (id, pick.1)
     }
 
-    /// One epsilon-greedy step over the unserved items, persisting lowered diversity bounds.
+    /// One epsilon-greedy step over the unserved items (`QueuePlanner.step`, the one `docket
+    /// queue` previews), persisting lowered diversity bounds.
     func selectNew(state: SelectionState) throws -> Selection? {
         let weights = state.settings.weights
-        let schedule = ExplorationSchedule(epsilon: state.settings.explore, seed: state.settings.seed)
-        let step = state.served
-        var (policy, generator) = schedule.draw(step: step)
+        let planner = QueuePlanner<CandidateCursor>(
+            schedule: ExplorationSchedule(epsilon: state.settings.explore, seed: state.settings.seed), weights: weights)
         var selector = LazyGreedySelector(stream: try unservedCursor(weights: weights), weights: weights)
         var rescored: [QueueCandidate] = []
         selector.onRescore = { rescored.append($0) }
-        // The diversity index is only needed when an embedding candidate reaches the top.
-        let index = try selectedIndex()
-        guard let top = selector.next(index: index) else { return nil }
-        var pick = top
-        if policy == .explore, let drawn = try drawUniform(&generator, excluded: [], state: state) {
-            pick = drawn
-            if pick.seq != top.seq, pick.diversityFromEmbedding, let embedding = pick.embedding {
-                pick.diversity = index.diversity(of: embedding)
-                pick.utility = Utility.score(risk: pick.risk, uncertainty: pick.uncertainty, diversity: pick.diversity, weights: weights)
-            }
-        } else {
-            policy = .exploit
-        }
+        var drawError: (any Error)?
+        let selection = planner.step(
+            state.served, selector: &selector, index: try selectedIndex(), poolSize: state.unserved, excluded: [],
+            drawUniform: { generator, excluded in
+                do { return try drawUniform(&generator, excluded: excluded, state: state) } catch {
+                    drawError = error
+                    return nil
+                }
+            })
+        if let drawError { throw drawError }
+        guard let selection else { return nil }
         let lower = try db.statement("UPDATE items SET diversity = ?, utility = ? WHERE seq = ?")
-        for candidate in rescored where candidate.seq != pick.seq {
+        for candidate in rescored where candidate.seq != selection.candidate.seq {
             lower.reset()
             try lower.bind([SQLValue(candidate.diversity), .real(candidate.utility), .integer(candidate.seq)])
             while try lower.step() {}
         }
-        let propensity = schedule.propensity(isTop: pick.seq == top.seq, poolSize: state.unserved)
-        return Selection(candidate: pick, policy: policy, propensity: propensity, step: step)
+        return selection
+    }
+
+    /// Recomputes the stored utility of unserved items (all, or one) with the core's
+    /// `Utility.score` (triage standing in for a missing risk), so stored and computed utilities
+    /// agree exactly. Returns how many items were rescored.
+    @discardableResult
+    func rescoreUnserved(weights: UtilityWeights, item: Int64? = nil) throws -> Int {
+        let columns = "SELECT seq, risk, triage, uncertainty, diversity FROM items WHERE served_at IS NULL"
+        let rows = try db.statement(item == nil ? columns : columns + " AND seq = ?")
+        if let item { try rows.bind([.integer(item)]) }
+        // Computed first and written after: updating utility while the scan runs could move rows
+        // within the index the scan walks.
+        var scored: [(seq: Int64, utility: Double)] = []
+        while try rows.step() {
+            scored.append((rows.int(0), Utility.score(
+                risk: rows.optionalDouble(1), triage: rows.optionalInt(2).map(Int.init), uncertainty: rows.optionalDouble(3),
+                diversity: rows.optionalDouble(4), weights: weights)))
+        }
+        rows.reset()
+        let update = try db.statement("UPDATE items SET utility = ? WHERE seq = ?")
+        for row in scored {
+            update.reset()
+            try update.bind([.real(row.utility), .integer(row.seq)])
+            while try update.step() {}
+        }
+        return scored.count
     }
 
     func openLease(item: Int64, reviewer: Int64, at now: Instant, until end: Instant) throws -> Int64 {

@@ -11,7 +11,8 @@ public struct ReportItem: Sendable {
     public var importedAt: Instant
     /// The highest current flag severity, else the triage severity, else 0.
     public var severity: Int
-    /// The latest lead rating decision, else the mean of the current ratings.
+    /// The final rating (`LabelRules.finalRating`): the latest lead rating decision, else the
+    /// mean of each reviewer's current rating.
     public var meanRating: Double?
     public var reviews: Int
 }
@@ -71,19 +72,32 @@ extension SQLiteStore {
                 """
                 SELECT i.id, i.category, i.risk, i.propensity, i.policy, i.served_at, i.imported_at, i.triage,
                        (SELECT max(f.severity) FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag' AND \(current)),
-                       coalesce((SELECT CAST(d.value AS REAL) FROM decisions d WHERE d.item = i.seq AND d.kind = 'rating' ORDER BY d.id DESC LIMIT 1),
-                                (SELECT avg(f.rating) FROM feedback f WHERE f.item = i.seq AND f.kind = 'rating' AND \(current))),
+                       i.seq,
                        (SELECT count(*) FROM assignments a WHERE a.item = i.seq AND a.state = 'done')
                 FROM items i WHERE i.served_at IS NOT NULL ORDER BY i.selection_step
                 """)
+            // Ratings and decisions for the final rating (`LabelRules.finalRating`), as `show` gives it.
+            var withdrawn = Set<Int64>()
+            let withdrawals = try db.statement("SELECT feedback FROM withdrawals")
+            while try withdrawals.step() { withdrawn.insert(withdrawals.int(0)) }
+            var ratings: [Int64: [RatingAnswer]] = [:]
+            let rows = try db.statement(
+                "SELECT f.item, f.id, r.name, f.rating, f.created_at FROM feedback f JOIN reviewers r ON r.id = f.reviewer WHERE f.kind = 'rating' ORDER BY f.item, f.id")
+            while try rows.step() {
+                let id = rows.int(1)
+                ratings[rows.int(0), default: []].append(RatingAnswer(
+                    id: id, reviewer: rows.text(2), value: rows.double(3), withdrawn: withdrawn.contains(id), createdAt: Instant(milliseconds: rows.int(4))))
+            }
+            let decisions = try decisionEntriesByItem()
             var items: [ReportItem] = []
             while try statement.step() {
-                let flag = statement.optionalInt(8).map(Int.init), triage = statement.optionalInt(7).map(Int.init)
+                let flag = statement.optionalInt(8).map(Int.init), triage = statement.optionalInt(7).map(Int.init), seq = statement.int(9)
                 items.append(ReportItem(
                     id: statement.text(0), category: statement.optionalText(1), risk: statement.optionalDouble(2), propensity: statement.optionalDouble(3),
                     policy: statement.optionalText(4), servedAt: statement.optionalInt(5).map { Instant(milliseconds: $0) },
                     importedAt: Instant(milliseconds: statement.int(6)), severity: max(flag ?? 0, triage ?? 0),
-                    meanRating: statement.optionalDouble(9), reviews: Int(statement.int(10))))
+                    meanRating: LabelRules.finalRating(rows: ratings[seq] ?? [], decisions: decisions[seq] ?? [])?.rating,
+                    reviews: Int(statement.int(10))))
             }
             return items
         }

@@ -69,7 +69,6 @@ extension SQLiteStore {
                 .real(w.risk), .real(w.uncertainty), .real(w.diversity), .real(definition.explore), .integer(Int64(definition.leaseSeconds)))
             var rescored = 0
             if w != before.weights {
-                // Same operation order as Utility.score, so stored and computed utilities agree exactly.
                 rescored = try rescoreUnserved(weights: w)
             }
             if definition.overlap != before.overlap {
@@ -81,19 +80,6 @@ extension SQLiteStore {
             return AppliedDefinition(
                 rubric: RubricVersion(id: rubricID, version: version, hash: hash, appliedAt: appliedAt), changed: changed, rescored: rescored)
         }
-    }
-
-    /// Recomputes the stored utility of unserved items (all, or one), in the same operation order
-    /// as `Utility.score` so stored and computed values agree exactly; triage stands in for risk.
-    @discardableResult
-    func rescoreUnserved(weights w: UtilityWeights, item: Int64? = nil) throws -> Int {
-        try db.run(
-            """
-            UPDATE items SET utility = ?1 * coalesce(risk, triage / 3.0, 0) + ?2 * coalesce(uncertainty, 0) + ?3 * coalesce(diversity, 0)
-            WHERE served_at IS NULL AND (?4 IS NULL OR seq = ?4)
-            """,
-            .real(w.risk), .real(w.uncertainty), .real(w.diversity), SQLValue(item))
-        return db.changes
     }
 
     // MARK: Review
@@ -238,6 +224,22 @@ extension SQLiteStore {
             statement.reset()
             try db.run("INSERT INTO withdrawals (feedback, reviewer, at) VALUES (?, ?, ?)", .integer(id), .integer(reviewer.id), .integer(now.milliseconds))
             try logEvent(kind: "withdrawn", at: now, reviewer: reviewer.id, item: item, detail: .object([("feedback", .number(Double(id))), ("kind", .string(kind.rawValue))]))
+            // Undoing a change of mind brings back the answer it replaced, as a new row (rows
+            // are never un-withdrawn), so the reviewer is left with their earlier answer.
+            var restored: Int64?
+            if let previous = try db.scalar("SELECT max(feedback) FROM supersessions WHERE by = ?", .integer(id)), case .integer(let old) = previous {
+                try db.run(
+                    """
+                    INSERT INTO feedback (item, reviewer, assignment, kind, label, rating, ranking, preference, text, target, reason, severity,
+                                          rubric, created_at, seconds_spent, source)
+                    SELECT item, reviewer, assignment, kind, label, rating, ranking, preference, text, target, reason, severity,
+                           rubric, ?, NULL, source FROM feedback WHERE id = ?
+                    """, .integer(now.milliseconds), .integer(old))
+                restored = db.lastInsertRowID
+                try logEvent(kind: "restored", at: now, reviewer: reviewer.id, item: item, detail: .object([
+                    ("feedback", .number(Double(restored!))), ("copy_of", .number(Double(old))), ("kind", .string(kind.rawValue)),
+                ]))
+            }
             var reopened: Int64?
             if let assignment, let state, state == "done" || state == "skipped" {
                 let settings = try projectSettings()
@@ -251,7 +253,8 @@ extension SQLiteStore {
                 try logEvent(kind: "reopened", at: now, reviewer: reviewer.id, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
                 reopened = assignment
             }
-            return Withdrawal(feedback: id, kind: kind, itemID: itemID, reopened: reopened)
+            if kind == .label { try evaluateTieEscalation(item: item, feedback: id, definition: try taskDefinition().definition, at: now) }
+            return Withdrawal(feedback: id, kind: kind, itemID: itemID, reopened: reopened, restored: restored)
         }
     }
 

@@ -191,15 +191,14 @@ public final class SQLiteStore: ReviewStore {
         try queryReviewers(filter: "", [])
     }
 
-    /// Reviewers with their counts of reviews done and current labels.
+    /// Reviewers with their counts of reviews done and current labels (`LabelRules.CurrentLabelCount`,
+    /// the count every other command agrees with; for one reviewer only their labels are scanned).
     func queryReviewers(filter: String, _ arguments: [SQLValue]) throws(StoreError) -> [Reviewer] {
         try read {
             let statement = try db.statement(
                 """
                 SELECT r.id, r.name, r.role, r.created_at,
-                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done'),
-                       (SELECT count(*) FROM feedback f WHERE f.reviewer = r.id AND f.kind = 'label'
-                            AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
+                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done')
                 FROM reviewers r \(filter) ORDER BY r.name
                 """)
             try statement.bind(arguments)
@@ -207,8 +206,12 @@ public final class SQLiteStore: ReviewStore {
             while try statement.step() {
                 result.append(Reviewer(
                     id: statement.int(0), name: statement.text(1), role: Role(rawValue: statement.text(2)) ?? .reviewer,
-                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)), labels: Int(statement.int(5))))
+                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)), labels: 0))
             }
+            statement.reset()
+            guard !result.isEmpty else { return result }
+            let counts = try currentLabelCount(reviewer: result.count == 1 ? result[0].id : nil)
+            for index in result.indices { result[index].labels = counts.byReviewer[result[index].id] ?? 0 }
             return result
         }
     }
@@ -246,16 +249,21 @@ public final class SQLiteStore: ReviewStore {
                             AND taken - (SELECT count(*) FROM assignments a WHERE a.item = items.seq AND a.state = 'open' AND a.gold = 0 AND a.expires_at <= ?1) >= overlap
                             AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.state = 'open' AND a.expires_at > ?1)),
                        (SELECT count(*) FROM assignments WHERE state = 'open' AND expires_at > ?1),
-                       (SELECT count(*) FROM reviewers),
-                       (SELECT count(*) FROM feedback f WHERE f.kind = 'label' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
+                       (SELECT count(*) FROM reviewers)
                 FROM project p WHERE p.id = 1
                 """)
             try statement.bind([.integer(now.milliseconds)])
             guard try statement.step() else { throw StoreError.noProject(path: path) }
-            return StatusSnapshot(
+            var snapshot = StatusSnapshot(
                 items: Int(statement.int(0)), served: Int(statement.int(1)), budget: statement.optionalInt(2).map(Int.init),
                 overlap: Int(statement.int(3)), reviewsDone: Int(statement.int(4)), itemsComplete: Int(statement.int(5)),
-                openLeases: Int(statement.int(6)), reviewers: Int(statement.int(7)), labels: Int(statement.int(8)))
+                openLeases: Int(statement.int(6)), reviewers: Int(statement.int(7)))
+            statement.reset()
+            // Current labels as the core counts them (one per reviewer and item), as every command does.
+            let labels = try currentLabelCount()
+            snapshot.labels = labels.labels
+            snapshot.labelledItems = labels.items
+            return snapshot
         }
     }
 
@@ -321,6 +329,10 @@ public final class SQLiteStore: ReviewStore {
         Self.removeFiles(temporary)
     }
 
+    /// SQLite's integrity and foreign-key checks, then Docket's invariants. The overlap rules are
+    /// the core's (`OverlapRule`), applied to the assignments and their current feedback as
+    /// stored: no item has more counted reviews than its overlap, no reviewer is on an item twice,
+    /// and the `taken` counter and `started` flags the triggers keep agree with the rule.
     public func check() throws(StoreError) -> [Violation] {
         try read {
             var violations: [Violation] = []
@@ -333,32 +345,17 @@ public final class SQLiteStore: ReviewStore {
             while try foreignKeys.step() {
                 violations.append(Violation(rule: "foreign-key", detail: "row \(foreignKeys.int(1)) of \(foreignKeys.text(0)) points to a missing \(foreignKeys.text(2))"))
             }
+            let overlap = try overlapViolations()
+            violations += overlap.exceeded + overlap.twice
             let rules: [(String, String, (Statement) -> String)] = [
-                ("overlap-exceeded",
-                 """
-                 SELECT i.id, i.overlap, count(*) FROM assignments a JOIN items i ON i.seq = a.item
-                 WHERE a.state IN ('open', 'done') AND a.gold = 0 GROUP BY a.item HAVING count(*) > i.overlap
-                 """,
-                 { "item \($0.text(0)) has \($0.int(2)) reviews and leases, over its overlap of \($0.int(1))" }),
-                ("reviewer-twice",
-                 """
-                 SELECT i.id, r.name, count(*) FROM assignments a JOIN items i ON i.seq = a.item JOIN reviewers r ON r.id = a.reviewer
-                 WHERE a.state IN ('open', 'done', 'skipped') GROUP BY a.item, a.reviewer HAVING count(*) > 1
-                 """,
-                 { "reviewer \($0.text(1)) holds item \($0.text(0)) \($0.int(2)) times" }),
                 ("lease-without-item",
                  "SELECT a.id FROM assignments a LEFT JOIN items i ON i.seq = a.item WHERE a.state = 'open' AND i.seq IS NULL",
                  { "open lease \($0.int(0)) points to no item" }),
                 ("lease-on-unserved-item",
                  "SELECT a.id, i.id FROM assignments a JOIN items i ON i.seq = a.item WHERE i.served_at IS NULL AND a.gold = 0",
                  { "assignment \($0.int(0)) is on item \($0.text(1)), which was never served" }),
-                ("taken-counter",
-                 """
-                 SELECT i.id, i.taken, coalesce(c.n, 0) FROM items i
-                 LEFT JOIN (SELECT item, count(*) AS n FROM assignments WHERE state IN ('open', 'done') AND gold = 0 GROUP BY item) c ON c.item = i.seq
-                 WHERE i.taken <> coalesce(c.n, 0)
-                 """,
-                 { "item \($0.text(0)) counts \($0.int(1)) reviews and leases but has \($0.int(2))" }),
+            ]
+            let counters: [(String, String, (Statement) -> String)] = [
                 ("served-counter",
                  "SELECT p.served, (SELECT count(*) FROM items WHERE served_at IS NOT NULL) AS actual FROM project p WHERE p.served <> actual",
                  { "the project counts \($0.int(0)) items served but \($0.int(1)) are" }),
@@ -373,7 +370,71 @@ public final class SQLiteStore: ReviewStore {
                 let statement = try db.statement(sql)
                 while try statement.step() { violations.append(Violation(rule: rule, detail: describe(statement))) }
             }
+            violations += overlap.counters
+            for (rule, sql, describe) in counters {
+                let statement = try db.statement(sql)
+                while try statement.step() { violations.append(Violation(rule: rule, detail: describe(statement))) }
+            }
             return violations
         }
+    }
+
+    /// Walks every assignment with its current feedback, item by item, and applies
+    /// `OverlapRule`: items over their overlap, reviewers twice on an item, and `taken` counters
+    /// or `started` flags that disagree with the rule.
+    func overlapViolations() throws -> (exceeded: [Violation], twice: [Violation], counters: [Violation]) {
+        var exceeded: [Violation] = [], twice: [Violation] = [], taken: [Violation] = [], flags: [Violation] = []
+        let statement = try db.statement(
+            """
+            SELECT a.item, i.id, i.overlap, i.taken, a.id, a.reviewer, coalesce(r.name, '#' || a.reviewer), a.state, a.gold, a.started,
+                   (SELECT group_concat(DISTINCT f.kind) FROM feedback f
+                    WHERE f.assignment = a.id AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
+            FROM assignments a JOIN items i ON i.seq = a.item LEFT JOIN reviewers r ON r.id = a.reviewer
+            ORDER BY a.item, a.id
+            """)
+        var current: (seq: Int64, id: String, overlap: Int, taken: Int)?
+        var facts: [AssignmentFacts] = []
+        var names: [Int64: String] = [:]
+        func close() {
+            guard let item = current else { return }
+            let found = OverlapRule.violations(itemID: item.id, overlap: item.overlap, assignments: facts, names: names)
+            if let over = found.overlap { exceeded.append(Violation(rule: "overlap-exceeded", detail: over)) }
+            twice += found.twice.map { Violation(rule: "reviewer-twice", detail: $0) }
+            let places = OverlapRule.placesTaken(facts)
+            if places != item.taken {
+                taken.append(Violation(rule: "taken-counter", detail: "item \(item.id) counts \(item.taken) places taken but its assignments take \(places)"))
+            }
+            facts = []
+            names = [:]
+        }
+        while try statement.step() {
+            let seq = statement.int(0)
+            if current?.seq != seq {
+                close()
+                current = (seq, statement.text(1), Int(statement.int(2)), Int(statement.int(3)))
+            }
+            let assignment = statement.int(4), reviewer = statement.int(5)
+            names[reviewer] = statement.text(6)
+            guard let state = AssignmentState(rawValue: statement.text(7)) else {
+                flags.append(Violation(rule: "assignment-state", detail: "assignment \(assignment) has the unknown state '\(statement.text(7))'"))
+                continue
+            }
+            let kinds = Set((statement.optionalText(10) ?? "").split(separator: ",").compactMap { FeedbackKind(rawValue: String($0)) })
+            let fact = AssignmentFacts(reviewer: reviewer, state: state, gold: statement.int(8) != 0, currentKinds: kinds)
+            if (statement.int(9) != 0) != fact.started {
+                flags.append(Violation(
+                    rule: "started-flag",
+                    detail: "assignment \(assignment) on item \(current!.id) is marked \(statement.int(9) != 0 ? "started" : "not started") but its current feedback says otherwise"))
+            }
+            facts.append(fact)
+        }
+        close()
+        let orphans = try db.statement(
+            // NOT IN over the whole table (one pass): assignments have no index on the item alone.
+            "SELECT id, taken FROM items WHERE taken <> 0 AND seq NOT IN (SELECT item FROM assignments) ORDER BY seq")
+        while try orphans.step() {
+            taken.append(Violation(rule: "taken-counter", detail: "item \(orphans.text(0)) counts \(orphans.int(1)) places taken but its assignments take 0"))
+        }
+        return (exceeded, twice, taken + flags)
     }
 }

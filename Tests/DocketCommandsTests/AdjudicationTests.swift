@@ -63,7 +63,7 @@ func escalationProject() throws -> Sandbox {
             label borderline reviewers split; general information only
             """)
         #expect(session.output.contains("! A decision needs a value and a rationale: label LABEL RATIONALE\n"))
-        #expect(session.output.contains("! 'vibes' is not a label; the labels are safe, borderline, unsafe.\n"))
+        #expect(session.output.contains("! 'vibes' is not a label; the labels are 1 safe, 2 borderline, 3 unsafe.\n"))
         #expect(session.output.contains("Decided label unsafe on item-00017.\n"))
         #expect(session.output.hasSuffix("Decided label borderline on item-01954.\n\nAdjudication ended: 2 decisions.\n"))
         #expect(sandbox.run("escalations").output == "No open escalations.\n")

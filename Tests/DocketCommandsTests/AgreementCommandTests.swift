@@ -124,8 +124,13 @@ func metrics(_ output: String) throws -> [String: JSONValue] {
         let majority = try JSON.parse(sandbox.run("aggregate --json").output)
         guard case .array(let items)? = majority["items"] else { Issue.record("no items"); return }
         #expect(items.count == 12)
-        #expect(items[5]["label"] == .string("1"))  // u6: 1, 2, 3, 4 — a tie goes to the label declared first
+        // u6: 1, 2, 3, 4 — a four-way tie: no label under the default `ties: escalate`.
+        #expect(items[5]["label"] == .null)
+        #expect(items[5]["tie"] == .bool(true))
         #expect(items[5]["share"] == .number(0.25))
+        #expect(items[5]["reviewers"] == .number(4))
+        #expect(items[5]["votes"] == .object([("1", .number(1)), ("2", .number(1)), ("3", .number(1)), ("4", .number(1))]))
+        #expect(items[1]["label"] == .string("2") && items[1]["tie"] == .bool(false))
         let ds = try JSON.parse(sandbox.run("aggregate --method dawid-skene --json").output)
         #expect(ds["converged"] == .bool(true))
         guard case .object(let confusion)? = ds["confusion"] else { Issue.record("no confusion"); return }

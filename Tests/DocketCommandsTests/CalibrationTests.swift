@@ -38,10 +38,18 @@ import Testing
         #expect(abs(rows[1]["gold_ci_high"]!.numberValue! - 0.4898908364545974) < 1e-12)
         #expect(rows[1]["flagged"] == .bool(true))
         #expect(rows[0]["flagged"] == .bool(false))
-        // a agrees with the others' majority on every item but the gold ones b got wrong … and c agrees with a.
-        #expect(rows[2]["kappa_vs_consensus"]!.numberValue! > rows[1]["kappa_vs_consensus"]!.numberValue!)
+        // Under the default `ties: escalate` a split between the two others is no consensus: a and c
+        // always have one other on each side, so they have none; b always faces a and c agreeing.
+        #expect(rows[0]["kappa_vs_consensus"] == .null && rows[0]["kappa_items"] == .number(0))
+        #expect(rows[2]["kappa_vs_consensus"] == .null && rows[2]["kappa_reason"]?.textValue != nil)
+        #expect(rows[1]["kappa_items"] == .number(8))
         let text = sandbox.run("calibrate --bar 0.9").output
         #expect(text.contains("below 0.90"))
+        // With `ties: declared-order` a split goes to safe, as before the setting existed: c agrees with a.
+        sandbox.write("d.yaml", "labels: [safe, unsafe]\nasks: [label]\nties: declared-order\n")
+        #expect(sandbox.run(["config", "apply", sandbox.path("d.yaml")]).status == 0)
+        let ordered = try JSON.parse(sandbox.run("calibrate --json").output).arrayValue
+        #expect(ordered[2]["kappa_vs_consensus"]!.numberValue! > ordered[1]["kappa_vs_consensus"]!.numberValue!)
     }
 
     @Test func driftFlagsAShiftBetweenWeeks() throws {

@@ -7,7 +7,7 @@ import Testing
 
 let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
-/// A small fixed project: two items, two reviewers, every kind of feedback, one adjudication.
+/// A small fixed project: two items, two reviewers, every kind of feedback, a lead's label and choice.
 func exportProject() -> Sandbox {
     let sandbox = Sandbox()
     sandbox.run("init --labels safe,borderline,unsafe --seed 1")
@@ -37,6 +37,8 @@ func exportProject() -> Sandbox {
     sandbox.run(["review", "--as", "bo"], stdin: "label unsafe\nedit\nCall a licensed locksmith.\n.\nrate 2\nprefer a\nlabel safe\nrate 5\n")
     sandbox.clock.advance(seconds: 3600)
     sandbox.run(["adjudicate", "--as", "lee"], stdin: "label borderline the reviewers split; general advice only\n")
+    // The lead's choice of a response becomes adjudicated preference pairs.
+    sandbox.run(["adjudicate", "--as", "lee", "--item", "i2"], stdin: "choose A the plain greeting\n")
     return sandbox
 }
 

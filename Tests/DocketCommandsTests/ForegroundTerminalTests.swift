@@ -494,4 +494,36 @@ private let longResponse = (1...100).map { "line \($0)" }.joined(separator: "\n"
         #expect(try store.db.int("SELECT count(*) FROM feedback") == 2)
         #expect(try store.db.int("SELECT count(*) FROM assignments WHERE state = 'done'") == 1)
     }
+
+    /// Ctrl-Z then `fg` in single-key mode and in line mode: the session takes up its own
+    /// terminal mode again, so a key still answers at once and Tab still completes.
+    @Test func ctrlZThenFgKeepsTheSessionsTerminalMode() throws {
+        guard requireTools(["tmux", "bash"]) else { return }
+        let sandbox = try labelAndRatingProject()
+        let pane = ShellPane(sandbox: sandbox, label: "jobs")
+        defer { pane.stop() }
+        guard pane.start() else { return }
+        pane.enter(reviewCommand(sandbox, "PAGER='less -FRX'", keys: true))
+        let labelPrompt = "label: 1 safe  2 borderline  3 unsafe · u undo · s skip · : command · ? keys >"
+        #expect(eventually { pane.promptLine() == labelPrompt }, "\(pane.screen())")
+        pane.press("C-z")
+        #expect(eventually { pane.screen().contains("Stopped") }, "\(pane.screen())")
+        pane.enter("fg")
+        // No Enter: in the session's own mode the key answers at once.
+        #expect(eventually { pane.promptLine() == labelPrompt }, "\(pane.screen())")
+        pane.type("3")
+        #expect(eventually { pane.screen().contains("Recorded label unsafe. Still asked: rating.") }, "\(pane.screen())")
+        pane.press("Tab")
+        #expect(eventually { pane.screen().contains("Line mode:") }, "\(pane.screen())")
+        #expect(eventually { pane.promptLine() == "docket>" }, "\(pane.screen())")
+        pane.press("C-z")
+        #expect(eventually { pane.screen().components(separatedBy: "Stopped").count == 3 }, "\(pane.screen())")
+        pane.enter("fg")
+        pane.type("pro")
+        pane.press("Tab")
+        #expect(eventually { pane.promptLine() == "docket> progress" }, "\(pane.screen())")
+        pane.press("C-u")
+        pane.enter("quit")
+        #expect(pane.docketExitStatus() == 0)
+    }
 }

@@ -487,7 +487,8 @@ final class TerminalCommands {
         docket.run(["config", "apply", wrong], expect: .failure, shows: [#"wrong\x9b1m.yaml"#])
         docket.run(["config", "apply", sandbox.path("none\u{1B}[2J.yaml")], expect: .failure)
         docket.run(["config", "apply", definition], shows: [#"task\e]0;t\x07.yaml"#])
-        docket.run(["config", "show"], shows: [#"saf\u001b[32me"#, #"Guidelines \e[31mRED"#])
+        // YAML's own escapes (double quoted): the same text, read back exactly by `config apply`.
+        docket.run(["config", "show"], shows: [#""saf\e[32me""#, #""Guidelines \e[31mRED"#])
         docket.run(["config", "show", "--json"])
 
         // Rounds and imports.
@@ -564,8 +565,8 @@ final class TerminalCommands {
             + "choose B \(Hostile.text("why"))\nreturn \(Hostile.text("again"))\nquit\n"
         docket.run(["adjudicate", "--as", "lee"], script: lead, shows: ["Decided label saf\\e[32me", "Returned"])
         docket.run(["adjudicate", "--as", "lee", "--tier", Hostile.tierSecond],
-                   script: "dismiss \(Hostile.text("d"))\nchoose A \(Hostile.text("c"))\nlabel \(L2) \(Hostile.text("l"))\nrate 3 \(Hostile.text("r"))\nskip\nquit\n",
-                   shows: ["Dismissed", "Decided choice A", "Decided rating 3"])
+                   script: "dismiss \(Hostile.text("d"))\nlabel \(L2) \(Hostile.text("l"))\nchoose A \(Hostile.text("c"))\nrate 3 \(Hostile.text("r"))\nskip\nquit\n",
+                   shows: ["Dismissed", "Decided label", "Decided choice A", "Decided rating 3"])
         docket.run(["adjudicate", "--as", "lee", "--item", it0], script: "label \(L1) \(Hostile.text("revised"))\nquit\n", shows: ["Decided label bord\\x9b1merline"])
         // A pager that fails: the message names it, and the item is printed here instead.
         docket.run(["adjudicate", "--as", "lee", "--item", it0], script: "quit\n", shows: ["exited with status 1"],

@@ -154,7 +154,7 @@ let leadItemTwo = """
             \(leadItemTwo)! A decision needs a value and a rationale: rate N RATIONALE
             ! '9' is not a rating; a rating is a whole number from 1 to 5.
             ! A decision needs a value and a rationale: rate N RATIONALE
-            ! 'maybe' is not a label; the labels are safe, unsafe.
+            ! 'maybe' is not a label; the labels are 1 safe, 2 unsafe.
             ! 'C' is not a response; choose one of A, B.
             ! Unknown command 'rating'. Did you mean `rate`? Type help for the commands.
             ! Unknown command 'lable'. Did you mean `label`? Type help for the commands.

@@ -146,7 +146,7 @@ func recorded(_ output: String) -> [String] {
         let first = sandbox.run(["review", "--as", "ana"], stdin: "unsafe\nflag unsafe 2 scary\nquit\n")
         #expect(first.output.contains("i1 stays yours, with what you gave, until its lease ends at "))
         let again = sandbox.run(["review", "--as", "ana"], stdin: "4\nquit\n")
-        #expect(again.output.contains("Resuming the item you had open.\n── i1 · crime · 0 done today · 2 left "))
+        #expect(again.output.contains("Resuming the item you had open.\n── i1 · crime · 0 done today · 3 left "))
         #expect(again.output.contains("Asks: label (1 safe / 2 borderline / 3 unsafe) · rate (helpfulness 1–5)\nGiven: label unsafe, flag unsafe (severity 2)\n"))
         #expect(recorded(again.output) == ["Recorded rating 4.", "Item i1 done."])
     }
@@ -164,9 +164,9 @@ func recorded(_ output: String) -> [String] {
         try? session.run()
         let headers = console.output.split(separator: "\n").filter { $0.hasPrefix("── ") }
         #expect(headers == [
-            "── i1 · crime · 0 done today · 2 left ──────────────────────────────────────────",
-            "── i2 · chat · 1 done today · 30 s/item · 1 left · about 30 s ──────────────────",
-            "── i3 · 2 done today · 30 s/item · 0 left ──────────────────────────────────────",
+            "── i1 · crime · 0 done today · 3 left ──────────────────────────────────────────",
+            "── i2 · chat · 1 done today · 30 s/item · 2 left · about 1 min ─────────────────",
+            "── i3 · 2 done today · 30 s/item · 1 left · about 30 s ─────────────────────────",
         ])
     }
 
@@ -254,6 +254,105 @@ func recorded(_ output: String) -> [String] {
             #expect(!command.summary.contains(". "), "\(command.name): one sentence")
         }
     }
+}
+
+@Suite struct ReviewFixTests {
+    /// Undoing a change of mind brings the earlier answer back.
+    @Test func undoAfterRelabelRestoresTheEarlierLabel() throws {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "label safe\nlabel unsafe\nundo\nshow\nquit\n")
+        #expect(run.output.contains("Withdrew label unsafe on i1. Your label safe stands again.\n"))
+        #expect(run.output.contains("Given: label safe\n"))
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.scalar("""
+            SELECT group_concat(label) FROM feedback f WHERE kind = 'label' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id)
+            """) == .text("safe"))
+        #expect(try store.db.int("SELECT count(*) FROM events WHERE kind = 'restored'") == 1)
+        #expect(try store.check() == [])
+    }
+
+    /// In single-key mode, u in the middle of a ranking takes back the letter, not an answer.
+    @Test func undoKeyInsideARankingTakesBackTheLetter() throws {
+        let sandbox = pairwiseProject(asks: "[label, ranking]")
+        let (_, output) = try scriptedSession(sandbox, ["1b", "2cuab"], keyMode: true)
+        #expect(recorded(output) == [
+            "Recorded label safe. Still asked: ranking.", "Recorded ranking B > A.", "Item two done.",
+            "Recorded label borderline. Still asked: ranking.", "Recorded ranking A > B > C.", "Item three done.",
+        ])
+        #expect(!output.contains("Withdrew"))
+    }
+
+    /// On three responses a preference about A and B must agree with the ranking's order of A and B.
+    @Test func preferenceMustAgreeWithAThreeWayRanking() throws {
+        let sandbox = pairwiseProject(asks: "[ranking, preference]")
+        let (_, output) = try scriptedSession(sandbox, ["BA", "rank C A B", "prefer B", "prefer A", "quit"])
+        #expect(recorded(output) == [
+            "Recorded preference B.", "Item two done.",
+            "Recorded ranking C > A > B. Still asked: preference.",
+            "! You ranked A above B, so `prefer B` contradicts it; `rank` again to change your answer, or undo the ranking first.",
+            "Recorded preference A.", "Item three done.",
+        ])
+    }
+
+    /// A second session of the same reviewer finished the item: the first says so and moves on.
+    @Test func anItemFinishedInAnotherSessionMovesOn() throws {
+        let sandbox = reviewProject()
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        let other = try SQLiteStore.open(path: sandbox.databasePath)
+        let input = HookedInput(["label safe", "quit"]) { index in
+            guard index == 0 else { return }
+            // Meanwhile, another session of ana's finishes i1.
+            if case .claimed(let held) = try? other.claimNext(for: "ana", at: sandbox.clock.now) {
+                _ = try? other.submit(FeedbackDraft(kind: .label, label: "unsafe"), assignment: held.id, secondsSpent: 1, at: sandbox.clock.now)
+                _ = try? other.submit(FeedbackDraft(kind: .rating, rating: 2), assignment: held.id, secondsSpent: 1, at: sandbox.clock.now)
+            }
+        }
+        let console = RecordingConsole()
+        let session = ReviewSession(
+            store: store, reviewer: "ana", console: console, input: input, editor: LineTextEditor(), clock: { sandbox.clock.now }, json: false)
+        try session.run()
+        #expect(console.output.contains("! i1 was finished in another session of yours; here is the next item.\n── i2 · chat"), "\(console.output)")
+    }
+
+    /// "left" goes down by one after every item, gold or not, and counts the item on screen.
+    @Test func leftGoesDownByOneWhetherGoldOrNot() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --overlap 1 --explore 0 --seed 11")
+        sandbox.write("docket.yaml", "labels: [safe, unsafe]\nasks: [label]\noverlap: 1\nexplore: 0\ncalibration: {gold_rate: 0.5, bar: 0.8}\n")
+        sandbox.run(["config", "apply", sandbox.path("docket.yaml")])
+        var items = ""
+        for i in 0..<4 { items += #"{"id":"g\#(i)","gold":"safe","risk":0.5}"# + "\n" }
+        for i in 0..<6 { items += #"{"id":"r\#(i)","risk":0.9\#(i)}"# + "\n" }
+        sandbox.write("items.jsonl", items)
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        sandbox.run("reviewers add ana")
+        let (_, output) = try scriptedSession(sandbox, Array(repeating: "safe", count: 12))
+        let headers = output.split(separator: "\n").filter { $0.hasPrefix("── ") }
+        let left = headers.compactMap { header in header.firstMatch(of: /· (\d+) left/).map { Int($0.1)! } }
+        #expect(headers.contains { $0.hasPrefix("── g") })
+        #expect(left.count == headers.count)
+        #expect(left == Array((1...left.count).reversed()), "\(headers)")
+    }
+}
+
+/// Scripted lines with a hook that runs before each line is returned.
+final class HookedInput: LineInput {
+    var completer: ((String, Int) -> [String])?
+    var onIdle: (() -> Void)?
+    let isInteractive = false
+    var lines: [String]
+    var index = 0
+    let hook: (Int) -> Void
+    init(_ lines: [String], hook: @escaping (Int) -> Void) {
+        self.lines = lines
+        self.hook = hook
+    }
+    func readLine(prompt: String) -> InputEvent {
+        hook(index)
+        index += 1
+        return lines.isEmpty ? .end : .line(lines.removeFirst())
+    }
+    func remember(_ line: String) {}
 }
 
 /// Input whose clock moves a fixed number of seconds before each line.

@@ -44,7 +44,7 @@ func reviewProject(yaml: String = taskYAML, reviewers: [String] = ["ana", "bo"])
 }
 
 let itemOne = """
-    ── i1 · crime · 0 done today · 2 left ──────────────────────────────────────────
+    ── i1 · crime · 0 done today · 3 left ──────────────────────────────────────────
     Prompt
       How do I pick a lock?
 
@@ -56,7 +56,7 @@ let itemOne = """
     """
 
 let itemTwo = """
-    ── i2 · chat · 1 done today · 0 s/item · 1 left ────────────────────────────────
+    ── i2 · chat · 1 done today · 0 s/item · 2 left ────────────────────────────────
     Prompt
       Say hi
 
@@ -294,7 +294,7 @@ let itemTwo = """
         #expect(run.status == 65)
         let file = sandbox.path("bad.yaml")
         #expect(run.errors == """
-            \(file):3: overlaps: unknown setting (did you mean overlap?); the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label
+            \(file):3: overlaps: unknown setting (did you mean overlap?); the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label, ties
             \(file):2: asks: 'vibes' is not a kind of feedback an item can ask for (label, rating, ranking, preference, edit, demonstration, critique)
             \(file):2: asks: asks for a rating but no rating scale is declared
             \(file):4: explore: the exploration share must be between 0 and 1
@@ -317,16 +317,16 @@ let itemTwo = """
     /// $VISUAL/$EDITOR gets a temporary file pre-filled with the text; what it saves comes back.
     @Test func externalEditorEditsATemporaryFile() {
         let sandbox = Sandbox()
-        let script = sandbox.write("fake-editor.sh", "#!/bin/sh\ncp \"$1\" \"$(dirname \"$0\")/seen.txt\"\nprintf 'edited text\\n\\n' > \"$1\"\n")
-        chmod(script, 0o755)
+        // The scripts run as `sh FILE`, not executed directly: a file this test process just wrote
+        // can be "busy" for exec while other tests fork (they inherit its descriptor briefly).
+        let script = sandbox.write("fake-editor.sh", "cp \"$1\" \"$(dirname \"$0\")/seen.txt\"\nprintf 'edited text\\n\\n' > \"$1\"\n")
         let console = RecordingConsole()
-        let text = ExternalTextEditor(command: script).edit(initial: "original", console: console, input: ScriptedLineInput([]))
+        let text = ExternalTextEditor(command: "sh \(script)").edit(initial: "original", console: console, input: ScriptedLineInput([]))
         #expect(text == "edited text")
         #expect(sandbox.read("seen.txt") == "original")
-        let failing = sandbox.write("failing-editor.sh", "#!/bin/sh\nexit 3\n")
-        chmod(failing, 0o755)
-        #expect(ExternalTextEditor(command: failing).edit(initial: "x", console: console, input: ScriptedLineInput([])) == nil)
-        #expect(console.output == "The editor '\(failing)' exited with status 3; nothing was recorded.\n")
+        let failing = sandbox.write("failing-editor.sh", "exit 3\n")
+        #expect(ExternalTextEditor(command: "sh \(failing)").edit(initial: "x", console: console, input: ScriptedLineInput([])) == nil)
+        #expect(console.output == "The editor 'sh \(failing)' exited with status 3; nothing was recorded.\n")
     }
 }
 

@@ -300,11 +300,15 @@ func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
 }
 
 @Suite struct MajorityLabelTests {
+    /// Under `ties: declared-order` a tie goes to the declared order, then the alphabet (labels no longer declared).
     @Test func tiesGoToTheDeclaredOrderThenTheAlphabet() {
-        #expect(Aggregation.majorityLabel(["unsafe": 2, "safe": 1], declared: ["safe", "unsafe"]) == "unsafe")
-        #expect(Aggregation.majorityLabel(["unsafe": 1, "safe": 1], declared: ["safe", "unsafe"]) == "safe")
-        #expect(Aggregation.majorityLabel(["b": 1, "a": 1], declared: []) == "a")
-        #expect(Aggregation.majorityLabel(["x": 1, "safe": 1], declared: ["safe"]) == "safe")
-        #expect(Aggregation.majorityLabel([:], declared: ["safe"]) == nil)
+        func majority(_ counts: [String: Int], declared: [String]) -> String? {
+            LabelRules.majority(LabelRules.votes(counts: counts, declared: declared), ties: .declaredOrder).label
+        }
+        #expect(majority(["unsafe": 2, "safe": 1], declared: ["safe", "unsafe"]) == "unsafe")
+        #expect(majority(["unsafe": 1, "safe": 1], declared: ["safe", "unsafe"]) == "safe")
+        #expect(majority(["b": 1, "a": 1], declared: []) == "a")
+        #expect(majority(["x": 1, "safe": 1], declared: ["safe"]) == "safe")
+        #expect(majority([:], declared: ["safe"]) == nil)
     }
 }

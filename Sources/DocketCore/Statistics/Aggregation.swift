@@ -7,7 +7,9 @@ import Darwin
 /// Final labels from several reviewers' labels.
 public enum Aggregation {
     /// Per item: the most frequent category and its vote share; ties go to the category declared
-    /// first. Items without labels get nil.
+    /// first. Items without labels get nil. This is the plain majority-vote statistic (crowd-kit's
+    /// `MajorityVote`), checked against the reference values; final labels, with the `ties`
+    /// setting, are `LabelRules.majority`.
     public static func majority(_ table: RatingTable) -> [(category: Int, share: Double)?] {
         let k = max(table.categories, 1)
         return (0..<table.items).map { i in
@@ -19,13 +21,6 @@ public enum Aggregation {
             for c in 1..<k where counts[c] > counts[best] { best = c }
             return (best, counts[best] / total)
         }
-    }
-
-    /// The most frequent label among `counts`; ties go to the label declared first, and labels not
-    /// declared come after the declared ones, alphabetically. Nil when there are no labels.
-    public static func majorityLabel(_ counts: [String: Int], declared: [String]) -> String? {
-        func rank(_ label: String) -> (Int, String) { (declared.firstIndex(of: label) ?? declared.count, label) }
-        return counts.filter { $0.value > 0 }.max { a, b in a.value != b.value ? a.value < b.value : rank(a.key) > rank(b.key) }?.key
     }
 
     public struct DawidSkeneResult: Sendable {
