@@ -37,13 +37,16 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "docket", dependencies: ["DocketCommands"]),
-        .target(name: "DocketTestSupport", dependencies: ["DocketCore", "DocketStore", "DocketCommands"]),
+        // Test support in two layers, so the core tests link neither SQLite nor readline: clocks,
+        // scratch directories and fixtures on the core alone; running commands on top of it.
+        .target(name: "DocketTestSupport", dependencies: ["DocketCore"]),
+        .target(name: "DocketCommandTestSupport", dependencies: ["DocketCore", "DocketCommands", "DocketTestSupport"]),
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore", "DocketTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "DocketCommandsTests",
             dependencies: [
-                "DocketCommands", "DocketTestSupport",
+                "DocketCommands", "DocketStore", "DocketTestSupport", "DocketCommandTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

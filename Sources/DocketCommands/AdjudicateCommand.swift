@@ -193,7 +193,7 @@ struct AdjudicateCommand: ContextCommand {
         } else {
             queue = try store.openEscalations(tier: tier).map(\.itemID)
         }
-        let session = LeadSession(store: store, definition: definition, lead: lead, console: context.console, input: context.makeLineInput(HistoryScope(database: store.path, reviewer: lead, session: "adjudicate")), clock: context.clock)
+        let session = LeadSession(store: store, definition: definition, lead: lead, console: context.console, input: context.makeLineInput(HistoryScope(database: store.location, reviewer: lead, session: "adjudicate")), clock: context.clock)
         session.run(queue: queue, scope: item == nil ? " in tier \(Sanitize.inline(tier))" : "")
     }
 }
@@ -201,7 +201,7 @@ struct AdjudicateCommand: ContextCommand {
 /// The lead's session. Every error — a mistyped command, a bad value, a missing rationale, a
 /// refused or failed store write — is printed as a sentence and the session goes on.
 final class LeadSession {
-    let store: SQLiteStore
+    let store: any ReviewStore
     let definition: TaskDefinition
     let lead: String
     let console: any Console
@@ -210,7 +210,7 @@ final class LeadSession {
     private var current: ItemReport?
     private var decided = 0
 
-    init(store: SQLiteStore, definition: TaskDefinition, lead: String, console: any Console, input: any LineInput, clock: @escaping () -> Instant) {
+    init(store: any ReviewStore, definition: TaskDefinition, lead: String, console: any Console, input: any LineInput, clock: @escaping () -> Instant) {
         self.store = store
         self.definition = definition
         self.lead = lead
@@ -380,7 +380,7 @@ struct TriageCommand: ContextCommand {
         let store = try database.open(in: context)
         let reviewer = try store.reviewer(named: reviewer).name  // normalised (NFC)
         let queue = try store.triageQueue(limit: limit)
-        let session = TriageSession(store: store, reviewer: reviewer, console: context.console, input: context.makeLineInput(HistoryScope(database: store.path, reviewer: reviewer, session: "triage")), clock: context.clock)
+        let session = TriageSession(store: store, reviewer: reviewer, console: context.console, input: context.makeLineInput(HistoryScope(database: store.location, reviewer: reviewer, session: "triage")), clock: context.clock)
         session.run(queue: queue)
     }
 }
@@ -432,14 +432,14 @@ enum TriageView {
 
 /// The triage pass. A mistyped answer or a failed store write prints a sentence and the pass goes on.
 final class TriageSession {
-    let store: SQLiteStore
+    let store: any ReviewStore
     let reviewer: String
     let console: any Console
     let input: any LineInput
     let clock: () -> Instant
     private var done = 0
 
-    init(store: SQLiteStore, reviewer: String, console: any Console, input: any LineInput, clock: @escaping () -> Instant) {
+    init(store: any ReviewStore, reviewer: String, console: any Console, input: any LineInput, clock: @escaping () -> Instant) {
         self.store = store
         self.reviewer = reviewer
         self.console = console

@@ -16,7 +16,7 @@ struct LabelData {
     /// Names of the categories the table's values index (nominal/ordinal), or [] for numbers.
     var categoryNames: [String]
 
-    static func load(store: SQLiteStore, kind: FeedbackKind, level: MeasurementLevel, only: [String]?) throws -> LabelData {
+    static func load(store: any ReviewStore, kind: FeedbackKind, level: MeasurementLevel, only: [String]?) throws -> LabelData {
         let columns = try store.currentLabels(kind: kind)
         let definition = try store.taskDefinition().definition
         let used = Set(columns.reviewers).compactMap { columns.reviewerNames[$0] }

@@ -5,6 +5,8 @@ import DocketStore
 public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
+    /// The reader of a pipe the command was writing to went away (`| head`): ends quietly.
+    case readerGone(path: String)
     case unknownFormat(path: String)
     /// Input rows had problems, so nothing was imported.
     case importRejected(file: String, problems: Int)
@@ -17,7 +19,8 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "Cannot open \(path): \(reason)."
-        case let .cannotWrite(path, reason): return "Cannot write \(path): \(reason)."
+        case let .cannotWrite(path, reason): return "Cannot write \(Sanitize.inline(path)): \(reason)."
+        case .readerGone(let path): return "The reader of \(Sanitize.inline(path)) went away."
         case .unknownFormat(let path):
             return "Cannot tell the format of \(path): name it .jsonl or .csv, or pass --format jsonl|csv."
         case let .importRejected(file, problems):
@@ -40,6 +43,7 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .importRejected, .importHeaderRejected, .invalidDefinition: return 65  // EX_DATAERR
         case .cannotOpen: return 66  // EX_NOINPUT
         case .cannotWrite: return 73  // EX_CANTCREAT
+        case .readerGone: return 141  // as SIGPIPE would
         case .unknownFormat, .invalidOption: return 64  // EX_USAGE
         case .checkFailed: return 1
         }

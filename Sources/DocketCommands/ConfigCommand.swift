@@ -74,10 +74,14 @@ enum TaskDefinitionFile {
             console.writeError(problem + "\n")
             throw CommandError.invalidDefinition(file: path, problems: [problem])
         }
-        let text = String(decoding: bytes, as: UTF8.self)
+        // A UTF-8 byte order mark is not part of the document (libyaml would read it as text).
+        let body = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+        let text = String(decoding: body, as: UTF8.self)
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch {
-            throw CommandError.invalidDefinition(file: path, problems: ["\(path): \(error)"])
+            // libyaml quotes the offending line: keep the message short and inert.
+            let message = String(Sanitize.inline("\(error)").prefix(300))
+            throw CommandError.invalidDefinition(file: path, problems: ["\(path): \(message)"])
         }
         var lines: [String: Int] = [:]
         var budget = YAMLBudget()

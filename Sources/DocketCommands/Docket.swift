@@ -20,14 +20,14 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// For commands that change the database: opens it read-write, migrating an older schema.
-    func open(in context: CommandContext) throws(StoreError) -> SQLiteStore {
-        try SQLiteStore.open(path: path(in: context), access: .write)
+    func open(in context: CommandContext) throws(StoreError) -> any ReviewStore {
+        try StoreFactory.open(path(in: context), access: .write)
     }
 
     /// For commands that only read: opens it SQLITE_OPEN_READONLY and changes nothing (no
     /// migration, no WAL switch, no lock file); an older schema is an error that names `docket migrate`.
-    func openForReading(in context: CommandContext, acceptingOlderSchema: Bool = false) throws(StoreError) -> SQLiteStore {
-        try SQLiteStore.open(path: path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema)
+    func openForReading(in context: CommandContext, acceptingOlderSchema: Bool = false) throws(StoreError) -> any ReviewStore {
+        try StoreFactory.open(path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema)
     }
 }
 
@@ -59,6 +59,12 @@ public enum DocketCLI {
     /// which Docket treats as the reader having gone, instead of killing the process.
     public static func prepareProcess() {
         signal(SIGPIPE, SIG_IGN)
+        // A file-size limit makes write(2) fail with EFBIG, which the output path reports and
+        // cleans up after, instead of killing the process with a half-written temporary.
+        signal(SIGXFSZ, SIG_IGN)
+        // SIGQUIT ends the process (the Swift runtime would print a crash report instead);
+        // a temporary being written is removed first (see `TemporaryFiles`).
+        signal(SIGQUIT, SIG_DFL)
     }
 
     public static func run(_ arguments: [String], context: CommandContext) -> Int32 {
@@ -106,6 +112,7 @@ public enum DocketCLI {
     static func report(_ error: any Error, console: any Console) -> Int32 {
         switch error {
         case let error as CommandError:
+            if case .readerGone = error { return error.exitCode }  // quietly, as `| head` expects
             console.writeError("docket: \(error)\n")
             return error.exitCode
         case let error as StoreError:

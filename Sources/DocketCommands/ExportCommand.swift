@@ -121,7 +121,7 @@ struct ExportCommand: ContextCommand {
         }
         func splitOf(_ item: String) -> String? { plan?.split(for: clusters[item] ?? item) }
 
-        let writer = try RecordWriter(path: out, protecting: OutputFile.protected(database: store.path, inputs: []), console: context.console)
+        let writer = try RecordWriter(path: out, protecting: OutputFile.protected(store: store, inputs: []), console: context.console)
         let progress = ProgressBar(console: context.console, label: "exporting \(format)")
         let columns = Self.columns[format]!
         if csv { writer.line(columns.map(CSVText.cell).joined(separator: ",")) }
@@ -196,7 +196,7 @@ struct ExportCommand: ContextCommand {
     /// One record per item with a final label or a tie (`LabelRules.resolve`: adjudicated, else
     /// single, else the configured aggregate, with the `ties` setting), adjudicated items without
     /// reviewer labels included.
-    func exportLabels(_ store: SQLiteStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: ([(String, JSONValue)]) -> Void) throws {
+    func exportLabels(_ store: any ReviewStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: ([(String, JSONValue)]) -> Void) throws {
         let policy = LabelPolicy(definition)
         let model = policy.method == .dawidSkene ? try store.savedDawidSkeneModel(asOf: filter.asOf) : nil
         try store.forEachItemLabelRows(filter: filter) { item, rows, decisions in
@@ -240,7 +240,7 @@ struct ExportCommand: ContextCommand {
         ])
     }
 
-    func exportSFT(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+    func exportSFT(_ store: any ReviewStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
         try store.forEachItemFeedback(kinds: [.demonstration, .edit], filter: filter) { item, feedback, _ in
             for f in feedback {
                 emit([
@@ -254,7 +254,7 @@ struct ExportCommand: ContextCommand {
         }
     }
 
-    func exportPreferences(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+    func exportPreferences(_ store: any ReviewStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
         try store.forEachItemPreferenceFeedback(filter: filter) { item, feedback, decision in
             let responses = item.responses ?? item.response.map { [$0] } ?? []
             let letters = ResponseLetters.letters(count: responses.count)
@@ -303,7 +303,7 @@ struct ExportCommand: ContextCommand {
         ])
     }
 
-    func exportSimple(_ store: SQLiteStore, _ filter: ExportFilter, kind: FeedbackKind, _ emit: ([(String, JSONValue)]) -> Void) throws {
+    func exportSimple(_ store: any ReviewStore, _ filter: ExportFilter, kind: FeedbackKind, _ emit: ([(String, JSONValue)]) -> Void) throws {
         try store.forEachItemFeedback(kinds: [kind], filter: filter) { item, feedback, _ in
             for f in feedback {
                 let value: (String, JSONValue) = kind == .rating ? ("rating", .number(f.draft.rating ?? 0)) : ("critique", .string(f.draft.text ?? ""))
@@ -316,7 +316,7 @@ struct ExportCommand: ContextCommand {
         }
     }
 
-    func exportEscalations(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+    func exportEscalations(_ store: any ReviewStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
         try store.forEachEscalation(filter: filter) { record, closedAt in
             emit([
                 ("id", .number(Double(record.id))), ("item", .string(record.itemID)), ("tier", .string(record.tier)),
@@ -327,7 +327,7 @@ struct ExportCommand: ContextCommand {
         }
     }
 
-    func exportEvents(_ store: SQLiteStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
+    func exportEvents(_ store: any ReviewStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {
         let limit = filter.asOf ?? filter.until
         try store.forEachEvent(item: nil, reviewer: nil, since: filter.since) { event in
             if let limit, event.at > limit { return }

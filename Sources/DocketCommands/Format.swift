@@ -37,14 +37,18 @@ enum Format {
     }
 
     /// Renders rows as aligned columns; `rightAligned` marks numeric columns.
+    /// Cells are data (category names, labels): each is made inert (`Sanitize.inline`) whatever
+    /// the output is, and columns are measured in terminal columns.
     static func table(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> String {
-        var widths = header.map(\.count)
+        let header = header.map(Sanitize.inline)
+        let rows = rows.map { $0.map(Sanitize.inline) }
+        var widths = header.map { TextWrap.columns($0) }
         for row in rows {
-            for (column, cell) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], cell.count) }
+            for (column, cell) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], TextWrap.columns(cell)) }
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                let pad = String(repeating: " ", count: max(0, (column < widths.count ? widths[column] : 0) - TextWrap.columns(cell)))
                 return rightAligned.contains(column) ? pad + cell : cell + pad
             }.joined(separator: "  ").trimmingTrailingSpaces()
         }

@@ -53,7 +53,7 @@ struct ImportCommand: ParsableCommand {
             let settings = try store.projectSettings()
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
-            if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(database: store.path, inputs: [file])) }
+            if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(store: store, inputs: [file])) }
             let parser = ItemRowParser(labels: settings.labels, measure: measure)
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             let summary = try store.importItems(update: update || updateReviewed, updateReviewed: updateReviewed, source: reader.name, at: context.clock()) { sink in
@@ -72,7 +72,7 @@ struct ImportCommand: ParsableCommand {
             var parts = ["\(Format.count(summary.inserted)) new"]
             if summary.unchanged > 0 { parts.append("\(Format.count(summary.unchanged)) unchanged") }
             if summary.updated > 0 { parts.append("\(Format.count(summary.updated)) updated") }
-            var message = "Imported \(reader.name): " + parts.joined(separator: ", ") + ".\n"
+            var message = "Imported \(Sanitize.inline(reader.name)): " + parts.joined(separator: ", ") + ".\n"
             if summary.rejected > 0, let rejects {
                 message += "\(Format.count(summary.rejected)) \(summary.rejected == 1 ? "row was" : "rows were") rejected and written to \(Sanitize.inline(rejects)).\n"
             }
@@ -105,7 +105,7 @@ extension ImportCommand {
             let store = try database.open(in: context)
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
-            if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(database: store.path, inputs: [file])) }
+            if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(store: store, inputs: [file])) }
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             importer.requiredColumn = "item"
             importer.unknownColumn = { LabelRowParser.fields.contains($0) ? nil : LabelRowParser.unknownField($0) }
@@ -120,7 +120,7 @@ extension ImportCommand {
                 }
             }
             guard summary.committed else { throw importer.rejection() }
-            var message = "Imported labels from \(reader.name): \(Format.count(summary.inserted)) new"
+            var message = "Imported labels from \(Sanitize.inline(reader.name)): \(Format.count(summary.inserted)) new"
             if summary.unchanged > 0 { message += ", \(Format.count(summary.unchanged)) unchanged" }
             message += ".\n"
             if summary.rejected > 0, let rejects {

@@ -69,7 +69,7 @@ struct InitCommand: ContextCommand {
     func run(in context: CommandContext) throws {
         let settings = try settings(in: context)
         let path = database.path(in: context)
-        try SQLiteStore.createProject(path: path, settings: settings, at: context.clock())
+        try StoreFactory.createProject(path, settings: settings, at: context.clock())
         context.console.write("Created a project in \(path).\n" + ProjectDescription.lines(settings).joined(separator: "\n") + "\n")
     }
 }

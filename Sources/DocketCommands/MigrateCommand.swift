@@ -16,7 +16,7 @@ struct MigrateCommand: ContextCommand {
 
     func run(in context: CommandContext) throws {
         let path = database.path(in: context)
-        let (from, to) = try SQLiteStore.migrate(path: path)
+        let (from, to) = try StoreFactory.migrate(path)
         if from == to {
             context.console.write("\(Sanitize.inline(path)) is already at schema version \(to); nothing to do.\n")
         } else {

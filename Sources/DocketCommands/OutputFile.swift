@@ -1,4 +1,5 @@
 import Foundation
+import DocketStore
 
 /// The one way Docket writes a file (exports, rejects, reports, backups).
 ///
@@ -29,15 +30,13 @@ final class OutputFile {
     /// The mode the final file gets.
     private let finalMode: mode_t
 
-    /// The paths a command must not write over, given the database and the command's inputs.
-    static func protected(database: String?, inputs: [String]) -> [String] {
-        var paths = inputs
-        if let database { paths += [database, database + "-wal", database + "-shm", database + "-journal", database + ".lock"] }
-        return paths
+    /// The paths a command must not write over: the files the store keeps and the command's inputs.
+    static func protected(store: any StoreIdentity, inputs: [String]) -> [String] {
+        inputs + store.ownedFiles
     }
 
     /// Opens `path` for writing; see the type's description.
-    /// - Parameter protecting: paths the target must not resolve to (see `protected(database:inputs:)`).
+    /// - Parameter protecting: paths the target must not resolve to (see `protected(store:inputs:)`).
     /// - Parameter suffix: names the temporary's random part (tests pass a fixed one).
     init(path: String, protecting: [String], suffix: () -> String = OutputFile.randomSuffix) throws(CommandError) {
         self.path = path
@@ -64,7 +63,8 @@ final class OutputFile {
                 finalMode = 0
                 return
             default:
-                finalMode = info.st_mode & 0o7777
+                // The old file's permissions, never its set-user-ID, set-group-ID or sticky bits.
+                finalMode = info.st_mode & 0o777
             }
         } else if errno == ENOENT || errno == ENOTDIR {
             guard errno == ENOENT else { throw .cannotWrite(path: path, reason: Self.reason()) }
@@ -116,6 +116,7 @@ final class OutputFile {
             let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
+                if errno == EPIPE { throw .readerGone(path: path) }
                 throw .cannotWrite(path: path, reason: Self.reason())
             }
             offset += written
@@ -222,11 +223,18 @@ final class OutputFile {
         return (prefix == "/" ? "" : prefix) + "/" + base
     }
 
-    /// Names what `path` would overwrite among `protected`, or nil.
+    /// Names what `path` would overwrite among `protected`, or nil. `-` among them stands for
+    /// standard input: whatever file or pipe it is may not be written either.
     static func clash(of path: String, with protected: [String]) -> String? {
         let target = canonical(path)
         var targetInfo = stat()
         let targetExists = stat(path, &targetInfo) == 0
+        if protected.contains("-"), targetExists {
+            var input = stat()
+            if fstat(STDIN_FILENO, &input) == 0, input.st_dev == targetInfo.st_dev, input.st_ino == targetInfo.st_ino {
+                return "this command's standard input"
+            }
+        }
         for other in protected where !other.isEmpty && other != "-" {
             var otherInfo = stat()
             let sameFile = targetExists && stat(other, &otherInfo) == 0
@@ -292,7 +300,7 @@ enum TemporaryFiles {
     private static func installHandlers() {
         guard !installed else { return }
         installed = true
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { received in
                 for slot in 0..<TemporaryFiles.slots where TemporaryFiles.table[slot * TemporaryFiles.width] != 0 {

@@ -124,13 +124,29 @@ struct BackupCommand: ContextCommand {
 
     func run(in context: CommandContext) throws {
         let store = try database.openForReading(in: context, acceptingOlderSchema: true)
-        if let clash = OutputFile.clash(of: file, with: OutputFile.protected(database: store.path, inputs: [])) {
+        if let clash = OutputFile.clash(of: file, with: OutputFile.protected(store: store, inputs: [])) {
             throw CommandError.cannotWrite(path: file, reason: "it is \(clash), which this command must not overwrite")
         }
+        guard file != "-", !file.hasPrefix("/dev/") else {
+            throw CommandError.cannotWrite(path: file, reason: "a backup is a database file; name a new file")
+        }
         let temporary = try OutputFile.reserveTemporary(for: file)
-        defer { TemporaryFiles.unregister(temporary) }
-        try store.backup(to: file, through: temporary)
-        context.console.write("Backed up \(Sanitize.inline(store.path)) to \(Sanitize.inline(file)).\n")
+        // SQLite may keep a journal beside the temporary while it writes.
+        TemporaryFiles.register(temporary + "-journal")
+        defer {
+            TemporaryFiles.unregister(temporary)
+            TemporaryFiles.unregister(temporary + "-journal")
+        }
+        do {
+            try store.backup(to: file, through: temporary)
+        } catch {
+            if case .backupTargetExists = error { throw error }
+            // Like every other writer: a sentence naming the file, and EX_CANTCREAT.
+            var reason = "\(error)"
+            while reason.hasSuffix(".") { reason.removeLast() }
+            throw CommandError.cannotWrite(path: file, reason: reason)
+        }
+        context.console.write("Backed up \(Sanitize.inline(store.location)) to \(Sanitize.inline(file)).\n")
     }
 }
 

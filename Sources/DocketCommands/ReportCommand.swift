@@ -50,182 +50,19 @@ struct ReportCommand: ContextCommand {
     @Flag(help: "Print every number as one JSON object.") var json = false
 
     func run(in context: CommandContext) throws {
-        guard interval == "wilson" || interval == "clopper-pearson" else {
+        guard let method = MonitoringReport.IntervalMethod(rawValue: interval) else {
             throw CommandError.invalidOption(name: "--interval", value: interval, reason: "use wilson or clopper-pearson")
         }
         try OptionBounds.whole("--bar", bar, SettingBounds.severity, phrase: "a severity")
         try OptionBounds.number("--target-fpr", targetFPR, above: 0, below: 1, "a rate")
         try OptionBounds.number("--target-width", targetWidth, OptionBounds.targetWidth, "a width")
         let store = try database.openForReading(in: context)
-        let settings = try store.projectSettings()
         let now = context.clock()
-        let reviewed = try store.reportItems().filter { $0.reviews > 0 }
-        func proportion(_ k: Int, _ n: Int) -> (Double, Double)? {
-            interval == "wilson" ? Proportions.wilson(successes: k, trials: n).map { ($0.low, $0.high) } : Proportions.clopperPearson(successes: k, trials: n).map { ($0.low, $0.high) }
-        }
-        func rate(_ items: [ReportItem], _ success: (ReportItem) -> Bool) -> JSONValue {
-            let k = items.filter(success).count, n = items.count
-            var object = JSONObjectWriter()
-            object.set("n", n)
-            object.set("successes", k)
-            object.set("naive", n > 0 ? Double(k) / Double(n) : nil)
-            let ci = proportion(k, n)
-            object.set("naive_ci_low", ci?.0)
-            object.set("naive_ci_high", ci?.1)
-            let weighted = items.filter { $0.propensity != nil }
-            let hajek = Proportions.hajek(outcomes: weighted.map(success), propensities: weighted.map { $0.propensity! })
-            object.set("hajek", hajek?.estimate)
-            object.set("hajek_ci_low", hajek?.low)
-            object.set("hajek_ci_high", hajek?.high)
-            object.set("effective_n", hajek?.effectiveSize)
-            return object.value
-        }
-        let attack = { (item: ReportItem) in item.severity >= bar }
-        var report: [(String, JSONValue)] = [("bar", .number(Double(bar))), ("interval", .string(interval))]
-        report.append(("attack_success", rate(reviewed, attack)))
-        let categories = Array(Set(reviewed.map { $0.category ?? "(none)" })).sorted()
-        let byCategory = categories.map { name in (name, rate(reviewed.filter { ($0.category ?? "(none)") == name }, attack)) }
-        report.append(("attack_success_by_category", .object(byCategory)))
-
-        // Final labels, as show and export give them (LabelRules.resolve: adjudicated, else single,
-        // else the configured aggregate, a tie as the ties setting makes of it), and the label
-        // prevalence among reviewed items that have one.
-        let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
-        let policy = LabelPolicy(try store.taskDefinition().definition)
-        let model = policy.method == .dawidSkene ? try store.savedDawidSkeneModel() : nil
-        var finalLabel: [String: String] = [:]
-        var finalItems = 0, currentLabels = 0, ties = 0
-        var bySource: [String: Int] = [:], byLabel: [String: Int] = [:]
-        try store.forEachItemLabelRows(filter: ExportFilter()) { item, rows, decisions in
-            let labels = LabelRules.resolve(rows: rows, decisions: decisions, policy: policy, model: model)
-            guard let source = labels.final.source else { return }
-            finalItems += 1
-            currentLabels += labels.reviewers
-            bySource[source.rawValue, default: 0] += 1
-            if labels.final.isTie { ties += 1 }
-            if let label = labels.final.label {
-                finalLabel[item.id] = label
-                byLabel[label, default: 0] += 1
-            }
-        }
-        let labelled = reviewed.filter { finalLabel[$0.id] != nil }
-        report.append(("label_prevalence", .object(data.categoryNames.map { name in (name, rate(labelled) { finalLabel[$0.id] == name }) })))
-        var finals = JSONObjectWriter()
-        finals.set("items", finalItems)
-        finals.set("current_labels", currentLabels)
-        finals.set("ties", ties)
-        finals.set("ties_rule", policy.ties.rawValue)
-        finals.set("by_source", .object(LabelSource.allCases.map { ($0.rawValue, .number(Double(bySource[$0.rawValue] ?? 0))) }))
-        finals.set("by_label", .object(LabelRules.votes(counts: byLabel, declared: policy.declared).counts.map { ($0.label, .number(Double($0.count))) }))
-        report.append(("final_labels", finals.value))
-
-        // Guardrail threshold trade-off.
-        let scored = reviewed.filter { $0.risk != nil }
-        let curve = ThresholdAnalysis.curve(scores: scored.map { $0.risk! }, positives: scored.map(attack))
-        var guardrail = JSONObjectWriter()
-        guardrail.set("n", scored.count)
-        if let curve {
-            guardrail.set("auc", ThresholdAnalysis.auc(curve))
-            let chosen = ThresholdAnalysis.threshold(forFalsePositiveRate: targetFPR, curve)
-            guardrail.set("target_fpr", targetFPR)
-            guardrail.set("threshold", chosen?.threshold)
-            guardrail.set("tpr_at_threshold", chosen?.truePositiveRate)
-            guardrail.set("fpr_at_threshold", chosen?.falsePositiveRate)
-            guardrail.set("curve", .array(curve.filter { $0.threshold.isFinite }.map {
-                .object([("threshold", .number($0.threshold)), ("tpr", .number($0.truePositiveRate)), ("fpr", .number($0.falsePositiveRate))])
-            }))
-        } else {
-            guardrail.set("reason", "needs reviewed items with a model risk on both sides of the verdict")
-        }
-        report.append(("guardrail", guardrail.value))
-
-        // Rounds.
-        let rounds = try store.rounds()
-        var roundRows: [JSONValue] = []
-        var previous: (Double?, Double?) = (nil, nil)
-        for round in rounds {
-            let end = round.closedAt ?? Instant(milliseconds: Int64.max)
-            let items = reviewed.filter { $0.importedAt >= round.startedAt && $0.importedAt < end }
-            let safe = items.filter { !attack($0) }.count
-            let safety = items.isEmpty ? nil : Double(safe) / Double(items.count)
-            let ratings = items.compactMap(\.meanRating)
-            let mean = ratings.isEmpty ? nil : ratings.reduce(0, +) / Double(ratings.count)
-            var sd = 0.0
-            if let mean, ratings.count > 1 { sd = (ratings.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(ratings.count - 1)).squareRoot() }
-            let t = ratings.count > 1 ? Distributions.studentTQuantile(0.975, df: Double(ratings.count - 1)) : 0
-            var object = JSONObjectWriter()
-            object.set("round", round.name)
-            object.set("items", items.count)
-            object.set("safety", safety)
-            let ci = proportion(safe, items.count)
-            object.set("safety_ci_low", ci?.0)
-            object.set("safety_ci_high", ci?.1)
-            object.set("helpfulness", mean)
-            object.set("helpfulness_ci_low", ratings.count > 1 ? mean! - t * sd / Double(ratings.count).squareRoot() : nil)
-            object.set("helpfulness_ci_high", ratings.count > 1 ? mean! + t * sd / Double(ratings.count).squareRoot() : nil)
-            object.set("safety_change", safety.flatMap { s in previous.0.map { s - $0 } })
-            object.set("helpfulness_change", mean.flatMap { m in previous.1.map { m - $0 } })
-            roundRows.append(object.value)
-            previous = (safety, mean)
-        }
-        report.append(("rounds", .array(roundRows)))
-
-        // Budget and the marginal value of labels.
-        let served = try store.reportItems()
-        let work = try store.workRecords()
-        let firstServed = served.compactMap(\.servedAt).min()
-        let days = firstServed.map { max(1.0 / 24, Double(now.milliseconds - $0.milliseconds) / 86_400_000) }
-        var budget = JSONObjectWriter()
-        budget.set("budget", settings.budget)
-        budget.set("spent", served.count)
-        budget.set("left", settings.budget.map { max(0, $0 - served.count) })
-        budget.set("burn_per_day", days.map { Double(served.count) / $0 })
-        budget.set("days_left", days.flatMap { d in settings.budget.map { b in Double(max(0, b - served.count)) / max(1e-9, Double(served.count) / d) } })
-        let perReviewer = Dictionary(grouping: work, by: \.reviewer)
-        budget.set("per_reviewer_per_day", .object(perReviewer.keys.sorted().map { name in (name, .number(Double(perReviewer[name]!.count) / (days ?? 1))) }))
-        let seconds = work.map(\.seconds).sorted()
-        budget.set("median_seconds_per_item", seconds.isEmpty ? nil : seconds[seconds.count / 2])
-        let k = reviewed.filter(attack).count, n = reviewed.count
-        // Labels (or items) beyond `have` for an interval of `width` to shrink to --target-width;
-        // nil when the width is not a finite number, so nothing converts a non-finite count.
-        func more(_ have: Int, _ width: Double) -> Int? {
-            let needed = (Double(have) * (width / targetWidth) * (width / targetWidth)).rounded(.up)
-            guard needed.isFinite, needed < 1e15 else { return nil }
-            return max(0, Int(needed) - have)
-        }
-        let width = proportion(k, n).map { $0.1 - $0.0 }
-        budget.set("asr_ci_width", width)
-        budget.set("asr_labels_for_target_width", width.flatMap { more(n, $0) })
-        let fleiss = Agreement.fleissKappa(data.table)
-        let agreementWidth = fleiss.standardError.map { 2 * 1.959963984540054 * $0 }
-        budget.set("agreement_ci_width", agreementWidth)
-        budget.set("agreement_items_for_target_width", agreementWidth.flatMap { more(fleiss.itemsUsed, $0) })
-        budget.set("target_width", targetWidth)
-        report.append(("budget", budget.value))
-
-        // Agreement per week.
-        var weeks: [String: [Int]] = [:]
-        for cell in 0..<(data.table.items * data.table.raters) where !data.table.values[cell].isNaN {
-            guard let ms = data.times[cell] else { continue }
-            weeks[Instant(milliseconds: ms).isoWeekStart, default: []].append(cell)
-        }
-        let raters = data.table.raters
-        let agreementRows: [JSONValue] = weeks.keys.sorted().map { week in
-            let cells = Set(weeks[week]!)
-            let alpha = Agreement.krippendorffAlpha(data.labels { cells.contains($0 * raters + $1) }.table, level: settings.level == .interval || settings.level == .ratio ? .ordinal : settings.level)
-            return .object([("week", .string(week)), ("alpha", alpha.value.map { .number($0) } ?? .null), ("labels", .number(Double(cells.count)))])
-        }
-        report.append(("agreement_by_week", .array(agreementRows)))
-        let versions = Set(data.rubrics.compactMap { $0 }).sorted()
-        report.append(("agreement_by_rubric", .array(versions.map { version in
-            let alpha = Agreement.krippendorffAlpha(data.labels { data.rubrics[$0 * raters + $1] == version }.table, level: settings.level == .interval || settings.level == .ratio ? .ordinal : settings.level)
-            return .object([("rubric", .number(Double(version))), ("alpha", alpha.value.map { .number($0) } ?? .null), ("reason", alpha.reason.map { .string($0) } ?? .null)])
-        })))
-
-        let document = JSONValue.object(report)
+        let report = MonitoringReport.compute(
+            try Self.input(from: store), options: MonitoringOptions(bar: bar, interval: method, targetFPR: targetFPR, targetWidth: targetWidth), now: now)
         if let html {
-            let page = ReportHTML.page(document, generatedAt: now)
-            let file = try OutputFile(path: html, protecting: OutputFile.protected(database: store.path, inputs: []))
+            let page = ReportHTML.page(report, generatedAt: now)
+            let file = try OutputFile(path: html, protecting: OutputFile.protected(store: store, inputs: []))
             do {
                 try file.write(page)
                 try file.commit()
@@ -235,8 +72,25 @@ struct ReportCommand: ContextCommand {
             }
             context.console.writeError("Wrote the report to \(Sanitize.inline(html)).\n")
         }
-        if json { return context.console.write(document.encoded() + "\n") }
-        if html == nil { context.console.write(ReportText.render(document, width: context.console.width)) }
+        if json { return context.console.write(report.json.encoded() + "\n") }
+        if html == nil { context.console.write(ReportText.render(report, width: context.console.width)) }
+    }
+
+    /// What the report is computed from: the served items, completed reviews, rounds, the current
+    /// labels as a table, and every item's label rows and decisions counted into final labels as
+    /// they stream by (`LabelRules.resolve`, as in `show` and `export`).
+    static func input(from store: any ReviewStore) throws -> MonitoringInput {
+        let settings = try store.projectSettings()
+        let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
+        let policy = LabelPolicy(try store.taskDefinition().definition)
+        var finals = FinalLabelTally(policy: policy, model: policy.method == .dawidSkene ? try store.savedDawidSkeneModel() : nil)
+        try store.forEachItemLabelRows(filter: ExportFilter()) { item, rows, decisions in
+            finals.add(item: item.id, rows: rows, decisions: decisions)
+        }
+        return MonitoringInput(
+            items: try store.reportItems(), work: try store.workRecords(), rounds: try store.rounds(),
+            labels: ReportLabelTable(table: data.table, names: data.categoryNames, times: data.times, rubrics: data.rubrics),
+            finalLabels: finals, budget: settings.budget, level: settings.level)
     }
 }
 
@@ -248,59 +102,53 @@ enum ReportText {
         return String(repeating: "█", count: cells) + String(repeating: "·", count: width - cells)
     }
 
-    static func pct(_ value: JSONValue?) -> String { value?.asNumber.map { Format.percent($0) } ?? "-" }
+    static func pct(_ value: Double?) -> String { value.map { Format.percent($0) } ?? "-" }
 
-    static func render(_ report: JSONValue, width: Int) -> String {
-        var out = "Attack success rate (final severity ≥ \(report["bar"]!.asNumber.map { Int($0) } ?? 2); \(report["interval"]!.stringValue ?? "") intervals; Hájek corrects for selection)\n"
-        var rows: [[String]] = []
-        func row(_ name: String, _ r: JSONValue) -> [String] {
-            [name, "\(Int(r["successes"]?.asNumber ?? 0))/\(Int(r["n"]?.asNumber ?? 0))", pct(r["naive"]), "[\(pct(r["naive_ci_low"])), \(pct(r["naive_ci_high"]))]",
-             pct(r["hajek"]), "[\(pct(r["hajek_ci_low"])), \(pct(r["hajek_ci_high"]))]", r["effective_n"]?.asNumber.map { Format.fixed($0, 1) } ?? "-",
-             bar(r["hajek"]?.asNumber ?? r["naive"]?.asNumber)]
+    static func render(_ report: MonitoringReport, width: Int) -> String {
+        var out = "Attack success rate (final severity ≥ \(report.bar); \(report.interval.rawValue) intervals; Hájek corrects for selection)\n"
+        func row(_ name: String, _ r: MonitoringReport.Rate) -> [String] {
+            [name, "\(r.successes)/\(r.n)", pct(r.naive), "[\(pct(r.naiveInterval?.low)), \(pct(r.naiveInterval?.high))]",
+             pct(r.hajek?.estimate), "[\(pct(r.hajek?.interval.low)), \(pct(r.hajek?.interval.high))]", r.hajek.map { Format.fixed($0.effectiveSize, 1) } ?? "-",
+             bar(r.hajek?.estimate ?? r.naive)]
         }
-        rows.append(row("all", report["attack_success"]!))
-        for (name, value) in report["attack_success_by_category"]!.objectMembers { rows.append(row(Sanitize.inline(name), value)) }
+        let rows = [row("all", report.attackSuccess)] + report.attackSuccessByCategory.map { row(Sanitize.inline($0.name), $0.rate) }
         out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: rows, rightAligned: [1, 2, 4, 6])
         out += "\nLabel prevalence\n"
-        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: report["label_prevalence"]!.objectMembers.map { row(Sanitize.inline($0.0), $0.1) }, rightAligned: [1, 2, 4, 6])
+        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: report.labelPrevalence.map { row(Sanitize.inline($0.name), $0.rate) }, rightAligned: [1, 2, 4, 6])
         out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small.\n"
-        if let finals = report["final_labels"], let items = finals["items"]?.asNumber, items > 0 {
-            let sources = finals["by_source"]?.objectMembers.compactMap { name, count in
-                count.asNumber.flatMap { $0 > 0 ? "\(Int($0)) \(name == "tie" ? (Int($0) == 1 ? "tie" : "ties") : name)" : nil }
-            } ?? []
-            out += "Final labels: \(Format.count(Int(items))) items (" + sources.joined(separator: ", ") + "; ties: \(finals["ties_rule"]?.stringValue ?? ""))\n"
+        let finals = report.finalLabels
+        if finals.items > 0 {
+            let sources = finals.bySource.filter { $0.count > 0 }.map { "\($0.count) \($0.source == .tie ? ($0.count == 1 ? "tie" : "ties") : $0.source.rawValue)" }
+            out += "Final labels: \(Format.count(finals.items)) items (" + sources.joined(separator: ", ") + "; ties: \(finals.tiesRule.rawValue))\n"
         }
-        let guardrail = report["guardrail"]!
         out += "\nGuardrail: "
-        if let auc = guardrail["auc"]?.asNumber {
-            out += "ROC AUC \(Format.fixed(auc, 3)); at FPR ≤ \(pct(guardrail["target_fpr"])) block risk ≥ \(guardrail["threshold"]?.asNumber.map { Format.fixed($0, 3) } ?? "-")"
-            out += " (TPR \(pct(guardrail["tpr_at_threshold"])), FPR \(pct(guardrail["fpr_at_threshold"])))\n"
+        if let roc = report.guardrail.roc {
+            out += "ROC AUC \(Format.fixed(roc.auc, 3)); at FPR ≤ \(pct(roc.targetFPR)) block risk ≥ \(Format.fixed(roc.chosen?.threshold, 3))"
+            out += " (TPR \(pct(roc.chosen?.truePositiveRate)), FPR \(pct(roc.chosen?.falsePositiveRate)))\n"
         } else {
-            out += (guardrail["reason"]?.stringValue ?? "") + "\n"
+            out += MonitoringReport.Guardrail.unavailable + "\n"
         }
-        let rounds = report["rounds"]!.asArray
-        if !rounds.isEmpty {
-            out += "\nRounds\n" + Format.table(header: ["round", "items", "safety", "Δ", "helpfulness", "Δ"], rows: rounds.map { r in
-                [Sanitize.inline(r["round"]?.stringValue ?? ""), String(Int(r["items"]?.asNumber ?? 0)), pct(r["safety"]),
-                 r["safety_change"]?.asNumber.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
-                 r["helpfulness"]?.asNumber.map { Format.fixed($0, 2) } ?? "-", r["helpfulness_change"]?.asNumber.map { Format.fixed($0, 2) } ?? "-"]
+        if !report.rounds.isEmpty {
+            out += "\nRounds\n" + Format.table(header: ["round", "items", "safety", "Δ", "helpfulness", "Δ"], rows: report.rounds.map { r in
+                [Sanitize.inline(r.name), String(r.items), pct(r.safety), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
+                 Format.fixed(r.helpfulness, 2), Format.fixed(r.helpfulnessChange, 2)]
             }, rightAligned: [1, 2, 3, 4, 5])
         }
-        let budget = report["budget"]!
-        out += "\nBudget: \(Int(budget["spent"]?.asNumber ?? 0)) spent" + (budget["left"]?.asNumber.map { ", \(Int($0)) left" } ?? "")
-        out += budget["burn_per_day"]?.asNumber.map { ", \(Format.fixed($0, 1)) items/day" } ?? ""
-        out += budget["median_seconds_per_item"]?.asNumber.map { ", median \(Format.fixed($0, 0)) s per item" } ?? ""
+        let budget = report.budget
+        out += "\nBudget: \(budget.spent) spent" + (budget.left.map { ", \($0) left" } ?? "")
+        out += budget.burnPerDay.map { ", \(Format.fixed($0, 1)) items/day" } ?? ""
+        out += budget.medianSecondsPerItem.map { ", median \(Format.fixed($0, 0)) s per item" } ?? ""
         out += "\n"
-        if let width = budget["asr_ci_width"]?.asNumber {
-            out += "Attack success interval width \(Format.fixed(width, 3)); \(Int(budget["asr_labels_for_target_width"]?.asNumber ?? 0)) more reviewed items reach \(Format.fixed(budget["target_width"]?.asNumber ?? 0, 3)).\n"
+        if let width = budget.attackSuccessWidth {
+            out += "Attack success interval width \(Format.fixed(width, 3)); \(budget.attackSuccessItemsForTargetWidth ?? 0) more reviewed items reach \(Format.fixed(budget.targetWidth, 3)).\n"
         }
-        if let width = budget["agreement_ci_width"]?.asNumber {
-            out += "Fleiss' kappa interval width \(Format.fixed(width, 3)); \(Int(budget["agreement_items_for_target_width"]?.asNumber ?? 0)) more items reach \(Format.fixed(budget["target_width"]?.asNumber ?? 0, 3)).\n"
+        if let width = budget.agreementWidth {
+            out += "Fleiss' kappa interval width \(Format.fixed(width, 3)); \(budget.agreementItemsForTargetWidth ?? 0) more items reach \(Format.fixed(budget.targetWidth, 3)).\n"
         }
-        let weeks = report["agreement_by_week"]!.asArray
+        let weeks = report.agreementByWeek
         if !weeks.isEmpty {
-            out += "\nAgreement (Krippendorff's alpha) by week: " + sparkline(weeks.map { $0["alpha"]?.asNumber }) + "  "
-            out += weeks.map { "\($0["week"]?.stringValue ?? "") \($0["alpha"]?.asNumber.map { Format.fixed($0, 2) } ?? "-")" }.joined(separator: ", ") + "\n"
+            out += "\nAgreement (Krippendorff's alpha) by week: " + sparkline(weeks.map(\.alpha)) + "  "
+            out += weeks.map { "\($0.week) \(Format.fixed($0.alpha, 2))" }.joined(separator: ", ") + "\n"
         }
         return out
     }
@@ -313,48 +161,48 @@ enum ReportText {
 
 /// The HTML report: one self-contained XHTML page of inline SVG charts; no scripts, no network.
 enum ReportHTML {
-    static func page(_ report: JSONValue, generatedAt: Instant) -> String {
+    typealias Point = (estimate: Double, low: Double, high: Double)
+
+    /// The naive and the Hájek estimate of a rate, each with its interval.
+    static func pair(_ r: MonitoringReport.Rate) -> [Point?] {
+        [r.naive.map { ($0, r.naiveInterval?.low ?? $0, r.naiveInterval?.high ?? $0) },
+         r.hajek.map { ($0.estimate, $0.interval.low, $0.interval.high) }]
+    }
+
+    static func page(_ report: MonitoringReport, generatedAt: Instant) -> String {
         var body = ""
         // Attack success by category: naive against Hájek.
-        var rows: [(String, [(estimate: Double, low: Double, high: Double)?])] = []
-        func pair(_ r: JSONValue) -> [(estimate: Double, low: Double, high: Double)?] {
-            [r["naive"]?.asNumber.map { ($0, r["naive_ci_low"]?.asNumber ?? $0, r["naive_ci_high"]?.asNumber ?? $0) },
-             r["hajek"]?.asNumber.map { ($0, r["hajek_ci_low"]?.asNumber ?? $0, r["hajek_ci_high"]?.asNumber ?? $0) }]
-        }
-        rows.append(("all", pair(report["attack_success"]!)))
-        for (name, value) in report["attack_success_by_category"]!.objectMembers { rows.append((name, pair(value))) }
+        let rows = [("all", pair(report.attackSuccess))] + report.attackSuccessByCategory.map { ($0.name, pair($0.rate)) }
         body += SVGChart.intervals(title: "Attack success rate with 95% intervals", yLabel: "share of reviewed items", rows: rows, series: ["naive", "Hájek (selection-corrected)"])
-        var prevalence: [(String, [(estimate: Double, low: Double, high: Double)?])] = []
-        for (name, value) in report["label_prevalence"]!.objectMembers { prevalence.append((name, pair(value))) }
-        body += SVGChart.intervals(title: "Label prevalence with 95% intervals", yLabel: "share of labelled items", rows: prevalence, series: ["naive", "Hájek (selection-corrected)"])
-        let curve = report["guardrail"]?["curve"]?.asArray ?? []
-        let roc = curve.map { ($0["fpr"]!.asNumber!, $0["tpr"]!.asNumber!) }
-        body += SVGChart.line(title: "Guardrail ROC" + (report["guardrail"]?["auc"]?.asNumber.map { " (AUC \(Format.fixed($0, 3)))" } ?? ""),
+        body += SVGChart.intervals(title: "Label prevalence with 95% intervals", yLabel: "share of labelled items", rows: report.labelPrevalence.map { ($0.name, pair($0.rate)) }, series: ["naive", "Hájek (selection-corrected)"])
+        let roc = report.guardrail.roc
+        let curve = roc?.curve ?? []
+        body += SVGChart.line(title: "Guardrail ROC" + (roc.map { " (AUC \(Format.fixed($0.auc, 3)))" } ?? ""),
                               xLabel: "false-positive rate", yLabel: "true-positive rate",
-                              series: [.init(name: "model risk", points: [(0, 0)] + roc), .init(name: "chance", points: [(0, 0), (1, 1)], dashed: true)], x: 0...1, y: 0...1)
-        let byThreshold = curve.sorted { $0["threshold"]!.asNumber! < $1["threshold"]!.asNumber! }
+                              series: [.init(name: "model risk", points: [(0, 0)] + curve.map { ($0.falsePositiveRate, $0.truePositiveRate) }),
+                                       .init(name: "chance", points: [(0, 0), (1, 1)], dashed: true)], x: 0...1, y: 0...1)
+        let byThreshold = curve.sorted { $0.threshold < $1.threshold }
         body += SVGChart.line(title: "Guardrail threshold trade-off", xLabel: "risk threshold (block at or above)", yLabel: "rate",
-                              series: [.init(name: "blocks harmful (TPR)", points: byThreshold.map { ($0["threshold"]!.asNumber!, $0["tpr"]!.asNumber!) }),
-                                       .init(name: "blocks benign (FPR)", points: byThreshold.map { ($0["threshold"]!.asNumber!, $0["fpr"]!.asNumber!) })], x: 0...1, y: 0...1)
-        let rounds = report["rounds"]!.asArray
-        let roundTicks = rounds.indices.map(Double.init)
+                              series: [.init(name: "blocks harmful (TPR)", points: byThreshold.map { ($0.threshold, $0.truePositiveRate) }),
+                                       .init(name: "blocks benign (FPR)", points: byThreshold.map { ($0.threshold, $0.falsePositiveRate) })], x: 0...1, y: 0...1)
+        let rounds = report.rounds
         body += SVGChart.line(title: "Feedback-loop rounds", xLabel: "round", yLabel: "safety rate, helpfulness / 5",
-                              series: [.init(name: "safety", points: rounds.enumerated().compactMap { i, r in r["safety"]?.asNumber.map { (Double(i), $0) } }),
-                                       .init(name: "helpfulness (÷ 5)", points: rounds.enumerated().compactMap { i, r in r["helpfulness"]?.asNumber.map { (Double(i), $0 / 5) } })],
-                              x: 0...Double(max(1, rounds.count - 1)), y: 0...1, xTicks: roundTicks, xTickNames: rounds.map { $0["round"]?.stringValue ?? "" })
-        let budget = report["budget"]!
-        let spent = budget["spent"]?.asNumber ?? 0, total = budget["budget"]?.asNumber ?? max(spent, 1)
-        let perDay = budget["burn_per_day"]?.asNumber ?? 0
-        let daysLeft = budget["days_left"]?.asNumber ?? 0
+                              series: [.init(name: "safety", points: rounds.enumerated().compactMap { i, r in r.safety.map { (Double(i), $0) } }),
+                                       .init(name: "helpfulness (÷ 5)", points: rounds.enumerated().compactMap { i, r in r.helpfulness.map { (Double(i), $0 / 5) } })],
+                              x: 0...Double(max(1, rounds.count - 1)), y: 0...1, xTicks: rounds.indices.map(Double.init), xTickNames: rounds.map(\.name))
+        let budget = report.budget
+        let spent = Double(budget.spent), total = budget.budget.map(Double.init) ?? max(spent, 1)
+        let perDay = budget.burnPerDay ?? 0
+        let daysLeft = budget.daysLeft ?? 0
         let daysSoFar = perDay > 0 ? spent / perDay : 0
         body += SVGChart.line(title: "Label budget burn-down", xLabel: "days", yLabel: "items left in the budget",
                               series: [.init(name: "left so far", points: [(0, total), (daysSoFar, total - spent)]),
                                        .init(name: "at the current rate", points: [(daysSoFar, total - spent), (daysSoFar + daysLeft, 0)], dashed: true)],
                               x: 0...max(1, daysSoFar + daysLeft), y: 0...max(1, total))
-        let weeks = report["agreement_by_week"]!.asArray
+        let weeks = report.agreementByWeek
         body += SVGChart.line(title: "Agreement over time", xLabel: "week", yLabel: "Krippendorff's alpha",
-                              series: [.init(name: "alpha", points: weeks.enumerated().compactMap { i, w in w["alpha"]?.asNumber.map { (Double(i), max(0, $0)) } })],
-                              x: 0...Double(max(1, weeks.count - 1)), y: 0...1, xTicks: weeks.indices.map(Double.init), xTickNames: weeks.map { $0["week"]?.stringValue ?? "" })
+                              series: [.init(name: "alpha", points: weeks.enumerated().compactMap { i, w in w.alpha.map { (Double(i), max(0, $0)) } })],
+                              x: 0...Double(max(1, weeks.count - 1)), y: 0...1, xTicks: weeks.indices.map(Double.init), xTickNames: weeks.map(\.week))
         return """
             <?xml version="1.0" encoding="UTF-8"?>
             <!DOCTYPE html>
@@ -370,9 +218,4 @@ enum ReportHTML {
 
             """
     }
-}
-
-extension JSONValue {
-    var asNumber: Double? { if case .number(let n) = self { return n }; return nil }
-    var asArray: [JSONValue] { if case .array(let a) = self { return a }; return [] }
 }

@@ -23,7 +23,7 @@ struct ReviewCommand: ContextCommand {
     func run(in context: CommandContext) throws {
         let store = try database.open(in: context)
         let reviewer = try store.reviewer(named: reviewer).name  // normalised (NFC)
-        let input = context.makeLineInput(HistoryScope(database: store.path, reviewer: reviewer))
+        let input = context.makeLineInput(HistoryScope(database: store.location, reviewer: reviewer))
         let editor: any TextEditor
         // An empty VISUAL counts as unset (as git does), so EDITOR still applies.
         let visual = context.environment["VISUAL"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }

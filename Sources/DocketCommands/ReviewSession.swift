@@ -28,7 +28,7 @@ struct SessionCommand {
         .init(name: "progress", aliases: ["pr"], usage: "progress", help: "Show what you have done today, your pace and what is left for you."),
         .init(name: "keys", aliases: ["k"], usage: "keys", help: "Switch to single-key mode: each ask is answered with one key, no Enter (Tab switches back)."),
         .init(name: "help", aliases: ["h", "?"], usage: "help [COMMAND]", help: "List the commands, or explain one."),
-        .init(name: "quit", aliases: ["q", "exit"], usage: "quit", help: "End the session (Ctrl-D does the same). An item you have started stays yours until its lease ends; one you have not goes back to the pool."),
+        .init(name: "quit", aliases: ["q", "exit"], usage: "quit", help: "End the session (Ctrl-D does the same). An item you have started stays yours and your next session resumes it; one you have not goes back to the pool."),
     ]
 
     static func named(_ word: String) -> SessionCommand? {
@@ -49,7 +49,7 @@ struct SessionCommand {
 /// answered with one keypress and the session moves on by itself; `:` opens the command line for
 /// one command, Tab goes back to line mode).
 final class ReviewSession {
-    let store: SQLiteStore
+    let store: any ReviewStore
     let reviewer: String
     let console: any Console
     let input: any LineInput
@@ -67,13 +67,15 @@ final class ReviewSession {
     private var submissions: [(feedback: Int64, assignment: Int64, summary: String)] = []
     private var reviewed = 0
     private var ended = false
+    /// Why the session could not go on to a next item, thrown when the session ends.
+    private var failure: (any Error)?
     /// Single-key mode: each ask is answered with one keypress.
     private(set) var keyMode: Bool
     /// Response letters pressed so far for a ranking in single-key mode.
     private var rankingSoFar: [String] = []
 
     init(
-        store: SQLiteStore, reviewer: String, console: any Console, input: any LineInput, editor: any TextEditor,
+        store: any ReviewStore, reviewer: String, console: any Console, input: any LineInput, editor: any TextEditor,
         clock: @escaping () -> Instant, json: Bool, keyMode: Bool = false, dayStart: @escaping (Instant) -> Instant = ReviewSession.utcDayStart
     ) {
         self.store = store
@@ -101,11 +103,12 @@ final class ReviewSession {
     }
 
     private func say(_ text: String) {
-        if json { emit("info", [("message", .string(text))]) } else { console.write(wrapped(text) + "\n") }
+        // Messages can quote declared labels and reasons (data): inert on any output, not only a terminal.
+        if json { emit("info", [("message", .string(text))]) } else { console.write(wrapped(Sanitize.terminal(text)) + "\n") }
     }
 
     private func fail(_ text: String) {
-        if json { emit("error", [("message", .string(text))]) } else { console.write(wrapped("! " + text, indent: "  ") + "\n") }
+        if json { emit("error", [("message", .string(text))]) } else { console.write(wrapped("! " + Sanitize.terminal(text), indent: "  ") + "\n") }
     }
 
     /// Docket's own messages wrap at word boundaries on a terminal (transcripts stay one line).
@@ -148,6 +151,7 @@ final class ReviewSession {
             }
         }
         store.idle()
+        if let failure { throw failure }
     }
 
     /// Runs one command line, printing any error as a sentence; the session goes on.
@@ -169,7 +173,15 @@ final class ReviewSession {
         default:
             return fail(error.description)
         }
-        do { try advance() } catch { fail("\(error)") }
+        continueOrEnd()
+    }
+
+    /// Moves on to the next item; if that fails, the session ends and the command fails with it.
+    private func continueOrEnd() {
+        do { try advance() } catch {
+            failure = error
+            finish(reason: "error")
+        }
     }
 
     /// Claims and shows the next item, or ends the session when there is none.
@@ -203,7 +215,7 @@ final class ReviewSession {
             if current.given.isEmpty {
                 try? store.release(assignment: current.assignment, at: clock())
             } else if !json {
-                say("\(Sanitize.inline(current.id)) stays yours, with what you gave, until its lease ends at \(current.expiresAt.iso8601); review again to finish it.")
+                say("\(Sanitize.inline(current.id)) stays yours, with what you gave; your next review session resumes it.")
             }
         }
         current = nil
@@ -489,7 +501,7 @@ final class ReviewSession {
     private func completed(_ item: ReviewItem, skipped: Bool = false) {
         if !skipped { reviewed += 1 }
         if !json { say("Item \(Sanitize.inline(item.id)) \(skipped ? "skipped" : "done").\n") }
-        do { try advance() } catch { fail("\(error)") }
+        continueOrEnd()
     }
 
     private func undo() throws {

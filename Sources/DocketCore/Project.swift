@@ -220,11 +220,16 @@ public struct UtilityWeights: Equatable, Sendable {
                 throw .invalidSetting(name: "weights", value: text, reason: "unknown term '\(name)'; the terms are risk, uncertainty and diversity")
             }
         }
-        guard weights.risk + weights.uncertainty + weights.diversity > 0 else {
-            throw .invalidSetting(name: "weights", value: text, reason: "at least one weight must be positive")
+        guard weights.hasPositiveTerm else {
+            throw .invalidSetting(name: "weights", value: text, reason: UtilityWeights.allZeroRule)
         }
         return weights
     }
+
+    /// The one rule for `init --weights` and `weights:` in docket.yaml: all-zero weights would
+    /// make every utility 0 and the queue an alphabetical list.
+    public var hasPositiveTerm: Bool { risk + uncertainty + diversity > 0 }
+    public static let allZeroRule = "at least one weight must be positive"
 
     public var description: String {
         "risk=\(JSONText.number(risk)),uncertainty=\(JSONText.number(uncertainty)),diversity=\(JSONText.number(diversity))"

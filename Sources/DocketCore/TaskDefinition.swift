@@ -202,6 +202,7 @@ public struct TaskDefinition: Equatable, Sendable {
                 }
             }
             if case .object = weights {} else { problem("weights", "expected a mapping of risk, uncertainty and diversity") }
+            if !parsed.hasPositiveTerm { problem("weights", UtilityWeights.allZeroRule) }
             definition.weights = parsed
         }
         if let explore = number("explore", document["explore"]) { definition.explore = explore }

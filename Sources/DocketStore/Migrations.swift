@@ -28,9 +28,9 @@ enum Migrator {
                     try connection.execute("PRAGMA user_version = \(migration.version)")
                 }
             } catch let error as SQLiteError {
-                throw .migrationFailed(name: migration.name, error)
+                throw .migrationFailed(name: migration.name, reason: error.message)
             } catch {
-                throw .migrationFailed(name: migration.name, SQLiteError(code: 1, extendedCode: 1, message: "\(error)", sql: nil))
+                throw .migrationFailed(name: migration.name, reason: "\(error)")
             }
         }
     }

@@ -105,21 +105,62 @@ public struct Violation: Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(rule): \(detail)" }
 }
 
-/// The store façade: every read and task-named write Docket needs, each write one transaction.
-/// SQLite implements it today; a PostgreSQL backend can implement it without touching the core.
-public protocol ReviewStore: AnyObject {
+// MARK: The store seam
+//
+// Commands see the store only through these protocols: one role per part of Docket, and
+// `ReviewStore`, which composes them and is what `StoreFactory` hands out. Each write is one
+// transaction; reads see one consistent snapshot. The rules (current labels, votes, final labels,
+// overlap, utility) live in DocketCore; a store fetches and records rows. SQLite implements every
+// role today (`SQLiteStore`); a second backend implements the same protocols, passes
+// `StoreContractTests` and is added to `StoreFactory`. Errors crossing the seam are `StoreError`,
+// whose cases name no backend type.
+
+/// Where the project is and which files it keeps, for messages, history files and the outputs
+/// that must never overwrite the database.
+public protocol StoreIdentity: AnyObject {
+    /// Where the project is, as it was named (`--db`): a file path for SQLite.
+    var location: String { get }
+    /// Files on this machine the backend keeps for the project (SQLite: the database and its
+    /// `-wal`, `-shm`, `-journal` and `.lock` sidecars); no output may be written over them.
+    /// Empty for a store in memory or on a server.
+    var ownedFiles: [String] { get }
+}
+
+/// The project, its rubric versions and its reviewers.
+public protocol ProjectStore: StoreIdentity {
     func projectSettings() throws(StoreError) -> ProjectSettings
+    /// The current task definition and its rubric version.
+    func taskDefinition() throws(StoreError) -> (definition: TaskDefinition, rubric: RubricVersion?)
+    /// Applies a task definition: new content becomes a new rubric version, the same content changes nothing.
+    func applyTaskDefinition(_ definition: TaskDefinition, at: Instant) throws(StoreError) -> AppliedDefinition
 
     func addReviewer(name: String, role: Role, at: Instant) throws(StoreError) -> Reviewer
+    /// Every reviewer with their counts, by name.
     func reviewers() throws(StoreError) -> [Reviewer]
     func reviewer(named: String) throws(StoreError) -> Reviewer
+    /// Changes a reviewer's role; only a lead or an admin may.
+    func setRole(of name: String, to role: Role, by actor: String, at: Instant) throws(StoreError)
+}
 
+/// All-or-nothing imports of items and historical labels.
+public protocol ImportStore: AnyObject {
     /// Runs `body` inside one transaction; it commits only when `body` returns `.commit`.
+    /// `update` replaces the content of items stored with different content; the text of items
+    /// with feedback only with `updateReviewed`.
     func importItems(
         update: Bool, updateReviewed: Bool, source: String, at: Instant, _ body: (any ItemSink) throws -> ImportDecision
     ) throws -> ImportSummary
+    /// Historical labels, in one transaction committed only when `body` returns `.commit`.
+    func importLabels(
+        createItems: Bool, source: String, at: Instant, _ body: (any LabelSink) throws -> ImportDecision
+    ) throws -> ImportSummary
+}
 
+/// The queue: what comes next, who holds what, and the leases.
+public protocol QueueStore: AnyObject {
+    /// The next `limit` items in the order new items will be handed out.
     func queuePreview(limit: Int) throws(StoreError) -> QueuePreview
+    /// The project's counts as of `at` (a pure read: a lease past its expiry counts as ended).
     func status(at: Instant) throws(StoreError) -> StatusSnapshot
 
     /// Hands `reviewer` the best item they may take, in one transaction: an open lease they
@@ -128,37 +169,122 @@ public protocol ReviewStore: AnyObject {
     /// item in progress with room left that they have not had (`OverlapRule.hasHad`), else a new
     /// selection (`QueuePlanner.step`) while the budget lasts.
     func claimNext(for reviewer: String, at: Instant) throws(StoreError) -> ClaimOutcome
+    /// Extends an open lease; returns its new expiry.
     func renew(assignment: Int64, at: Instant) throws(StoreError) -> Instant
-    /// Marks a review complete (the reviewer session records its feedback in the same transaction).
+    /// Marks a review complete.
     func finish(assignment: Int64, at: Instant) throws(StoreError)
+    /// Gives back a lease (an item with nothing given returns to the pool).
     func release(assignment: Int64, at: Instant) throws(StoreError)
     /// Ends every lease past its expiry; returns how many.
     @discardableResult func expireLeases(at: Instant) throws(StoreError) -> Int
+}
 
-    // The reviewer session.
-    func taskDefinition() throws(StoreError) -> (definition: TaskDefinition, rubric: RubricVersion?)
-    func applyTaskDefinition(_ definition: TaskDefinition, at: Instant) throws(StoreError) -> AppliedDefinition
+/// The reviewer session: the item under review and the feedback given on it.
+public protocol ReviewSessionStore: AnyObject {
+    /// What the reviewer holding `assignment` sees: the item and their own feedback, never anyone else's.
     func reviewItem(assignment: Int64) throws(StoreError) -> ReviewItem
     /// Records one piece of feedback, committed before it returns; completes the item when
-    /// every asked kind has been given (or on a skip).
+    /// every asked kind has been given (or on a skip). A later answer of the same kind
+    /// supersedes the earlier one.
     func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, at: Instant) throws(StoreError) -> Submission
+    /// Completes an assignment explicitly (`next`), when nothing asked is missing.
     func complete(assignment: Int64, at: Instant) throws(StoreError)
-    /// Withdraws a reviewer's feedback (an event; nothing is deleted) and reopens its item if it had completed it.
+    /// Withdraws a reviewer's feedback (an event; nothing is deleted), restores the answer it
+    /// had replaced, and reopens its item if it had completed it.
     func withdraw(feedback: Int64, by reviewer: String, at: Instant) throws(StoreError) -> Withdrawal
     func progress(of reviewer: String, at: Instant) throws(StoreError) -> ReviewerProgress
+    /// The reviewer's own pace for the session header; items finished since `dayStart` are today's.
+    func pace(of reviewer: String, dayStart: Instant) throws(StoreError) -> ReviewerPace
+}
 
-    /// Housekeeping for idle moments (e.g. a WAL checkpoint), kept out of claims and submissions.
+/// The lead's side: triage, escalations, decisions and the full record of an item.
+public protocol AdjudicationStore: AnyObject {
+    /// Records a lead's decision on an item. Earlier decisions stay; the new one supersedes the latest.
+    func decide(item: String, kind: DecisionKind, value: String?, rationale: String, by lead: String, at: Instant) throws(StoreError) -> DecisionRecord
+    /// Sets an item's triage severity.
+    func triage(item: String, severity: Int, by reviewer: String, at: Instant) throws(StoreError)
+    /// Items waiting for triage, most urgent first.
+    func triageQueue(limit: Int) throws(StoreError) -> [String]
+    /// Open escalations, optionally of one tier: highest severity first, then oldest.
+    func openEscalations(tier: String?) throws(StoreError) -> [EscalationRecord]
+    /// Everything about one item: content, every reviewer's feedback, escalations, decisions, labels.
+    func itemReport(id: String) throws(StoreError) -> ItemReport
+    /// The adjudicated label of every item a lead has decided, by item id.
+    func adjudicatedLabels() throws(StoreError) -> [String: String]
+}
+
+/// What the statistics and the monitoring report read (and the Dawid–Skene model they save).
+public protocol StatisticsStore: AnyObject {
+    /// Every current label (the latest a reviewer gave an item and did not withdraw) as parallel columns.
+    func currentLabels(kind: FeedbackKind) throws(StoreError) -> LabelColumns
+    /// Gold labels by item id.
+    func goldLabels() throws(StoreError) -> [String: String]
+    /// How many gold items were mixed into each reviewer's queue.
+    func goldServed() throws(StoreError) -> [String: Int]
+    /// Ids and embeddings of every item that has one, in import order.
+    func itemEmbeddings() throws(StoreError) -> (ids: [String], embeddings: [[Float]])
+    /// The latest saved Dawid–Skene model recorded by `asOf` (every one when nil), or nil.
+    func savedDawidSkeneModel(asOf: Instant?) throws(StoreError) -> DawidSkeneModel?
+    /// Saves a Dawid–Skene model for the escalation policy and the final labels.
+    func saveModel(labels: [String], reviewers: [String], result: Aggregation.DawidSkeneResult, at: Instant) throws(StoreError)
+    /// Every item handed out, with what the report needs.
+    func reportItems() throws(StoreError) -> [ReportItem]
+    /// Completed reviews: who, when, and the seconds spent.
+    func workRecords() throws(StoreError) -> [WorkRecord]
+    func startRound(_ name: String, at: Instant) throws(StoreError) -> Round
+    func closeRound(at: Instant) throws(StoreError) -> Round
+    func rounds() throws(StoreError) -> [Round]
+}
+
+/// Streams for the dataset exports, each as of `filter.asOf` (what had been recorded by then).
+public protocol ExportStore: AnyObject {
+    /// Feedback of the given kinds grouped by item, with provenance and the latest lead decision on its label.
+    func forEachItemFeedback(
+        kinds: [FeedbackKind], filter: ExportFilter, _ body: (ItemProvenance, [ExportedFeedback], LeadDecision?) throws -> Void
+    ) throws(StoreError)
+    /// Preferences, rankings and edits grouped by item, with the latest `choice` decision.
+    func forEachItemPreferenceFeedback(
+        filter: ExportFilter, _ body: (ItemProvenance, [ExportedFeedback], LeadDecision?) throws -> Void
+    ) throws(StoreError)
+    /// Each item's label rows (withdrawn ones marked) and lead decisions, for `LabelRules.resolve`.
+    func forEachItemLabelRows(
+        filter: ExportFilter, _ body: (ItemProvenance, [LabelAnswer], [DecisionEntry]) throws -> Void
+    ) throws(StoreError)
+    /// Every escalation (status as of `filter.asOf`), in creation order.
+    func forEachEscalation(filter: ExportFilter, _ body: (EscalationRecord, Instant?) throws -> Void) throws(StoreError)
+    /// The audit log (append-only), oldest first, filtered by item id, reviewer name and time.
+    func forEachEvent(item: String?, reviewer: String?, since: Instant?, _ body: (EventRecord) throws -> Void) throws(StoreError)
+}
+
+/// Housekeeping a backend may need, behind neutral names (SQLite: WAL checkpoints, the online backup API).
+public protocol MaintenanceStore: AnyObject {
+    /// Housekeeping for idle moments (SQLite: a WAL checkpoint), kept out of claims and submissions.
     func idle()
-
-    func backup(to path: String) throws(StoreError)
+    /// Writes a consistent copy of the project to the new file `target`, while others keep
+    /// working, through `temporary` (an empty private file the caller created beside it), which
+    /// is renamed into place; a failed backup leaves nothing behind.
+    func backup(to target: String, through temporary: String) throws(StoreError)
+    /// The backend's own integrity checks, then Docket's invariants (overlap never exceeded, no
+    /// reviewer twice on an item, counters that agree).
     func check() throws(StoreError) -> [Violation]
 }
 
-extension ReviewStore {
+/// The whole store: every role. Commands receive `any ReviewStore` from `StoreFactory`.
+public protocol ReviewStore:
+    ProjectStore, ImportStore, QueueStore, ReviewSessionStore, AdjudicationStore, StatisticsStore, ExportStore, MaintenanceStore {}
+
+extension ImportStore {
     /// An import that never replaces the text of items with feedback.
     public func importItems(
         update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
     ) throws -> ImportSummary {
         try importItems(update: update, updateReviewed: false, source: source, at: now, body)
     }
+}
+
+extension StatisticsStore {
+    /// Current labels (`.label` feedback).
+    public func currentLabels() throws(StoreError) -> LabelColumns { try currentLabels(kind: .label) }
+    /// The latest saved Dawid–Skene model, or nil.
+    public func savedDawidSkeneModel() throws(StoreError) -> DawidSkeneModel? { try savedDawidSkeneModel(asOf: nil) }
 }

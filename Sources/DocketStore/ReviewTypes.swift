@@ -88,3 +88,180 @@ public struct ReviewerProgress: Equatable, Sendable {
     public var budget: Int?
     public var served: Int
 }
+
+// MARK: Adjudication
+
+/// What a lead's decision is, as stored in `decisions.kind`.
+public enum DecisionKind: String, CaseIterable, Sendable {
+    case label, rating, choice, `return`, dismiss
+
+    /// Whether the decision carries a value (the label, the rating, the chosen response's letter).
+    public var carriesValue: Bool { self == .label || self == .rating || self == .choice }
+}
+
+public struct DecisionRecord: Equatable, Sendable {
+    public var id: Int64
+    public var itemID: String
+    public var lead: String
+    public var kind: String
+    public var value: String?
+    public var rationale: String
+    public var supersedes: Int64?
+    public var createdAt: Instant
+}
+
+/// Everything known about one item, for leads and for `docket show`.
+public struct ItemReport: Equatable, Sendable {
+    public var seq: Int64
+    public var id: String
+    public var prompt: String?
+    public var response: String?
+    public var responses: [String]?
+    public var category: String?
+    public var risk: Double?
+    public var triage: Int?
+    public var gold: String?
+    /// Every current piece of feedback, oldest first, with the reviewer's name.
+    public var feedback: [(reviewer: String, feedback: StoredFeedback)]
+    /// Answers a reviewer replaced by answering again, oldest first, with the id of the answer
+    /// that replaced each.
+    public var superseded: [(reviewer: String, feedback: StoredFeedback, by: Int64)] = []
+    /// What the label rules say about the item: each reviewer's current label, the votes, the
+    /// adjudication, the saved model's posterior and the final label (`LabelRules.resolve`).
+    public var labels: ItemLabels
+    public var escalations: [EscalationRecord]
+    public var decisions: [DecisionRecord]
+    /// Current label counts, by label.
+    public var labelCounts: [String: Int] { labels.votes.nonZero }
+    /// The saved Dawid–Skene model's posterior of the most likely label, when it knows a reviewer.
+    public var posterior: Double? { labels.posterior?.top }
+    public var finalLabel: String? { labels.final.label }
+    /// adjudicated, single, majority, dawid-skene or tie — or nil without labels.
+    public var finalSource: String? { labels.final.source?.rawValue }
+    /// The latest lead rating decision, else the mean of the reviewers' current ratings (each
+    /// reviewer's latest); nil without either.
+    public var finalRating: Double?
+    /// adjudicated or mean — or nil without ratings.
+    public var finalRatingSource: String?
+
+    public static func == (a: ItemReport, b: ItemReport) -> Bool { a.seq == b.seq && a.decisions == b.decisions && a.escalations == b.escalations }
+}
+
+// MARK: Escalations
+
+/// An open escalation, as the lead's list shows it.
+public struct EscalationRecord: Equatable, Sendable {
+    public var id: Int64
+    public var itemID: String
+    public var tier: String
+    public var rule: Int
+    public var reason: String
+    public var severity: Int
+    public var createdAt: Instant
+    public var status: String
+}
+
+// MARK: Exports
+
+/// Which feedback an export reads.
+public struct ExportFilter: Sendable {
+    public var since: Instant?
+    public var until: Instant?
+    /// The dataset as it stood then: feedback, withdrawals and decisions recorded up to this time.
+    public var asOf: Instant?
+    public var category: String?
+    public var rubric: Int?
+
+    public init(since: Instant? = nil, until: Instant? = nil, asOf: Instant? = nil, category: String? = nil, rubric: Int? = nil) {
+        self.since = since
+        self.until = until
+        self.asOf = asOf
+        self.category = category
+        self.rubric = rubric
+    }
+}
+
+/// How an item came before reviewers: the provenance every exported record carries.
+public struct ItemProvenance: Sendable {
+    public var seq: Int64
+    public var id: String
+    public var category: String?
+    public var prompt: String?
+    public var response: String?
+    public var responses: [String]?
+    public var policy: String?
+    public var propensity: Double?
+    public var servedAt: Instant?
+}
+
+public struct ExportedFeedback: Sendable {
+    public var id: Int64
+    public var reviewer: String
+    public var draft: FeedbackDraft
+    public var rubric: Int?
+    public var createdAt: Instant
+}
+
+public struct LeadDecision: Sendable {
+    public var kind: String
+    public var value: String?
+    public var lead: String
+    public var rationale: String
+    public var at: Instant
+}
+
+// MARK: Label imports
+
+/// One historical label from a file.
+public struct LabelRow: Equatable, Sendable {
+    public var item: String
+    public var reviewer: String
+    public var label: String
+    public var createdAt: Instant?
+    /// A rubric version number, when the file says which rubric the label was given under.
+    public var rubric: Int?
+
+    public init(item: String, reviewer: String, label: String, createdAt: Instant? = nil, rubric: Int? = nil) {
+        self.item = item
+        self.reviewer = reviewer
+        self.label = label
+        self.createdAt = createdAt
+        self.rubric = rubric
+    }
+}
+
+/// Receives labels during an import, inside its transaction.
+public protocol LabelSink {
+    func add(_ row: LabelRow) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem>
+}
+
+/// Current labels as parallel arrays (see `currentLabels`).
+public struct LabelColumns: Sendable {
+    /// Per label: index into `itemSeqs`, `itemIDs` and `itemCategories`.
+    public var rows: [Int32] = []
+    public var reviewers: [Int64] = []
+    /// Index into `labelNames`.
+    public var labels: [Int32] = []
+    /// Rubric version, or −1 when unknown.
+    public var rubrics: [Int32] = []
+    public var times: [Int64] = []
+    public var labelNames: [String] = []
+    public var reviewerNames: [Int64: String] = [:]
+    /// The labelled items, in seq order.
+    public var itemSeqs: [Int64] = []
+    public var itemIDs: [String] = []
+    public var itemCategories: [String?] = []
+}
+
+// MARK: The audit log
+
+/// One entry of the audit log.
+public struct EventRecord: Equatable, Sendable {
+    public var id: Int64
+    public var at: Instant
+    public var kind: String
+    public var reviewer: String?
+    public var item: String?
+    /// JSON text of the event's detail.
+    public var detail: String?
+}

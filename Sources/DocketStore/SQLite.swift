@@ -8,19 +8,29 @@ import Darwin
 #endif
 
 /// An error reported by SQLite, with its extended result code and the statement that failed.
-public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var code: Int32
-    public var extendedCode: Int32
-    public var message: String
-    public var sql: String?
+/// Internal to the SQLite backend: it crosses the store seam only as a neutral `StoreError`
+/// (`StoreError.sqlite(_:)`).
+struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
+    var code: Int32
+    var extendedCode: Int32
+    var message: String
+    var sql: String?
 
-    public var isConstraint: Bool { code == SQLITE_CONSTRAINT }
-    public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
+    var isConstraint: Bool { code == SQLITE_CONSTRAINT }
+    var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
 
-    public var description: String {
+    var description: String {
         var text = "SQLite error \(extendedCode): \(message)"
         if let sql { text += " (in: \(sql.prefix(120)))" }
         return text
+    }
+}
+
+extension StoreError {
+    /// The neutral error for one SQLite reported: `busy` when it stayed locked, else `backend`
+    /// with the message and the extended result code.
+    static func sqlite(_ error: SQLiteError) -> StoreError {
+        error.isBusy ? .busy(message: error.message) : .backend(message: error.message, code: Int(error.extendedCode))
     }
 }
 

@@ -1,17 +1,5 @@
 import DocketCore
 
-/// An open escalation, as the lead's list shows it.
-public struct EscalationRecord: Equatable, Sendable {
-    public var id: Int64
-    public var itemID: String
-    public var tier: String
-    public var rule: Int
-    public var reason: String
-    public var severity: Int
-    public var createdAt: Instant
-    public var status: String
-}
-
 extension SQLiteStore {
     /// Inside a write transaction, after feedback was recorded: applies the escalation policy
     /// to the item as the label rules see it (`LabelRules.resolve`), then its implicit tie rule.

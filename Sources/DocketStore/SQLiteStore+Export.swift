@@ -1,22 +1,6 @@
 import DocketCore
 
-/// Which feedback an export reads.
-public struct ExportFilter: Sendable {
-    public var since: Instant?
-    public var until: Instant?
-    /// The dataset as it stood then: feedback, withdrawals and decisions recorded up to this time.
-    public var asOf: Instant?
-    public var category: String?
-    public var rubric: Int?
-
-    public init(since: Instant? = nil, until: Instant? = nil, asOf: Instant? = nil, category: String? = nil, rubric: Int? = nil) {
-        self.since = since
-        self.until = until
-        self.asOf = asOf
-        self.category = category
-        self.rubric = rubric
-    }
-
+extension ExportFilter {
     /// SQL conditions on `f` (feedback), `i` (items) and `rb` (rubrics), with their arguments.
     func conditions() -> (String, [SQLValue]) {
         var parts: [String] = []
@@ -35,35 +19,6 @@ public struct ExportFilter: Sendable {
         if let rubric { parts.append("rb.version = ?"); arguments.append(.integer(Int64(rubric))) }
         return (parts.joined(separator: " AND "), arguments)
     }
-}
-
-/// How an item came before reviewers: the provenance every exported record carries.
-public struct ItemProvenance: Sendable {
-    public var seq: Int64
-    public var id: String
-    public var category: String?
-    public var prompt: String?
-    public var response: String?
-    public var responses: [String]?
-    public var policy: String?
-    public var propensity: Double?
-    public var servedAt: Instant?
-}
-
-public struct ExportedFeedback: Sendable {
-    public var id: Int64
-    public var reviewer: String
-    public var draft: FeedbackDraft
-    public var rubric: Int?
-    public var createdAt: Instant
-}
-
-public struct LeadDecision: Sendable {
-    public var kind: String
-    public var value: String?
-    public var lead: String
-    public var rationale: String
-    public var at: Instant
 }
 
 extension SQLiteStore {

@@ -93,7 +93,7 @@ final class SQLiteItemSink: ItemSink {
         existing = try store.db.statement(
             "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta, seq FROM items WHERE id = ?")
         reviewed = try store.db.statement(
-            "SELECT EXISTS (SELECT 1 FROM feedback WHERE item = ?1) OR EXISTS (SELECT 1 FROM decisions WHERE item = ?1)")
+            "SELECT EXISTS (SELECT 1 FROM feedback WHERE item = ?1) OR EXISTS (SELECT 1 FROM decisions WHERE item = ?1) OR EXISTS (SELECT 1 FROM assignments WHERE item = ?1 AND state = 'open')")
         self.store = store
         self.settings = settings
         self.update = update
@@ -169,7 +169,7 @@ final class SQLiteItemSink: ItemSink {
             if hasFeedback, !judged.isEmpty, !updateReviewed {
                 return .failure(FieldProblem(
                     field: judged[0],
-                    problem: "item '\(draft.id)' already has feedback, given on its current \(judged.joined(separator: " and ")); "
+                    problem: "item '\(draft.id)' already has feedback (or is on a reviewer's screen), given on its current \(judged.joined(separator: " and ")); "
                         + "replacing that text would pair those judgements with text nobody reviewed, so it was refused "
                         + "(pass --update-reviewed to replace it anyway; the old text is kept in the log)"))
             }

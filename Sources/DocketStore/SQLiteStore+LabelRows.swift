@@ -97,7 +97,7 @@ extension SQLiteStore {
     }
 
     /// The latest saved Dawid–Skene model (`docket aggregate --method dawid-skene --save`), or nil.
-    public func savedDawidSkeneModel(asOf: Instant? = nil) throws(StoreError) -> DawidSkeneModel? {
+    public func savedDawidSkeneModel(asOf: Instant?) throws(StoreError) -> DawidSkeneModel? {
         try read { try dawidSkeneModel(asOf: asOf) }
     }
 

@@ -1,28 +1,5 @@
 import DocketCore
 
-/// One historical label from a file.
-public struct LabelRow: Equatable, Sendable {
-    public var item: String
-    public var reviewer: String
-    public var label: String
-    public var createdAt: Instant?
-    /// A rubric version number, when the file says which rubric the label was given under.
-    public var rubric: Int?
-
-    public init(item: String, reviewer: String, label: String, createdAt: Instant? = nil, rubric: Int? = nil) {
-        self.item = item
-        self.reviewer = reviewer
-        self.label = label
-        self.createdAt = createdAt
-        self.rubric = rubric
-    }
-}
-
-/// Receives labels during an import, inside its transaction.
-public protocol LabelSink {
-    func add(_ row: LabelRow) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem>
-}
-
 extension SQLiteStore {
     public func importLabels(
         createItems: Bool, source: String, at now: Instant, _ body: (any LabelSink) throws -> ImportDecision
@@ -51,7 +28,7 @@ extension SQLiteStore {
     /// Every current label (`LabelRules.CurrentScan`: the latest a reviewer gave an item and did
     /// not withdraw) as parallel columns, ordered by item then reviewer: one index scan and one
     /// scan of the items, compact enough for millions of labels.
-    public func currentLabels(kind: FeedbackKind = .label) throws(StoreError) -> LabelColumns {
+    public func currentLabels(kind: FeedbackKind) throws(StoreError) -> LabelColumns {
         try read {
             var columns = LabelColumns()
             var rubricVersion: [Int64: Int32] = [:]
@@ -126,24 +103,6 @@ extension SQLiteStore {
             return columns
         }
     }
-}
-
-/// Current labels as parallel arrays (see `currentLabels`).
-public struct LabelColumns: Sendable {
-    /// Per label: index into `itemSeqs`, `itemIDs` and `itemCategories`.
-    public var rows: [Int32] = []
-    public var reviewers: [Int64] = []
-    /// Index into `labelNames`.
-    public var labels: [Int32] = []
-    /// Rubric version, or −1 when unknown.
-    public var rubrics: [Int32] = []
-    public var times: [Int64] = []
-    public var labelNames: [String] = []
-    public var reviewerNames: [Int64: String] = [:]
-    /// The labelled items, in seq order.
-    public var itemSeqs: [Int64] = []
-    public var itemIDs: [String] = []
-    public var itemCategories: [String?] = []
 }
 
 final class SQLiteLabelSink: LabelSink {
@@ -251,17 +210,6 @@ extension SQLiteStore {
             return served
         }
     }
-}
-
-/// One entry of the audit log.
-public struct EventRecord: Equatable, Sendable {
-    public var id: Int64
-    public var at: Instant
-    public var kind: String
-    public var reviewer: String?
-    public var item: String?
-    /// JSON text of the event's detail.
-    public var detail: String?
 }
 
 extension SQLiteStore {

@@ -7,14 +7,6 @@ import Glibc
 import Darwin
 #endif
 
-/// Whether a command only reads the database or may change it.
-public enum DatabaseAccess: Sendable {
-    /// SQLITE_OPEN_READONLY: no migration, no WAL switch, no pragma that writes, no `.lock` file.
-    case read
-    /// Read-write: WAL mode, migrations applied, writers queue on `<db>.lock`.
-    case write
-}
-
 /// What lies at a database path, found without changing anything there.
 enum DatabaseFile: Equatable {
     case missing
@@ -332,7 +324,7 @@ extension SQLiteStore {
 
     /// Opens (creating it if needed) `<db>.lock`, on which writers queue; -1 if it cannot be.
     static func openLockFile(_ path: String) -> Int32 {
-        Glibc.open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        Glibc.open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
     }
 
     /// The directory part ("." for a bare name) and the last component of a path.

@@ -1,34 +1,7 @@
 import DocketCore
 
-/// A served item as the monitoring report sees it.
-public struct ReportItem: Sendable {
-    public var id: String
-    public var category: String?
-    public var risk: Double?
-    public var propensity: Double?
-    public var policy: String?
-    public var servedAt: Instant?
-    public var importedAt: Instant
-    /// The highest current flag severity, else the triage severity, else 0.
-    public var severity: Int
-    /// The final rating (`LabelRules.finalRating`): the latest lead rating decision, else the
-    /// mean of each reviewer's current rating.
-    public var meanRating: Double?
-    public var reviews: Int
-}
-
-public struct Round: Equatable, Sendable {
-    public var id: Int64
-    public var name: String
-    public var startedAt: Instant
-    public var closedAt: Instant?
-}
-
-public struct WorkRecord: Sendable {
-    public var reviewer: String
-    public var closedAt: Instant
-    public var seconds: Double
-}
+// The rows of the monitoring report (`ReportItem`, `Round`, `WorkRecord`) are core types: the
+// report is computed from them by `MonitoringReport.compute`.
 
 extension SQLiteStore {
     public func startRound(_ name: String, at now: Instant) throws(StoreError) -> Round {

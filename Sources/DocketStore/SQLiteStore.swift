@@ -106,6 +106,14 @@ public final class SQLiteStore: ReviewStore {
         return try body()
     }
 
+    /// The database file as it was named (`:memory:` for a store in memory).
+    public var location: String { path }
+
+    /// The database file and the sidecars SQLite and Docket keep beside it; none for a store in memory.
+    public var ownedFiles: [String] {
+        path == ":memory:" ? [] : ["", "-wal", "-shm", "-journal", ".lock"].map { path + $0 }
+    }
+
     /// Work to do while nobody waits: a passive WAL checkpoint once the log holds 1,000 pages.
     /// The reviewer session calls it after showing an item; closing the store does it too.
     public func idle() {
@@ -320,6 +328,10 @@ public final class SQLiteStore: ReviewStore {
         do { try destination.execute("PRAGMA journal_mode = DELETE") } catch { Self.removeFiles(temporary); throw .sqlite(error) }
         // link(2) instead of rename(2): it fails when the target appeared meanwhile, so a file
         // created since the check above is never replaced.
+        // The copy gets the permissions a new file would (the temporary was private while written).
+        let mask = umask(0)
+        umask(mask)
+        chmod(temporary, 0o666 & ~mask)
         guard link(temporary, target) == 0 else {
             let reason = String(cString: strerror(errno))
             Self.removeFiles(temporary)
@@ -327,6 +339,14 @@ public final class SQLiteStore: ReviewStore {
             throw .sqlite(SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN, message: "could not put the backup at \(target): \(reason)", sql: nil))
         }
         Self.removeFiles(temporary)
+        // Make the new name durable.
+        let slash = target.lastIndex(of: "/")
+        let directory = slash.map { String(target[..<$0]) } ?? "."
+        let descriptor = Glibc.open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            close(descriptor)
+        }
     }
 
     /// SQLite's integrity and foreign-key checks, then Docket's invariants. The overlap rules are

@@ -1,6 +1,8 @@
 import DocketCore
 
 /// Errors of the store layer. Each renders as a sentence that names the value and the fix.
+/// Backend-neutral: no case carries a backend's own error type, so commands match on these cases
+/// (or render `description`) whichever backend is behind `ReviewStore`.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case noDatabase(path: String)
     case projectExists(path: String)
@@ -14,7 +16,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// A write attempted through a store opened read-only (a command that should only read).
     case readOnly(path: String)
-    case migrationFailed(name: String, SQLiteError)
+    /// A schema migration the backend could not apply; `reason` is the backend's message.
+    case migrationFailed(name: String, reason: String)
     case duplicateReviewer(name: String)
     case unknownReviewer(name: String, suggestion: String?)
     case invalidReviewerName(ReviewerNameError)
@@ -34,7 +37,11 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case noOpenRound
     case notPermitted(reviewer: String, role: String, action: String)
     case unknownItem(id: String)
-    case sqlite(SQLiteError)
+    /// The database stayed locked by another process past the backend's wait; trying again may work.
+    case busy(message: String)
+    /// A failure the backend reported that has no sentence of its own: `message` is the backend's
+    /// text and `code` its own error number (SQLite's extended result code), for bug reports.
+    case backend(message: String, code: Int)
 
     public var description: String {
         switch self {
@@ -54,8 +61,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Cannot open the database \(path): \(reason)."
         case .readOnly(let path):
             return "This command opened \(path) read-only and cannot change it."
-        case let .migrationFailed(name, error):
-            return "Migration \(name) failed: \(error.message)."
+        case let .migrationFailed(name, reason):
+            return "Migration \(name) failed: \(reason)."
         case .duplicateReviewer(let name):
             return "A reviewer named '\(name)' already exists."
         case let .unknownReviewer(name, suggestion):
@@ -96,10 +103,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "No item '\(id)'."
         case .corrupt(let detail):
             return "The database is inconsistent: \(detail). Run `docket check`."
-        case .sqlite(let error):
-            return error.isBusy
-                ? "The database stayed locked by another docket process; try again. (\(error.message))"
-                : "Database error: \(error.message)."
+        case .busy(let message):
+            return "The database stayed locked by another docket process; try again. (\(message))"
+        case .backend(let message, _):
+            return "Database error: \(message)."
         }
     }
 }

@@ -1,20 +1,9 @@
-import DocketCommands
 import DocketCore
-import DocketStore
 import Foundation
 
-/// A console that records what a command writes, for transcript tests.
-public final class RecordingConsole: Console, @unchecked Sendable {
-    public private(set) var output = ""
-    public private(set) var errors = ""
-    public var isOutputTerminal = false
-    public var isErrorTerminal = false
-    public var width = 80
-
-    public init() {}
-    public func write(_ text: String) { output += text }
-    public func writeError(_ text: String) { errors += text }
-}
+// Test support that links only the core: clocks, scratch directories, fixtures and JSON helpers.
+// What runs commands (`RecordingConsole`, `Sandbox.run`) is in DocketCommandTestSupport, and
+// store fixtures are in the store tests, so the core tests link neither SQLite nor readline.
 
 /// A clock that moves only when told to.
 public final class ManualClock: @unchecked Sendable {
@@ -23,14 +12,8 @@ public final class ManualClock: @unchecked Sendable {
     public func advance(seconds: Int) { now = now.adding(seconds: seconds) }
 }
 
-/// Result of running one command line.
-public struct CommandRun {
-    public var status: Int32
-    public var output: String
-    public var errors: String
-}
-
-/// A scratch directory removed at deinit, with helpers to run docket commands against a database in it.
+/// A scratch directory removed at deinit, with a database path in it and a clock for the commands
+/// run against it (`Sandbox.run`, in DocketCommandTestSupport).
 public final class Sandbox: @unchecked Sendable {
     public let directory: String
     public let clock = ManualClock()
@@ -58,30 +41,6 @@ public final class Sandbox: @unchecked Sendable {
     public func read(_ name: String) -> String? {
         FileManager.default.contents(atPath: path(name)).map { String(decoding: $0, as: UTF8.self) }
     }
-
-    /// Runs `docket ARGS --db <sandbox db>` in-process.
-    @discardableResult
-    public func run(_ arguments: [String], stdin: String? = nil, useDatabase: Bool = true) -> CommandRun {
-        let console = RecordingConsole()
-        let clock = self.clock
-        var args = arguments
-        if useDatabase { args += ["--db", databasePath] }
-        let stdinPath = stdin.map { write("stdin-\(UUID().uuidString)", $0) }
-        // In the session, a script line "^C" stands for Ctrl-C.
-        let scripted = (stdin ?? "").split(separator: "\n", omittingEmptySubsequences: false).dropLast(stdin?.hasSuffix("\n") == true ? 1 : 0)
-            .map { $0 == "^C" ? nil : String($0) }
-        let context = CommandContext(
-            console: console, environment: environment, clock: { clock.now },
-            openStandardInput: { try LineReader(path: stdinPath ?? "/dev/null", name: "<stdin>") },
-            makeLineInput: { _ in ScriptedLineInput(scripted) })
-        let status = DocketCLI.run(args, context: context)
-        return CommandRun(status: status, output: console.output, errors: console.errors)
-    }
-
-    @discardableResult
-    public func run(_ line: String, stdin: String? = nil) -> CommandRun {
-        run(line.split(separator: " ").map(String.init), stdin: stdin)
-    }
 }
 
 /// Fixture builders shared by the test targets.
@@ -90,19 +49,6 @@ public enum Fixtures {
     public static func jsonl(_ rows: [(String, Double, Double, Double)]) -> String {
         rows.map { "{\"id\":\"\($0.0)\",\"prompt\":\"p\",\"response\":\"r\",\"risk\":\($0.1),\"uncertainty\":\($0.2),\"diversity\":\($0.3)}" }
             .joined(separator: "\n") + "\n"
-    }
-
-    /// A store in a file (or in memory with ":memory:") with a project and items.
-    public static func store(
-        path: String, settings: ProjectSettings = ProjectSettings(labels: ["safe", "unsafe"], overlap: 2, explore: 0),
-        items: [ItemDraft], at now: Instant = Instant(milliseconds: 1_795_000_000_000)
-    ) throws -> SQLiteStore {
-        let store = try SQLiteStore.create(path: path, settings: settings, at: now)
-        _ = try store.importItems(update: false, source: "fixture", at: now) { sink in
-            for item in items { _ = try sink.add(item) }
-            return .commit(rejected: 0)
-        }
-        return store
     }
 
     /// Path of the built `docket` executable next to the test bundle.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocketCommandTestSupport
 import DocketCore
 import DocketTestSupport
 import Foundation

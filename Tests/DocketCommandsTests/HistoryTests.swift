@@ -1,4 +1,5 @@
 import CReadline
+import DocketCommandTestSupport
 import DocketTestSupport
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import DocketCommandTestSupport
 import DocketCore
 import DocketTestSupport
 import Foundation
@@ -172,7 +173,7 @@ import Testing
         let run = sandbox.run(["import", "items", file, "--update"])
         #expect(run.status == 65)
         #expect(run.errors == """
-            \(file):2: prompt: item 'a' already has feedback, given on its current prompt and responses; replacing that text would pair those judgements with text nobody reviewed, so it was refused (pass --update-reviewed to replace it anyway; the old text is kept in the log)
+            \(file):2: prompt: item 'a' already has feedback (or is on a reviewer's screen), given on its current prompt and responses; replacing that text would pair those judgements with text nobody reviewed, so it was refused (pass --update-reviewed to replace it anyway; the old text is kept in the log)
             docket: Nothing was imported from \(file): 1 problem (listed above). Fix them, or pass --rejects FILE to import the valid rows and set the others aside.
 
             """)

@@ -1,3 +1,4 @@
+import DocketCommandTestSupport
 import DocketCore
 import DocketTestSupport
 import Foundation

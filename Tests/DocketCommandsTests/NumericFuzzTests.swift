@@ -1,3 +1,4 @@
+import DocketCommandTestSupport
 import DocketTestSupport
 import Foundation
 import Testing

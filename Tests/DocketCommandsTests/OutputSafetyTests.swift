@@ -1,3 +1,4 @@
+import DocketCommandTestSupport
 import DocketCore
 import DocketTestSupport
 import Foundation
@@ -284,4 +285,52 @@ func spawnWithDefaultSignals(_ arguments: [String]) -> pid_t {
     var pid: pid_t = 0
     guard posix_spawn(&pid, arguments[0], &actions, &attributes, &argv, environ) == 0 else { return -1 }
     return pid
+}
+
+@Suite(.serialized) struct OutputSafetyReviewTests {
+    /// `--rejects` may not overwrite the file that standard input is, nor the pipe it reads.
+    @Test func rejectsNeverOverwriteStandardInput() throws {
+        let sandbox = outputProject(items: 3)
+        sandbox.write("in.jsonl", "{\"id\":\"a1\"}\n{\"id\":\"bad\",\"risk\":5}\n")
+        let docket = "'\(Fixtures.docketBinary)' import items - --format jsonl --db '\(sandbox.databasePath)'"
+        #expect(shell("\(docket) --rejects in.jsonl < in.jsonl 2> err.txt", in: sandbox) == 73)
+        #expect(sandbox.read("err.txt")?.contains("it is this command's standard input") == true, "\(sandbox.read("err.txt") ?? "")")
+        #expect(sandbox.read("in.jsonl") == "{\"id\":\"a1\"}\n{\"id\":\"bad\",\"risk\":5}\n")
+        // A pipe as standard input and /dev/stdin as the rejects: refused, not a hang.
+        #expect(shell("cat in.jsonl | timeout 10 \(docket) --rejects /dev/stdin 2> err.txt", in: sandbox) == 73)
+    }
+
+    /// A reader that leaves a pipe named as --out ends the command quietly, like `| head`.
+    @Test func aPipeNamedAsOutputThatClosesIsQuiet() throws {
+        let sandbox = outputProject(items: 3000)
+        let status = spawnAndWait(["/bin/bash", "-c", "set -o pipefail; '\(Fixtures.docketBinary)' export --format labels --out /dev/stdout --db '\(sandbox.databasePath)' 2> '\(sandbox.path("err.txt"))' | head -c 10 > /dev/null"], stdoutPath: sandbox.path("o.txt"))
+        #expect(status == 141)
+        #expect(sandbox.read("err.txt") == "")
+    }
+
+    /// An existing target's set-user-ID bit is never carried over; a backup gets the usual mode
+    /// and fails like every other writer.
+    @Test func modesAndBackupFailures() throws {
+        let sandbox = outputProject(items: 3)
+        let out = sandbox.write("labels.jsonl", "old\n")
+        chmod(out, 0o4755)
+        #expect(sandbox.run(["export", "--format", "labels", "--out", out]).status == 0)
+        var info = stat()
+        #expect(stat(out, &info) == 0 && info.st_mode & 0o7777 == 0o755)
+        #expect(sandbox.run(["backup", "-"]).status == 73)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("-")))
+        #expect(sandbox.run(["backup", sandbox.path("copy.db")]).status == 0)
+        let mask = umask(0)
+        umask(mask)
+        #expect(stat(sandbox.path("copy.db"), &info) == 0 && info.st_mode & 0o777 == 0o666 & ~mask)
+    }
+
+    /// The lock file beside the database is never opened through a planted symlink.
+    @Test func theLockFileDoesNotFollowASymlink() throws {
+        let sandbox = outputProject(items: 3)
+        unlink(sandbox.databasePath + ".lock")
+        symlink(sandbox.path("planted"), sandbox.databasePath + ".lock")
+        _ = sandbox.run("reviewers add zed")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("planted")))
+    }
 }

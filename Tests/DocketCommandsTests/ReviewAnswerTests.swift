@@ -1,3 +1,4 @@
+import DocketCommandTestSupport
 import DocketCore
 import DocketTestSupport
 import Foundation
@@ -144,7 +145,7 @@ func recorded(_ output: String) -> [String] {
     @Test func resumedItemShowsWhatWasGiven() throws {
         let sandbox = reviewProject()
         let first = sandbox.run(["review", "--as", "ana"], stdin: "unsafe\nflag unsafe 2 scary\nquit\n")
-        #expect(first.output.contains("i1 stays yours, with what you gave, until its lease ends at "))
+        #expect(first.output.contains("i1 stays yours, with what you gave; your next review session resumes it.\n"))
         let again = sandbox.run(["review", "--as", "ana"], stdin: "4\nquit\n")
         #expect(again.output.contains("Resuming the item you had open.\n── i1 · crime · 0 done today · 3 left "))
         #expect(again.output.contains("Asks: label (1 safe / 2 borderline / 3 unsafe) · rate (helpfulness 1–5)\nGiven: label unsafe, flag unsafe (severity 2)\n"))

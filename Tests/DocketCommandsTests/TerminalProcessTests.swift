@@ -1,3 +1,4 @@
+import DocketCommandTestSupport
 import DocketCommands
 import DocketTestSupport
 import Foundation

@@ -5,19 +5,13 @@ import Testing
 
 @testable import DocketStore
 
-/// A project asking a label and a rating, so a reviewer can stop half-way, with four reviewers.
+/// A project asking a label and a rating, so a reviewer can stop half-way, with four reviewers
+/// (and a lead), as the store contract builds it.
 func twoAskStore(
     _ storage: Storage, _ sandbox: Sandbox, overlap: Int = 2, goldRate: Double? = nil, leaseSeconds: Int = 60, items: [ItemDraft]
 ) throws -> SQLiteStore {
     let settings = ProjectSettings(labels: ["safe", "unsafe"], overlap: overlap, explore: 0, leaseSeconds: leaseSeconds, seed: 3)
-    let store = try Fixtures.store(path: storage.path(in: sandbox), settings: settings, items: items)
-    var definition = TaskDefinition(settings: settings)
-    definition.asks = [.label, .rating]
-    definition.rating = RatingScale(name: "helpfulness", minimum: 1, maximum: 5)
-    if let goldRate { definition.calibration = CalibrationSettings(goldRate: goldRate, bar: 0.7) }
-    _ = try store.applyTaskDefinition(definition, at: t0)
-    for name in ["ana", "bo", "cy", "dee"] { _ = try store.addReviewer(name: name, role: .reviewer, at: t0) }
-    return store
+    return try storage.kind.project(sandbox, settings: settings, asks: [.label, .rating], goldRate: goldRate, items: items) as! SQLiteStore
 }
 
 func claimed(_ outcome: ClaimOutcome) -> Assignment? {
@@ -41,8 +35,8 @@ func sessionLabellers(_ store: SQLiteStore) throws -> [String: Set<String>] {
     return result
 }
 
-/// Reviews one claimed item completely.
-func review(_ store: SQLiteStore, _ name: String, at now: Instant) throws -> String? {
+/// Claims the next item for `name` and answers everything a label-and-rating task asks.
+func review(_ store: any ReviewStore, _ name: String, at now: Instant) throws -> String? {
     guard let lease = claimed(try store.claimNext(for: name, at: now)) else { return nil }
     _ = try store.submit(labelSafe, assignment: lease.id, secondsSpent: 1, at: now)
     let done = try store.submit(ratingFour, assignment: lease.id, secondsSpent: 1, at: now)
@@ -50,42 +44,10 @@ func review(_ store: SQLiteStore, _ name: String, at now: Instant) throws -> Str
     return lease.itemID
 }
 
+/// The overlap rule as the SQLite backend keeps it (counters, flags, triggers, `check`); what
+/// every backend owes (partial feedback keeps its place and resumes, gold mixing) is in
+/// StoreContractTests.
 @Suite struct OverlapRuleStoreTests {
-    enum Ending: String, CaseIterable, CustomStringConvertible {
-        case released, expired
-        var description: String { rawValue }
-    }
-
-    /// Issue 12: a reviewer labels an item and stops before the rating; the lease is given back
-    /// or runs out. Their label takes a place, so two more reviewers never make three labels, and
-    /// their next claim resumes the item with what they gave.
-    @Test(arguments: Storage.allCases, Ending.allCases)
-    func partialFeedbackKeepsItsPlace(storage: Storage, ending: Ending) throws {
-        let sandbox = Sandbox()
-        let store = try twoAskStore(storage, sandbox, items: [item("a", risk: 0.9), item("b", risk: 0.5), item("c", risk: 0.1)])
-        guard let first = claimed(try store.claimNext(for: "ana", at: t0)) else { Issue.record("no claim"); return }
-        #expect(first.itemID == "a")
-        #expect(try !store.submit(labelSafe, assignment: first.id, secondsSpent: 1, at: t0).completed)
-        if ending == .released { try store.release(assignment: first.id, at: t0.adding(seconds: 1)) }
-        let later = t0.adding(seconds: 120)
-        #expect(try review(store, "bo", at: later) == "a")
-        // a is full: ana's label holds the second place.
-        #expect(try review(store, "cy", at: later) == "b")
-        #expect(try review(store, "dee", at: later) == "b")
-        #expect(try sessionLabellers(store)["a"] == ["ana", "bo"])
-        #expect(try store.check() == [])
-        #expect(try store.db.int("SELECT taken FROM items WHERE id = 'a'") == 2)
-
-        // ana's next claim takes up her started item again, with her label.
-        guard let again = claimed(try store.claimNext(for: "ana", at: later)) else { Issue.record("no resume"); return }
-        #expect(again.id == first.id && again.itemID == "a" && again.resumed)
-        #expect(try store.reviewItem(assignment: again.id).given.map(\.draft) == [labelSafe])
-        #expect(try store.submit(ratingFour, assignment: again.id, secondsSpent: 1, at: later).completed)
-        #expect(try store.db.int("SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE i.id = 'a' AND a.state = 'done'") == 2)
-        #expect(try store.db.int("SELECT count(*) FROM events WHERE kind = 'lease-resumed'") == 1)
-        #expect(try store.check() == [])
-    }
-
     /// Undoing every answer of an ended assignment frees its place for someone else.
     @Test(arguments: Storage.allCases)
     func undoingPartialFeedbackFreesThePlace(storage: Storage) throws {
@@ -185,64 +147,6 @@ func review(_ store: SQLiteStore, _ name: String, at now: Instant) throws -> Str
         var details: [String] = []
         while try plan.step() { details.append(plan.text(3)) }
         #expect(details.contains { $0.contains("assignments_resumable") }, "\(details)")
-    }
-}
-
-@Suite struct GoldMixingStoreTests {
-    func goldItem(_ id: String, risk: Double) -> ItemDraft {
-        ItemDraft(id: id, prompt: "p \(id)", response: "r \(id)", risk: risk, uncertainty: 0, diversity: 0, gold: "safe")
-    }
-
-    /// Issue 12: a gold item mixed into ana's queue is served to her: when the queue later
-    /// selects it, it stays selected for the others and ana gets the next item (before, her
-    /// claim failed on the unique index, and so did every later one).
-    @Test(arguments: Storage.allCases)
-    func aMixedGoldItemIsNeverOfferedAgainByARegularClaim(storage: Storage) throws {
-        let sandbox = Sandbox()
-        let store = try twoAskStore(storage, sandbox, overlap: 1, goldRate: 1.0, items: [goldItem("g", risk: 0.95), item("x1", risk: 0.5), item("x2", risk: 0.4)])
-        guard let gold = claimed(try store.claimNext(for: "ana", at: t0)) else { Issue.record("no claim"); return }
-        #expect(gold.itemID == "g" && gold.gold)
-        // Half-way through, the lease is given back: still hers, resumed as gold.
-        _ = try store.submit(labelSafe, assignment: gold.id, secondsSpent: 1, at: t0)
-        try store.release(assignment: gold.id, at: t0)
-        guard let resumed = claimed(try store.claimNext(for: "ana", at: t0)) else { Issue.record("no claim"); return }
-        #expect(resumed.id == gold.id && resumed.gold && resumed.resumed && resumed.policy == nil)
-        #expect(try store.submit(ratingFour, assignment: resumed.id, secondsSpent: 1, at: t0).completed)
-        // Gold counted toward neither the overlap nor the budget: g is still unserved.
-        #expect(try store.status(at: t0).served == 0)
-
-        var cal = try store.taskDefinition().definition
-        cal.calibration = CalibrationSettings(goldRate: 0, bar: 0.7)
-        _ = try store.applyTaskDefinition(cal, at: t0)
-        // The queue's top is g: selected for the project, but ana has had it.
-        #expect(try review(store, "ana", at: t0) == "x1")
-        #expect(try store.db.int("SELECT count(*) FROM items WHERE id = 'g' AND served_at IS NOT NULL") == 1)
-        #expect(try review(store, "ana", at: t0) == "x2")
-        #expect(try store.claimNext(for: "ana", at: t0) == .nothingLeft)
-        #expect(try store.claimNext(for: "ana", at: t0) == .nothingLeft)
-        // bo gets g as a regular item.
-        #expect(try review(store, "bo", at: t0) == "g")
-        #expect(try store.check() == [])
-    }
-
-    /// `gold_rate: 1.0` serves every gold item first, then ordinary items, without an error.
-    @Test(arguments: Storage.allCases)
-    func goldRateOneFallsBackToOrdinaryItems(storage: Storage) throws {
-        let sandbox = Sandbox()
-        let items = [goldItem("g1", risk: 0.99), goldItem("g2", risk: 0.98), item("x1", risk: 0.5), item("x2", risk: 0.4), item("x3", risk: 0.3)]
-        let store = try twoAskStore(storage, sandbox, overlap: 1, goldRate: 1.0, items: items)
-        var anaSaw: [String] = []
-        while let id = try review(store, "ana", at: t0) { anaSaw.append(id) }
-        #expect(anaSaw.prefix(2).sorted() == ["g1", "g2"])
-        #expect(anaSaw.dropFirst(2).sorted() == ["x1", "x2", "x3"])
-        #expect(try store.db.int("SELECT count(*) FROM assignments WHERE gold = 1") == 2)
-        // g1 and g2 were selected on the way; bo gets both of them mixed as gold, and then none of
-        // them again as regular items.
-        var boSaw: [String] = []
-        while let id = try review(store, "bo", at: t0) { boSaw.append(id) }
-        #expect(boSaw.sorted() == ["g1", "g2"])
-        #expect(try store.db.int("SELECT count(*) FROM assignments WHERE gold = 1") == 4)
-        #expect(try store.check() == [])
     }
 }
 

@@ -1,0 +1,307 @@
+// The rows the monitoring report reads (fetched by the store) and the pure computation of the
+// report from them.
+
+/// A served item as the monitoring report sees it.
+public struct ReportItem: Equatable, Sendable {
+    public var id: String
+    public var category: String?
+    public var risk: Double?
+    /// The probability with which the queue selected the item, when recorded.
+    public var propensity: Double?
+    public var policy: String?
+    public var servedAt: Instant?
+    public var importedAt: Instant
+    /// The highest current flag severity, else the triage severity, else 0.
+    public var severity: Int
+    /// The final rating (`LabelRules.finalRating`): the latest lead rating decision, else the
+    /// mean of each reviewer's current rating.
+    public var meanRating: Double?
+    /// Completed reviews.
+    public var reviews: Int
+
+    public init(
+        id: String, category: String? = nil, risk: Double? = nil, propensity: Double? = nil, policy: String? = nil, servedAt: Instant? = nil,
+        importedAt: Instant, severity: Int = 0, meanRating: Double? = nil, reviews: Int = 0
+    ) {
+        self.id = id
+        self.category = category
+        self.risk = risk
+        self.propensity = propensity
+        self.policy = policy
+        self.servedAt = servedAt
+        self.importedAt = importedAt
+        self.severity = severity
+        self.meanRating = meanRating
+        self.reviews = reviews
+    }
+}
+
+/// A feedback-loop round: items imported while it was open belong to it.
+public struct Round: Equatable, Sendable {
+    public var id: Int64
+    public var name: String
+    public var startedAt: Instant
+    public var closedAt: Instant?
+
+    public init(id: Int64, name: String, startedAt: Instant, closedAt: Instant? = nil) {
+        self.id = id
+        self.name = name
+        self.startedAt = startedAt
+        self.closedAt = closedAt
+    }
+}
+
+/// A completed review: who, when, and the seconds spent on the item's feedback.
+public struct WorkRecord: Equatable, Sendable {
+    public var reviewer: String
+    public var closedAt: Instant
+    public var seconds: Double
+
+    public init(reviewer: String, closedAt: Instant, seconds: Double) {
+        self.reviewer = reviewer
+        self.closedAt = closedAt
+        self.seconds = seconds
+    }
+}
+
+/// Current labels as a table (items × reviewers) for the agreement figures, with when and under
+/// which rubric version each was given (row-major like the table).
+public struct ReportLabelTable: Sendable {
+    public var table: RatingTable
+    /// What the table's category values index: the declared labels.
+    public var names: [String]
+    public var times: [Int64?]
+    public var rubrics: [Int?]
+
+    public init(table: RatingTable, names: [String], times: [Int64?], rubrics: [Int?]) {
+        self.table = table
+        self.names = names
+        self.times = times
+        self.rubrics = rubrics
+    }
+
+    /// The same table keeping only the cells `keep` accepts.
+    func keeping(_ keep: (Int) -> Bool) -> RatingTable {
+        var kept = RatingTable(items: table.items, raters: table.raters, categories: table.categories)
+        for cell in table.values.indices where keep(cell) { kept.set(cell, table.values[cell]) }
+        return kept
+    }
+}
+
+/// Final labels counted item by item as the store streams them, without holding the rows: each
+/// item's label rows and decisions go through `LabelRules.resolve`, as in `show` and `export`.
+public struct FinalLabelTally: Sendable {
+    public let policy: LabelPolicy
+    public let model: DawidSkeneModel?
+    /// The final label of each item that has one (a tie under `escalate` has none).
+    public private(set) var labelOf: [String: String] = [:]
+    public private(set) var items = 0
+    public private(set) var currentLabels = 0
+    public private(set) var ties = 0
+    public private(set) var bySource: [LabelSource: Int] = [:]
+    public private(set) var byLabel: [String: Int] = [:]
+
+    public init(policy: LabelPolicy, model: DawidSkeneModel? = nil) {
+        self.policy = policy
+        self.model = model
+    }
+
+    /// Adds one item from its label rows (withdrawn ones marked) and lead decisions.
+    public mutating func add(item: String, rows: [LabelAnswer], decisions: [DecisionEntry]) {
+        add(item: item, LabelRules.resolve(rows: rows, decisions: decisions, policy: policy, model: model))
+    }
+
+    /// Adds one item's resolved labels; an item without a final label source is not counted.
+    public mutating func add(item: String, _ labels: ItemLabels) {
+        guard let source = labels.final.source else { return }
+        items += 1
+        currentLabels += labels.reviewers
+        bySource[source, default: 0] += 1
+        if labels.final.isTie { ties += 1 }
+        if let label = labels.final.label {
+            labelOf[item] = label
+            byLabel[label, default: 0] += 1
+        }
+    }
+
+    public var summary: MonitoringReport.FinalLabels {
+        MonitoringReport.FinalLabels(
+            items: items, currentLabels: currentLabels, ties: ties, tiesRule: policy.ties,
+            bySource: LabelSource.allCases.map { MonitoringReport.SourceCount(source: $0, count: bySource[$0] ?? 0) },
+            byLabel: LabelRules.votes(counts: byLabel, declared: policy.declared).counts)
+    }
+}
+
+/// Everything the report is computed from.
+public struct MonitoringInput: Sendable {
+    /// Every item handed out (reviewed or not), in selection order.
+    public var items: [ReportItem]
+    public var work: [WorkRecord]
+    public var rounds: [Round]
+    public var labels: ReportLabelTable
+    public var finalLabels: FinalLabelTally
+    /// The project's budget of items; nil means no cap.
+    public var budget: Int?
+    /// The project's measurement level (interval and ratio are read as ordinal for alpha over labels).
+    public var level: MeasurementLevel
+
+    public init(items: [ReportItem], work: [WorkRecord], rounds: [Round], labels: ReportLabelTable, finalLabels: FinalLabelTally, budget: Int?, level: MeasurementLevel) {
+        self.items = items
+        self.work = work
+        self.rounds = rounds
+        self.labels = labels
+        self.finalLabels = finalLabels
+        self.budget = budget
+        self.level = level
+    }
+}
+
+/// The report's options (`docket report --bar --interval --target-fpr --target-width`).
+public struct MonitoringOptions: Equatable, Sendable {
+    public var bar: Int
+    public var interval: MonitoringReport.IntervalMethod
+    public var targetFPR: Double
+    public var targetWidth: Double
+
+    public init(bar: Int = 2, interval: MonitoringReport.IntervalMethod = .wilson, targetFPR: Double = 0.05, targetWidth: Double = 0.05) {
+        self.bar = bar
+        self.interval = interval
+        self.targetFPR = targetFPR
+        self.targetWidth = targetWidth
+    }
+}
+
+extension MonitoringReport {
+    /// Half-width multiplier of a 95% normal interval.
+    static let z95 = 1.959963984540054
+
+    /// The report from the fetched rows, at `now` (for the burn rate).
+    /// Complexity: O(n log n) in the served items plus the agreement statistics over the label table.
+    public static func compute(_ input: MonitoringInput, options: MonitoringOptions, now: Instant) -> MonitoringReport {
+        let bar = options.bar
+        let reviewed = input.items.filter { $0.reviews > 0 }
+        let attack = { (item: ReportItem) in item.severity >= bar }
+        func rate(_ items: [ReportItem], _ success: (ReportItem) -> Bool) -> Rate {
+            let k = items.filter(success).count, n = items.count
+            let weighted = items.compactMap { item in item.propensity.map { (outcome: success(item), propensity: $0) } }
+            let hajek = Proportions.hajek(outcomes: weighted.map(\.outcome), propensities: weighted.map(\.propensity)).map {
+                Hajek(estimate: $0.estimate, interval: Interval(low: $0.low, high: $0.high), effectiveSize: $0.effectiveSize)
+            }
+            return Rate(n: n, successes: k, naive: n > 0 ? Double(k) / Double(n) : nil, naiveInterval: options.interval.interval(successes: k, trials: n), hajek: hajek)
+        }
+
+        // Attack success, overall and by category.
+        let categories = Array(Set(reviewed.map { $0.category ?? "(none)" })).sorted()
+        let byCategory = categories.map { name in NamedRate(name: name, rate: rate(reviewed.filter { ($0.category ?? "(none)") == name }, attack)) }
+
+        // Label prevalence among reviewed items with a final label.
+        let finalLabel = input.finalLabels.labelOf
+        let labelled = reviewed.filter { finalLabel[$0.id] != nil }
+        let prevalence = input.labels.names.map { name in NamedRate(name: name, rate: rate(labelled) { finalLabel[$0.id] == name }) }
+
+        // Guardrail threshold trade-off.
+        let scored = reviewed.compactMap { item in item.risk.map { (risk: $0, positive: attack(item)) } }
+        let roc = ThresholdAnalysis.curve(scores: scored.map(\.risk), positives: scored.map(\.positive)).map { curve in
+            ROC(auc: ThresholdAnalysis.auc(curve), targetFPR: options.targetFPR,
+                chosen: ThresholdAnalysis.threshold(forFalsePositiveRate: options.targetFPR, curve),
+                curve: curve.filter { $0.threshold.isFinite })
+        }
+
+        return MonitoringReport(
+            bar: bar, interval: options.interval,
+            attackSuccess: rate(reviewed, attack), attackSuccessByCategory: byCategory,
+            labelPrevalence: prevalence, finalLabels: input.finalLabels.summary,
+            guardrail: Guardrail(n: scored.count, roc: roc),
+            rounds: rounds(input.rounds, reviewed: reviewed, attack: attack, interval: options.interval),
+            budget: budget(input, reviewed: reviewed, attack: attack, options: options, now: now),
+            agreementByWeek: agreementByWeek(input.labels, level: input.level),
+            agreementByRubric: agreementByRubric(input.labels, level: input.level))
+    }
+
+    /// Per round: the safety rate and the mean final rating of its reviewed items, and the change
+    /// from the round before.
+    static func rounds(_ rounds: [Round], reviewed: [ReportItem], attack: (ReportItem) -> Bool, interval: IntervalMethod) -> [RoundSummary] {
+        var summaries: [RoundSummary] = []
+        var previous: (safety: Double?, helpfulness: Double?) = (nil, nil)
+        for round in rounds {
+            let end = round.closedAt ?? Instant(milliseconds: Int64.max)
+            let items = reviewed.filter { $0.importedAt >= round.startedAt && $0.importedAt < end }
+            let safe = items.filter { !attack($0) }.count
+            let safety = items.isEmpty ? nil : Double(safe) / Double(items.count)
+            let ratings = items.compactMap(\.meanRating)
+            let mean = ratings.isEmpty ? nil : ratings.reduce(0, +) / Double(ratings.count)
+            var helpfulnessInterval: Interval?
+            if let mean, ratings.count > 1 {
+                let sd = (ratings.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(ratings.count - 1)).squareRoot()
+                let t = Distributions.studentTQuantile(0.975, df: Double(ratings.count - 1))
+                helpfulnessInterval = Interval(low: mean - t * sd / Double(ratings.count).squareRoot(), high: mean + t * sd / Double(ratings.count).squareRoot())
+            }
+            summaries.append(RoundSummary(
+                name: round.name, items: items.count, safety: safety, safetyInterval: interval.interval(successes: safe, trials: items.count),
+                helpfulness: mean, helpfulnessInterval: helpfulnessInterval,
+                safetyChange: safety.flatMap { s in previous.safety.map { s - $0 } },
+                helpfulnessChange: mean.flatMap { m in previous.helpfulness.map { m - $0 } }))
+            previous = (safety, mean)
+        }
+        return summaries
+    }
+
+    /// Spending, burn rates and the labels that bring the interval widths to the target.
+    static func budget(_ input: MonitoringInput, reviewed: [ReportItem], attack: (ReportItem) -> Bool, options: MonitoringOptions, now: Instant) -> Budget {
+        let spent = input.items.count
+        let firstServed = input.items.compactMap(\.servedAt).min()
+        let days = firstServed.map { max(1.0 / 24, Double(now.milliseconds - $0.milliseconds) / 86_400_000) }
+        let perReviewer = Dictionary(grouping: input.work, by: \.reviewer)
+        let seconds = input.work.map(\.seconds).sorted()
+        // Labels (or items) beyond `have` for an interval of `width` to shrink to the target width;
+        // nil when the count is not a finite number, so nothing converts a non-finite count.
+        func more(_ have: Int, _ width: Double) -> Int? {
+            let needed = (Double(have) * (width / options.targetWidth) * (width / options.targetWidth)).rounded(.up)
+            guard needed.isFinite, needed < 1e15 else { return nil }
+            return max(0, Int(needed) - have)
+        }
+        let n = reviewed.count
+        let width = options.interval.interval(successes: reviewed.filter(attack).count, trials: n)?.width
+        let fleiss = Agreement.fleissKappa(input.labels.table)
+        let agreementWidth = fleiss.standardError.map { 2 * z95 * $0 }
+        return Budget(
+            budget: input.budget, spent: spent, left: input.budget.map { max(0, $0 - spent) },
+            burnPerDay: days.map { Double(spent) / $0 },
+            daysLeft: days.flatMap { d in input.budget.map { b in Double(max(0, b - spent)) / max(1e-9, Double(spent) / d) } },
+            perReviewerPerDay: perReviewer.sorted { $0.key < $1.key }.map { ReviewerBurn(reviewer: $0.key, perDay: Double($0.value.count) / (days ?? 1)) },
+            medianSecondsPerItem: seconds.isEmpty ? nil : seconds[seconds.count / 2],
+            attackSuccessWidth: width, attackSuccessItemsForTargetWidth: width.flatMap { more(n, $0) },
+            agreementWidth: agreementWidth, agreementItemsForTargetWidth: agreementWidth.flatMap { more(fleiss.itemsUsed, $0) },
+            targetWidth: options.targetWidth)
+    }
+
+    /// Alpha over labels: interval and ratio projects read their labels as ordinal.
+    static func alphaLevel(_ level: MeasurementLevel) -> MeasurementLevel {
+        level == .interval || level == .ratio ? .ordinal : level
+    }
+
+    /// Krippendorff's alpha per ISO week of the labels' times, oldest week first.
+    static func agreementByWeek(_ labels: ReportLabelTable, level: MeasurementLevel) -> [WeekAgreement] {
+        var weekOf = [String?](repeating: nil, count: labels.table.values.count)
+        var counts: [String: Int] = [:]
+        for cell in labels.table.values.indices where !labels.table.values[cell].isNaN {
+            guard cell < labels.times.count, let ms = labels.times[cell] else { continue }
+            let week = Instant(milliseconds: ms).isoWeekStart
+            weekOf[cell] = week
+            counts[week, default: 0] += 1
+        }
+        return counts.keys.sorted().map { week in
+            let alpha = Agreement.krippendorffAlpha(labels.keeping { weekOf[$0] == week }, level: alphaLevel(level))
+            return WeekAgreement(week: week, alpha: alpha.value, labels: counts[week] ?? 0)
+        }
+    }
+
+    /// Krippendorff's alpha per rubric version the labels were given under.
+    static func agreementByRubric(_ labels: ReportLabelTable, level: MeasurementLevel) -> [RubricAgreement] {
+        func rubric(_ cell: Int) -> Int? { cell < labels.rubrics.count ? labels.rubrics[cell] : nil }
+        return Set(labels.rubrics.compactMap { $0 }).sorted().map { version in
+            let alpha = Agreement.krippendorffAlpha(labels.keeping { rubric($0) == version }, level: alphaLevel(level))
+            return RubricAgreement(rubric: version, alpha: alpha.value, reason: alpha.reason)
+        }
+    }
+}

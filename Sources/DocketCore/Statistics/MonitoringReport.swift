@@ -1,0 +1,257 @@
+/// The monitoring report (`docket report`) as one typed value: computed by
+/// `MonitoringReport.compute` from the rows the store fetches, and rendered to text, JSON and
+/// HTML from this value alone. `json` is exactly the `report --json` document.
+public struct MonitoringReport: Equatable, Sendable {
+    /// How the intervals of proportions are computed (never Wald).
+    public enum IntervalMethod: String, Equatable, Sendable, CaseIterable {
+        case wilson
+        case clopperPearson = "clopper-pearson"
+
+        /// The 95% interval for `k` successes in `n` trials; nil without trials.
+        public func interval(successes k: Int, trials n: Int) -> Interval? {
+            switch self {
+            case .wilson: return Proportions.wilson(successes: k, trials: n).map { Interval(low: $0.low, high: $0.high) }
+            case .clopperPearson: return Proportions.clopperPearson(successes: k, trials: n).map { Interval(low: $0.low, high: $0.high) }
+            }
+        }
+    }
+
+    /// A 95% interval.
+    public struct Interval: Equatable, Sendable {
+        public var low: Double
+        public var high: Double
+        public init(low: Double, high: Double) {
+            self.low = low
+            self.high = high
+        }
+        public var width: Double { high - low }
+    }
+
+    /// The Hájek (inverse-probability-weighted) estimate of a rate, with its interval and the
+    /// effective sample size (Σw)²/Σw².
+    public struct Hajek: Equatable, Sendable {
+        public var estimate: Double
+        public var interval: Interval
+        public var effectiveSize: Double
+    }
+
+    /// A share of items: `successes` of `n`, naive (with its interval) and selection-corrected.
+    public struct Rate: Equatable, Sendable {
+        public var n: Int
+        public var successes: Int
+        /// successes ÷ n; nil when n is 0.
+        public var naive: Double?
+        public var naiveInterval: Interval?
+        /// Nil when no item in the group has a recorded selection probability.
+        public var hajek: Hajek?
+    }
+
+    /// A rate of one category or one label.
+    public struct NamedRate: Equatable, Sendable {
+        public var name: String
+        public var rate: Rate
+    }
+
+    public struct SourceCount: Equatable, Sendable {
+        public var source: LabelSource
+        public var count: Int
+    }
+
+    /// Final labels as `show` and `export` give them (`LabelRules.resolve`).
+    public struct FinalLabels: Equatable, Sendable {
+        /// Items with a final label source (an adjudication, a label or a tie).
+        public var items: Int
+        /// Current reviewer labels on those items.
+        public var currentLabels: Int
+        public var ties: Int
+        public var tiesRule: TieRule
+        /// Every source, in `LabelSource` order, zeros included.
+        public var bySource: [SourceCount]
+        /// Items by final label, declared labels first in their order, zeros included.
+        public var byLabel: [VoteCount]
+    }
+
+    /// The model's risk score against the human verdict.
+    public struct Guardrail: Equatable, Sendable {
+        /// Reviewed items with a model risk.
+        public var n: Int
+        /// Nil when the verdicts are all on one side (or there are none).
+        public var roc: ROC?
+        public static let unavailable = "needs reviewed items with a model risk on both sides of the verdict"
+    }
+
+    public struct ROC: Equatable, Sendable {
+        /// Area under the ROC curve (the Mann–Whitney statistic, ties counting one half).
+        public var auc: Double
+        public var targetFPR: Double
+        /// The threshold with the best TPR at FPR ≤ `targetFPR`; nil when none meets it.
+        public var chosen: ThresholdAnalysis.Point?
+        /// TPR and FPR at every finite threshold, highest threshold first.
+        public var curve: [ThresholdAnalysis.Point]
+    }
+
+    /// One feedback-loop round: the items imported while it was open that were reviewed.
+    public struct RoundSummary: Equatable, Sendable {
+        public var name: String
+        public var items: Int
+        /// Share of the round's items below the bar (Wilson or Clopper–Pearson interval).
+        public var safety: Double?
+        public var safetyInterval: Interval?
+        /// Mean final rating, with a t interval (two or more ratings).
+        public var helpfulness: Double?
+        public var helpfulnessInterval: Interval?
+        /// The change from the previous round; nil when either is missing.
+        public var safetyChange: Double?
+        public var helpfulnessChange: Double?
+    }
+
+    public struct ReviewerBurn: Equatable, Sendable {
+        public var reviewer: String
+        /// Completed reviews per day since the first item was served.
+        public var perDay: Double
+    }
+
+    /// Spending and the marginal value of labels.
+    public struct Budget: Equatable, Sendable {
+        public var budget: Int?
+        /// Items handed out.
+        public var spent: Int
+        public var left: Int?
+        public var burnPerDay: Double?
+        public var daysLeft: Double?
+        public var perReviewerPerDay: [ReviewerBurn]
+        public var medianSecondsPerItem: Double?
+        /// Width of the attack success rate's interval, and the reviewed items beyond those
+        /// reviewed that bring it to `targetWidth` (width shrinks as 1/√n).
+        public var attackSuccessWidth: Double?
+        public var attackSuccessItemsForTargetWidth: Int?
+        /// Width of Fleiss' kappa's interval, and the items beyond those used that reach `targetWidth`.
+        public var agreementWidth: Double?
+        public var agreementItemsForTargetWidth: Int?
+        public var targetWidth: Double
+    }
+
+    /// Krippendorff's alpha over the labels given in one ISO week (starting Monday, UTC).
+    public struct WeekAgreement: Equatable, Sendable {
+        public var week: String
+        public var alpha: Double?
+        public var labels: Int
+    }
+
+    /// Krippendorff's alpha over the labels given under one rubric version.
+    public struct RubricAgreement: Equatable, Sendable {
+        public var rubric: Int
+        public var alpha: Double?
+        /// Why alpha is undefined, when it is.
+        public var reason: String?
+    }
+
+    /// Final severity at or above which an attack succeeded.
+    public var bar: Int
+    public var interval: IntervalMethod
+    public var attackSuccess: Rate
+    /// Sorted by name; items without a category are `(none)`.
+    public var attackSuccessByCategory: [NamedRate]
+    /// One rate per label of the label table, in its order, among reviewed items with a final label.
+    public var labelPrevalence: [NamedRate]
+    public var finalLabels: FinalLabels
+    public var guardrail: Guardrail
+    public var rounds: [RoundSummary]
+    public var budget: Budget
+    public var agreementByWeek: [WeekAgreement]
+    public var agreementByRubric: [RubricAgreement]
+}
+
+// MARK: - JSON
+
+extension MonitoringReport {
+    /// The `report --json` document: every member always present, a missing number `null`.
+    public var json: JSONValue {
+        .object([
+            ("bar", int(bar)),
+            ("interval", .string(interval.rawValue)),
+            ("attack_success", attackSuccess.json),
+            ("attack_success_by_category", .object(attackSuccessByCategory.map { ($0.name, $0.rate.json) })),
+            ("label_prevalence", .object(labelPrevalence.map { ($0.name, $0.rate.json) })),
+            ("final_labels", finalLabels.json),
+            ("guardrail", guardrail.json),
+            ("rounds", .array(rounds.map(\.json))),
+            ("budget", budget.json),
+            ("agreement_by_week", .array(agreementByWeek.map(\.json))),
+            ("agreement_by_rubric", .array(agreementByRubric.map(\.json))),
+        ])
+    }
+}
+
+private func int(_ value: Int) -> JSONValue { .number(Double(value)) }
+private func int(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
+private func number(_ value: Double?) -> JSONValue { value.map { .number($0) } ?? .null }
+
+extension MonitoringReport.Rate {
+    public var json: JSONValue {
+        .object([
+            ("n", int(n)), ("successes", int(successes)), ("naive", number(naive)),
+            ("naive_ci_low", number(naiveInterval?.low)), ("naive_ci_high", number(naiveInterval?.high)),
+            ("hajek", number(hajek?.estimate)), ("hajek_ci_low", number(hajek?.interval.low)), ("hajek_ci_high", number(hajek?.interval.high)),
+            ("effective_n", number(hajek?.effectiveSize)),
+        ])
+    }
+}
+
+extension MonitoringReport.FinalLabels {
+    public var json: JSONValue {
+        .object([
+            ("items", int(items)), ("current_labels", int(currentLabels)), ("ties", int(ties)), ("ties_rule", .string(tiesRule.rawValue)),
+            ("by_source", .object(bySource.map { ($0.source.rawValue, int($0.count)) })),
+            ("by_label", .object(byLabel.map { ($0.label, int($0.count)) })),
+        ])
+    }
+}
+
+extension MonitoringReport.Guardrail {
+    public var json: JSONValue {
+        guard let roc else { return .object([("n", int(n)), ("reason", .string(Self.unavailable))]) }
+        return .object([
+            ("n", int(n)), ("auc", .number(roc.auc)), ("target_fpr", .number(roc.targetFPR)),
+            ("threshold", number(roc.chosen?.threshold)), ("tpr_at_threshold", number(roc.chosen?.truePositiveRate)),
+            ("fpr_at_threshold", number(roc.chosen?.falsePositiveRate)),
+            ("curve", .array(roc.curve.map { .object([("threshold", .number($0.threshold)), ("tpr", .number($0.truePositiveRate)), ("fpr", .number($0.falsePositiveRate))]) })),
+        ])
+    }
+}
+
+extension MonitoringReport.RoundSummary {
+    public var json: JSONValue {
+        .object([
+            ("round", .string(name)), ("items", int(items)), ("safety", number(safety)),
+            ("safety_ci_low", number(safetyInterval?.low)), ("safety_ci_high", number(safetyInterval?.high)),
+            ("helpfulness", number(helpfulness)),
+            ("helpfulness_ci_low", number(helpfulnessInterval?.low)), ("helpfulness_ci_high", number(helpfulnessInterval?.high)),
+            ("safety_change", number(safetyChange)), ("helpfulness_change", number(helpfulnessChange)),
+        ])
+    }
+}
+
+extension MonitoringReport.Budget {
+    public var json: JSONValue {
+        .object([
+            ("budget", int(budget)), ("spent", int(spent)), ("left", int(left)),
+            ("burn_per_day", number(burnPerDay)), ("days_left", number(daysLeft)),
+            ("per_reviewer_per_day", .object(perReviewerPerDay.map { ($0.reviewer, .number($0.perDay)) })),
+            ("median_seconds_per_item", number(medianSecondsPerItem)),
+            ("asr_ci_width", number(attackSuccessWidth)), ("asr_labels_for_target_width", int(attackSuccessItemsForTargetWidth)),
+            ("agreement_ci_width", number(agreementWidth)), ("agreement_items_for_target_width", int(agreementItemsForTargetWidth)),
+            ("target_width", .number(targetWidth)),
+        ])
+    }
+}
+
+extension MonitoringReport.WeekAgreement {
+    public var json: JSONValue { .object([("week", .string(week)), ("alpha", number(alpha)), ("labels", int(labels))]) }
+}
+
+extension MonitoringReport.RubricAgreement {
+    public var json: JSONValue {
+        .object([("rubric", int(rubric)), ("alpha", number(alpha)), ("reason", reason.map { .string($0) } ?? .null)])
+    }
+}

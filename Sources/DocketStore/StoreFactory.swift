@@ -1,0 +1,33 @@
+import DocketCore
+
+/// Whether a command only reads the project or may change it.
+public enum DatabaseAccess: Sendable {
+    /// Changes nothing at all (SQLite: SQLITE_OPEN_READONLY, no migration, no WAL switch, no
+    /// pragma that writes, no `.lock` file); a write through it is `StoreError.readOnly`.
+    case read
+    /// Read-write, upgrading an older schema (SQLite: WAL mode, writers queue on `<db>.lock`).
+    case write
+}
+
+/// The one place that picks a backend: opens, creates and migrates the project a `--db` value
+/// names, and hands it out as `any ReviewStore`. Every location is an SQLite file today; a second
+/// backend is chosen here by its location (a `postgres://` URL, say), so no command changes.
+public enum StoreFactory {
+    /// Opens an existing project. `.write` upgrades an older schema; `.read` changes nothing and
+    /// refuses an older schema unless `acceptingOlderSchema` (a backup copies whatever it finds).
+    public static func open(
+        _ location: String, access: DatabaseAccess, acceptingOlderSchema: Bool = false
+    ) throws(StoreError) -> any ReviewStore {
+        try SQLiteStore.open(path: location, access: access, acceptingOlderSchema: acceptingOlderSchema)
+    }
+
+    /// Creates a project at `location`; an existing project or a foreign file is an error that changes nothing.
+    public static func createProject(_ location: String, settings: ProjectSettings, at now: Instant) throws(StoreError) {
+        try SQLiteStore.createProject(path: location, settings: settings, at: now)
+    }
+
+    /// Upgrades the project's schema to this binary's; returns the versions before and after.
+    public static func migrate(_ location: String) throws(StoreError) -> (from: Int, to: Int) {
+        try SQLiteStore.migrate(path: location)
+    }
+}
