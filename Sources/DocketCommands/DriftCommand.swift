@@ -1,0 +1,101 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+import Foundation
+
+struct DriftCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drift",
+        abstract: "Label distribution and agreement per time window or rubric version, with shift tests.",
+        discussion: """
+            Groups labels by the time they were given (--window day, week or month) or by rubric version (--by rubric). For each group: labels, the share of each label, and Krippendorff's alpha at the project's level. Between consecutive groups: Pearson's chi-square test of homogeneity of the label distributions and the population stability index (PSI). A shift is flagged when p < --alpha or PSI > --psi.
+
+            Example: docket drift --window week
+            """
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("day, week or month.", valueName: "window")) var window: String = "week"
+    @Option(help: ArgumentHelp("window or rubric.", valueName: "group")) var by: String = "window"
+    @Option(help: "Significance level of the chi-square test, above 0 and below 1.") var alpha: Double = 0.05
+    @Option(help: "PSI above which a shift is flagged, 0 to 100.") var psi: Double = 0.25
+    @Flag(help: "Print one JSON array with an object per group.") var json = false
+
+    func run(in context: CommandContext) throws {
+        try OptionBounds.number("--alpha", alpha, above: 0, below: 1, "a significance level")
+        try OptionBounds.number("--psi", psi, OptionBounds.psi, "a PSI")
+        guard ["day", "week", "month"].contains(window) else { throw CommandError.invalidOption(name: "--window", value: window, reason: "use day, week or month") }
+        guard by == "window" || by == "rubric" else { throw CommandError.invalidOption(name: "--by", value: by, reason: "use window or rubric") }
+        let store = try database.openForReading(in: context)
+        let settings = try store.projectSettings()
+        let level = settings.level == .interval || settings.level == .ratio ? MeasurementLevel.ordinal : settings.level
+        let data = try LabelData.load(store: store, kind: .label, level: level, only: nil)
+        let raters = data.table.raters
+        func key(_ cell: Int) -> String? {
+            if by == "rubric" { return data.rubrics[cell].map { "rubric \($0)" } }
+            guard let ms = data.times[cell] else { return nil }
+            let iso = Instant(milliseconds: ms).iso8601
+            switch window {
+            case "day": return String(iso.prefix(10))
+            case "month": return String(iso.prefix(7))
+            default:
+                return "week of " + Instant(milliseconds: ms).isoWeekStart
+            }
+        }
+        var groups: [String: [Int]] = [:]
+        for cell in 0..<(data.table.items * raters) where data.table.values[cell].isNaN == false {
+            if let k = key(cell) { groups[k, default: []].append(cell) }
+        }
+        let names = groups.keys.sorted { a, b in
+            by == "rubric" ? (Int(a.dropFirst(7)) ?? 0) < (Int(b.dropFirst(7)) ?? 0) : a < b
+        }
+        var previous: [Double]?
+        var rows: [JSONValue] = []
+        var lines: [[String]] = []
+        for name in names {
+            let cells = Set(groups[name]!)
+            var counts = [Double](repeating: 0, count: data.categoryNames.count)
+            for cell in cells { counts[Int(data.table.values[cell])] += 1 }
+            let sub = data.labels { cells.contains($0 * raters + $1) }
+            let agreement = Agreement.krippendorffAlpha(sub.table, level: level)
+            let total = counts.reduce(0, +)
+            var object = JSONObjectWriter()
+            object.set("group", name)
+            object.set("labels", Int(total))
+            object.set("shares", .object(data.categoryNames.enumerated().map { ($1, .number(counts[$0] / total)) }))
+            object.set("alpha", agreement.value)
+            object.set("alpha_reason", agreement.reason)
+            var chi: (statistic: Double, df: Int, p: Double)?
+            var stability: Double?
+            if let previous {
+                chi = Proportions.chiSquareHomogeneity([previous, counts])
+                stability = Proportions.populationStabilityIndex(reference: previous, current: counts)
+            }
+            let shifted = (chi.map { $0.p < alpha } ?? false) || (stability.map { $0 > psi } ?? false)
+            object.set("chi_square", chi?.statistic)
+            object.set("df", chi?.df)
+            object.set("p_value", chi?.p)
+            object.set("psi", stability)
+            object.set("shift", .bool(shifted))
+            rows.append(object.value)
+            var line: [String] = [name, Format.count(Int(total))]
+            for count in counts { line.append(Format.percent(count / total)) }
+            line.append(agreement.value.map { Format.fixed($0, 3) } ?? "-")
+            line.append(chi.map { Format.fixed($0.p, 4) } ?? "-")
+            line.append(stability.map { Format.fixed($0, 3) } ?? "-")
+            line.append(shifted ? "shift" : "")
+            lines.append(line)
+            previous = counts
+        }
+        if json {
+            context.console.write(JSONValue.array(rows).encoded() + "\n")
+            return
+        }
+        guard !lines.isEmpty else {
+            return context.console.write(by == "rubric" ? "No labels carry a rubric version (imported labels without one do not).\n" : "No labels yet.\n")
+        }
+        let header = [by == "rubric" ? "rubric" : window, "labels"] + data.categoryNames.map(Sanitize.inline) + ["alpha", "p (χ²)", "PSI", "flag"]
+        context.console.write("Label distribution by \(by == "rubric" ? "rubric version" : window); shifts flagged at p < \(JSONText.number(alpha)) or PSI > \(JSONText.number(psi)).\n"
+            + Format.table(header: header, rows: lines, rightAligned: Set(1..<(header.count - 1))))
+    }
+}

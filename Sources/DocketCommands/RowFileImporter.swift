@@ -1,0 +1,298 @@
+import ArgumentParser
+import DocketCore
+import DocketStore
+import Foundation
+
+/// Reads one row of a labels file.
+enum LabelRowParser {
+    static let fields = ["item", "reviewer", "label", "created_at", "rubric"]
+
+    static func parse(_ fields: [(String, RawField)]) -> RowResult<LabelRow> {
+        var problems: [FieldProblem] = []
+        var values: [String: String] = [:]
+        for (name, raw) in fields {
+            guard Self.fields.contains(name) else {
+                problems.append(Self.unknownField(name))
+                continue
+            }
+            switch raw {
+            case .text(let text): values[name] = text
+            case .json(.string(let text)): values[name] = text
+            case .json(.number(let number)): values[name] = JSONText.number(number)
+            case .json(.null): break
+            case .json(let other): problems.append(FieldProblem(field: name, problem: "expected text, got \(other.typeName)"))
+            }
+        }
+        for required in ["item", "reviewer", "label"] where (values[required] ?? "").isEmpty {
+            problems.append(FieldProblem(field: required, problem: "required"))
+        }
+        // The item may be created (--create-items): the id rule of item imports applies.
+        if let item = values["item"], !item.isEmpty, let problem = ItemID.problem(item) {
+            problems.append(FieldProblem(field: "item", problem: problem))
+        }
+        if let reviewer = values["reviewer"], !reviewer.isEmpty {
+            do { values["reviewer"] = try ReviewerName.normalised(reviewer) } catch {
+                problems.append(FieldProblem(field: "reviewer", problem: error.description))
+            }
+        }
+        var createdAt: Instant?
+        if let text = values["created_at"] {
+            do { createdAt = try Instant.parse(text) } catch {
+                problems.append(FieldProblem(field: "created_at", problem: error.description))
+            }
+        }
+        var rubric: Int?
+        if let text = values["rubric"] {
+            rubric = Int(text)
+            if rubric == nil { problems.append(FieldProblem(field: "rubric", problem: "'\(text)' is not a rubric version number")) }
+        }
+        guard problems.isEmpty else { return .invalid(problems) }
+        return .valid(LabelRow(item: values["item"]!, reviewer: values["reviewer"]!, label: values["label"]!, createdAt: createdAt, rubric: rubric))
+    }
+
+    /// The problem reported for a field (or a CSV column) that is not a field of a labels row.
+    static func unknownField(_ name: String) -> FieldProblem {
+        FieldProblem(field: name, problem: "unknown field (known fields: \(fields.joined(separator: ", ")))")
+    }
+}
+
+enum RowFormat: String {
+    case jsonl, csv
+
+    static func resolve(file: String, format: String?) throws(CommandError) -> RowFormat {
+        if let format {
+            guard let kind = RowFormat(rawValue: format.lowercased()) else {
+                throw .invalidOption(name: "--format", value: format, reason: "use jsonl or csv")
+            }
+            return kind
+        }
+        let lower = file.lowercased()
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { return .jsonl }
+        if lower.hasSuffix(".csv") { return .csv }
+        throw .unknownFormat(path: file)
+    }
+}
+
+/// Writes rejected rows as JSONL: {"line": N, "errors": ["field: problem", …], "raw": "…"}.
+/// Goes through `OutputFile`; it is put in place just before the import commits, and a failure to
+/// write it rolls the import back.
+final class RejectsWriter {
+    let path: String
+    private let file: OutputFile
+    private var failure: CommandError?
+
+    init(path: String, protecting: [String]) throws(CommandError) {
+        self.path = path
+        self.file = try OutputFile(path: path, protecting: protecting)
+    }
+
+    func write(line: Int, problems: [FieldProblem], raw: String) {
+        guard failure == nil else { return }
+        var object = JSONObjectWriter()
+        object.set("line", line)
+        object.set("errors", .array(problems.map { .string($0.description) }))
+        object.set("raw", raw)
+        do { try file.write(object.value.encoded() + "\n") } catch { failure = error }
+    }
+
+    /// Puts the file in place when it holds rejected rows (else removes it), or throws.
+    func finish(keep: Bool) throws(CommandError) {
+        if let failure {
+            file.abandon()
+            throw failure
+        }
+        if keep { try file.commit() } else { file.abandon() }
+    }
+
+    func abandon() { file.abandon() }
+}
+
+/// Streams rows from a JSONL or CSV file to a handler, collecting every problem with its line.
+final class RowFileImporter {
+    let reader: LineReader
+    let format: RowFormat
+    let console: any Console
+    let maxListed: Int
+    let rejects: RejectsWriter?
+    /// A column the CSV header must have.
+    var requiredColumn: String? = "id"
+    /// The problem of a CSV column that is not a field of a row, or nil for a known column. An
+    /// unknown column is reported once, at the header's line, not once per row.
+    var unknownColumn: (String) -> FieldProblem? = { ItemRowParser.isKnown($0) ? nil : ItemRowParser.unknownField($0) }
+    /// The CSV header had problems: every row depends on it, so nothing is imported, even with --rejects.
+    private(set) var headerRefused = false
+    private(set) var problemCount = 0
+    private(set) var rejectedRows = 0
+    private var listed = 0
+
+    /// Handles one row's fields; returns its problems (none when the row was taken).
+    typealias Handler = ([(String, RawField)]) throws -> [FieldProblem]
+    private var handler: Handler = { _ in [] }
+
+    init(reader: LineReader, format: RowFormat, console: any Console, maxListed: Int, rejects: RejectsWriter?) {
+        self.reader = reader
+        self.format = format
+        self.console = console
+        self.maxListed = maxListed
+        self.rejects = rejects
+    }
+
+    func report(line: Int, _ problems: [FieldProblem], raw: @autoclosure () -> String) {
+        problemCount += problems.count
+        rejectedRows += 1
+        rejects?.write(line: line, problems: problems, raw: raw())
+        for problem in problems {
+            if listed < maxListed {
+                console.writeError("\(reader.name):\(line): \(problem.field): \(Sanitize.inline(problem.problem))\n")
+            }
+            listed += 1
+        }
+    }
+
+    func run(_ handler: @escaping Handler) throws -> ImportDecision {
+        self.handler = handler
+        let progress = ProgressBar(console: console, label: "importing \(reader.name)")
+        var rows = 0
+        switch format {
+        case .jsonl: rows = try runJSONL(progress: progress)
+        case .csv: rows = try runCSV(progress: progress)
+        }
+        progress.finish()
+        if listed > maxListed {
+            console.writeError("\(reader.name): … and \(Format.count(listed - maxListed)) more problems.\n")
+        }
+        if rows == 0, problemCount == 0 {
+            console.writeError("\(reader.name): no rows found.\n")
+        }
+        if headerRefused {
+            rejects?.abandon()
+            return .rollback
+        }
+        if problemCount > 0, rejects == nil { return .rollback }
+        // The rejects file is in place before the import commits; if it cannot be written, the
+        // import rolls back and nothing is lost.
+        try rejects?.finish(keep: rejectedRows > 0)
+        return .commit(rejected: rejectedRows)
+    }
+
+    /// The error of an import that was rolled back.
+    func rejection() -> CommandError {
+        headerRefused
+            ? .importHeaderRejected(file: reader.name, problems: problemCount)
+            : .importRejected(file: reader.name, problems: problemCount)
+    }
+
+    private func add(_ fields: [(String, RawField)], line: Int, raw: () -> String) throws {
+        let problems = try handler(fields)
+        if !problems.isEmpty { report(line: line, problems, raw: raw()) }
+    }
+
+    private func runJSONL(progress: ProgressBar) throws -> Int {
+        var rows = 0
+        while let _ = try reader.nextLine({ bytes throws -> Void in
+            let line = reader.lineNumber
+            // Blank lines are allowed between records.
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+            rows += 1
+            let raw = { String(decoding: bytes, as: UTF8.self) }
+            let value: JSONValue
+            do throws(JSONSyntaxError) { value = try JSON.parse(bytes: bytes) } catch {
+                // Bad bytes are never replaced: the row is refused, naming the field that holds them.
+                let problem = error.isInvalidUTF8
+                    ? FieldProblem(field: error.member ?? "line", problem: UTF8Check.problem)
+                    : FieldProblem(field: "json", problem: "\(error)")
+                report(line: line, [problem], raw: raw())
+                return
+            }
+            guard case .object(let members) = value else {
+                report(line: line, [FieldProblem(field: "json", problem: "each line must be a JSON object, got \(value.typeName)")], raw: raw())
+                return
+            }
+            try add(members.map { ($0.0, RawField.json($0.1)) }, line: line, raw: raw)
+            if rows & 0x3FF == 0 { progress.update(done: reader.bytesRead, total: reader.size, rows: rows) }
+        }) {}
+        return rows
+    }
+
+    private func runCSV(progress: ProgressBar) throws -> Int {
+        var csv = CSVRecordReader()
+        var header: [String]?
+        var rows = 0
+        var recordStart = 1
+        var rawLines: [String] = []
+        // Columns left out of every row: unknown, or named with bytes that are not UTF-8 (both
+        // reported once, at the header).
+        var skipped: [Bool] = []
+        var columnNames: [String] = []
+        while let _ = try reader.nextLine({ bytes throws -> Void in
+            let line = reader.lineNumber
+            if !csv.pending { recordStart = line; rawLines.removeAll(keepingCapacity: true) }
+            if rejects != nil { rawLines.append(String(decoding: bytes, as: UTF8.self)) }
+            let record: [String]?
+            do { record = try csv.feed(bytes) } catch {
+                report(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"))
+                return
+            }
+            guard let record else { return }
+            guard let columns = header else {
+                columnNames = record
+                for bad in csv.invalidFields { columnNames[bad.index] = bad.escaped }
+                skipped = checkHeader(record, invalid: csv.invalidFields, line: recordStart)
+                header = record
+                return
+            }
+            if record.count == 1, record[0].isEmpty { return }
+            rows += 1
+            if !csv.invalidFields.isEmpty {
+                let problems = csv.invalidFields.map { bad in
+                    FieldProblem(field: bad.index < columnNames.count ? columnNames[bad.index] : "line", problem: UTF8Check.problem)
+                }
+                report(line: recordStart, problems, raw: rawLines.joined(separator: "\n"))
+                return
+            }
+            guard record.count == columns.count else {
+                report(line: recordStart, [FieldProblem(field: "csv", problem: "the row has \(record.count) fields, the header has \(columns.count)")], raw: rawLines.joined(separator: "\n"))
+                return
+            }
+            var fields: [(String, RawField)] = []
+            for index in 0..<columns.count where !record[index].isEmpty && !skipped[index] {
+                fields.append((columns[index], .text(record[index])))
+            }
+            try add(fields, line: recordStart, raw: { rawLines.joined(separator: "\n") })
+            if rows & 0x3FF == 0 { progress.update(done: reader.bytesRead, total: reader.size, rows: rows) }
+        }) {}
+        do { try csv.finish() } catch {
+            report(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"))
+        }
+        if header == nil { console.writeError("\(reader.name): the file is empty; a CSV file needs a header line.\n") }
+        return rows
+    }
+
+    /// Reports every problem of the header line at once; returns the columns to leave out of rows.
+    private func checkHeader(_ header: [String], invalid: [CSVRecordReader.InvalidField], line: Int) -> [Bool] {
+        var seen = Set<String>()
+        var problems: [FieldProblem] = []
+        var skipped = [Bool](repeating: false, count: header.count)
+        let invalidNames = Dictionary(uniqueKeysWithValues: invalid.map { ($0.index, $0.escaped) })
+        for (index, name) in header.enumerated() {
+            if let escaped = invalidNames[index] {
+                problems.append(FieldProblem(field: escaped, problem: UTF8Check.problem))
+                skipped[index] = true
+                continue
+            }
+            if !seen.insert(name).inserted { problems.append(FieldProblem(field: name, problem: "column named twice in the header")) }
+            if let unknown = unknownColumn(name) {
+                problems.append(unknown)
+                skipped[index] = true
+            }
+        }
+        if let required = requiredColumn, !header.contains(required) {
+            problems.append(FieldProblem(field: required, problem: "the header has no \(required) column"))
+        }
+        if !problems.isEmpty {
+            headerRefused = true
+            report(line: line, problems, raw: header.joined(separator: ","))
+        }
+        return skipped
+    }
+}
