@@ -104,7 +104,11 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .corrupt(let detail):
             return "The database is inconsistent: \(detail). Run `docket check`."
         case .busy(let message):
-            return "The database stayed locked by another docket process; try again. (\(message))"
+            return "The database stayed locked by another docket process; try again (\(message))."
+        case .backend(let message, let code) where code & 0xFF == 8:  // SQLITE_READONLY and its extended codes
+            return "Database error: \(message). The database, or its -wal or -shm file beside it, cannot be written by you: "
+                + "check their owner and permissions (a read by another user, or of a read-only file, can leave a -shm file "
+                + "only its owner can write; it may be removed while no docket is running)."
         case .backend(let message, _):
             return "Database error: \(message)."
         }
