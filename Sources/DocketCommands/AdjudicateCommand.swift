@@ -127,7 +127,7 @@ final class LeadSession {
 
     private var letters: [String] {
         guard let report = current else { return [] }
-        return ResponseLetters.letters(count: report.responses?.count ?? (report.response == nil ? 0 : 1))
+        return report.content.letters
     }
 
     private func fail(_ text: String) { console.write("! " + text + "\n") }

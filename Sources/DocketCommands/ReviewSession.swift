@@ -690,7 +690,7 @@ final class ReviewSession {
         }
         let lettered = item.lettered
         for (letter, text) in lettered {
-            out += (lettered.count == 1 && item.responses == nil ? "Response" : "Response \(letter)") + "\n"
+            out += item.content.heading(letter) + "\n"
             out += TextWrap.wrap(Sanitize.block(text), width: width, indent: "  ").joined(separator: "\n") + "\n\n"
         }
         // What the item asks and what was given are written after the pager, so they stand

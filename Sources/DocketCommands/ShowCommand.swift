@@ -10,10 +10,8 @@ enum ItemReportView {
         var out = "── \(Sanitize.inline(report.id))" + (report.category.map { " · \(Sanitize.inline($0))" } ?? "") + " "
         out += String(repeating: "─", count: max(3, width - out.count)) + "\n"
         if let prompt = report.prompt { out += "Prompt\n" + TextWrap.wrap(Sanitize.block(prompt), width: width, indent: "  ").joined(separator: "\n") + "\n" }
-        let lettered: [(String, String)] = report.responses.map { $0.enumerated().map { (ResponseLetters.letter($0.offset), $0.element) } }
-            ?? (report.response.map { [("A", $0)] } ?? [])
-        for (letter, text) in lettered {
-            out += (report.responses == nil ? "Response" : "Response \(letter)") + "\n"
+        for (letter, text) in report.content.lettered {
+            out += report.content.heading(letter) + "\n"
             out += TextWrap.wrap(Sanitize.block(text), width: width, indent: "  ").joined(separator: "\n") + "\n"
         }
         // Current feedback and the answers it superseded, in the order given; superseded ones are marked.

@@ -46,9 +46,8 @@ enum TriageView {
         if let prompt = report.prompt {
             out += "Prompt\n" + TextWrap.wrap(excerpt(prompt, 300), width: width, indent: "  ").joined(separator: "\n") + "\n"
         }
-        let responses = report.responses ?? report.response.map { [$0] } ?? []
-        for (index, response) in responses.enumerated() {
-            out += (report.responses == nil ? "Response" : "Response \(ResponseLetters.letter(index))") + "\n"
+        for (letter, response) in report.content.lettered {
+            out += report.content.heading(letter) + "\n"
             out += TextWrap.wrap(excerpt(response, 300), width: width, indent: "  ").joined(separator: "\n") + "\n"
         }
         return out

@@ -32,11 +32,8 @@ public struct StoredFeedback: Equatable, Sendable {
 /// What a reviewer sees of an item: its content and their own feedback, never anyone else's.
 public struct ReviewItem: Equatable, Sendable {
     public var assignment: Int64
-    public var id: String
-    public var prompt: String?
-    public var response: String?
-    public var responses: [String]?
-    public var category: String?
+    /// What the item says (`ItemContent`).
+    public var content: ItemContent
     /// 1-based position of the item in the project's selections.
     public var position: Int
     public var budget: Int?
@@ -46,20 +43,32 @@ public struct ReviewItem: Equatable, Sendable {
     /// Kinds the task asks for that this item can take (ranking and preference need 2+ responses).
     public var asked: [FeedbackKind]
 
+    init(
+        assignment: Int64, id: String, prompt: String?, response: String?, responses: [String]?, category: String?, position: Int,
+        budget: Int?, expiresAt: Instant, given: [StoredFeedback], asked: [FeedbackKind]
+    ) {
+        self.assignment = assignment
+        self.content = ItemContent(id: id, prompt: prompt, response: response, responses: responses, category: category)
+        self.position = position
+        self.budget = budget
+        self.expiresAt = expiresAt
+        self.given = given
+        self.asked = asked
+    }
+
+    public var id: String { content.id }
+    public var prompt: String? { content.prompt }
+    public var response: String? { content.response }
+    public var responses: [String]? { content.responses }
+    public var category: String? { content.category }
+
     /// Asked kinds not yet given (`ReviewRules.missing`).
     public var missing: [FeedbackKind] {
         ReviewRules.missing(asked: asked, given: given.map(\.draft), responses: responseCount)
     }
 
-    /// How many responses the item has (its `responses`, or 1 for a single `response`).
-    public var responseCount: Int { responses?.count ?? (response == nil ? 0 : 1) }
-
-    /// The responses labelled A, B, …: `responses` when present, else the single `response` as A.
-    public var lettered: [(letter: String, text: String)] {
-        if let responses { return responses.enumerated().map { (ResponseLetters.letter($0.offset), $0.element) } }
-        if let response { return [("A", response)] }
-        return []
-    }
+    public var responseCount: Int { content.responseCount }
+    public var lettered: [(letter: String, text: String)] { content.lettered }
 }
 
 public struct Submission: Equatable, Sendable {
@@ -97,6 +106,11 @@ public enum DecisionKind: String, CaseIterable, Sendable {
 
     /// Whether the decision carries a value (the label, the rating, the chosen response's letter).
     public var carriesValue: Bool { self == .label || self == .rating || self == .choice }
+
+    /// Whether the decision settles the item's open escalation. An escalation asks for a final
+    /// label, so a rating or a chosen response alone leaves it open (the item stays before the
+    /// lead until it has a label, is returned or is dismissed).
+    public var closesEscalation: Bool { self == .label || self == .return || self == .dismiss }
 }
 
 public struct DecisionRecord: Equatable, Sendable {
@@ -113,11 +127,13 @@ public struct DecisionRecord: Equatable, Sendable {
 /// Everything known about one item, for leads and for `docket show`.
 public struct ItemReport: Equatable, Sendable {
     public var seq: Int64
-    public var id: String
-    public var prompt: String?
-    public var response: String?
-    public var responses: [String]?
-    public var category: String?
+    /// What the item says (`ItemContent`).
+    public var content: ItemContent
+    public var id: String { content.id }
+    public var prompt: String? { content.prompt }
+    public var response: String? { content.response }
+    public var responses: [String]? { content.responses }
+    public var category: String? { content.category }
     public var risk: Double?
     public var triage: Int?
     public var gold: String?
@@ -143,6 +159,24 @@ public struct ItemReport: Equatable, Sendable {
     public var finalRating: Double?
     /// adjudicated or mean — or nil without ratings.
     public var finalRatingSource: String?
+
+    init(
+        seq: Int64, id: String, prompt: String?, response: String?, responses: [String]?, category: String?, risk: Double?,
+        triage: Int?, gold: String?, feedback: [(reviewer: String, feedback: StoredFeedback)], labels: ItemLabels,
+        escalations: [EscalationRecord], decisions: [DecisionRecord], finalRating: Double?, finalRatingSource: String?
+    ) {
+        self.seq = seq
+        self.content = ItemContent(id: id, prompt: prompt, response: response, responses: responses, category: category)
+        self.risk = risk
+        self.triage = triage
+        self.gold = gold
+        self.feedback = feedback
+        self.labels = labels
+        self.escalations = escalations
+        self.decisions = decisions
+        self.finalRating = finalRating
+        self.finalRatingSource = finalRatingSource
+    }
 
     public static func == (a: ItemReport, b: ItemReport) -> Bool { a.seq == b.seq && a.decisions == b.decisions && a.escalations == b.escalations }
 }
@@ -184,14 +218,28 @@ public struct ExportFilter: Sendable {
 /// How an item came before reviewers: the provenance every exported record carries.
 public struct ItemProvenance: Sendable {
     public var seq: Int64
-    public var id: String
-    public var category: String?
-    public var prompt: String?
-    public var response: String?
-    public var responses: [String]?
+    /// What the item says (`ItemContent`).
+    public var content: ItemContent
     public var policy: String?
     public var propensity: Double?
     public var servedAt: Instant?
+
+    init(
+        seq: Int64, id: String, category: String?, prompt: String? = nil, response: String? = nil, responses: [String]? = nil,
+        policy: String?, propensity: Double?, servedAt: Instant?
+    ) {
+        self.seq = seq
+        self.content = ItemContent(id: id, prompt: prompt, response: response, responses: responses, category: category)
+        self.policy = policy
+        self.propensity = propensity
+        self.servedAt = servedAt
+    }
+
+    public var id: String { content.id }
+    public var category: String? { content.category }
+    public var prompt: String? { content.prompt }
+    public var response: String? { content.response }
+    public var responses: [String]? { content.responses }
 }
 
 public struct ExportedFeedback: Sendable {

@@ -69,6 +69,9 @@ final class Connection {
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
+        // Every connection waits for others' locks, the ones that only inspect a file included
+        // (a read that starts while a writer commits must wait, not fail).
+        sqlite3_busy_timeout(db, 10_000)
     }
 
     deinit {

@@ -42,7 +42,7 @@ extension SQLiteStore {
                 .integer(now.milliseconds))
             let id = db.lastInsertRowID
             let status = kind == .return ? "returned" : (kind == .dismiss ? "dismissed" : "resolved")
-            if let escalationID {
+            if let escalationID, kind.closesEscalation {
                 try db.run(
                     "UPDATE escalations SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
                     .text(status), .integer(now.milliseconds), .integer(lead.id), .integer(escalationID))

@@ -35,14 +35,33 @@ extension SQLiteStore {
         var served: Int
         var itemCount: Int
         var maxSeq: Int64
-        var unserved: Int { itemCount - served }
+        /// Whether gold items are reserved for calibration (gold_rate above 0): then the queue never
+        /// selects them, they reach reviewers only by mixing, and no budget is spent on them.
+        /// Without calibration they are ordinary items.
+        var reservesGold = false
+        /// Reserved gold items not yet selected: not part of the pool.
+        var unservedGold: Int = 0
+        /// The SQL condition that keeps reserved gold out of the pool.
+        var poolFilter: String { reservesGold ? "AND gold IS NULL" : "" }
+        /// The pool the queue selects from: unserved items that are not gold.
+        var unserved: Int { itemCount - served - unservedGold }
     }
 
     func selectionState() throws -> SelectionState {
         let settings = try projectSettings()
-        let statement = try db.statement("SELECT served, item_count, (SELECT coalesce(max(seq), 0) FROM items) FROM project WHERE id = 1")
+        let reservesGold = (try taskDefinition().definition.calibration?.goldRate ?? 0) > 0
+        let statement = try db.statement(
+            """
+            SELECT served, item_count, (SELECT coalesce(max(seq), 0) FROM items),
+                   CASE WHEN ? THEN (SELECT count(*) FROM items WHERE gold IS NOT NULL AND served_at IS NULL) ELSE 0 END
+            FROM project WHERE id = 1
+            """)
+        try statement.bind([.integer(reservesGold ? 1 : 0)])
+        defer { statement.reset() }
         guard try statement.step() else { throw StoreError.noProject(path: path) }
-        return SelectionState(settings: settings, served: Int(statement.int(0)), itemCount: Int(statement.int(1)), maxSeq: statement.int(2))
+        return SelectionState(
+            settings: settings, served: Int(statement.int(0)), itemCount: Int(statement.int(1)), maxSeq: statement.int(2),
+            reservesGold: reservesGold, unservedGold: Int(statement.int(3)))
     }
 
     /// Embeddings of every item already selected: the set diversity is measured against.
@@ -58,9 +77,9 @@ extension SQLiteStore {
         return selectedEmbeddings
     }
 
-    func unservedCursor(weights: UtilityWeights) throws -> CandidateCursor {
+    func unservedCursor(weights: UtilityWeights, poolFilter: String) throws -> CandidateCursor {
         let statement = try db.statement(
-            "SELECT \(CandidateCursor.columns) FROM items INDEXED BY items_unserved WHERE served_at IS NULL ORDER BY utility DESC, id")
+            "SELECT \(CandidateCursor.columns) FROM items INDEXED BY items_unserved WHERE served_at IS NULL \(poolFilter) ORDER BY utility DESC, id")
         return CandidateCursor(statement: statement, weights: weights)
     }
 
@@ -70,7 +89,7 @@ extension SQLiteStore {
     func drawUniform(_ generator: inout SplitMix64, excluded: Set<Int64>, state: SelectionState) throws -> QueueCandidate? {
         let eligible = state.unserved - excluded.count
         guard eligible > 0, state.maxSeq > 0 else { return nil }
-        let bySeq = try db.statement("SELECT \(CandidateCursor.columns) FROM items WHERE seq = ? AND served_at IS NULL")
+        let bySeq = try db.statement("SELECT \(CandidateCursor.columns) FROM items WHERE seq = ? AND served_at IS NULL \(state.poolFilter)")
         for _ in 0..<64 {
             let seq = Int64(generator.next(below: UInt64(state.maxSeq))) + 1
             if excluded.contains(seq) { continue }
@@ -79,7 +98,7 @@ extension SQLiteStore {
             if try bySeq.step() { return CandidateCursor.candidate(bySeq, weights: state.settings.weights) }
         }
         let byOffset = try db.statement(
-            "SELECT \(CandidateCursor.columns) FROM items WHERE served_at IS NULL ORDER BY seq LIMIT 1 OFFSET ?")
+            "SELECT \(CandidateCursor.columns) FROM items WHERE served_at IS NULL \(state.poolFilter) ORDER BY seq LIMIT 1 OFFSET ?")
         while true {
             let offset = Int64(generator.next(below: UInt64(state.unserved)))
             byOffset.reset()
@@ -94,7 +113,7 @@ extension SQLiteStore {
         try read {
             let state = try selectionState()
             let budgetLeft = state.settings.budget.map { max(0, $0 - state.served) } ?? Int.max
-            let cursor = try unservedCursor(weights: state.settings.weights)
+            let cursor = try unservedCursor(weights: state.settings.weights, poolFilter: state.poolFilter)
             let planner = QueuePlanner<CandidateCursor>(
                 schedule: ExplorationSchedule(epsilon: state.settings.explore, seed: state.settings.seed),
                 weights: state.settings.weights)
@@ -337,7 +356,7 @@ extension SQLiteStore {
         let weights = state.settings.weights
         let planner = QueuePlanner<CandidateCursor>(
             schedule: ExplorationSchedule(epsilon: state.settings.explore, seed: state.settings.seed), weights: weights)
-        var selector = LazyGreedySelector(stream: try unservedCursor(weights: weights), weights: weights)
+        var selector = LazyGreedySelector(stream: try unservedCursor(weights: weights, poolFilter: state.poolFilter), weights: weights)
         var rescored: [QueueCandidate] = []
         selector.onRescore = { rescored.append($0) }
         var drawError: (any Error)?

@@ -80,7 +80,8 @@ let leadItemTwo = """
 
 @Suite struct LeadSessionTests {
     /// `rate N RATIONALE` is stored as a `rating` decision (it used to be stored as `rate` and the
-    /// CHECK constraint ended the session), resolves the escalation, and the session goes on.
+    /// CHECK constraint ended the session); the session goes on. A rating leaves the escalation
+    /// open (an escalation asks for a final label); the label decision on i2 settles i2's.
     @Test func rateStoresARatingDecisionAndTheSessionGoesOn() throws {
         let sandbox = try leadProject()
         let run = sandbox.run(["adjudicate", "--as", "lee"], stdin: "rate 4 accurate, no real uplift\nlabel safe a gentle no is fine\n")
@@ -100,13 +101,14 @@ let leadItemTwo = """
         var stored: [String] = []
         while try kinds.step() { stored.append(kinds.text(0) + " " + kinds.text(1)) }
         #expect(stored == ["rating 4", "label safe"])
-        #expect(try store.db.scalar("SELECT group_concat(status) FROM escalations") == .text("resolved,resolved"))
-        #expect(sandbox.run("escalations").output == "No open escalations.\n")
+        #expect(try store.db.scalar("SELECT group_concat(status, ',') FROM (SELECT status FROM escalations ORDER BY id)") == .text("open,resolved"))
+        #expect(sandbox.run("escalations").output.contains("i1"))
+        #expect(!sandbox.run("escalations").output.contains("i2"))
 
         // `show` lists the decision and the final rating; the label stays the reviewers' own.
         let show = sandbox.run("show i1 --as lee").output
         #expect(show.hasSuffix("""
-            Escalation (resolved): lead, severity 3, rule 1: flagged unsafe at severity 3
+            Escalation (open): lead, severity 3, rule 1: flagged unsafe at severity 3
             Decision by lee at 2026-11-18T11:06:40.000Z: rating 4 — accurate, no real uplift
             Final label: safe (single)
             Final rating: 4 (adjudicated)
@@ -168,7 +170,8 @@ let leadItemTwo = """
 
             """)
         #expect(try store.db.scalar("SELECT group_concat(kind || ' ' || value) FROM decisions") == .text("choice B"))
-        #expect(try store.db.scalar("SELECT status FROM escalations e JOIN items i ON i.seq = e.item WHERE i.id = 'i2'") == .text("resolved"))
+        // A chosen response alone leaves the escalation open.
+        #expect(try store.db.scalar("SELECT status FROM escalations e JOIN items i ON i.seq = e.item WHERE i.id = 'i2'") == .text("open"))
     }
 
     /// `help` lists each command with what it does; `skip` and `quit` leave the escalations open.

@@ -1,0 +1,52 @@
+import DocketCommandTestSupport
+import DocketCore
+import DocketTestSupport
+import Foundation
+import Testing
+
+@testable import DocketCommands
+
+/// Findings of a review of the rules, each a transcript.
+@Suite struct RulesReviewTests {
+    /// Gold items are for calibration: the queue never selects them, so a small budget is spent on
+    /// ordinary items, and gold_rate 1.0 moves on to ordinary items when the gold runs out.
+    @Test func goldNeverSpendsTheBudget() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --level ordinal --seed 5")
+        var items = (1...3).map { #"{"id":"g\#($0)","prompt":"g\#($0)","response":"r","risk":0.9\#($0),"gold":"safe"}"# }
+        items += (1...4).map { #"{"id":"n\#($0)","prompt":"p\#($0)","response":"r","risk":0.\#($0)}"# }
+        sandbox.write("all.jsonl", items.joined(separator: "\n") + "\n")
+        sandbox.run(["import", "items", sandbox.path("all.jsonl")])
+        sandbox.write("c.yaml", "labels: [safe, unsafe]\nlevel: ordinal\nasks: [label]\noverlap: 1\nbudget: 3\nexplore: 0\ncalibration: {gold_rate: 1.0}\n")
+        #expect(sandbox.run(["config", "apply", sandbox.path("c.yaml")]).status == 0)
+        sandbox.run("reviewers add ana")
+        let run = sandbox.run(["review", "--as", "ana", "--json"], stdin: String(repeating: "safe\n", count: 8))
+        let shown = try run.output.split(separator: "\n").map { try JSON.parse(String($0)) }
+            .filter { $0["type"] == .string("item") }.compactMap { $0["id"]?.textValue }
+        #expect(shown.filter { $0.hasPrefix("g") }.sorted() == ["g1", "g2", "g3"])
+        #expect(shown.filter { $0.hasPrefix("n") } == ["n4", "n3", "n2"], "\(shown)")
+        #expect(sandbox.run("status --json").output.contains(#""served":3"#))
+        #expect(sandbox.run("check").status == 0)
+    }
+
+    /// A lead's rating (or chosen response) leaves a tie's escalation open: only a label, a
+    /// return or a dismissal settles it.
+    @Test func aRatingDoesNotCloseATiesEscalation() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,borderline,unsafe --overlap 2 --seed 1")
+        sandbox.write("items.jsonl", #"{"id":"n1","prompt":"p","response":"r","risk":0.5}"# + "\n")
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        sandbox.write("c.yaml", "labels: [safe, borderline, unsafe]\nrating: {name: h, scale: [1, 5]}\nasks: [label, rating]\noverlap: 2\nexplore: 0\n")
+        #expect(sandbox.run(["config", "apply", sandbox.path("c.yaml")]).status == 0)
+        for name in ["ana", "bo"] { sandbox.run("reviewers add \(name)") }
+        sandbox.run("reviewers add lee --role lead")
+        sandbox.run(["review", "--as", "ana"], stdin: "safe 3\nquit\n")
+        sandbox.run(["review", "--as", "bo"], stdin: "unsafe 3\nquit\n")
+        let rated = sandbox.run(["adjudicate", "--as", "lee"], stdin: "rate 4 fine\nquit\n")
+        #expect(rated.output.contains("Decided rating 4 on n1."), "\(rated.output)")
+        #expect(sandbox.run("escalations").output.contains("n1"))
+        let labelled = sandbox.run(["adjudicate", "--as", "lee"], stdin: "label safe reviewers split; the answer is harmless\nquit\n")
+        #expect(labelled.output.contains("Decided label safe on n1."), "\(labelled.output)")
+        #expect(sandbox.run("escalations").output == "No open escalations.\n")
+    }
+}
