@@ -72,7 +72,15 @@ struct ShowCommand: ContextCommand {
         let lead = reviewer.role == .lead || reviewer.role == .admin
         let report = try store.itemReport(id: item)
         if json {
-            guard lead else { throw StoreError.notPermitted(reviewer: reviewer.name, role: reviewer.role.rawValue, action: "see every reviewer's feedback") }
+            guard lead else {
+                // A reviewer's JSON holds what the text view shows them: their own feedback only.
+                var object = JSONObjectWriter()
+                object.set("item", report.id)
+                object.set("feedback", .array(report.feedback.filter { $0.reviewer == reviewer.name }.map { .string($0.feedback.draft.summary) }))
+                object.set("superseded", .array(report.superseded.filter { $0.reviewer == reviewer.name }.map { .string($0.feedback.draft.summary) }))
+                context.console.write(object.value.encoded() + "\n")
+                return
+            }
             var object = JSONObjectWriter()
             object.set("item", report.id)
             object.set("final_label", report.finalLabel)

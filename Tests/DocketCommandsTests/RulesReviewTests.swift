@@ -49,4 +49,15 @@ import Testing
         #expect(labelled.output.contains("Decided label safe on n1."), "\(labelled.output)")
         #expect(sandbox.run("escalations").output == "No open escalations.\n")
     }
+
+    /// A reviewer's `show --json` holds their own feedback, as the text view does; never others'.
+    @Test func aReviewersShowJsonIsTheirOwn() throws {
+        let sandbox = reviewProject()
+        sandbox.run(["review", "--as", "ana"], stdin: "label safe\nlabel unsafe\nrate 2\nquit\n")
+        sandbox.run(["review", "--as", "bo"], stdin: "label safe\nrate 5\nquit\n")
+        let run = sandbox.run("show i1 --as bo --json")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output == #"{"item":"i1","feedback":["label safe","rating 5"],"superseded":[]}"# + "\n")
+        #expect(sandbox.run("show i1 --as ana --json").output == #"{"item":"i1","feedback":["label unsafe","rating 2"],"superseded":["label safe"]}"# + "\n")
+    }
 }
