@@ -28,15 +28,7 @@ struct AgreementCommand: ContextCommand {
 
     static let metrics = ["percent", "cohen", "scott", "fleiss", "randolph", "krippendorff", "gwet", "pairwise"]
 
-    struct Row {
-        var metric: String
-        var group: String?
-        var estimate: Estimate
-        var low: Double?
-        var high: Double?
-        var method: String?
-        var note: String?
-    }
+    typealias Row = AgreementRow
 
     func run(in context: CommandContext) throws {
         guard Self.metrics.contains(metric) || metric == "all" else {
@@ -106,70 +98,11 @@ struct AgreementCommand: ContextCommand {
         render(rows, data: data, level: measurement, context: context)
     }
 
+    /// The rows for one group of the label table (`AgreementRows.compute`, in the core).
     func compute(_ data: LabelData, metrics: [String], weights: AgreementWeights, level: MeasurementLevel, group: String?) -> [Row] {
-        let table = data.table
-        var rows: [Row] = []
-        func add(_ name: String, _ statistic: @escaping (RatingTable) -> Estimate, note: String? = nil) {
-            let estimate = statistic(table)
-            var row = Row(metric: name, group: group, estimate: estimate, note: note)
-            if estimate.value != nil {
-                if ci == "bootstrap" {
-                    if let interval = Agreement.bootstrap(table, reps: reps, seed: seed, statistic: { statistic($0).value }) {
-                        row.low = interval.low
-                        row.high = interval.high
-                        row.method = "bootstrap"
-                        if interval.undefined > 0 { row.note = "\(interval.undefined) of \(reps) resamples undefined" }
-                    }
-                } else if let interval = estimate.analyticInterval() {
-                    row.low = max(-1, interval.0)
-                    row.high = min(1, interval.1)
-                    row.method = "analytic"
-                } else if row.note == nil {
-                    row.note = "no analytic standard error; use --ci bootstrap"
-                }
-            }
-            rows.append(row)
-        }
-        let two = table.raters == 2
-        for metric in metrics {
-            switch metric {
-            case "percent": add("percent", Agreement.percentAgreement)
-            case "cohen":
-                if two { add("cohen", { Agreement.cohensKappa($0, weights: weights) }) } else {
-                    rows.append(Row(metric: "cohen", group: group, estimate: .undefined("Cohen's kappa compares two reviewers; there are \(table.raters) (pass --reviewers a,b, or see pairwise)", items: 0, labels: table.labelCount)))
-                }
-            case "scott":
-                if two { add("scott", Agreement.scottsPi) } else {
-                    rows.append(Row(metric: "scott", group: group, estimate: .undefined("Scott's pi compares two reviewers; there are \(table.raters) (pass --reviewers a,b)", items: 0, labels: table.labelCount)))
-                }
-            case "fleiss": add("fleiss", { Agreement.fleissKappa($0, weights: weights) })
-            case "randolph": add("randolph", Agreement.randolphKappa)
-            case "krippendorff": add("krippendorff", { Agreement.krippendorffAlpha($0, level: level) })
-            case "gwet": add("gwet", { Agreement.gwetAC1($0, weights: weights) })
-            case "pairwise":
-                var values: [Double] = []
-                for a in 0..<table.raters {
-                    for b in (a + 1)..<max(a + 1, table.raters) {
-                        let pair = table.selecting(raters: [a, b])
-                        let name = "cohen:\(data.reviewers[a])~\(data.reviewers[b])"
-                        let estimate = Agreement.cohensKappa(pair, weights: weights)
-                        var row = Row(metric: name, group: group, estimate: estimate)
-                        if let interval = estimate.analyticInterval() {
-                            row.low = max(-1, interval.0)
-                            row.high = min(1, interval.1)
-                            row.method = "analytic"
-                        }
-                        rows.append(row)
-                        if let value = estimate.value { values.append(value) }
-                    }
-                }
-                let mean = values.isEmpty ? Estimate.undefined("no two reviewers share items", items: 0, labels: table.labelCount)
-                    : Estimate(value: values.reduce(0, +) / Double(values.count), reason: nil, standardError: nil, degreesOfFreedom: nil, itemsUsed: values.count, itemsDropped: 0, labels: table.labelCount)
-                rows.append(Row(metric: "pairwise-mean", group: group, estimate: mean, note: values.isEmpty ? nil : "mean over \(values.count) pairs"))
-            default: break
-            }
-        }
-        return rows
+        AgreementRows.compute(
+            data.table, reviewers: data.reviewers, metrics: metrics, weights: weights, level: level, group: group,
+            interval: ci == "bootstrap" ? .bootstrap(reps: reps, seed: seed) : .analytic)
     }
 
     func render(_ rows: [Row], data: LabelData, level: MeasurementLevel, context: CommandContext) {
