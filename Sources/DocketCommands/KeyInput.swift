@@ -23,17 +23,15 @@ extension KeyInput {
 }
 
 extension PlainLineInput: KeyInput {
-    /// One character from standard input (through the same stdio buffer as `readLine`, so keys
-    /// and lines can be mixed in a script). No prompt is shown.
+    /// One character from standard input (from the same buffer as `readLine`, so keys and lines
+    /// can be mixed in a script). No prompt is shown.
     public func readKey(prompt: String) -> KeyEvent {
-        let first = getchar()
-        guard first != EOF else { return .end }
-        var bytes = [UInt8(first)]
+        guard let first = nextByte() else { return .end }
+        var bytes = [first]
         let expected = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1
         while bytes.count < expected {
-            let next = getchar()
-            guard next != EOF else { break }
-            bytes.append(UInt8(next))
+            guard let next = nextByte() else { break }
+            bytes.append(next)
         }
         guard let key = String(decoding: bytes, as: UTF8.self).first else { return .end }
         return .key(key)

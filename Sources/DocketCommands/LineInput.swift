@@ -24,15 +24,75 @@ public protocol LineInput: AnyObject {
 }
 
 /// Plain lines from standard input, for scripts and transcripts: no editing, no prompt echo.
+/// Reads standard input itself (not through stdio), so that while a script or a program driving
+/// the session waits, `onIdle` still runs every `idleSeconds` (the lease is renewed as at a
+/// terminal). Lines and single keys come from one buffer, so a script can mix them.
 public final class PlainLineInput: LineInput {
     public var completer: ((String, Int) -> [String])?
     public var onIdle: (() -> Void)?
     public let isInteractive = false
-    public init() {}
-    public func readLine(prompt: String) -> InputEvent {
-        guard let line = Swift.readLine(strippingNewline: true) else { return .end }
-        return .line(line.hasSuffix("\r") ? String(line.dropLast()) : line)
+    let descriptor: Int32
+    let idleSeconds: Int32
+    private var buffer: [UInt8] = []
+    private var atEnd = false
+
+    public init(descriptor: Int32 = STDIN_FILENO, idleSeconds: Int32 = 60) {
+        self.descriptor = descriptor
+        self.idleSeconds = idleSeconds
     }
+
+    public func readLine(prompt: String) -> InputEvent {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                var line = Array(buffer[..<newline])
+                buffer.removeFirst(newline + 1)
+                if line.last == 0x0D { line.removeLast() }
+                return .line(String(decoding: line, as: UTF8.self))
+            }
+            guard fill() else {
+                guard !buffer.isEmpty else { return .end }
+                let line = buffer
+                buffer.removeAll()
+                return .line(String(decoding: line.last == 0x0D ? Array(line.dropLast()) : line, as: UTF8.self))
+            }
+        }
+    }
+
+    /// The next byte, waiting for input as `readLine` does; nil at the end.
+    func nextByte() -> UInt8? {
+        while buffer.isEmpty {
+            guard fill() else { return nil }
+        }
+        return buffer.removeFirst()
+    }
+
+    /// Reads more input into the buffer, running `onIdle` while none comes; false at the end.
+    private func fill() -> Bool {
+        guard !atEnd else { return false }
+        while true {
+            var waiting = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&waiting, 1, onIdle == nil ? -1 : idleSeconds * 1000)
+            if ready == 0 {
+                onIdle?()
+                continue
+            }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                atEnd = true
+                return false
+            }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                atEnd = true
+                return false
+            }
+            buffer.append(contentsOf: chunk[..<count])
+            return true
+        }
+    }
+
     public func remember(_ line: String) {}
 }
 
