@@ -85,6 +85,17 @@ public enum EscalationPolicy {
         return (rules.count + 1, tieTier, "a tie between \(final.tied.joined(separator: " and ")) (\(shares)): no final label until a lead decides")
     }
 
+    /// Whether an open escalation made by rule `rule` (1-based; one past the policy's rules is
+    /// the tie rule) still has its reason under the item's current votes. Only the rules that
+    /// look at the votes alone can stop holding (a tie, `no_majority`): their escalations are
+    /// settled when the reviewers' labels settle the item. nil for every other rule (a flag, a
+    /// request, a posterior, a risk, gold): those stay until a lead closes them.
+    public static func stillHolds(rule: Int, rules: [EscalationRule], _ facts: EscalationFacts) -> Bool? {
+        if rule == rules.count + 1 { return tie(rules, facts) != nil }
+        guard rules.indices.contains(rule - 1), case .noMajority = rules[rule - 1].condition else { return nil }
+        return reason(.noMajority, facts) != nil
+    }
+
     static func reason(_ condition: EscalationCondition, _ facts: EscalationFacts) -> String? {
         let feedback = facts.feedback
         switch condition {

@@ -3,6 +3,27 @@ import DocketCore
 extension SQLiteStore {
     /// Inside a write transaction, after feedback was recorded: applies the escalation policy
     /// to the item as the label rules see it (`LabelRules.resolve`), then its implicit tie rule.
+    /// Inside a write transaction, after a label was given or withdrawn: an open escalation whose
+    /// reason was the votes (a tie, no majority) is settled when the votes no longer give it
+    /// (`EscalationPolicy.stillHolds`): closed as resolved by nobody, with an event.
+    func settleEscalations(item: Int64, definition: TaskDefinition, at now: Instant) throws {
+        let open = try db.statement("SELECT id, rule FROM escalations WHERE item = ? AND status = 'open'")
+        try open.bind([.integer(item)])
+        var escalations: [(id: Int64, rule: Int)] = []
+        while try open.step() { escalations.append((open.int(0), Int(open.int(1)))) }
+        open.reset()
+        guard !escalations.isEmpty else { return }
+        let facts = EscalationFacts(feedback: FeedbackDraft(kind: .label), labels: try itemLabels(item: item, definition: definition), ties: definition.ties)
+        for escalation in escalations where EscalationPolicy.stillHolds(rule: escalation.rule, rules: definition.escalation, facts) == false {
+            try db.run(
+                "UPDATE escalations SET status = 'resolved', closed_at = ? WHERE id = ? AND status = 'open'",
+                .integer(now.milliseconds), .integer(escalation.id))
+            try logEvent(kind: "escalation-settled", at: now, item: item, detail: .object([
+                ("escalation", .number(Double(escalation.id))), ("reason", .string("the reviewers' current labels no longer give its reason")),
+            ]))
+        }
+    }
+
     func evaluateEscalation(item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant) throws {
         // Without a policy only the tie rule is left, and only a label can make or break a tie.
         guard !definition.escalation.isEmpty || (definition.ties == .escalate && draft.kind == .label) else { return }

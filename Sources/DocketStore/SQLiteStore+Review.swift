@@ -180,6 +180,7 @@ extension SQLiteStore {
                     ("feedback", .number(Double(old))), ("by", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)),
                 ]))
             }
+            if draft.kind == .label { try settleEscalations(item: item, definition: definition, at: now) }
             try evaluateEscalation(item: item, feedback: feedbackID, draft: draft, definition: definition, at: now)
             if draft.kind == .skip {
                 try db.run("UPDATE assignments SET state = 'skipped', closed_at = ? WHERE id = ?", .integer(now.milliseconds), .integer(assignment))
@@ -253,7 +254,11 @@ extension SQLiteStore {
                 try logEvent(kind: "reopened", at: now, reviewer: reviewer.id, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
                 reopened = assignment
             }
-            if kind == .label { try evaluateTieEscalation(item: item, feedback: id, definition: try taskDefinition().definition, at: now) }
+            if kind == .label {
+                let definition = try taskDefinition().definition
+                try settleEscalations(item: item, definition: definition, at: now)
+                try evaluateTieEscalation(item: item, feedback: id, definition: definition, at: now)
+            }
             return Withdrawal(feedback: id, kind: kind, itemID: itemID, reopened: reopened, restored: restored)
         }
     }

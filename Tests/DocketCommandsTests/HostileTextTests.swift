@@ -566,8 +566,9 @@ final class TerminalCommands {
             + "choose B \(Hostile.text("why"))\nreturn \(Hostile.text("again"))\nquit\n"
         docket.run(["adjudicate", "--as", "lee"], script: lead, shows: ["Decided label saf\\e[32me", "Returned"])
         docket.run(["adjudicate", "--as", "lee", "--tier", Hostile.tierSecond],
-                   script: "dismiss \(Hostile.text("d"))\nlabel \(L2) \(Hostile.text("l"))\nchoose A \(Hostile.text("c"))\nrate 3 \(Hostile.text("r"))\nskip\nquit\n",
-                   shows: ["Dismissed", "Decided label", "Decided choice A", "Decided rating 3"])
+                   script: "dismiss \(Hostile.text("d"))\nlabel \(L2) \(Hostile.text("l"))\nrate 3 \(Hostile.text("r"))\nskip\nquit\n",
+                   shows: ["Dismissed", "Decided label", "Decided rating 3"])
+        docket.run(["adjudicate", "--as", "lee", "--item", pair], script: "choose A \(Hostile.text("c"))\nquit\n", shows: ["Decided choice A"])
         docket.run(["adjudicate", "--as", "lee", "--item", it0], script: "label \(L1) \(Hostile.text("revised"))\nquit\n", shows: ["Decided label bord\\x9b1merline"])
         // A pager that fails: the message names it, and the item is printed here instead.
         docket.run(["adjudicate", "--as", "lee", "--item", it0], script: "quit\n", shows: ["exited with status 1"],

@@ -60,4 +60,21 @@ import Testing
         #expect(run.output == #"{"item":"i1","feedback":["label safe","rating 5"],"superseded":[]}"# + "\n")
         #expect(sandbox.run("show i1 --as ana --json").output == #"{"item":"i1","feedback":["label unsafe","rating 2"],"superseded":["label safe"]}"# + "\n")
     }
+
+    /// An escalation opened for a tie is settled when the reviewers' labels settle the item.
+    @Test func aTieEscalationIsSettledWhenTheLabelsAre() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --overlap 2 --seed 1")
+        sandbox.write("items.jsonl", #"{"id":"n1","prompt":"p","response":"r","risk":0.5}"# + "\n" + #"{"id":"n2","prompt":"q","response":"s","risk":0.1}"# + "\n")
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        for name in ["ana", "bo"] { sandbox.run("reviewers add \(name)") }
+        sandbox.run(["review", "--as", "ana"], stdin: "safe\nquit\n")
+        sandbox.run(["review", "--as", "bo"], stdin: "unsafe\nundo\nquit\n")
+        // bo's unsafe made a tie (escalated), his undo took it back.
+        #expect(sandbox.run("escalations").output == "No open escalations.\n")
+        let events = sandbox.run("log --json").output
+        #expect(events.contains(#""kind":"escalated""#))
+        #expect(events.contains(#""kind":"escalation-settled""#))
+        #expect(sandbox.run("check").status == 0)
+    }
 }
