@@ -22,8 +22,8 @@ struct LeadSessionCommand: Sendable {
 
     static let adjudicate: [LeadSessionCommand] = [
         .init(name: "label", usage: "label LABEL RATIONALE", help: "Record the final label and resolve the escalation.", decision: .label),
-        .init(name: "rate", usage: "rate N RATIONALE", help: "Record the final rating and resolve the escalation.", decision: .rating),
-        .init(name: "choose", usage: "choose LETTER RATIONALE", help: "Record the chosen response and resolve the escalation.", decision: .choice),
+        .init(name: "rate", usage: "rate N RATIONALE", help: "Record the final rating; the item stays on screen until it has a label.", decision: .rating),
+        .init(name: "choose", usage: "choose LETTER RATIONALE", help: "Record the chosen response; the item stays on screen until it has a label.", decision: .choice),
         .init(name: "return", usage: "return NOTE", help: "Send the item back for another review round (its overlap goes up by one).", decision: .return),
         .init(name: "dismiss", usage: "dismiss REASON", help: "Close the escalation without a decision.", decision: .dismiss),
         .init(name: "skip", aliases: ["s"], usage: "skip", help: "Go on to the next item; this one stays open."),
@@ -211,6 +211,12 @@ final class LeadSession {
             guard let value = value(of: kind, words[1]) else { return .stay }
             _ = try store.decide(item: report.id, kind: kind, value: value, rationale: rationale, by: lead, at: clock())
             console.write("Decided \(kind.rawValue) \(Sanitize.inline(value)) on \(Sanitize.inline(report.id)).\n\n")
+            if !kind.closesEscalation {
+                // A rating or a choice leaves the escalation open: the lead stays on the item to
+                // give its label (or skip it, return it, dismiss it).
+                decided += 1
+                return .stay
+            }
         } else {
             let rationale = LeadSessionCommand.remainder(of: line, after: 1)
             guard !rationale.isEmpty else {

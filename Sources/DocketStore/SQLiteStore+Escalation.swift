@@ -7,13 +7,15 @@ extension SQLiteStore {
     /// reason was the votes (a tie, no majority) is settled when the votes no longer give it
     /// (`EscalationPolicy.stillHolds`): closed as resolved by nobody, with an event.
     func settleEscalations(item: Int64, definition: TaskDefinition, at now: Instant) throws {
-        let open = try db.statement("SELECT id, rule FROM escalations WHERE item = ? AND status = 'open'")
+        let open = try db.statement("SELECT id, rule, tier FROM escalations WHERE item = ? AND status = 'open'")
         try open.bind([.integer(item)])
-        var escalations: [(id: Int64, rule: Int)] = []
-        while try open.step() { escalations.append((open.int(0), Int(open.int(1)))) }
+        var escalations: [(id: Int64, rule: Int, tier: String)] = []
+        while try open.step() { escalations.append((open.int(0), Int(open.int(1)), open.text(2))) }
         open.reset()
         guard !escalations.isEmpty else { return }
-        let facts = EscalationFacts(feedback: FeedbackDraft(kind: .label), labels: try itemLabels(item: item, definition: definition), ties: definition.ties)
+        let labels = try itemLabels(item: item, definition: definition)
+        let facts = EscalationFacts(feedback: FeedbackDraft(kind: .label), labels: labels, ties: definition.ties)
+        var settled = false
         for escalation in escalations where EscalationPolicy.stillHolds(rule: escalation.rule, rules: definition.escalation, facts) == false {
             try db.run(
                 "UPDATE escalations SET status = 'resolved', closed_at = ? WHERE id = ? AND status = 'open'",
@@ -21,6 +23,42 @@ extension SQLiteStore {
             try logEvent(kind: "escalation-settled", at: now, item: item, detail: .object([
                 ("escalation", .number(Double(escalation.id))), ("reason", .string("the reviewers' current labels no longer give its reason")),
             ]))
+            // The extra review a second-review escalation asked for is no longer needed, unless
+            // someone has already taken that place.
+            if escalation.tier == "second-review" {
+                try db.run("UPDATE items SET overlap = overlap - 1 WHERE seq = ? AND overlap - 1 >= max(taken, 1)", .integer(item))
+                if db.changes > 0 {
+                    try logEvent(kind: "overlap-lowered", at: now, item: item, detail: .object([("escalation", .number(Double(escalation.id)))]))
+                }
+            }
+            settled = true
+        }
+        guard settled, try db.scalar("SELECT id FROM escalations WHERE item = ? AND status = 'open'", .integer(item)) == nil else { return }
+        // While the settled escalation was open, a flag on the item could not open its own: the
+        // policy is run again for each current flag, and the first that matches escalates.
+        let flags = try db.statement(
+            """
+            SELECT f.id, f.reason, f.severity, f.text FROM feedback f
+            WHERE f.item = ? AND f.kind = 'flag' AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id) ORDER BY f.id
+            """)
+        try flags.bind([.integer(item)])
+        var current: [(id: Int64, draft: FeedbackDraft)] = []
+        while try flags.step() {
+            current.append((flags.int(0), FeedbackDraft(
+                kind: .flag, text: flags.optionalText(3), reason: flags.optionalText(1), severity: flags.optionalInt(2).map(Int.init))))
+        }
+        flags.reset()
+        let row = try db.statement("SELECT risk, triage, gold FROM items WHERE seq = ?")
+        try row.bind([.integer(item)])
+        _ = try row.step()
+        let risk = row.optionalDouble(0), triage = row.optionalInt(1).map(Int.init), gold = row.optionalText(2)
+        row.reset()
+        for flag in current {
+            let facts = EscalationFacts(feedback: flag.draft, labels: labels, ties: definition.ties, risk: risk ?? triage.map { Double($0) / 3 }, gold: gold)
+            if let match = EscalationPolicy.evaluate(definition.escalation, facts), match.rule <= definition.escalation.count {
+                try openEscalation(item: item, feedback: flag.id, match: match, severity: flag.draft.severity ?? 0, triage: triage, at: now)
+                return
+            }
         }
     }
 

@@ -23,16 +23,28 @@ extension SQLiteStore {
                 WHERE i.served_at IS NOT NULL AND i.taken < i.overlap AND NOT \(Self.hadSQL(item: "i.seq", reviewer: "?1"))
                 """, .integer(reviewer.id))
             let state = try selectionState()
-            // Unserved items count until this reviewer has had them (a gold item mixed into their
-            // queue included), so the count goes down by one after every item, gold or not.
+            // Unserved items count until this reviewer has had them, so the count goes down by one
+            // after every item, gold or not. The budget caps only what the queue can still select;
+            // gold reserved for calibration (never selected, never spending the budget) counts on
+            // its own, each gold item until this reviewer has had it.
             let hadUnserved = try db.int(
-                "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.served_at IS NULL",
-                .integer(reviewer.id))
-            var fresh = max(0, state.itemCount - state.served - Int(hadUnserved))
+                "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.served_at IS NULL AND (i.gold IS NULL OR ?2 = 0)",
+                .integer(reviewer.id), .integer(state.reservesGold ? 1 : 0))
+            var fresh = max(0, state.unserved - Int(hadUnserved))
             if let budget = state.settings.budget { fresh = min(fresh, max(0, budget - state.served)) }
+            var gold = 0
+            if state.reservesGold {
+                let hadGold = try db.int(
+                    "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.gold IS NOT NULL AND i.served_at IS NULL AND a.state <> 'open'",
+                    .integer(reviewer.id))
+                let onScreen = try db.int(
+                    "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.gold IS NOT NULL AND i.served_at IS NULL AND a.state = 'open'",
+                    .integer(reviewer.id))
+                gold = max(0, state.unservedGold - Int(hadGold) - Int(onScreen))
+            }
             // The item on the reviewer's screen is left too, until it is done.
             let open = try db.int("SELECT count(*) FROM assignments WHERE reviewer = ? AND state = 'open'", .integer(reviewer.id))
-            return ReviewerPace(doneToday: Int(doneToday), recentSeconds: seconds, left: Int(open) + Int(inProgress) + fresh)
+            return ReviewerPace(doneToday: Int(doneToday), recentSeconds: seconds, left: Int(open) + Int(inProgress) + fresh + gold)
         }
     }
 }

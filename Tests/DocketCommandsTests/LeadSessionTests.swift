@@ -84,7 +84,8 @@ let leadItemTwo = """
     /// open (an escalation asks for a final label); the label decision on i2 settles i2's.
     @Test func rateStoresARatingDecisionAndTheSessionGoesOn() throws {
         let sandbox = try leadProject()
-        let run = sandbox.run(["adjudicate", "--as", "lee"], stdin: "rate 4 accurate, no real uplift\nlabel safe a gentle no is fine\n")
+        // After the rating the lead stays on i1 (its escalation asks for a label) and skips it.
+        let run = sandbox.run(["adjudicate", "--as", "lee"], stdin: "rate 4 accurate, no real uplift\nskip\nlabel safe a gentle no is fine\n")
         #expect(run.status == 0)
         #expect(run.errors == "")
         #expect(run.output == """
@@ -181,8 +182,8 @@ let leadItemTwo = """
         #expect(run.output == """
             Adjudicating as lee: 2 items in tier lead.
             \(leadItemOne)  label LABEL RATIONALE    Record the final label and resolve the escalation.
-              rate N RATIONALE         Record the final rating and resolve the escalation.
-              choose LETTER RATIONALE  Record the chosen response and resolve the escalation.
+              rate N RATIONALE         Record the final rating; the item stays on screen until it has a label.
+              choose LETTER RATIONALE  Record the chosen response; the item stays on screen until it has a label.
               return NOTE              Send the item back for another review round (its overlap goes up by one).
               dismiss REASON           Close the escalation without a decision.
               skip                     Go on to the next item; this one stays open.

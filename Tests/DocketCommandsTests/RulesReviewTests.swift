@@ -5,6 +5,7 @@ import Foundation
 import Testing
 
 @testable import DocketCommands
+@testable import DocketStore
 
 /// Findings of a review of the rules, each a transcript.
 @Suite struct RulesReviewTests {
@@ -76,5 +77,70 @@ import Testing
         #expect(events.contains(#""kind":"escalated""#))
         #expect(events.contains(#""kind":"escalation-settled""#))
         #expect(sandbox.run("check").status == 0)
+    }
+
+    /// A project whose policy sends a severity-3 flag to the lead and no majority to a second review.
+    func policyProject() -> Sandbox {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,borderline,unsafe --overlap 2 --explore 0 --seed 1")
+        sandbox.write("items.jsonl", (1...3).map { #"{"id":"i\#($0)","prompt":"p","response":"r","risk":0.\#(10 - $0)}"# }.joined(separator: "\n") + "\n")
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        sandbox.write("y.yaml", """
+            labels: [safe, borderline, unsafe]
+            level: ordinal
+            rating: {name: helpfulness, scale: [1, 5]}
+            asks: [label, rating]
+            flag_reasons: [unsafe, other]
+            overlap: 2
+            explore: 0
+            escalation:
+              - when: {flag: [unsafe], min_severity: 3}
+                to: lead
+              - when: {no_majority: true}
+                to: second-review
+
+            """)
+        #expect(sandbox.run(["config", "apply", sandbox.path("y.yaml")]).status == 0)
+        for name in ["ana", "bob", "cal"] { sandbox.run("reviewers add \(name)") }
+        return sandbox
+    }
+
+    /// A flag given while a tie's escalation was open escalates once the tie settles.
+    @Test func aFlagHiddenByATieEscalatesWhenTheTieSettles() throws {
+        let sandbox = policyProject()
+        sandbox.run(["review", "--as", "ana"], stdin: "label safe\nrate 3\nquit\n")
+        sandbox.run(["review", "--as", "bob"], stdin: "label unsafe\nflag unsafe 3 nasty\nlabel safe\nrate 3\nquit\n")
+        let open = sandbox.run("escalations").output
+        #expect(open.contains("flagged unsafe at severity 3"), "\(open)")
+        #expect(sandbox.run("check").status == 0)
+    }
+
+    /// A second review asked for by a passing tie is taken back when the tie settles.
+    @Test func aSettledSecondReviewLowersTheOverlapAgain() throws {
+        let sandbox = policyProject()
+        sandbox.run(["review", "--as", "ana"], stdin: "label safe\nrate 3\nquit\n")
+        sandbox.run(["review", "--as", "bob"], stdin: "label unsafe\nlabel safe\nlabel unsafe\nlabel safe\nrate 2\nquit\n")
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.int("SELECT overlap FROM items WHERE id = 'i1'") == 2)
+        #expect(try store.db.int("SELECT count(*) FROM events WHERE kind = 'overlap-lowered'") == 2)
+        #expect(sandbox.run("escalations").output == "No open escalations.\n")
+        #expect(sandbox.run("check").status == 0)
+    }
+
+    /// With gold reserved and a budget, the header counts gold and ordinary items each once, so it
+    /// goes down by one per item, gold or not, to 1.
+    @Test func leftCountsReservedGoldBesideTheBudget() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --seed 5")
+        var items = (1...3).map { #"{"id":"g\#($0)","prompt":"g","response":"r","risk":0.9\#($0),"gold":"safe"}"# }
+        items += (1...6).map { #"{"id":"n\#($0)","prompt":"p","response":"r","risk":0.\#(7 - $0)}"# }
+        sandbox.write("all.jsonl", items.joined(separator: "\n") + "\n")
+        sandbox.run(["import", "items", sandbox.path("all.jsonl")])
+        sandbox.write("c.yaml", "labels: [safe, unsafe]\nasks: [label]\noverlap: 1\nbudget: 3\nexplore: 0\ncalibration: {gold_rate: 1.0, bar: 0.7}\n")
+        #expect(sandbox.run(["config", "apply", sandbox.path("c.yaml")]).status == 0)
+        sandbox.run("reviewers add ana")
+        let run = sandbox.run(["review", "--as", "ana"], stdin: String(repeating: "safe\n", count: 6))
+        let left = run.output.split(separator: "\n").filter { $0.hasPrefix("── ") }.compactMap { $0.firstMatch(of: /· (\d+) left/).map { Int($0.1)! } }
+        #expect(left == [6, 5, 4, 3, 2, 1], "\(run.output)")
     }
 }
