@@ -128,7 +128,9 @@ func projectForProcesses(items: Int, overlap: Int, reviewers: [String]) throws -
         let collector = OutputCollector(out)
         try process.run()
         input.fileHandleForWriting.write(Data("label safe\nnote half way through\nlabel unsafe\n".utf8))
-        #expect(eventually { collector.text.components(separatedBy: "Recorded").count == 4 }, "output so far: \(collector.text)")
+        // Three submissions recorded and the third item claimed and shown (its header drawn).
+        #expect(eventually { collector.text.components(separatedBy: "Recorded").count == 4 && collector.text.components(separatedBy: "── ").count == 4 },
+                "output so far: \(collector.text)")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal)
