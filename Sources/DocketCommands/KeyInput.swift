@@ -28,7 +28,7 @@ extension PlainLineInput: KeyInput {
     public func readKey(prompt: String) -> KeyEvent {
         guard let first = nextByte() else { return .end }
         var bytes = [first]
-        let expected = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1
+        let expected = KeyNames.utf8Length(lead: first)
         while bytes.count < expected {
             guard let next = nextByte() else { break }
             bytes.append(next)
@@ -38,8 +38,11 @@ extension PlainLineInput: KeyInput {
     }
 }
 
-/// How keys are named in prompts and echoes.
+/// How keys are named in prompts and echoes, and how many bytes one key's character takes.
 enum KeyNames {
+    /// The length of the UTF-8 sequence a lead byte starts (1 for ASCII and stray bytes).
+    static func utf8Length(lead: UInt8) -> Int { lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1 }
+
     static func echo(_ key: Character) -> String {
         switch key {
         case "\t": return "Tab"

@@ -364,7 +364,7 @@ extension ReadlineInput: KeyInput {
             return "\u{1B}"
         }
         var bytes = [byte]
-        let expected = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+        let expected = KeyNames.utf8Length(lead: byte)
         while bytes.count < expected {
             var next: UInt8 = 0
             guard read(descriptor, &next, 1) == 1 else { break }

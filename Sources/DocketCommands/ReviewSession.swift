@@ -114,11 +114,13 @@ final class ReviewSession {
     /// Docket's own messages wrap at word boundaries on a terminal (transcripts stay one line).
     private func wrapped(_ text: String, indent: String = "") -> String {
         guard console.isOutputTerminal else { return text }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            let lines = TextWrap.wrap(String(line), width: width)
-            guard lines.count > 1 else { return String(line) }
-            return ([lines[0]] + TextWrap.wrap(lines.dropFirst().joined(separator: " "), width: width, indent: indent)).joined(separator: "\n")
-        }.joined(separator: "\n")
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { fitted(String($0), indent: indent) }.joined(separator: "\n")
+    }
+
+    /// One line of Docket's own text: unchanged when it fits, else wrapped with a hanging indent
+    /// (`Format.hangingWrap`).
+    private func fitted(_ line: String, indent: String) -> String {
+        TextWrap.columns(line) <= width ? line : Format.hangingWrap(line, width: width, indent: indent)
     }
 
     private var width: Int { max(40, min(console.width, 100)) }
@@ -711,12 +713,7 @@ final class ReviewSession {
     private func lineCount(_ text: String) -> Int { text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 } }
 
     /// A line of Docket's own text, wrapped at word boundaries with a hanging indent.
-    private func ownLine(_ text: String, indent: String) -> String {
-        let lines = TextWrap.wrap(text, width: width)
-        guard lines.count > 1 else { return text + "\n" }
-        let rest = TextWrap.wrap(lines.dropFirst().joined(separator: " "), width: width, indent: indent)
-        return ([lines[0]] + rest).joined(separator: "\n") + "\n"
-    }
+    private func ownLine(_ text: String, indent: String) -> String { fitted(text, indent: indent) + "\n" }
 
     private func askDescription(_ kind: FeedbackKind) -> String {
         switch kind {

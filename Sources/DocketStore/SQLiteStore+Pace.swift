@@ -34,13 +34,12 @@ extension SQLiteStore {
             if let budget = state.settings.budget { fresh = min(fresh, max(0, budget - state.served)) }
             var gold = 0
             if state.reservesGold {
+                // Every gold item this reviewer has had or has on screen (the one on screen is
+                // counted among the open assignments below).
                 let hadGold = try db.int(
-                    "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.gold IS NOT NULL AND i.served_at IS NULL AND a.state <> 'open'",
+                    "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.gold IS NOT NULL AND i.served_at IS NULL",
                     .integer(reviewer.id))
-                let onScreen = try db.int(
-                    "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.gold IS NOT NULL AND i.served_at IS NULL AND a.state = 'open'",
-                    .integer(reviewer.id))
-                gold = max(0, state.unservedGold - Int(hadGold) - Int(onScreen))
+                gold = max(0, state.unservedGold - Int(hadGold))
             }
             // The item on the reviewer's screen is left too, until it is done.
             let open = try db.int("SELECT count(*) FROM assignments WHERE reviewer = ? AND state = 'open'", .integer(reviewer.id))

@@ -258,6 +258,31 @@ func recorded(_ output: String) -> [String] {
 }
 
 @Suite struct ReviewFixTests {
+    /// On a narrow terminal Docket's own lines wrap with a hanging indent, and a word wider than
+    /// the line is cut, never split by an inserted space.
+    @Test func ownLinesWrapWithoutInsertingSpaces() throws {
+        let sandbox = Sandbox()
+        let long = "http://example.com/" + String(repeating: "a", count: 40)
+        sandbox.run(["init", "--labels", "safe,\(long)", "--seed", "1"])
+        sandbox.write("items.jsonl", #"{"id":"w1","prompt":"p","response":"r"}"# + "\n")
+        sandbox.run(["import", "items", sandbox.path("items.jsonl")])
+        sandbox.run("reviewers add ana")
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        let console = RecordingConsole()
+        console.isOutputTerminal = true
+        console.width = 40
+        let session = ReviewSession(
+            store: store, reviewer: "ana", console: console, input: ScriptedLineInput(["quit"]), editor: LineTextEditor(),
+            clock: { sandbox.clock.now }, json: false)
+        try session.run()
+        let asks = console.output.split(separator: "\n").drop { !$0.hasPrefix("Asks:") }.prefix { !$0.hasPrefix("Session") && !$0.hasPrefix("w1") }
+        #expect(asks.count > 1, "\(console.output)")
+        #expect(asks.allSatisfy { TextWrap.columns($0) <= 40 }, "\(console.output)")
+        #expect(asks.dropFirst().allSatisfy { $0.hasPrefix("      ") }, "\(console.output)")
+        let joined = asks.map { $0.trimmingCharacters(in: .whitespaces) }.joined()
+        #expect(joined.contains(long), "\(console.output)")
+    }
+
     /// Undoing a change of mind brings the earlier answer back.
     @Test func undoAfterRelabelRestoresTheEarlierLabel() throws {
         let sandbox = reviewProject()
