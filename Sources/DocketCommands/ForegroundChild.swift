@@ -33,8 +33,6 @@ enum ForegroundChild {
         /// How many bytes of the text given on standard input the child read (all of them for a
         /// pager that showed everything; none for one that quit at once).
         var consumed: Int
-        /// How long the child ran, in seconds.
-        var seconds: Double
     }
 
     /// Shell metacharacters: a command holding none of them is run with `exec`, so the helper
@@ -51,8 +49,6 @@ enum ForegroundChild {
     /// Runs `/bin/sh -c command` with `arguments` as `$1…`, feeding `input` (when given) to its
     /// standard input through a pipe; standard output and error stay the terminal's.
     static func run(shell command: String, arguments: [String] = [], input: [UInt8]? = nil) -> Result {
-        let started = DispatchTime.now().uptimeNanoseconds
-        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
 
         // Terminal modes, to put back after the child (a killed pager leaves raw mode behind).
         var savedModes = termios()
@@ -67,7 +63,7 @@ enum ForegroundChild {
         var pipeEnds: [Int32] = [-1, -1]
         if input != nil {
             guard pipe(&pipeEnds) == 0 else {
-                return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0, seconds: 0)
+                return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0)
             }
             // Neither end may leak into other children; the child gets the read end as its stdin.
             _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
@@ -115,7 +111,7 @@ enum ForegroundChild {
                 close(pipeEnds[0])
                 close(pipeEnds[1])
             }
-            return Result(outcome: .failedToStart(String(cString: strerror(spawned))), consumed: 0, seconds: elapsed())
+            return Result(outcome: .failedToStart(String(cString: strerror(spawned))), consumed: 0)
         }
 
         var status: Int32 = 0
@@ -154,7 +150,7 @@ enum ForegroundChild {
             consumed = max(0, written - Int(unread))
         } else {
             while waitpid(pid, &status, 0) < 0 {
-                if errno != EINTR { return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0, seconds: elapsed()) }
+                if errno != EINTR { return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0) }
             }
         }
         let outcome: Outcome = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
@@ -163,7 +159,7 @@ enum ForegroundChild {
             // and put the cursor keys and keypad back to normal.
             TerminalConsole.writeAll(STDOUT_FILENO, "\u{1B}[?1049l\u{1B}[?1l\u{1B}>")
         }
-        return Result(outcome: outcome, consumed: consumed, seconds: elapsed())
+        return Result(outcome: outcome, consumed: consumed)
     }
 
     static func signalName(_ signal: Int32) -> String? {

@@ -34,9 +34,6 @@ public struct ReviewItem: Equatable, Sendable {
     public var assignment: Int64
     /// What the item says (`ItemContent`).
     public var content: ItemContent
-    /// 1-based position of the item in the project's selections.
-    public var position: Int
-    public var budget: Int?
     public var expiresAt: Instant
     /// This reviewer's current (not withdrawn) feedback on this assignment, oldest first.
     public var given: [StoredFeedback]
@@ -44,13 +41,10 @@ public struct ReviewItem: Equatable, Sendable {
     public var asked: [FeedbackKind]
 
     init(
-        assignment: Int64, id: String, prompt: String?, response: String?, responses: [String]?, category: String?, position: Int,
-        budget: Int?, expiresAt: Instant, given: [StoredFeedback], asked: [FeedbackKind]
+        assignment: Int64, id: String, prompt: String?, response: String?, responses: [String]?, category: String?, expiresAt: Instant, given: [StoredFeedback], asked: [FeedbackKind]
     ) {
         self.assignment = assignment
         self.content = ItemContent(id: id, prompt: prompt, response: response, responses: responses, category: category)
-        self.position = position
-        self.budget = budget
         self.expiresAt = expiresAt
         self.given = given
         self.asked = asked

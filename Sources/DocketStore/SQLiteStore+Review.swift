@@ -115,16 +115,16 @@ extension SQLiteStore {
             let (definition, _) = try taskDefinition()
             let statement = try db.statement(
                 """
-                SELECT i.id, i.prompt, i.response, i.responses, i.category, coalesce(i.selection_step, p.served - 1), a.expires_at, p.budget
-                FROM assignments a JOIN items i ON i.seq = a.item JOIN project p ON p.id = 1 WHERE a.id = ?
+                SELECT i.id, i.prompt, i.response, i.responses, i.category, a.expires_at
+                FROM assignments a JOIN items i ON i.seq = a.item WHERE a.id = ?
                 """)
             try statement.bind([.integer(assignment)])
             guard try statement.step() else { throw StoreError.unknownAssignment(id: assignment) }
             let responses = statement.stringArray(3)
             var item = ReviewItem(
                 assignment: assignment, id: statement.text(0), prompt: statement.optionalText(1), response: statement.optionalText(2),
-                responses: responses, category: statement.optionalText(4), position: Int(statement.int(5)) + 1,
-                budget: statement.optionalInt(7).map(Int.init), expiresAt: Instant(milliseconds: statement.int(6)), given: [], asked: [])
+                responses: responses, category: statement.optionalText(4), expiresAt: Instant(milliseconds: statement.int(5)),
+                given: [], asked: [])
             statement.reset()
             item.given = try givenFeedback(assignment: assignment)
             item.asked = ReviewRules.asked(definition.asks, responses: item.responseCount)
