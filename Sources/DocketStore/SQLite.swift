@@ -10,7 +10,7 @@ import Darwin
 /// An error reported by SQLite, with its extended result code and the statement that failed.
 /// Internal to the SQLite backend: it crosses the store seam only as a neutral `StoreError`
 /// (`StoreError.sqlite(_:)`).
-struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
+struct SQLiteError: DatabaseError, Equatable, Sendable, CustomStringConvertible {
     var code: Int32
     var extendedCode: Int32
     var message: String
@@ -18,6 +18,7 @@ struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
 
     var isConstraint: Bool { code == SQLITE_CONSTRAINT }
     var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
+    var storeError: StoreError { .sqlite(self) }
 
     var description: String {
         var text = "SQLite error \(extendedCode): \(message)"
@@ -34,17 +35,9 @@ extension StoreError {
     }
 }
 
-/// A value bound to or read from a statement.
-enum SQLValue: Equatable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-}
-
 /// One connection to a database file. Not thread-safe: a store owns it and uses it from one thread.
-final class Connection {
+final class Connection: SQLConnection {
+    var dialect: SQLDialect { .sqlite }
     let handle: OpaquePointer
     private var statementCache: [String: Statement] = [:]
 
@@ -137,6 +130,21 @@ final class Connection {
         return statement
     }
 
+    func prepared(_ sql: String) throws(SQLiteError) -> any SQLStatement { try statement(sql) }
+    /// SQLite reads every statement's rows as they are stepped through.
+    func preparedCursor(_ sql: String) throws(SQLiteError) -> any SQLStatement { try statement(sql) }
+
+    func runRefusable(_ sql: String, _ arguments: [SQLValue]) throws(SQLiteError) -> Bool {
+        let statement = try statement(sql)
+        do {
+            try statement.bind(arguments)
+            while try statement.step() {}
+            return true
+        } catch where error.isConstraint {
+            return false
+        }
+    }
+
     /// Runs a statement with arguments and returns no rows.
     func run(_ sql: String, _ arguments: SQLValue...) throws(SQLiteError) {
         let statement = try statement(sql)
@@ -210,7 +218,7 @@ final class Connection {
 }
 
 /// A prepared statement.
-final class Statement {
+final class Statement: SQLStatement {
     let handle: OpaquePointer
     unowned let connection: Connection
     let sql: String
@@ -271,8 +279,6 @@ final class Statement {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
-    func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
-    func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
 
     func text(_ column: Int32) -> String {
         guard let pointer = sqlite3_column_text(handle, column) else { return "" }
@@ -280,12 +286,8 @@ final class Statement {
         return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
-
-    /// A column holding a JSON array of strings (responses, rankings), or nil.
-    func stringArray(_ column: Int32) -> [String]? {
-        guard let text = optionalText(column), case .array(let values)? = try? JSON.parse(text) else { return nil }
-        return values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+    func withTextBytes<R>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try body(textBytes(column))
     }
 
     /// The UTF-8 bytes of a text column, valid until the next step; no String is made.
@@ -310,13 +312,6 @@ final class Statement {
         default: return .null
         }
     }
-}
-
-extension SQLValue {
-    init(_ value: String?) { self = value.map { .text($0) } ?? .null }
-    init(_ value: Double?) { self = value.map { .real($0) } ?? .null }
-    init(_ value: Int64?) { self = value.map { .integer($0) } ?? .null }
-    init(_ value: Int?) { self = value.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// Embeddings are stored as little-endian float32 blobs.

@@ -175,7 +175,7 @@ extension SQLiteStore {
         let store = try SQLiteStore(connection: connection, path: temporary, setup: Setup(wal: false, migrate: true, readOnly: false), lockDescriptor: -1)
         try store.write { () throws in try store.insertProject(settings, at: now) }
         let mode: SQLValue?
-        do { mode = try store.db.scalar("PRAGMA journal_mode = WAL") } catch { throw .sqlite(error) }
+        do { mode = try store.connection.scalar("PRAGMA journal_mode = WAL") } catch { throw .sqlite(error) }
         guard mode == .text("wal") else {
             throw .sqlite(SQLiteError(code: SQLITE_ERROR, extendedCode: SQLITE_ERROR, message: "the new database could not be switched to WAL mode", sql: nil))
         }

@@ -7,27 +7,15 @@ import Glibc
 import Darwin
 #endif
 
-/// The SQLite implementation of `ReviewStore`: one database file in WAL mode with foreign keys
-/// on and a busy timeout. The only code in Docket that speaks SQL.
-public final class SQLiteStore: ReviewStore {
-    let db: Connection
-    public let path: String
-    /// Embeddings of the items selected so far, by selection step. The selected set only grows,
-    /// so the cache is extended with the steps other processes added, never rebuilt.
-    var selectedEmbeddings = DiversityIndex()
-    var selectedThroughStep = 0
-    /// The parsed task definition of the current rubric; rubric rows never change, so it is
-    /// valid while the project points at the same rubric id.
-    var definitionCache: (rubricID: Int64, definition: TaskDefinition, rubric: RubricVersion)?
+/// The SQLite backend: one database file in WAL mode with foreign keys on and a busy timeout;
+/// writers queue on an flock beside it. The queries are `SQLStore`'s.
+public final class SQLiteStore: SQLStore {
+    let connection: Connection
     /// Descriptor of `<db>.lock`, on which writers queue (see `withWriteLock`); -1 in memory.
     let lockDescriptor: Int32
 
     /// Milliseconds a write waits for another process's lock before giving up.
     public static let busyTimeoutMs: Int32 = 10_000
-
-    /// True when the store was opened for a command that only reads: the connection is
-    /// SQLITE_OPEN_READONLY, nothing was migrated and no pragma that writes was run.
-    public let isReadOnly: Bool
 
     /// How a connection is prepared for use.
     struct Setup {
@@ -43,45 +31,19 @@ public final class SQLiteStore: ReviewStore {
 
     /// `lockDescriptor` is an open descriptor of `<db>.lock` that the store adopts (and closes), or -1.
     init(connection: Connection, path: String, setup: Setup, lockDescriptor: Int32) throws(StoreError) {
-        self.db = connection
-        self.path = path
-        self.isReadOnly = setup.readOnly
+        self.connection = connection
         self.lockDescriptor = lockDescriptor
+        super.init(db: connection, path: path, isReadOnly: setup.readOnly)
         do {
-            db.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
+            connection.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
             if setup.wal {
-                _ = try db.scalar("PRAGMA journal_mode = WAL")
-                try db.execute("PRAGMA synchronous = NORMAL")
-                db.deferCheckpoints()
+                _ = try connection.scalar("PRAGMA journal_mode = WAL")
+                try connection.execute("PRAGMA synchronous = NORMAL")
+                connection.deferCheckpoints()
             }
-            try db.execute("PRAGMA foreign_keys = ON")
+            try connection.execute("PRAGMA foreign_keys = ON")
         } catch { throw .sqlite(error) }
-        if setup.migrate { try Migrator.migrate(db) }
-    }
-
-    /// Inside a write transaction on a migrated database: inserts the project row, rubric version 1
-    /// (the definition the init settings imply) and the init event.
-    func insertProject(_ settings: ProjectSettings, at now: Instant) throws {
-        try db.run(
-            """
-            INSERT INTO project (id, labels, level, overlap, budget, w_risk, w_uncertainty, w_diversity, explore, lease_seconds, seed, created_at)
-            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .text(JSONValue.array(settings.labels.map { .string($0) }).encoded()), .text(settings.level.rawValue),
-            .integer(Int64(settings.overlap)), SQLValue(settings.budget),
-            .real(settings.weights.risk), .real(settings.weights.uncertainty), .real(settings.weights.diversity),
-            .real(settings.explore), .integer(Int64(settings.leaseSeconds)), .integer(Int64(bitPattern: settings.seed)),
-            .integer(now.milliseconds))
-        let definition = TaskDefinition(settings: settings)
-        try db.run(
-            "INSERT INTO rubrics (version, hash, definition, applied_at) VALUES (1, ?, ?, ?)",
-            .text(definition.contentHash), .text(definition.canonicalJSON.encoded(sortedKeys: true)), .integer(now.milliseconds))
-        try db.run("UPDATE project SET rubric = ? WHERE id = 1", .integer(db.lastInsertRowID))
-        try logEvent(kind: "init", at: now, detail: .object([
-            ("labels", .array(settings.labels.map { .string($0) })), ("level", .string(settings.level.rawValue)),
-            ("overlap", .number(Double(settings.overlap))), ("budget", settings.budget.map { .number(Double($0)) } ?? .null),
-            ("weights", .string(settings.weights.description)), ("explore", .number(settings.explore)),
-        ]))
+        if setup.migrate { try Migrator.migrate(connection) }
     }
 
     // `open(path:access:)`, `create(path:settings:at:)` and `migrate(path:)` are in SQLiteStore+Open.swift.
@@ -91,7 +53,7 @@ public final class SQLiteStore: ReviewStore {
     }
 
     deinit {
-        if db.walPageCount > 0 { db.checkpoint() }
+        if connection.walPageCount > 0 { connection.checkpoint() }
         if lockDescriptor >= 0 { close(lockDescriptor) }
     }
 
@@ -99,207 +61,51 @@ public final class SQLiteStore: ReviewStore {
     /// SQLite's own lock makes a waiting writer poll and sleep, which is unfair and adds
     /// milliseconds under contention; flock waiters sleep in the kernel and wake as soon as the
     /// holder is done. SQLite's locking still guards the data; this only orders Docket's writers.
-    func withWriteLock<T>(_ body: () throws -> T) rethrows -> T {
+    override func withWriteLock<T>(_ body: () throws -> T) rethrows -> T {
         guard lockDescriptor >= 0 else { return try body() }
         while flock(lockDescriptor, LOCK_EX) != 0 && errno == EINTR {}
         defer { flock(lockDescriptor, LOCK_UN) }
         return try body()
     }
 
-    /// The database file as it was named (`:memory:` for a store in memory).
-    public var location: String { path }
+    /// IMMEDIATE: the write lock is taken up front, so concurrent writers queue instead of failing on upgrade.
+    override func beginWrite() throws { try connection.execute("BEGIN IMMEDIATE") }
+    override func beginRead() throws { try connection.execute("BEGIN DEFERRED") }
+
+    /// A larger page cache while the indexes grow keeps big imports from spilling pages.
+    override func prepareForBulkLoad() throws { try connection.execute("PRAGMA cache_size = -65536") }
+    override func finishBulkLoad() { try? connection.execute("PRAGMA cache_size = -2000") }
 
     /// The database file and the sidecars SQLite and Docket keep beside it; none for a store in memory.
-    public var ownedFiles: [String] {
+    public override var ownedFiles: [String] {
         path == ":memory:" ? [] : ["", "-wal", "-shm", "-journal", ".lock"].map { path + $0 }
     }
 
     /// Work to do while nobody waits: a passive WAL checkpoint once the log holds 1,000 pages.
     /// The reviewer session calls it after showing an item; closing the store does it too.
-    public func idle() {
-        if db.walPageCount >= 1000 { db.checkpoint() }
+    public override func idle() {
+        if connection.walPageCount >= 1000 { connection.checkpoint() }
     }
 
-    func hasProject() throws(StoreError) -> Bool {
-        try read { try db.int("SELECT count(*) FROM project") > 0 }
-    }
-
-    // MARK: Transactions and error mapping
-
-    /// Runs `body` in an IMMEDIATE transaction (the write lock is taken up front, so concurrent
-    /// writers queue instead of failing on upgrade) and maps errors to `StoreError`.
-    func write<T>(_ body: () throws -> T) throws(StoreError) -> T {
-        if isReadOnly { throw .readOnly(path: path) }
-        do {
-            return try withWriteLock { try db.transaction(.immediate) { () throws -> T in try body() } }
-        } catch { throw Self.map(error) }
-    }
-
-    /// Runs `body` in a read transaction, so everything it reads is one consistent snapshot.
-    func read<T>(_ body: () throws -> T) throws(StoreError) -> T {
-        do {
-            if db.isInTransaction { return try body() }
-            return try db.transaction(.deferred) { () throws -> T in try body() }
-        } catch { throw Self.map(error) }
-    }
-
-    static func map(_ error: any Error) -> StoreError {
-        switch error {
-        case let error as StoreError: return error
-        case let error as SQLiteError: return .sqlite(error)
-        default: return .sqlite(SQLiteError(code: SQLITE_ERROR, extendedCode: SQLITE_ERROR, message: "\(error)", sql: nil))
+    /// SQLite's integrity and foreign-key checks.
+    override func backendViolations() throws -> [Violation] {
+        var violations: [Violation] = []
+        let integrity = try connection.statement("PRAGMA integrity_check")
+        while try integrity.step() {
+            let line = integrity.text(0)
+            if line != "ok" { violations.append(Violation(rule: "sqlite-integrity", detail: line)) }
         }
-    }
-
-    func logEvent(kind: String, at: Instant, reviewer: Int64? = nil, item: Int64? = nil, detail: JSONValue? = nil) throws {
-        try db.run(
-            "INSERT INTO events (at, kind, reviewer, item, detail) VALUES (?, ?, ?, ?, ?)",
-            .integer(at.milliseconds), .text(kind), SQLValue(reviewer), SQLValue(item), SQLValue(detail?.encoded()))
-    }
-
-    // MARK: Project and reviewers
-
-    public func projectSettings() throws(StoreError) -> ProjectSettings {
-        try read {
-            let statement = try db.statement(
-                "SELECT labels, level, overlap, budget, w_risk, w_uncertainty, w_diversity, explore, lease_seconds, seed FROM project WHERE id = 1")
-            guard try statement.step() else { throw StoreError.noProject(path: path) }
-            var labels: [String] = []
-            if case .array(let values) = try JSON.parse(statement.text(0)) {
-                labels = values.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-            }
-            return ProjectSettings(
-                labels: labels, level: MeasurementLevel(rawValue: statement.text(1)) ?? .nominal,
-                overlap: Int(statement.int(2)), budget: statement.optionalInt(3).map(Int.init),
-                weights: UtilityWeights(risk: statement.double(4), uncertainty: statement.double(5), diversity: statement.double(6)),
-                explore: statement.double(7), leaseSeconds: Int(statement.int(8)), seed: UInt64(bitPattern: statement.int(9)))
+        let foreignKeys = try connection.statement("PRAGMA foreign_key_check")
+        while try foreignKeys.step() {
+            violations.append(Violation(rule: "foreign-key", detail: "row \(foreignKeys.int(1)) of \(foreignKeys.text(0)) points to a missing \(foreignKeys.text(2))"))
         }
-    }
-
-    /// A reviewer name by the one rule of `ReviewerName` (NFC, no surrounding whitespace, no
-    /// control or invisible characters), for every write and lookup.
-    static func reviewerName(_ raw: String) throws(StoreError) -> String {
-        do { return try ReviewerName.normalised(raw) } catch { throw .invalidReviewerName(error) }
-    }
-
-    public func addReviewer(name raw: String, role: Role, at now: Instant) throws(StoreError) -> Reviewer {
-        let name = try Self.reviewerName(raw)
-        return try write {
-            if try db.scalar("SELECT id FROM reviewers WHERE name = ?", .text(name)) != nil {
-                throw StoreError.duplicateReviewer(name: name)
-            }
-            try db.run("INSERT INTO reviewers (name, role, created_at) VALUES (?, ?, ?)", .text(name), .text(role.rawValue), .integer(now.milliseconds))
-            let id = db.lastInsertRowID
-            try logEvent(kind: "reviewer-added", at: now, reviewer: id, detail: .object([("name", .string(name)), ("role", .string(role.rawValue))]))
-            return Reviewer(id: id, name: name, role: role, createdAt: now, reviewsDone: 0)
-        }
-    }
-
-    public func reviewers() throws(StoreError) -> [Reviewer] {
-        try queryReviewers(filter: "", [])
-    }
-
-    /// Reviewers with their counts of reviews done and current labels (`LabelRules.CurrentLabelCount`,
-    /// the count every other command agrees with; for one reviewer only their labels are scanned).
-    func queryReviewers(filter: String, _ arguments: [SQLValue]) throws(StoreError) -> [Reviewer] {
-        try read {
-            let statement = try db.statement(
-                """
-                SELECT r.id, r.name, r.role, r.created_at,
-                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done')
-                FROM reviewers r \(filter) ORDER BY r.name
-                """)
-            try statement.bind(arguments)
-            var result: [Reviewer] = []
-            while try statement.step() {
-                result.append(Reviewer(
-                    id: statement.int(0), name: statement.text(1), role: Role(rawValue: statement.text(2)) ?? .reviewer,
-                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)), labels: 0))
-            }
-            statement.reset()
-            guard !result.isEmpty else { return result }
-            let counts = try currentLabelCount(reviewer: result.count == 1 ? result[0].id : nil)
-            for index in result.indices { result[index].labels = counts.byReviewer[result[index].id] ?? 0 }
-            return result
-        }
-    }
-
-    /// The reviewer's id, name and role without counting their reviews (for hot paths).
-    func reviewerIdentity(named raw: String) throws(StoreError) -> (id: Int64, name: String, role: Role) {
-        let name = try Self.reviewerName(raw)
-        let found: (Int64, String, Role)? = try read {
-            let statement = try db.statement("SELECT id, name, role FROM reviewers WHERE name = ?")
-            try statement.bind([.text(name)])
-            guard try statement.step() else { return nil }
-            return (statement.int(0), statement.text(1), Role(rawValue: statement.text(2)) ?? .reviewer)
-        }
-        if let found { return found }
-        throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: try reviewers().map(\.name)))
-    }
-
-    public func reviewer(named raw: String) throws(StoreError) -> Reviewer {
-        let name = try Self.reviewerName(raw)
-        if let found = try queryReviewers(filter: "WHERE r.name = ?", [.text(name)]).first { return found }
-        throw .unknownReviewer(name: name, suggestion: Suggestion.nearest(to: name, in: try reviewers().map(\.name)))
-    }
-
-    // MARK: Status, backup, check
-
-    /// The project's counts as of `now`. A pure read (status runs on read-only stores): a lease
-    /// past its expiry counts as ended whether or not a writer has recorded the expiry yet.
-    public func status(at now: Instant) throws(StoreError) -> StatusSnapshot {
-        try read {
-            let statement = try db.statement(
-                """
-                SELECT p.item_count, p.served, p.budget, p.overlap,
-                       (SELECT count(*) FROM assignments WHERE state = 'done'),
-                       (SELECT count(*) FROM items WHERE served_at IS NOT NULL
-                            AND taken - (SELECT count(*) FROM assignments a WHERE a.item = items.seq AND a.state = 'open' AND a.gold = 0 AND a.expires_at <= ?1) >= overlap
-                            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.state = 'open' AND a.expires_at > ?1)),
-                       (SELECT count(*) FROM assignments WHERE state = 'open' AND expires_at > ?1),
-                       (SELECT count(*) FROM reviewers)
-                FROM project p WHERE p.id = 1
-                """)
-            try statement.bind([.integer(now.milliseconds)])
-            guard try statement.step() else { throw StoreError.noProject(path: path) }
-            var snapshot = StatusSnapshot(
-                items: Int(statement.int(0)), served: Int(statement.int(1)), budget: statement.optionalInt(2).map(Int.init),
-                overlap: Int(statement.int(3)), reviewsDone: Int(statement.int(4)), itemsComplete: Int(statement.int(5)),
-                openLeases: Int(statement.int(6)), reviewers: Int(statement.int(7)))
-            statement.reset()
-            // Current labels as the core counts them (one per reviewer and item), as every command does.
-            let labels = try currentLabelCount()
-            snapshot.labels = labels.labels
-            snapshot.labelledItems = labels.items
-            return snapshot
-        }
-    }
-
-    /// Writes a consistent copy to `target` through a private temporary beside it (see
-    /// `backup(to:through:)`).
-    public func backup(to target: String) throws(StoreError) {
-        var temporary = ""
-        var created = false
-        for _ in 0..<16 where !created {
-            temporary = "\(target).partial-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
-            let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 {
-                close(fd)
-                created = true
-            } else if errno != EEXIST {
-                break
-            }
-        }
-        guard created else {
-            throw .sqlite(SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN, message: "could not create a temporary file beside \(target): \(String(cString: strerror(errno)))", sql: nil))
-        }
-        try backup(to: target, through: temporary)
+        return violations
     }
 
     /// Writes a consistent copy with SQLite's online backup API into `temporary` (an empty file
     /// the caller created with O_EXCL|O_NOFOLLOW beside the target), then renames it into place,
     /// so readers and writers carry on and a failed backup leaves nothing behind.
-    public func backup(to target: String, through temporary: String) throws(StoreError) {
+    public override func backup(to target: String, through temporary: String) throws(StoreError) {
         if access(target, F_OK) == 0 {
             Self.removeFiles(temporary)
             throw .backupTargetExists(path: target)
@@ -309,7 +115,7 @@ public final class SQLiteStore: ReviewStore {
             Self.removeFiles(temporary)
             throw .sqlite(error)
         }
-        guard let backup = sqlite3_backup_init(destination.handle, "main", db.handle, "main") else {
+        guard let backup = sqlite3_backup_init(destination.handle, "main", connection.handle, "main") else {
             let error = destination.error(sqlite3_errcode(destination.handle), sql: nil)
             Self.removeFiles(temporary)
             throw .sqlite(error)
@@ -336,7 +142,7 @@ public final class SQLiteStore: ReviewStore {
             let reason = String(cString: strerror(errno))
             Self.removeFiles(temporary)
             if errno == EEXIST { throw .backupTargetExists(path: target) }
-            throw .sqlite(SQLiteError(code: SQLITE_CANTOPEN, extendedCode: SQLITE_CANTOPEN, message: "could not put the backup at \(target): \(reason)", sql: nil))
+            throw .backend(message: "could not put the backup at \(target): \(reason)", code: 14)
         }
         Self.removeFiles(temporary)
         // Make the new name durable.
@@ -349,112 +155,4 @@ public final class SQLiteStore: ReviewStore {
         }
     }
 
-    /// SQLite's integrity and foreign-key checks, then Docket's invariants. The overlap rules are
-    /// the core's (`OverlapRule`), applied to the assignments and their current feedback as
-    /// stored: no item has more counted reviews than its overlap, no reviewer is on an item twice,
-    /// and the `taken` counter and `started` flags the triggers keep agree with the rule.
-    public func check() throws(StoreError) -> [Violation] {
-        try read {
-            var violations: [Violation] = []
-            let integrity = try db.statement("PRAGMA integrity_check")
-            while try integrity.step() {
-                let line = integrity.text(0)
-                if line != "ok" { violations.append(Violation(rule: "sqlite-integrity", detail: line)) }
-            }
-            let foreignKeys = try db.statement("PRAGMA foreign_key_check")
-            while try foreignKeys.step() {
-                violations.append(Violation(rule: "foreign-key", detail: "row \(foreignKeys.int(1)) of \(foreignKeys.text(0)) points to a missing \(foreignKeys.text(2))"))
-            }
-            let overlap = try overlapViolations()
-            violations += overlap.exceeded + overlap.twice
-            let rules: [(String, String, (Statement) -> String)] = [
-                ("lease-without-item",
-                 "SELECT a.id FROM assignments a LEFT JOIN items i ON i.seq = a.item WHERE a.state = 'open' AND i.seq IS NULL",
-                 { "open lease \($0.int(0)) points to no item" }),
-                ("lease-on-unserved-item",
-                 "SELECT a.id, i.id FROM assignments a JOIN items i ON i.seq = a.item WHERE i.served_at IS NULL AND a.gold = 0",
-                 { "assignment \($0.int(0)) is on item \($0.text(1)), which was never served" }),
-            ]
-            let counters: [(String, String, (Statement) -> String)] = [
-                ("served-counter",
-                 "SELECT p.served, (SELECT count(*) FROM items WHERE served_at IS NOT NULL) AS actual FROM project p WHERE p.served <> actual",
-                 { "the project counts \($0.int(0)) items served but \($0.int(1)) are" }),
-                ("item-counter",
-                 "SELECT p.item_count, (SELECT count(*) FROM items) AS actual FROM project p WHERE p.item_count <> actual",
-                 { "the project counts \($0.int(0)) items but holds \($0.int(1))" }),
-                ("budget-exceeded",
-                 "SELECT served, budget FROM project WHERE budget IS NOT NULL AND served > budget",
-                 { "\($0.int(0)) items served, over the budget of \($0.int(1))" }),
-            ]
-            for (rule, sql, describe) in rules {
-                let statement = try db.statement(sql)
-                while try statement.step() { violations.append(Violation(rule: rule, detail: describe(statement))) }
-            }
-            violations += overlap.counters
-            for (rule, sql, describe) in counters {
-                let statement = try db.statement(sql)
-                while try statement.step() { violations.append(Violation(rule: rule, detail: describe(statement))) }
-            }
-            return violations
-        }
-    }
-
-    /// Walks every assignment with its current feedback, item by item, and applies
-    /// `OverlapRule`: items over their overlap, reviewers twice on an item, and `taken` counters
-    /// or `started` flags that disagree with the rule.
-    func overlapViolations() throws -> (exceeded: [Violation], twice: [Violation], counters: [Violation]) {
-        var exceeded: [Violation] = [], twice: [Violation] = [], taken: [Violation] = [], flags: [Violation] = []
-        let statement = try db.statement(
-            """
-            SELECT a.item, i.id, i.overlap, i.taken, a.id, a.reviewer, coalesce(r.name, '#' || a.reviewer), a.state, a.gold, a.started,
-                   (SELECT group_concat(DISTINCT f.kind) FROM feedback f
-                    WHERE f.assignment = a.id AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id))
-            FROM assignments a JOIN items i ON i.seq = a.item LEFT JOIN reviewers r ON r.id = a.reviewer
-            ORDER BY a.item, a.id
-            """)
-        var current: (seq: Int64, id: String, overlap: Int, taken: Int)?
-        var facts: [AssignmentFacts] = []
-        var names: [Int64: String] = [:]
-        func close() {
-            guard let item = current else { return }
-            let found = OverlapRule.violations(itemID: item.id, overlap: item.overlap, assignments: facts, names: names)
-            if let over = found.overlap { exceeded.append(Violation(rule: "overlap-exceeded", detail: over)) }
-            twice += found.twice.map { Violation(rule: "reviewer-twice", detail: $0) }
-            let places = OverlapRule.placesTaken(facts)
-            if places != item.taken {
-                taken.append(Violation(rule: "taken-counter", detail: "item \(item.id) counts \(item.taken) places taken but its assignments take \(places)"))
-            }
-            facts = []
-            names = [:]
-        }
-        while try statement.step() {
-            let seq = statement.int(0)
-            if current?.seq != seq {
-                close()
-                current = (seq, statement.text(1), Int(statement.int(2)), Int(statement.int(3)))
-            }
-            let assignment = statement.int(4), reviewer = statement.int(5)
-            names[reviewer] = statement.text(6)
-            guard let state = AssignmentState(rawValue: statement.text(7)) else {
-                flags.append(Violation(rule: "assignment-state", detail: "assignment \(assignment) has the unknown state '\(statement.text(7))'"))
-                continue
-            }
-            let kinds = Set((statement.optionalText(10) ?? "").split(separator: ",").compactMap { FeedbackKind(rawValue: String($0)) })
-            let fact = AssignmentFacts(reviewer: reviewer, state: state, gold: statement.int(8) != 0, currentKinds: kinds)
-            if (statement.int(9) != 0) != fact.started {
-                flags.append(Violation(
-                    rule: "started-flag",
-                    detail: "assignment \(assignment) on item \(current!.id) is marked \(statement.int(9) != 0 ? "started" : "not started") but its current feedback says otherwise"))
-            }
-            facts.append(fact)
-        }
-        close()
-        let orphans = try db.statement(
-            // NOT IN over the whole table (one pass): assignments have no index on the item alone.
-            "SELECT id, taken FROM items WHERE taken <> 0 AND seq NOT IN (SELECT item FROM assignments) ORDER BY seq")
-        while try orphans.step() {
-            taken.append(Violation(rule: "taken-counter", detail: "item \(orphans.text(0)) counts \(orphans.int(1)) places taken but its assignments take 0"))
-        }
-        return (exceeded, twice, taken + flags)
-    }
 }

@@ -133,7 +133,7 @@ import Testing
     func upgradesEveryEarlierSchema(version: Int) throws {
         let sandbox = Sandbox()
         let fresh = try SQLiteStore.create(path: sandbox.path("fresh.db"), settings: ProjectSettings(labels: ["safe", "unsafe"]), at: t0)
-        let expected = try Self.schema(of: fresh.db)
+        let expected = try Self.schema(of: fresh.connection)
         #expect(expected.contains { $0.hasPrefix("index | assignments_open_by_reviewer |") })
         for (index, migrations) in try Self.schemas(upTo: version).enumerated() {
             let path = sandbox.path("v\(version)-\(index).db")
@@ -151,7 +151,7 @@ import Testing
                 try SQLiteStore.open(path: path, access: .read)
             }
             let store = try SQLiteStore.open(path: path)
-            #expect(try Self.schema(of: store.db) == expected, "made by \(made)")
+            #expect(try Self.schema(of: store.connection) == expected, "made by \(made)")
             #expect(try store.check() == [], "made by \(made)")
             #expect(claimedID(try store.claimNext(for: "ana", at: t0)) == "i1", "made by \(made)")
             #expect(claimedID(try store.claimNext(for: "bo", at: t0)) == "i1", "made by \(made)")

@@ -4,7 +4,7 @@ import DocketCore
 // are, withdrawn ones included and marked; which answer is current, the votes, ties and the final
 // label are decided by the core, never here.
 
-extension SQLiteStore {
+extension SQLStore {
     /// Every label row of one item (withdrawn ones marked), as of `asOf` when given: rows created
     /// later are left out, and a withdrawal recorded later does not count yet.
     func labelAnswers(item: Int64, asOf: Instant? = nil) throws -> [LabelAnswer] {
@@ -55,7 +55,7 @@ extension SQLiteStore {
         return entries
     }
 
-    static func decisionEntry(_ statement: Statement, from column: Int32 = 0) -> DecisionEntry {
+    static func decisionEntry(_ statement: any SQLStatement, from column: Int32 = 0) -> DecisionEntry {
         DecisionEntry(
             id: statement.int(column), kind: statement.text(column + 1), value: statement.optionalText(column + 2), lead: statement.text(column + 3),
             rationale: statement.text(column + 4), createdAt: Instant(milliseconds: statement.int(column + 5)))
@@ -130,7 +130,7 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
+extension SQLStore {
     /// Streams, item by item in seq order, what the labels export reads: each item's label rows
     /// (withdrawn ones marked, as of `filter.asOf`), within `--since`/`--until`, the category and
     /// the rubric, and every lead decision recorded by `filter.asOf`. Items with an adjudicated

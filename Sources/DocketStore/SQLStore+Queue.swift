@@ -2,9 +2,9 @@ import DocketCore
 
 /// Unserved items in stored-utility order, read lazily from an open statement.
 struct CandidateCursor: IteratorProtocol {
-    let statement: Statement
+    let statement: any SQLStatement
     let weights: UtilityWeights
-    var failed: SQLiteError?
+    var failed: (any Error)?
 
     static let columns = "seq, id, risk, triage, uncertainty, diversity, diversity_from_embedding, embedding"
 
@@ -18,7 +18,7 @@ struct CandidateCursor: IteratorProtocol {
         }
     }
 
-    static func candidate(_ statement: Statement, weights: UtilityWeights) -> QueueCandidate {
+    static func candidate(_ statement: any SQLStatement, weights: UtilityWeights) -> QueueCandidate {
         // The risk term is the core's: the model's risk, else the triage severity standing in for it.
         QueueCandidate(
             seq: statement.int(0), id: statement.text(1),
@@ -29,7 +29,7 @@ struct CandidateCursor: IteratorProtocol {
     }
 }
 
-extension SQLiteStore {
+extension SQLStore {
     struct SelectionState {
         var settings: ProjectSettings
         var served: Int
@@ -340,10 +340,9 @@ extension SQLiteStore {
         while try candidates.step() { pool.append((candidates.int(0), candidates.text(1))) }
         guard !pool.isEmpty else { return nil }
         let pick = pool[Int(generator.next(below: UInt64(pool.count)))]
-        try db.run(
-            "INSERT INTO assignments (item, reviewer, state, claimed_at, expires_at, gold) VALUES (?, ?, 'open', ?, ?, 1)",
+        let id = try db.insert(
+            "INSERT INTO assignments (item, reviewer, state, claimed_at, expires_at, gold) VALUES (?, ?, 'open', ?, ?, 1) RETURNING id",
             .integer(pick.0), .integer(reviewer), .integer(now.milliseconds), .integer(end.milliseconds))
-        let id = db.lastInsertRowID
         try logEvent(kind: "gold-mixed", at: now, reviewer: reviewer, item: pick.0, detail: .object([
             ("assignment", .number(Double(id))), ("gold_rate", .number(calibration.goldRate)),
         ]))
@@ -406,10 +405,9 @@ extension SQLiteStore {
     }
 
     func openLease(item: Int64, reviewer: Int64, at now: Instant, until end: Instant) throws -> Int64 {
-        try db.run(
-            "INSERT INTO assignments (item, reviewer, state, claimed_at, expires_at) VALUES (?, ?, 'open', ?, ?)",
+        let id = try db.insert(
+            "INSERT INTO assignments (item, reviewer, state, claimed_at, expires_at) VALUES (?, ?, 'open', ?, ?) RETURNING id",
             .integer(item), .integer(reviewer), .integer(now.milliseconds), .integer(end.milliseconds))
-        let id = db.lastInsertRowID
         try logEvent(kind: "claimed", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(id)))]))
         return id
     }

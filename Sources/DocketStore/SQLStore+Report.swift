@@ -3,14 +3,14 @@ import DocketCore
 // The rows of the monitoring report (`ReportItem`, `Round`, `WorkRecord`) are core types: the
 // report is computed from them by `MonitoringReport.compute`.
 
-extension SQLiteStore {
+extension SQLStore {
     public func startRound(_ name: String, at now: Instant) throws(StoreError) -> Round {
         try write {
             if case .text(let open)? = try db.scalar("SELECT name FROM rounds WHERE closed_at IS NULL") { throw StoreError.roundOpen(name: open) }
             if try db.scalar("SELECT id FROM rounds WHERE name = ?", .text(name)) != nil { throw StoreError.duplicateRound(name: name) }
-            try db.run("INSERT INTO rounds (name, started_at) VALUES (?, ?)", .text(name), .integer(now.milliseconds))
+            let id = try db.insert("INSERT INTO rounds (name, started_at) VALUES (?, ?) RETURNING id", .text(name), .integer(now.milliseconds))
             try logEvent(kind: "round-started", at: now, detail: .object([("round", .string(name))]))
-            return Round(id: db.lastInsertRowID, name: name, startedAt: now, closedAt: nil)
+            return Round(id: id, name: name, startedAt: now, closedAt: nil)
         }
     }
 

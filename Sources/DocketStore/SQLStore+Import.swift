@@ -1,12 +1,13 @@
 import DocketCore
 
-extension SQLiteStore {
+extension SQLStore {
     /// Runs an import in one IMMEDIATE transaction under the writers' lock. `body` returns the
     /// counts and whether to commit; on `false`, or on any error, nothing the import wrote stays.
     func inImportTransaction(_ body: () throws -> (summary: ImportSummary, commit: Bool)) throws -> ImportSummary {
-        try withWriteLock {
+        if isReadOnly { throw StoreError.readOnly(path: path) }
+        return try withWriteLock {
             do {
-                try db.execute("BEGIN IMMEDIATE")
+                try beginWrite()
                 var (summary, commit) = try body()
                 db.resetStatements()
                 try db.execute(commit ? "COMMIT" : "ROLLBACK")
@@ -16,7 +17,7 @@ extension SQLiteStore {
                 db.resetStatements()
                 if db.isInTransaction { try? db.execute("ROLLBACK") }
                 // The caller's own errors (a rejects file that could not be written) pass through.
-                if error is SQLiteError || error is StoreError { throw Self.map(error) }
+                if error is any DatabaseError || error is StoreError { throw Self.map(error) }
                 throw error
             }
         }
@@ -35,9 +36,8 @@ extension SQLiteStore {
         return try inImportTransaction {
             var dimension: Int?
             if case .integer(let value)? = try db.scalar("SELECT embedding_dim FROM project WHERE id = 1") { dimension = Int(value) }
-            // A larger page cache while the indexes grow keeps big imports from spilling pages.
-            try db.execute("PRAGMA cache_size = -65536")
-            defer { try? db.execute("PRAGMA cache_size = -2000") }
+            try prepareForBulkLoad()
+            defer { finishBulkLoad() }
             let sink = try SQLiteItemSink(
                 store: self, settings: settings, update: update, updateReviewed: updateReviewed, source: source, now: now, dimension: dimension)
             let decision = try body(sink)
@@ -64,7 +64,7 @@ extension SQLiteStore {
 /// different content under a known id is a conflict unless `update` is set, and new text for an
 /// item that already has feedback is a conflict unless `updateReviewed` is set.
 final class SQLiteItemSink: ItemSink {
-    let store: SQLiteStore
+    let store: SQLStore
     let settings: ProjectSettings
     let update: Bool
     let updateReviewed: Bool
@@ -75,9 +75,9 @@ final class SQLiteItemSink: ItemSink {
     var unchanged = 0
     var updated = 0
 
-    let insert: Statement
-    let existing: Statement
-    let reviewed: Statement
+    let insert: any SQLStatement
+    let existing: any SQLStatement
+    let reviewed: any SQLStatement
 
     /// The stored columns compared with a draft, in the order of `existing` (and of `columns` from ?2).
     static let storedColumns = [
@@ -87,8 +87,8 @@ final class SQLiteItemSink: ItemSink {
     static let judgedFields: Set<String> = ["prompt", "response", "responses"]
 
     init(
-        store: SQLiteStore, settings: ProjectSettings, update: Bool, updateReviewed: Bool, source: String, now: Instant, dimension: Int?
-    ) throws(SQLiteError) {
+        store: SQLStore, settings: ProjectSettings, update: Bool, updateReviewed: Bool, source: String, now: Instant, dimension: Int?
+    ) throws {
         insert = try store.db.statement(Self.insertSQL)
         existing = try store.db.statement(
             "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta, seq FROM items WHERE id = ?")

@@ -1,6 +1,6 @@
 import DocketCore
 
-extension SQLiteStore {
+extension SQLStore {
     /// The reviewer's own pace for the session header (see `ReviewerPace`).
     /// - Parameter dayStart: the start of the reviewer's day; items finished since count as today's.
     public func pace(of reviewerName: String, dayStart: Instant) throws(StoreError) -> ReviewerPace {

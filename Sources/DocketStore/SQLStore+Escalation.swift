@@ -1,6 +1,6 @@
 import DocketCore
 
-extension SQLiteStore {
+extension SQLStore {
     /// Inside a write transaction, after feedback was recorded: applies the escalation policy
     /// to the item as the label rules see it (`LabelRules.resolve`), then its implicit tie rule.
     /// Inside a write transaction, after a label was given or withdrawn: an open escalation whose
@@ -97,11 +97,10 @@ extension SQLiteStore {
 
     private func openEscalation(item: Int64, feedback: Int64, match: (rule: Int, tier: String, reason: String), severity flagSeverity: Int, triage: Int?, at now: Instant) throws {
         let severity = max(flagSeverity, triage ?? 0)
-        try db.run(
-            "INSERT INTO escalations (item, tier, rule, reason, severity, feedback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        let id = try db.insert(
+            "INSERT INTO escalations (item, tier, rule, reason, severity, feedback, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             .integer(item), .text(match.tier), .integer(Int64(match.rule)), .text(match.reason), .integer(Int64(severity)),
             .integer(feedback), .integer(now.milliseconds))
-        let id = db.lastInsertRowID
         if match.tier == "second-review" {
             try db.run("UPDATE items SET overlap = overlap + 1 WHERE seq = ?", .integer(item))
         }

@@ -1,6 +1,6 @@
 import DocketCore
 
-extension SQLiteStore {
+extension SQLStore {
     public func importLabels(
         createItems: Bool, source: String, at now: Instant, _ body: (any LabelSink) throws -> ImportDecision
     ) throws -> ImportSummary {
@@ -58,15 +58,13 @@ extension SQLiteStore {
                     code = known.firstIndex(of: Array(text.utf8)) ?? -1
                     if code < 0 { code = known.count; known.append(Array(text.utf8)); columns.labelNames.append(text) }
                 } else {
-                    let bytes = statement.textBytes(2)
-                    for (index, candidate) in known.enumerated() where candidate.count == bytes.count && candidate.elementsEqual(bytes) {
-                        code = index
-                        break
-                    }
-                    if code < 0 {
-                        code = known.count
+                    code = statement.withTextBytes(2) { bytes in
+                        for (index, candidate) in known.enumerated() where candidate.count == bytes.count && candidate.elementsEqual(bytes) {
+                            return index
+                        }
                         known.append(Array(bytes))
                         columns.labelNames.append(String(decoding: bytes, as: UTF8.self))
+                        return known.count - 1
                     }
                 }
                 let rubric = statement.optionalInt(3).flatMap { rubricVersion[$0] } ?? -1
@@ -106,7 +104,7 @@ extension SQLiteStore {
 }
 
 final class SQLiteLabelSink: LabelSink {
-    let store: SQLiteStore
+    let store: SQLStore
     let settings: ProjectSettings
     let createItems: Bool
     /// The file the labels come from, as the import event names it.
@@ -119,7 +117,7 @@ final class SQLiteLabelSink: LabelSink {
     private var reviewerIDs: [String: Int64] = [:]
     private var rubricIDs: [Int: Int64] = [:]
 
-    init(store: SQLiteStore, settings: ProjectSettings, createItems: Bool, source: String, now: Instant) throws {
+    init(store: SQLStore, settings: ProjectSettings, createItems: Bool, source: String, now: Instant) throws {
         self.store = store
         self.settings = settings
         self.createItems = createItems
@@ -154,17 +152,16 @@ final class SQLiteLabelSink: LabelSink {
                 guard createItems else {
                     return .failure(FieldProblem(field: "item", problem: "unknown item '\(row.item)' (import the items first, or pass --create-items)"))
                 }
-                try db.run(
-                    "INSERT INTO items (id, utility, overlap, imported_at) VALUES (?, 0, ?, ?)",
-                    .text(row.item), .integer(Int64(settings.overlap)), .integer(now.milliseconds))
-                item = .integer(db.lastInsertRowID)
+                item = .integer(try db.insert(
+                    "INSERT INTO items (id, utility, overlap, imported_at) VALUES (?, 0, ?, ?) RETURNING seq",
+                    .text(row.item), .integer(Int64(settings.overlap)), .integer(now.milliseconds)))
                 createdItems += 1
             }
             guard case .integer(let seq)? = item else { return .failure(FieldProblem(field: "item", problem: "unreadable item")) }
             var reviewer = reviewerIDs[row.reviewer]
             if reviewer == nil {
-                try db.run("INSERT INTO reviewers (name, role, created_at) VALUES (?, 'reviewer', ?)", .text(row.reviewer), .integer(now.milliseconds))
-                reviewer = db.lastInsertRowID
+                reviewer = try db.insert(
+                    "INSERT INTO reviewers (name, role, created_at) VALUES (?, 'reviewer', ?) RETURNING id", .text(row.reviewer), .integer(now.milliseconds))
                 reviewerIDs[row.reviewer] = reviewer
                 addedReviewers.append(row.reviewer)
                 // The same event `reviewers add` logs, naming the import that registered her.
@@ -190,7 +187,7 @@ final class SQLiteLabelSink: LabelSink {
     }
 }
 
-extension SQLiteStore {
+extension SQLStore {
     /// Gold labels by item id.
     public func goldLabels() throws(StoreError) -> [String: String] {
         try read {
@@ -212,7 +209,7 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
+extension SQLStore {
     /// The audit log, oldest first, filtered by item id, reviewer name and time; calls `body` per event.
     public func forEachEvent(item: String?, reviewer: String?, since: Instant?, _ body: (EventRecord) throws -> Void) throws(StoreError) {
         try read {

@@ -1,6 +1,6 @@
 import DocketCore
 
-extension SQLiteStore {
+extension SQLStore {
     func requireLead(_ name: String, action: String) throws -> (id: Int64, name: String, role: Role) {
         let actor = try reviewerIdentity(named: name)
         guard actor.role == .lead || actor.role == .admin else {
@@ -36,11 +36,10 @@ extension SQLiteStore {
             if case .integer(let e)? = escalation { escalationID = e }
             var supersedes: Int64?
             if case .integer(let p)? = previous { supersedes = p }
-            try db.run(
-                "INSERT INTO decisions (item, escalation, lead, kind, value, rationale, supersedes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            let id = try db.insert(
+                "INSERT INTO decisions (item, escalation, lead, kind, value, rationale, supersedes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 .integer(item), SQLValue(escalationID), .integer(lead.id), .text(kind.rawValue), SQLValue(value), .text(rationale), SQLValue(supersedes),
                 .integer(now.milliseconds))
-            let id = db.lastInsertRowID
             let status = kind == .return ? "returned" : (kind == .dismiss ? "dismissed" : "resolved")
             if let escalationID, kind.closesEscalation {
                 try db.run(
@@ -155,7 +154,7 @@ extension SQLiteStore {
     }
 }
 
-extension SQLiteStore {
+extension SQLStore {
     /// The adjudicated label of every item a lead has decided (`LabelRules.adjudication`), by item id.
     public func adjudicatedLabels() throws(StoreError) -> [String: String] {
         try decisionsByItem().compactMapValues { LabelRules.adjudication($0)?.value }

@@ -1,6 +1,6 @@
 import DocketCore
 
-extension SQLiteStore {
+extension SQLStore {
     // MARK: Task definition
 
     public func taskDefinition() throws(StoreError) -> (definition: TaskDefinition, rubric: RubricVersion?) {
@@ -52,10 +52,9 @@ extension SQLiteStore {
             } else {
                 existing.reset()
                 version = Int(try db.int("SELECT coalesce(max(version), 0) + 1 FROM rubrics"))
-                try db.run(
-                    "INSERT INTO rubrics (version, hash, definition, applied_at) VALUES (?, ?, ?, ?)",
+                rubricID = try db.insert(
+                    "INSERT INTO rubrics (version, hash, definition, applied_at) VALUES (?, ?, ?, ?) RETURNING id",
                     .integer(Int64(version)), .text(hash), .text(definition.canonicalJSON.encoded(sortedKeys: true)), .integer(now.milliseconds))
-                rubricID = db.lastInsertRowID
             }
             let changed = current != .text(hash)
             let w = definition.weights
@@ -84,7 +83,7 @@ extension SQLiteStore {
 
     // MARK: Review
 
-    func feedbackDraft(_ statement: Statement, from column: Int32) -> FeedbackDraft {
+    func feedbackDraft(_ statement: any SQLStatement, from column: Int32) -> FeedbackDraft {
         let ranking = statement.stringArray(column + 3)
         return FeedbackDraft(
             kind: FeedbackKind(rawValue: statement.text(column)) ?? .note, label: statement.optionalText(column + 1),
@@ -144,28 +143,24 @@ extension SQLiteStore {
             statement.reset()
             if state == "expired" || state == "released" {
                 // Take the item up again on the same assignment if the overlap still allows.
-                do {
-                    try db.run(
-                        "UPDATE assignments SET state = 'open', closed_at = NULL, expires_at = ? WHERE id = ?",
-                        .integer(now.adding(seconds: definition.leaseSeconds).milliseconds), .integer(assignment))
-                } catch let error as SQLiteError where error.isConstraint {
-                    throw StoreError.leaseLost(assignment: assignment)
-                }
+                guard try db.runRefusable(
+                    "UPDATE assignments SET state = 'open', closed_at = NULL, expires_at = ? WHERE id = ?",
+                    [.integer(now.adding(seconds: definition.leaseSeconds).milliseconds), .integer(assignment)])
+                else { throw StoreError.leaseLost(assignment: assignment) }
                 try logEvent(kind: "lease-resumed", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
             } else if state != "open" {
                 throw StoreError.assignmentNotOpen(id: assignment, state: state)
             }
-            try db.run(
+            let feedbackID = try db.insert(
                 """
                 INSERT INTO feedback (item, reviewer, assignment, kind, label, rating, ranking, preference, text, target, reason, severity,
                                       rubric, created_at, seconds_spent)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                 """,
                 .integer(item), .integer(reviewer), .integer(assignment), .text(draft.kind.rawValue), SQLValue(draft.label),
                 SQLValue(draft.rating), SQLValue(draft.ranking.map { JSONValue.array($0.map { .string($0) }).encoded() }),
                 SQLValue(draft.preference?.rawValue), SQLValue(draft.text), SQLValue(draft.target), SQLValue(draft.reason),
                 SQLValue(draft.severity), SQLValue(rubric?.id), .integer(now.milliseconds), SQLValue(secondsSpent))
-            let feedbackID = db.lastInsertRowID
             try logEvent(kind: "feedback", at: now, reviewer: reviewer, item: item, detail: .object([
                 ("feedback", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)), ("assignment", .number(Double(assignment))),
             ]))
@@ -229,14 +224,14 @@ extension SQLiteStore {
             // are never un-withdrawn), so the reviewer is left with their earlier answer.
             var restored: Int64?
             if let previous = try db.scalar("SELECT max(feedback) FROM supersessions WHERE by = ?", .integer(id)), case .integer(let old) = previous {
-                try db.run(
+                restored = try db.insert(
                     """
                     INSERT INTO feedback (item, reviewer, assignment, kind, label, rating, ranking, preference, text, target, reason, severity,
                                           rubric, created_at, seconds_spent, source)
                     SELECT item, reviewer, assignment, kind, label, rating, ranking, preference, text, target, reason, severity,
                            rubric, ?, NULL, source FROM feedback WHERE id = ?
+                    RETURNING id
                     """, .integer(now.milliseconds), .integer(old))
-                restored = db.lastInsertRowID
                 try logEvent(kind: "restored", at: now, reviewer: reviewer.id, item: item, detail: .object([
                     ("feedback", .number(Double(restored!))), ("copy_of", .number(Double(old))), ("kind", .string(kind.rawValue)),
                 ]))
@@ -244,13 +239,10 @@ extension SQLiteStore {
             var reopened: Int64?
             if let assignment, let state, state == "done" || state == "skipped" {
                 let settings = try projectSettings()
-                do {
-                    try db.run(
-                        "UPDATE assignments SET state = 'open', closed_at = NULL, expires_at = ? WHERE id = ?",
-                        .integer(now.adding(seconds: settings.leaseSeconds).milliseconds), .integer(assignment))
-                } catch let error as SQLiteError where error.isConstraint {
-                    throw StoreError.itemFull(item: itemID)
-                }
+                guard try db.runRefusable(
+                    "UPDATE assignments SET state = 'open', closed_at = NULL, expires_at = ? WHERE id = ?",
+                    [.integer(now.adding(seconds: settings.leaseSeconds).milliseconds), .integer(assignment)])
+                else { throw StoreError.itemFull(item: itemID) }
                 try logEvent(kind: "reopened", at: now, reviewer: reviewer.id, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
                 reopened = assignment
             }

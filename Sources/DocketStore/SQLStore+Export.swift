@@ -21,7 +21,7 @@ extension ExportFilter {
     }
 }
 
-extension SQLiteStore {
+extension SQLStore {
     /// Streams feedback of the given kinds grouped by item (items in seq order; within an item,
     /// by reviewer then id), with the item's provenance and the latest lead decision on its label.
     public func forEachItemFeedback(
