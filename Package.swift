@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         // Debian's libsqlite3-dev, reached through a tiny shim header.
@@ -25,8 +26,11 @@ let package = Package(
         ),
         // Pure core: domain, utility, queue ordering, statistics. No IO, no clock, no unseeded randomness.
         .target(name: "DocketCore"),
-        // The only code that speaks SQL.
-        .target(name: "DocketStore", dependencies: ["DocketCore", "CSQLite"]),
+        // The only code that speaks SQL: SQLite through our own thin wrapper, PostgreSQL through postgres-nio.
+        .target(
+            name: "DocketStore",
+            dependencies: ["DocketCore", "CSQLite", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         // Commands, console seam, rendering.
         .target(
             name: "DocketCommands",

@@ -260,6 +260,9 @@ public protocol ExportStore: AnyObject {
 public protocol MaintenanceStore: AnyObject {
     /// Housekeeping for idle moments (SQLite: a WAL checkpoint), kept out of claims and submissions.
     func idle()
+    /// Receives a sentence while the store waits for its server (PostgreSQL: reconnecting after
+    /// a lost connection), so a person knows why nothing happens.
+    func setWaitNotice(_ notice: @escaping (String) -> Void)
     /// Writes a consistent copy of the project to the new file `target`, while others keep
     /// working, through `temporary` (an empty private file the caller created beside it), which
     /// is renamed into place; a failed backup leaves nothing behind.

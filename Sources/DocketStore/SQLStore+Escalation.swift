@@ -125,7 +125,7 @@ extension SQLStore {
             let statement = try db.statement(
                 """
                 SELECT e.id, i.id, e.tier, e.rule, e.reason, e.severity, e.created_at, e.status FROM escalations e JOIN items i ON i.seq = e.item
-                WHERE e.status = 'open' AND (?1 IS NULL OR e.tier = ?1) ORDER BY e.severity DESC, e.created_at, e.id
+                WHERE e.status = 'open' AND (CAST(?1 AS TEXT) IS NULL OR e.tier = ?1) ORDER BY e.severity DESC, e.created_at, e.id
                 """)
             try statement.bind([SQLValue(tier)])
             var records: [EscalationRecord] = []

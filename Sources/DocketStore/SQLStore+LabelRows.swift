@@ -175,7 +175,7 @@ extension SQLStore {
                 decidedOnly.sort()
             }
             var next = 0
-            let item = try db.statement("SELECT seq, id, category, policy, propensity, served_at FROM items WHERE seq = ?1 AND (?2 IS NULL OR category = ?2)")
+            let item = try db.statement("SELECT seq, id, category, policy, propensity, served_at FROM items WHERE seq = ?1 AND (CAST(?2 AS TEXT) IS NULL OR category = ?2)")
             func sendDecidedOnly(before seq: Int64) throws {
                 while next < decidedOnly.count, decidedOnly[next] < seq {
                     item.reset()

@@ -53,7 +53,7 @@ extension SQLStore {
         let statement = try db.statement(
             """
             SELECT served, item_count, (SELECT coalesce(max(seq), 0) FROM items),
-                   CASE WHEN ? THEN (SELECT count(*) FROM items WHERE gold IS NOT NULL AND served_at IS NULL) ELSE 0 END
+                   CASE WHEN ? <> 0 THEN (SELECT count(*) FROM items WHERE gold IS NOT NULL AND served_at IS NULL) ELSE 0 END
             FROM project WHERE id = 1
             """)
         try statement.bind([.integer(reservesGold ? 1 : 0)])
@@ -154,14 +154,18 @@ extension SQLStore {
 
     /// Inside a write transaction: ends leases past their expiry, with an event each.
     func expireDueLeases(at now: Instant) throws -> Int {
-        try db.run(
-            """
-            INSERT INTO events (at, kind, reviewer, item, detail)
-            SELECT ?1, 'lease-expired', reviewer, item, json_object('assignment', id, 'expired_at', expires_at)
-            FROM assignments WHERE state = 'open' AND expires_at <= ?1
-            """, .integer(now.milliseconds))
-        try db.run("UPDATE assignments SET state = 'expired', closed_at = ?1 WHERE state = 'open' AND expires_at <= ?1", .integer(now.milliseconds))
-        return db.changes
+        let due = try db.statement("SELECT id, reviewer, item, expires_at FROM assignments WHERE state = 'open' AND expires_at <= ? ORDER BY id")
+        try due.bind([.integer(now.milliseconds)])
+        var leases: [(id: Int64, reviewer: Int64, item: Int64, expiresAt: Int64)] = []
+        while try due.step() { leases.append((due.int(0), due.int(1), due.int(2), due.int(3))) }
+        due.reset()
+        for lease in leases {
+            try logEvent(kind: "lease-expired", at: now, reviewer: lease.reviewer, item: lease.item, detail: .object([
+                ("assignment", .number(Double(lease.id))), ("expired_at", .number(Double(lease.expiresAt))),
+            ]))
+            try db.run("UPDATE assignments SET state = 'expired', closed_at = ? WHERE id = ?", .integer(now.milliseconds), .integer(lease.id))
+        }
+        return leases.count
     }
 
     /// `OverlapRule.hasHad` as an SQL condition on item `item` and reviewer `reviewer` (SQL
@@ -230,7 +234,7 @@ extension SQLStore {
                 """
                 SELECT seq, id, policy, propensity FROM (
                     SELECT seq, id, policy, propensity, utility FROM items INDEXED BY items_in_progress
-                    WHERE served_at IS NOT NULL AND taken < overlap ORDER BY utility DESC, id LIMIT ?2)
+                    WHERE served_at IS NOT NULL AND taken < overlap ORDER BY utility DESC, id LIMIT ?2) AS in_progress
                 WHERE NOT \(Self.hadSQL(item: "seq", reviewer: "?1"))
                 ORDER BY utility DESC, id LIMIT 1
                 """)
@@ -243,7 +247,7 @@ extension SQLStore {
                 let budgetLeft = state.settings.budget.map { state.served < $0 } ?? true
                 let canSelectNew = budgetLeft && state.unserved > 0
                 inProgress.reset()
-                try inProgress.bind([.integer(reviewer.id), .integer(canSelectNew ? Self.inProgressWindow : -1)])
+                try inProgress.bind([.integer(reviewer.id), .integer(canSelectNew ? Self.inProgressWindow : Int64.max)])
                 if try inProgress.step() {
                     let seq = inProgress.int(0)
                     let itemID = inProgress.text(1)

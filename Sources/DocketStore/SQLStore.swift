@@ -78,6 +78,11 @@ public class SQLStore: ReviewStore {
     func finishBulkLoad() {}
     /// Housekeeping while nobody waits.
     public func idle() {}
+    /// Runs a whole transaction again when the backend lost its connection before committing
+    /// it (PostgreSQL); SQLite has no connection to lose.
+    func retryingOnLostConnection<T>(_ body: () throws -> T) throws -> T { try body() }
+    /// Where a backend says that it is waiting for its server (PostgreSQL); SQLite never waits so.
+    public func setWaitNotice(_ notice: @escaping (String) -> Void) {}
     /// The backend's own integrity checks, before Docket's invariants.
     func backendViolations() throws -> [Violation] { [] }
 
@@ -97,7 +102,7 @@ public class SQLStore: ReviewStore {
     func write<T>(_ body: () throws -> T) throws(StoreError) -> T {
         if isReadOnly { throw .readOnly(path: path) }
         do {
-            return try withWriteLock { try transaction(begin: beginWrite, body) }
+            return try retryingOnLostConnection { try withWriteLock { try transaction(begin: beginWrite, body) } }
         } catch { throw Self.map(error) }
     }
 
@@ -105,7 +110,7 @@ public class SQLStore: ReviewStore {
     func read<T>(_ body: () throws -> T) throws(StoreError) -> T {
         do {
             if db.isInTransaction { return try body() }
-            return try transaction(begin: beginRead, body)
+            return try retryingOnLostConnection { try transaction(begin: beginRead, body) }
         } catch { throw Self.map(error) }
     }
 
@@ -296,10 +301,10 @@ public class SQLStore: ReviewStore {
             ]
             let counters: [(String, String, (any SQLStatement) -> String)] = [
                 ("served-counter",
-                 "SELECT p.served, (SELECT count(*) FROM items WHERE served_at IS NOT NULL) AS actual FROM project p WHERE p.served <> actual",
+                 "SELECT served, actual FROM (SELECT p.served, (SELECT count(*) FROM items WHERE served_at IS NOT NULL) AS actual FROM project p) c WHERE served <> actual",
                  { "the project counts \($0.int(0)) items served but \($0.int(1)) are" }),
                 ("item-counter",
-                 "SELECT p.item_count, (SELECT count(*) FROM items) AS actual FROM project p WHERE p.item_count <> actual",
+                 "SELECT item_count, actual FROM (SELECT p.item_count, (SELECT count(*) FROM items) AS actual FROM project p) c WHERE item_count <> actual",
                  { "the project counts \($0.int(0)) items but holds \($0.int(1))" }),
                 ("budget-exceeded",
                  "SELECT served, budget FROM project WHERE budget IS NOT NULL AND served > budget",

@@ -129,6 +129,12 @@ extension SQLiteStore {
 
     /// Builds the project in a temporary file and links it to `path`. False when `path` exists by then.
     private static func publishNewProject(path: String, settings: ProjectSettings, at now: Instant) throws(StoreError) -> Bool {
+        try publishNewDatabase(path: path) { store throws in try store.insertProject(settings, at: now) }
+    }
+
+    /// Builds a database in a temporary file beside `path` (migrated, then filled by `fill` in
+    /// one transaction) and links it to `path`. False when `path` exists by then.
+    static func publishNewDatabase(path: String, fill: (SQLiteStore) throws -> Void) throws(StoreError) -> Bool {
         let (directory, name) = split(path)
         var temporary = ""
         var descriptor: Int32 = -1
@@ -142,7 +148,7 @@ extension SQLiteStore {
         }
         close(descriptor)
         defer { for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temporary + suffix) } }
-        try buildProject(in: temporary, settings: settings, at: now)
+        try buildDatabase(in: temporary, fill: fill)
         if access(temporary + "-wal", F_OK) == 0 {
             throw .cannotOpen(path: path, reason: "the new database's write-ahead log was not folded into it")
         }
@@ -164,16 +170,16 @@ extension SQLiteStore {
         return true
     }
 
-    /// Migrates `temporary` (rollback journal, synchronous = FULL: each step durable), inserts the
-    /// project, then switches the file to WAL, so it is a WAL database from its first moment at
+    /// Migrates `temporary` (rollback journal, synchronous = FULL: each step durable), fills it (the
+    /// project, or a copy of one) in one transaction, then switches the file to WAL, so it is a WAL database from its first moment at
     /// its real path. The connection is closed when this returns.
-    private static func buildProject(in temporary: String, settings: ProjectSettings, at now: Instant) throws(StoreError) {
+    static func buildDatabase(in temporary: String, fill: (SQLiteStore) throws -> Void) throws(StoreError) {
         let connection: Connection
         do {
             connection = try Connection(path: temporary, flags: [.readWrite, Connection.OpenFlags(rawValue: SQLITE_OPEN_NOFOLLOW)])
         } catch { throw .sqlite(error) }
         let store = try SQLiteStore(connection: connection, path: temporary, setup: Setup(wal: false, migrate: true, readOnly: false), lockDescriptor: -1)
-        try store.write { () throws in try store.insertProject(settings, at: now) }
+        try store.write { () throws in try fill(store) }
         let mode: SQLValue?
         do { mode = try store.connection.scalar("PRAGMA journal_mode = WAL") } catch { throw .sqlite(error) }
         guard mode == .text("wal") else {

@@ -132,6 +132,12 @@ public final class SQLiteStore: SQLStore {
             throw .sqlite(error)
         }
         do { try destination.execute("PRAGMA journal_mode = DELETE") } catch { Self.removeFiles(temporary); throw .sqlite(error) }
+        try Self.publishBackup(temporary, at: target)
+    }
+
+    /// Puts a finished backup file in place: `temporary` gets the permissions a new file would
+    /// and is linked to `target`, which must not exist; the directory is synced.
+    static func publishBackup(_ temporary: String, at target: String) throws(StoreError) {
         // link(2) instead of rename(2): it fails when the target appeared meanwhile, so a file
         // created since the check above is never replaced.
         // The copy gets the permissions a new file would (the temporary was private while written).

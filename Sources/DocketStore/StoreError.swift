@@ -39,6 +39,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownItem(id: String)
     /// The database stayed locked by another process past the backend's wait; trying again may work.
     case busy(message: String)
+    /// A `--db` value that looks like a PostgreSQL URL but cannot be used.
+    case badLocation(location: String, reason: String)
+    /// The PostgreSQL server could not be reached, or the connection to it was lost and could not be made again.
+    case serverUnreachable(server: String, reason: String)
     /// A failure the backend reported that has no sentence of its own: `message` is the backend's
     /// text and `code` its own error number (SQLite's extended result code), for bug reports.
     case backend(message: String, code: Int)
@@ -103,6 +107,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "No item '\(id)'."
         case .corrupt(let detail):
             return "The database is inconsistent: \(detail). Run `docket check`."
+        case let .badLocation(location, reason):
+            return "The database location \(location) cannot be used: \(reason). A PostgreSQL project is named postgres://USER@HOST:PORT/DATABASE."
+        case let .serverUnreachable(server, reason):
+            return "Cannot reach the PostgreSQL server at \(server): \(reason). Check that it is running and that --db names the right host and port."
         case .busy(let message):
             return "The database stayed locked by another docket process; try again (\(message))."
         case .backend(let message, let code) where code & 0xFF == 8:  // SQLITE_READONLY and its extended codes

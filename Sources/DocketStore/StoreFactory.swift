@@ -10,24 +10,32 @@ public enum DatabaseAccess: Sendable {
 }
 
 /// The one place that picks a backend: opens, creates and migrates the project a `--db` value
-/// names, and hands it out as `any ReviewStore`. Every location is an SQLite file today; a second
-/// backend is chosen here by its location (a `postgres://` URL, say), so no command changes.
+/// names, and hands it out as `any ReviewStore`. A `postgres://` or `postgresql://` URL names a PostgreSQL
+/// project; anything else is an SQLite file. No command knows which it has.
 public enum StoreFactory {
     /// Opens an existing project. `.write` upgrades an older schema; `.read` changes nothing and
     /// refuses an older schema unless `acceptingOlderSchema` (a backup copies whatever it finds).
     public static func open(
         _ location: String, access: DatabaseAccess, acceptingOlderSchema: Bool = false
     ) throws(StoreError) -> any ReviewStore {
-        try SQLiteStore.open(path: location, access: access, acceptingOlderSchema: acceptingOlderSchema)
+        if PostgresLocation.isURL(location) {
+            return try PostgresStore.open(url: location, access: access, acceptingOlderSchema: acceptingOlderSchema)
+        }
+        return try SQLiteStore.open(path: location, access: access, acceptingOlderSchema: acceptingOlderSchema)
     }
 
     /// Creates a project at `location`; an existing project or a foreign file is an error that changes nothing.
     public static func createProject(_ location: String, settings: ProjectSettings, at now: Instant) throws(StoreError) {
+        if PostgresLocation.isURL(location) {
+            _ = try PostgresStore.createProject(url: location, settings: settings, at: now)
+            return
+        }
         try SQLiteStore.createProject(path: location, settings: settings, at: now)
     }
 
     /// Upgrades the project's schema to this binary's; returns the versions before and after.
     public static func migrate(_ location: String) throws(StoreError) -> (from: Int, to: Int) {
-        try SQLiteStore.migrate(path: location)
+        if PostgresLocation.isURL(location) { return try PostgresStore.migrate(url: location) }
+        return try SQLiteStore.migrate(path: location)
     }
 }

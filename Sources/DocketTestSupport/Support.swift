@@ -117,3 +117,68 @@ public enum MiniSchema {
         }
     }
 }
+
+/// The throwaway PostgreSQL cluster `scripts/test` starts for the run (`DOCKET_TEST_POSTGRES`,
+/// a URL whose role may create databases). Tests make a database of their own in it and never
+/// touch any other server; without the variable the PostgreSQL half of the suite is left out.
+public enum TestPostgres {
+    /// The URL of the cluster's maintenance database, or nil when the run has no cluster.
+    public static var adminURL: String? {
+        guard let url = ProcessInfo.processInfo.environment["DOCKET_TEST_POSTGRES"], !url.isEmpty else { return nil }
+        return url
+    }
+
+    public static var isAvailable: Bool { adminURL != nil }
+
+    private static let counter = Counter()
+
+    /// A new, empty database in the test cluster, by URL.
+    public static func newDatabase() throws -> String {
+        guard let admin = adminURL else { throw TestPostgresError(message: "DOCKET_TEST_POSTGRES is not set") }
+        let name = "t_\(getpid())_\(counter.next())_\(UInt32.random(in: 0...UInt32.max))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", admin, "-c", "CREATE DATABASE \(name)"]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw TestPostgresError(message: "CREATE DATABASE failed: \(text)")
+        }
+        guard let slash = admin.lastIndex(of: "/") else { throw TestPostgresError(message: "bad URL \(admin)") }
+        return String(admin[...slash]) + name
+    }
+
+    /// Runs SQL with psql against `url` and returns its unaligned output.
+    @discardableResult
+    public static func psql(_ url: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", sql]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw TestPostgresError(message: problem.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    final class Counter: @unchecked Sendable {
+        private var value = 0
+        private let lock = NSLock()
+        func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+    }
+}
+
+public struct TestPostgresError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -18,14 +18,20 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     case memory
     /// SQLite in a file: WAL and the writers' lock take part.
     case disk
+    /// PostgreSQL: a new database in the run's throwaway cluster (`TestPostgres`).
+    case postgres
 
     var description: String { rawValue }
+
+    /// Every backend this run can reach: PostgreSQL when `scripts/test` started a cluster.
+    static var allCases: [StoreKind] { TestPostgres.isAvailable ? [.memory, .disk, .postgres] : [.memory, .disk] }
 
     /// A new project with `settings` and no items.
     func create(settings: ProjectSettings, in sandbox: Sandbox) throws -> any ReviewStore {
         switch self {
         case .memory: try SQLiteStore.create(path: ":memory:", settings: settings, at: t0)
         case .disk: try SQLiteStore.create(path: sandbox.databasePath, settings: settings, at: t0)
+        case .postgres: try PostgresStore.createProject(url: try TestPostgres.newDatabase(), settings: settings, at: t0)
         }
     }
 
@@ -34,8 +40,8 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
     /// the attempts the backend let through (none, by the contract).
     func rewritesAllowed(_ store: any ReviewStore) -> [String] {
         switch self {
-        case .memory, .disk:
-            let sqlite = store as! SQLiteStore
+        case .memory, .disk, .postgres:
+            let sqlite = store as! SQLStore
             let attempts = [
                 "UPDATE events SET kind = 'x'", "DELETE FROM events",
                 "UPDATE feedback SET label = 'x'", "DELETE FROM feedback",
