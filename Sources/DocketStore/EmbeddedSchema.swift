@@ -431,9 +431,10 @@ CREATE INDEX assignments_resumable ON assignments (reviewer, claimed_at) WHERE s
 -- The kind of a JSON text ('object', 'array', 'string', 'number', 'boolean', 'null'), or NULL when
 -- it is not valid JSON: the CHECKs below use it so that invalid JSON is a CHECK violation, as with
 -- SQLite's json_valid, not a cast error. It parses as json, not jsonb, because jsonb refuses some
--- valid JSON text SQLite accepts (the escape \u0000).
+-- valid JSON text SQLite accepts (the escape \u0000). Not PARALLEL SAFE: its exception block is a
+-- subtransaction, which a parallel query cannot start.
 CREATE FUNCTION docket_json_kind(t text) RETURNS text
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 BEGIN
     RETURN json_typeof(t::json);
 EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
