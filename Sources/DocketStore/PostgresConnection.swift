@@ -520,7 +520,8 @@ extension PostgresLink {
 }
 
 /// A statement on PostgreSQL. Rows are fetched all at once, or, for a cursor inside a
-/// transaction, in batches of 2,000 through a server-side cursor (DECLARE … NO SCROLL CURSOR).
+/// transaction, through a server-side cursor (DECLARE … NO SCROLL CURSOR) in batches that grow
+/// from 64 to 4,096 rows, so a scan's memory stays bounded and a short read stays cheap.
 final class PostgresStatement: SQLStatement {
     unowned let link: PostgresLink
     let sql: String
@@ -532,7 +533,9 @@ final class PostgresStatement: SQLStatement {
     private var cursorName: String?
     private var exhausted = false
 
-    static let batch = 2000
+    static let firstBatch = 64
+    static let largestBatch = 4096
+    private var batch = PostgresStatement.firstBatch
 
     init(link: PostgresLink, sql: String, cursor: Bool) {
         self.link = link
@@ -547,6 +550,7 @@ final class PostgresStatement: SQLStatement {
 
     /// Drops the rows and the cursor's name without telling the server (its transaction ended).
     func forget() {
+        batch = Self.firstBatch
         bindings = []
         rows = []
         position = -1
@@ -598,8 +602,11 @@ final class PostgresStatement: SQLStatement {
 
     private func fetch() throws(PostgresFailure) {
         guard let name = cursorName else { return }
-        rows = try link.query("FETCH FORWARD \(Self.batch) FROM \(name)", [])
-        if rows.count < Self.batch {
+        // Small first (a claim reads a few candidates), growing for long scans.
+        let size = batch
+        batch = min(batch * 4, Self.largestBatch)
+        rows = try link.query("FETCH FORWARD \(size) FROM \(name)", [])
+        if rows.count < size {
             exhausted = true
             _ = try link.query("CLOSE \(name)", [])
             cursorName = nil

@@ -83,7 +83,8 @@ public final class PostgresStore: SQLStore {
                 let words = Self.words(statement)
                 let upper = words.map { $0.uppercased() }
                 guard upper.count > 2 else { continue }
-                if upper[0] == "CREATE", let at = upper.firstIndex(of: "TRIGGER"), at + 1 < words.count {
+                if upper[0] == "CREATE", upper[1] == "TRIGGER" || (upper[1] == "OR" && upper.count > 4 && upper[3] == "TRIGGER") {
+                    let at = upper[1] == "TRIGGER" ? 1 : 3
                     expected.insert(words[at + 1])
                 } else if upper[0] == "DROP", upper[1] == "TRIGGER" {
                     let name: String = upper.count > 4 && upper[2] == "IF" ? words[4] : words[2]
@@ -109,8 +110,10 @@ public final class PostgresStore: SQLStore {
         return violations
     }
 
+    /// The words of a statement, its comment lines left out.
     static func words(_ statement: String) -> [String] {
-        statement.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }).map(String.init)
+        statement.split(separator: "\n").filter { !$0.trimmingWhitespace().hasPrefix("--") }.joined(separator: "\n")
+            .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }).map(String.init)
     }
 
     public override func backup(to target: String, through temporary: String) throws(StoreError) {

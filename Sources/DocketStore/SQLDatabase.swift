@@ -120,6 +120,11 @@ extension SQLConnection {
         return statement.int(0)
     }
 
+    /// The larger of two values (SQLite's two-argument max, PostgreSQL's GREATEST).
+    func greatest(_ a: String, _ b: String) -> String {
+        dialect == .sqlite ? "max(\(a), \(b))" : "GREATEST(\(a), \(b))"
+    }
+
     /// A comma-separated list of the distinct values of `expression` in a group.
     func distinctList(_ expression: String) -> String {
         switch dialect {

@@ -65,7 +65,7 @@ extension SQLStore {
             let w = try projectSettings().weights
             try db.run("UPDATE items SET triage = ? WHERE seq = ?", .integer(Int64(severity)), .integer(item))
             try rescoreUnserved(weights: w, item: item)
-            try db.run("UPDATE escalations SET severity = max(severity, ?) WHERE item = ? AND status = 'open'", .integer(Int64(severity)), .integer(item))
+            try db.run("UPDATE escalations SET severity = \(db.greatest("severity", "?")) WHERE item = ? AND status = 'open'", .integer(Int64(severity)), .integer(item))
             try logEvent(kind: "triaged", at: now, reviewer: reviewer.id, item: item, detail: .object([("severity", .number(Double(severity)))]))
         }
     }

@@ -26,7 +26,7 @@ extension SQLStore {
             // The extra review a second-review escalation asked for is no longer needed, unless
             // someone has already taken that place.
             if escalation.tier == "second-review" {
-                try db.run("UPDATE items SET overlap = overlap - 1 WHERE seq = ? AND overlap - 1 >= max(taken, 1)", .integer(item))
+                try db.run("UPDATE items SET overlap = overlap - 1 WHERE seq = ? AND overlap - 1 >= \(db.greatest("taken", "1"))", .integer(item))
                 if db.changes > 0 {
                     try logEvent(kind: "overlap-lowered", at: now, item: item, detail: .object([("escalation", .number(Double(escalation.id)))]))
                 }

@@ -30,7 +30,7 @@ extension SQLStore {
         try read {
             let (where_, arguments) = filter.conditions()
             let kindList = kinds.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT f.item, i.id, i.category, i.prompt, i.response, i.responses, i.policy, i.propensity, i.served_at,
                        r.name, f.id, f.created_at, rb.version, \(Self.feedbackColumns)
@@ -94,7 +94,7 @@ extension SQLStore {
             if let until = filter.until { conditions.append("d.created_at < ?"); arguments.append(.integer(until.milliseconds)) }
             if let category = filter.category { conditions.append("i.category = ?"); arguments.append(.text(category)) }
             if filter.rubric != nil { conditions.append("0") }
-            let decisions = try db.statement(
+            let decisions = try db.cursor(
                 """
                 SELECT d.item, d.kind, d.value, r.name, d.rationale, d.created_at FROM decisions d
                 JOIN reviewers r ON r.id = d.lead JOIN items i ON i.seq = d.item
@@ -141,7 +141,7 @@ extension SQLStore {
     public func forEachEscalation(filter: ExportFilter, _ body: (EscalationRecord, Instant?) throws -> Void) throws(StoreError) {
         try read {
             let asOf = filter.asOf?.milliseconds ?? Int64.max
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT e.id, i.id, e.tier, e.rule, e.reason, e.severity, e.created_at,
                        CASE WHEN e.closed_at IS NOT NULL AND e.closed_at <= ?1 THEN e.status ELSE 'open' END,
@@ -162,7 +162,7 @@ extension SQLStore {
     public func itemEmbeddings() throws(StoreError) -> (ids: [String], embeddings: [[Float]]) {
         try read {
             var ids: [String] = [], embeddings: [[Float]] = []
-            let statement = try db.statement("SELECT id, embedding FROM items WHERE embedding IS NOT NULL ORDER BY seq")
+            let statement = try db.cursor("SELECT id, embedding FROM items WHERE embedding IS NOT NULL ORDER BY seq")
             while try statement.step() {
                 ids.append(statement.text(0))
                 embeddings.append(EmbeddingCoding.decode(statement.blob(1) ?? []))

@@ -63,7 +63,7 @@ extension SQLStore {
 
     /// Every lead decision, by item seq, oldest first (decisions are few: one per escalation and revision).
     func decisionEntriesByItem(asOf: Instant? = nil) throws -> [Int64: [DecisionEntry]] {
-        let statement = try db.statement(
+        let statement = try db.cursor(
             """
             SELECT d.item, d.id, d.kind, d.value, r.name, d.rationale, d.created_at FROM decisions d JOIN reviewers r ON r.id = d.lead
             WHERE d.created_at <= ? ORDER BY d.item, d.id
@@ -77,7 +77,7 @@ extension SQLStore {
     /// The lead decisions of every item, by item id, oldest first.
     public func decisionsByItem() throws(StoreError) -> [String: [DecisionEntry]] {
         try read {
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT i.id, d.id, d.kind, d.value, r.name, d.rationale, d.created_at
                 FROM decisions d JOIN reviewers r ON r.id = d.lead JOIN items i ON i.seq = d.item ORDER BY d.item, d.id
@@ -117,7 +117,7 @@ extension SQLStore {
         var withdrawn = Set<Int64>()
         let withdrawals = try db.statement("SELECT feedback FROM withdrawals")
         while try withdrawals.step() { withdrawn.insert(withdrawals.int(0)) }
-        let statement = try db.statement(
+        let statement = try db.cursor(
             reviewer == nil
                 ? "SELECT f.item, f.reviewer, f.id FROM feedback f INDEXED BY feedback_labels WHERE f.kind = 'label' ORDER BY f.item, f.reviewer, f.id"
                 : "SELECT f.item, f.reviewer, f.id FROM feedback f WHERE f.kind = 'label' AND f.reviewer = ? ORDER BY f.item, f.reviewer, f.id")
@@ -154,7 +154,7 @@ extension SQLStore {
             if let until = filter.until { conditions.append("f.created_at < ?"); arguments.append(.integer(until.milliseconds)) }
             if let category = filter.category { conditions.append("i.category = ?"); arguments.append(.text(category)) }
             if let rubric = filter.rubric { conditions.append("rb.version = ?"); arguments.append(.integer(Int64(rubric))) }
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT f.item, i.id, i.category, i.policy, i.propensity, i.served_at, f.id, r.name, f.label, f.source, rb.version, f.created_at
                 FROM feedback f JOIN items i ON i.seq = f.item JOIN reviewers r ON r.id = f.reviewer LEFT JOIN rubrics rb ON rb.id = f.rubric

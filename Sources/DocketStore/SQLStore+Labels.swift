@@ -39,7 +39,7 @@ extension SQLStore {
             let withdrawals = try db.statement("SELECT feedback FROM withdrawals")
             while try withdrawals.step() { withdrawn.insert(withdrawals.int(0)) }
             let value = kind == .rating ? "f.rating" : "f.label"
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT f.item, f.reviewer, \(value), f.rubric, f.created_at, f.id
                 FROM feedback f \(kind == .label ? "INDEXED BY feedback_labels" : "")
@@ -87,7 +87,7 @@ extension SQLStore {
             // Ids and categories of the labelled items: one scan of the items, merged with the sorted seqs.
             columns.itemIDs.reserveCapacity(columns.itemSeqs.count)
             columns.itemCategories.reserveCapacity(columns.itemSeqs.count)
-            let items = try db.statement("SELECT seq, id, category FROM items WHERE seq >= ? ORDER BY seq")
+            let items = try db.cursor("SELECT seq, id, category FROM items WHERE seq >= ? ORDER BY seq")
             try items.bind([.integer(columns.itemSeqs.first ?? 0)])
             var next = 0
             while next < columns.itemSeqs.count, try items.step() {
@@ -227,7 +227,7 @@ extension SQLStore {
                 conditions.append("e.at >= ?")
                 arguments.append(.integer(since.milliseconds))
             }
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT e.id, e.at, e.kind, r.name, i.id, e.detail FROM events e
                 LEFT JOIN reviewers r ON r.id = e.reviewer LEFT JOIN items i ON i.seq = e.item

@@ -78,7 +78,7 @@ extension SQLStore {
     }
 
     func unservedCursor(weights: UtilityWeights, poolFilter: String) throws -> CandidateCursor {
-        let statement = try db.statement(
+        let statement = try db.cursor(
             "SELECT \(CandidateCursor.columns) FROM items INDEXED BY items_unserved WHERE served_at IS NULL \(poolFilter) ORDER BY utility DESC, id")
         return CandidateCursor(statement: statement, weights: weights)
     }

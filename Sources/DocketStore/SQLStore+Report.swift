@@ -41,7 +41,7 @@ extension SQLStore {
     public func reportItems() throws(StoreError) -> [ReportItem] {
         try read {
             let current = "NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id)"
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT i.id, i.category, i.risk, i.propensity, i.policy, i.served_at, i.imported_at, i.triage,
                        (SELECT max(f.severity) FROM feedback f WHERE f.item = i.seq AND f.kind = 'flag' AND \(current)),
@@ -54,7 +54,7 @@ extension SQLStore {
             let withdrawals = try db.statement("SELECT feedback FROM withdrawals")
             while try withdrawals.step() { withdrawn.insert(withdrawals.int(0)) }
             var ratings: [Int64: [RatingAnswer]] = [:]
-            let rows = try db.statement(
+            let rows = try db.cursor(
                 "SELECT f.item, f.id, r.name, f.rating, f.created_at FROM feedback f JOIN reviewers r ON r.id = f.reviewer WHERE f.kind = 'rating' ORDER BY f.item, f.id")
             while try rows.step() {
                 let id = rows.int(1)
@@ -80,7 +80,7 @@ extension SQLStore {
     public func workRecords() throws(StoreError) -> [WorkRecord] {
         try read {
             var records: [WorkRecord] = []
-            let statement = try db.statement(
+            let statement = try db.cursor(
                 """
                 SELECT r.name, a.closed_at, coalesce((SELECT sum(f.seconds_spent) FROM feedback f WHERE f.assignment = a.id), 0)
                 FROM assignments a JOIN reviewers r ON r.id = a.reviewer WHERE a.state = 'done' ORDER BY a.closed_at

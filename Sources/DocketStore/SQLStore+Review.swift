@@ -71,7 +71,9 @@ extension SQLStore {
                 rescored = try rescoreUnserved(weights: w)
             }
             if definition.overlap != before.overlap {
-                try db.run("UPDATE items SET overlap = max(?, taken) WHERE overlap <> max(?, taken)", .integer(Int64(definition.overlap)), .integer(Int64(definition.overlap)))
+                try db.run(
+                    "UPDATE items SET overlap = CASE WHEN taken > ?1 THEN taken ELSE ?1 END WHERE overlap <> CASE WHEN taken > ?1 THEN taken ELSE ?1 END",
+                    .integer(Int64(definition.overlap)))
             }
             if changed {
                 try logEvent(kind: "config-applied", at: now, detail: .object([("rubric", .number(Double(version))), ("hash", .string(hash))]))

@@ -328,7 +328,7 @@ public class SQLStore: ReviewStore {
     /// or `started` flags that disagree with the rule.
     func overlapViolations() throws -> (exceeded: [Violation], twice: [Violation], counters: [Violation]) {
         var exceeded: [Violation] = [], twice: [Violation] = [], taken: [Violation] = [], flags: [Violation] = []
-        let statement = try db.statement(
+        let statement = try db.cursor(
             """
             SELECT a.item, i.id, i.overlap, i.taken, a.id, a.reviewer, coalesce(r.name, '#' || a.reviewer), a.state, a.gold, a.started,
                    (SELECT \(db.distinctList("f.kind")) FROM feedback f

@@ -27,7 +27,16 @@ public final class Sandbox: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
-    public var databasePath: String { directory + "/docket.db" }
+    /// Where commands find the project: `docket.db` in the directory, unless a test points the
+    /// sandbox at another location (a PostgreSQL database, `TestBackend.postgres`).
+    public var databasePath: String { database ?? directory + "/docket.db" }
+    public var database: String?
+
+    /// A sandbox on `backend`: its project lives in a new database of the test cluster for PostgreSQL.
+    public convenience init(backend: TestBackend) throws {
+        self.init()
+        if backend == .postgres { database = try TestPostgres.newDatabase() }
+    }
 
     public func path(_ name: String) -> String { directory + "/" + name }
 
@@ -116,6 +125,16 @@ public enum MiniSchema {
         default: return false
         }
     }
+}
+
+/// The backends a command test can run on: PostgreSQL when the run has a cluster.
+public enum TestBackend: String, CaseIterable, CustomStringConvertible, Sendable {
+    case sqlite
+    case postgres
+
+    public var description: String { rawValue }
+
+    public static var allCases: [TestBackend] { TestPostgres.isAvailable ? [.sqlite, .postgres] : [.sqlite] }
 }
 
 /// The throwaway PostgreSQL cluster `scripts/test` starts for the run (`DOCKET_TEST_POSTGRES`,

@@ -22,8 +22,8 @@ let escalationYAML = """
     """
 
 /// The sample data, three reviewers and a lead, with the escalation policy above.
-func escalationProject() throws -> Sandbox {
-    let sandbox = Sandbox()
+func escalationProject(backend: TestBackend = .sqlite) throws -> Sandbox {
+    let sandbox = try Sandbox(backend: backend)
     sandbox.run("init --labels safe,borderline,unsafe --seed 1")
     sandbox.write("docket.yaml", escalationYAML)
     #expect(sandbox.run(["config", "apply", sandbox.path("docket.yaml")]).status == 0)
@@ -37,8 +37,9 @@ func escalationProject() throws -> Sandbox {
 @Suite struct AdjudicationTests {
     /// Three reviewers disagree on one item, one flags the other at severity 3; the policy routes
     /// both to the lead, who resolves them. Final labels, escalations and events are checked exactly.
-    @Test func endToEndOnTheSampleData() throws {
-        let sandbox = try escalationProject()
+    @Test(arguments: TestBackend.allCases)
+    func endToEndOnTheSampleData(backend: TestBackend) throws {
+        let sandbox = try escalationProject(backend: backend)
         // With exploration off the two items the budget allows are the utility top two.
         let first = sandbox.run(["review", "--as", "ana", "--json"], stdin: "safe\nunsafe\n")
         let served = try first.output.split(separator: "\n").map { try JSON.parse(String($0)) }.filter { $0["type"] == .string("item") }.compactMap { $0["id"]?.textValue }
@@ -94,9 +95,10 @@ func escalationProject() throws -> Sandbox {
         #expect(kinds.filter { $0 == "adjudicated" }.count == 2)
         #expect(kinds.filter { $0 == "adjudication-revised" }.count == 1)
         // The decisions table refuses updates.
-        let store = try SQLiteStore.open(path: sandbox.databasePath)
-        #expect(throws: SQLiteError.self) { try store.db.execute("UPDATE decisions SET value = 'x'") }
-        #expect(throws: SQLiteError.self) { try store.db.execute("DELETE FROM escalations WHERE 1 = 0; DELETE FROM decisions") }
+        let store = try StoreFactory.open(sandbox.databasePath, access: .write) as! SQLStore
+        #expect(throws: (any Error).self) { try store.db.execute("UPDATE decisions SET value = 'x'") }
+        #expect(throws: (any Error).self) { try store.db.execute("DELETE FROM escalations WHERE 1 = 0; DELETE FROM decisions") }
+        #expect(try store.db.int("SELECT count(*) FROM decisions") == 3)
         #expect(try store.check() == [])
     }
 

@@ -17,11 +17,11 @@ import Testing
     /// supersedes), undos, items left mid-review (quit after the label, before the rating) whose
     /// lease then runs out, imported labels, escalations, adjudications and their revisions,
     /// an adjudicated item nobody labelled, and for Dawid–Skene a model saved halfway.
-    static func randomProject(seed: UInt64, method: String, ties: TieRule) -> Sandbox {
+    static func randomProject(seed: UInt64, method: String, ties: TieRule, backend: TestBackend = .sqlite) throws -> Sandbox {
         var random = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 17)
         func pick<T>(_ values: [T]) -> T { values[Int(random.next(below: UInt64(values.count)))] }
         func chance(_ p: Double) -> Bool { random.nextUnit() < p }
-        let sandbox = Sandbox()
+        let sandbox = try Sandbox(backend: backend)
         sandbox.run("init --labels safe,borderline,unsafe --seed \(seed)")
         let policy = chance(0.5) ? "escalation:\n  - when: {no_majority: true}\n    to: second-review\n" : ""
         sandbox.write("docket.yaml", """
@@ -109,11 +109,45 @@ import Testing
         return out
     }
 
+    /// The same seeded project built on SQLite and on PostgreSQL: every command a reviewer, a
+    /// lead or a script reads prints the same bytes on both (the location aside).
+    @Test(.enabled(if: TestPostgres.isAvailable, "needs the run's PostgreSQL cluster (scripts/test)"), arguments: 0..<3 as Range<UInt64>)
+    func bothBackendsPrintTheSame(seed: UInt64) throws {
+        let method = Self.methods[Int(seed % 2)]
+        let ties = TieRule.allCases[Int(seed % 3)]
+        let sqlite = try Self.randomProject(seed: seed, method: method, ties: ties, backend: .sqlite)
+        let postgres = try Self.randomProject(seed: seed, method: method, ties: ties, backend: .postgres)
+        let commands = [
+            "status", "status --json", "queue --limit 30", "reviewers list", "reviewers list --json", "escalations",
+            "export --format labels", "export --format ratings", "export --format sft", "export --format preferences",
+            "export --format escalations", "export --format events", "export --format labels --split train=0.5,eval=0.5 --seed 3",
+            "log", "log --json", "agreement", "agreement --json", "agreement --by reviewer-pair", "aggregate --json",
+            "aggregate --method dawid-skene --json", "calibrate", "calibrate --json", "report", "report --json", "drift",
+            "show i01 --as lee", "show i02 --as lee --json", "show i03 --as ana", "show i12 --as lee --json", "check",
+        ]
+        for command in commands {
+            let a = sqlite.run(command), b = postgres.run(command)
+            // The two sandboxes differ only in where they are: the database and the imported files' directory.
+            func same(_ text: String) -> String {
+                text.replacingOccurrences(of: postgres.databasePath, with: sqlite.databasePath).replacingOccurrences(of: postgres.directory, with: sqlite.directory)
+            }
+            let bOutput = same(b.output)
+            #expect(a.status == b.status, "\(command): exit \(a.status) on SQLite, \(b.status) on PostgreSQL: \(b.errors)")
+            let linesA = a.output.split(separator: "\n", omittingEmptySubsequences: false)
+            let linesB = bOutput.split(separator: "\n", omittingEmptySubsequences: false)
+            let first = (0..<min(linesA.count, linesB.count)).first { linesA[$0] != linesB[$0] } ?? min(linesA.count, linesB.count)
+            #expect(
+                a.output == bOutput,
+                "\(command) printed differently from line \(first + 1):\n  SQLite:     \(first < linesA.count ? String(linesA[first]) : "(end)")\n  PostgreSQL: \(first < linesB.count ? String(linesB[first]) : "(end)")")
+            #expect(a.errors == same(b.errors), "\(command) reported differently")
+        }
+    }
+
     @Test(arguments: 0..<12 as Range<UInt64>)
     func everyCommandGivesTheSameLabels(seed: UInt64) throws {
         let method = Self.methods[Int(seed % 2)]
         let ties = TieRule.allCases[Int(seed % 3)]
-        let sandbox = Self.randomProject(seed: seed, method: method, ties: ties)
+        let sandbox = try Self.randomProject(seed: seed, method: method, ties: ties)
         let context = "seed \(seed), final_label \(method), ties \(ties.rawValue)"
         // The Dawid–Skene aggregate is saved now, so final labels and `aggregate` read one model.
         let dawidSkene = try Self.json(sandbox.run("aggregate --method dawid-skene --save --json"))

@@ -28,6 +28,7 @@ import Testing
         "0008_application_id.sql": "c6c4a1cf178d6579c8721c499dcd45f581a64da9e02eb66d7b7f6066f80a75cb",
         "0009_indexes_edited_into_earlier_migrations.sql": "0806a6f423bd2256f8c0606766948439b05d174891cacd1dd1fca001c01a1b3e",
         "0010_partial_feedback_takes_a_place.sql": "8837d0d2e5ce3ed6056276cff13bcfd5a003ce0477c6a91d145103dc5fac790d",
+        "postgres/0001_initial.sql": "89050e2d9c7dcaa3b66ff3d8f2068a670b408e536ee66d3127719165b84e3d15",
     ]
 
     static func sha256(_ url: URL) throws -> String {
@@ -40,9 +41,16 @@ import Testing
         try FileManager.default.contentsOfDirectory(atPath: schemaDirectory.path).filter { $0.hasSuffix(".sql") }.sorted()
     }
 
+    /// PostgreSQL's migrations, named `postgres/NNNN_….sql`.
+    static func postgresFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: schemaDirectory.appendingPathComponent("postgres").path)
+            .filter { $0.hasSuffix(".sql") }.sorted().map { "postgres/" + $0 }
+    }
+
     @Test func committedMigrationsAreUnchanged() throws {
         let files = try Self.migrationFiles()
-        for name in files {
+        let postgres = try Self.postgresFiles()
+        for name in files + postgres {
             let hash = try Self.sha256(Self.schemaDirectory.appendingPathComponent(name))
             guard let expected = Self.pinned[name] else {
                 Issue.record("\(name) is not pinned: add \"\(name)\": \"\(hash)\" to MigrationHistoryTests.pinned when you commit it")
@@ -50,11 +58,12 @@ import Testing
             }
             #expect(hash == expected, "\(name) changed after it was committed: put the change in a new migration and restore the file")
         }
-        for name in Self.pinned.keys where !files.contains(name) {
+        for name in Self.pinned.keys where !files.contains(name) && !postgres.contains(name) {
             Issue.record("\(name) was removed; committed migrations stay")
         }
-        // Numbered 1, 2, 3, … without a gap or a repeat.
+        // Numbered 1, 2, 3, … without a gap or a repeat, in each backend's folder.
         #expect(files.map { Int($0.prefix(4)) } == Array(1...files.count).map { Optional($0) })
+        #expect(postgres.map { Int($0.dropFirst("postgres/".count).prefix(4)) } == Array(1...postgres.count).map { Optional($0) })
     }
 
     /// Every committed text of each migration, by version number.

@@ -66,6 +66,14 @@ func claimedID(_ outcome: ClaimOutcome) -> String? {
             if text.hasSuffix("\n") { text.removeLast() }
             #expect(text == sql, "\(name) differs from the embedded copy: run scripts/embed-schema")
         }
+        let postgresDirectory = schemaDirectory.appendingPathComponent("postgres")
+        let postgresFiles = try FileManager.default.contentsOfDirectory(atPath: postgresDirectory.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(postgresFiles == EmbeddedSchema.postgresMigrations.map(\.name), "run scripts/embed-schema")
+        for migration in EmbeddedSchema.postgresMigrations {
+            var text = try String(contentsOf: postgresDirectory.appendingPathComponent(migration.name), encoding: .utf8)
+            if text.hasSuffix("\n") { text.removeLast() }
+            #expect(text == migration.sql, "postgres/\(migration.name) differs from the embedded copy: run scripts/embed-schema")
+        }
     }
 }
 
