@@ -6,7 +6,11 @@ struct BackupCommand: ContextCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Write a consistent copy of the database, even while reviewers are working.",
-        discussion: "Uses SQLite's online backup API. Example: docket backup backups/docket-2026-11-29.db"
+        discussion: """
+            The copy is always an SQLite file: SQLite's online backup API for an SQLite project, and for a PostgreSQL project one REPEATABLE READ snapshot copied row for row (the same copy `docket migrate --to` makes).
+
+            Example: docket backup backups/docket-2026-11-29.db
+            """
     )
 
     @OptionGroup var database: DatabaseOptions
@@ -21,11 +25,12 @@ struct BackupCommand: ContextCommand {
             throw CommandError.cannotWrite(path: file, reason: "a backup is a database file; name a new file")
         }
         let temporary = try OutputFile.reserveTemporary(for: file)
-        // SQLite may keep a journal beside the temporary while it writes.
-        TemporaryFiles.register(temporary + "-journal")
+        // SQLite may keep a journal (or a write-ahead log) beside the temporary while it writes.
+        let sidecars = ["-journal", "-wal", "-shm"].map { temporary + $0 }
+        for sidecar in sidecars { TemporaryFiles.register(sidecar) }
         defer {
             TemporaryFiles.unregister(temporary)
-            TemporaryFiles.unregister(temporary + "-journal")
+            for sidecar in sidecars { TemporaryFiles.unregister(sidecar) }
         }
         do {
             try store.backup(to: file, through: temporary)

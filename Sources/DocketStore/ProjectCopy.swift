@@ -94,9 +94,15 @@ public enum ProjectCopy {
         }
         do {
             try SQLiteStore.buildDatabase(in: temporary) { store in _ = try copyRows(from: source, into: store) }
+            // Like SQLite's own backups: a single file in rollback-journal mode.
+            let file = try Connection(path: temporary, flags: [.readWrite, .noFollow])
+            try file.execute("PRAGMA journal_mode = DELETE")
+        } catch let error as SQLiteError {
+            SQLiteStore.removeFiles(temporary)
+            throw .sqlite(error)
         } catch {
             SQLiteStore.removeFiles(temporary)
-            throw error
+            throw SQLStore.map(error)
         }
         try SQLiteStore.publishBackup(temporary, at: target)
     }

@@ -38,9 +38,10 @@ extension SQLStore {
             if case .integer(let value)? = try db.scalar("SELECT embedding_dim FROM project WHERE id = 1") { dimension = Int(value) }
             try prepareForBulkLoad()
             defer { finishBulkLoad() }
-            let sink = try SQLiteItemSink(
+            let sink = try SQLItemSink(
                 store: self, settings: settings, update: update, updateReviewed: updateReviewed, source: source, now: now, dimension: dimension)
             let decision = try body(sink)
+            if case .commit = decision { try sink.finish() }
             var summary = ImportSummary()
             summary.inserted = sink.inserted
             summary.unchanged = sink.unchanged
@@ -63,7 +64,7 @@ extension SQLStore {
 /// Inserts items inside the import's transaction. Re-importing identical content is a no-op;
 /// different content under a known id is a conflict unless `update` is set, and new text for an
 /// item that already has feedback is a conflict unless `updateReviewed` is set.
-final class SQLiteItemSink: ItemSink {
+final class SQLItemSink: ItemSink {
     let store: SQLStore
     let settings: ProjectSettings
     let update: Bool
@@ -78,6 +79,18 @@ final class SQLiteItemSink: ItemSink {
     let insert: any SQLStatement
     let existing: any SQLStatement
     let reviewed: any SQLStatement
+
+    /// PostgreSQL: items with ids new to the project go in by COPY in batches (`pending`); the
+    /// ids the project held when the import began, and those copied so far, decide which rows
+    /// may (an id seen before goes through `insert` and the comparison, after the batch is sent).
+    let copyLink: PostgresLink?
+    var knownIDs: Set<String> = []
+    var pending: [[SQLValue]] = []
+    static let copyBatch = 10_000
+    static let copyColumns = [
+        "id", "prompt", "response", "responses", "category", "risk", "uncertainty", "diversity", "diversity_from_embedding",
+        "embedding", "gold", "meta", "utility", "overlap", "imported_at",
+    ]
 
     /// The stored columns compared with a draft, in the order of `existing` (and of `columns` from ?2).
     static let storedColumns = [
@@ -94,6 +107,11 @@ final class SQLiteItemSink: ItemSink {
             "SELECT prompt, response, responses, category, risk, uncertainty, diversity, diversity_from_embedding, embedding, gold, meta, seq FROM items WHERE id = ?")
         reviewed = try store.db.statement(
             "SELECT EXISTS (SELECT 1 FROM feedback WHERE item = ?1) OR EXISTS (SELECT 1 FROM decisions WHERE item = ?1) OR EXISTS (SELECT 1 FROM assignments WHERE item = ?1 AND state = 'open')")
+        copyLink = store.db as? PostgresLink
+        if copyLink != nil {
+            let ids = try store.db.cursor("SELECT id FROM items")
+            while try ids.step() { knownIDs.insert(ids.text(0)) }
+        }
         self.store = store
         self.settings = settings
         self.update = update
@@ -124,16 +142,30 @@ final class SQLiteItemSink: ItemSink {
             }
             dimension = embedding.count
         }
-        let values = Self.columns(draft, settings: settings)
+        var values = Self.columns(draft, settings: settings)
         do {
-            insert.reset()
-            try insert.bind(values)
-            try insert.bind(.integer(Int64(settings.overlap)), at: 14)
-            try insert.bind(.integer(now.milliseconds), at: 15)
-            while try insert.step() {}
-            if store.db.changes == 1 {
-                inserted += 1
-                return .success(.inserted)
+            if let copyLink {
+                if !knownIDs.contains(draft.id) {
+                    knownIDs.insert(draft.id)
+                    values.append(.integer(Int64(settings.overlap)))
+                    values.append(.integer(now.milliseconds))
+                    pending.append(values)
+                    if pending.count >= Self.copyBatch { try flush(copyLink) }
+                    inserted += 1
+                    return .success(.inserted)
+                }
+                // The id is in the project (or in the batch, sent now): compare below.
+                try flush(copyLink)
+            } else {
+                insert.reset()
+                try insert.bind(values)
+                try insert.bind(.integer(Int64(settings.overlap)), at: 14)
+                try insert.bind(.integer(now.milliseconds), at: 15)
+                while try insert.step() {}
+                if store.db.changes == 1 {
+                    inserted += 1
+                    return .success(.inserted)
+                }
             }
             // The id exists: compare the stored content.
             existing.reset()
@@ -186,7 +218,20 @@ final class SQLiteItemSink: ItemSink {
             ]))
             updated += 1
             return .success(.updated)
-        } catch { throw SQLiteStore.map(error) }
+        } catch { throw SQLStore.map(error) }
+    }
+
+    /// Sends the batch of new items (PostgreSQL's COPY, in the import's transaction).
+    func flush(_ link: PostgresLink) throws {
+        guard !pending.isEmpty else { return }
+        try link.copy(into: "items", columns: Self.copyColumns, rows: pending)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Sends what is still batched; called before the import commits.
+    func finish() throws(StoreError) {
+        guard let copyLink else { return }
+        do { try flush(copyLink) } catch { throw SQLStore.map(error) }
     }
 
     /// A stored item column as JSON for the audit log: `responses` and `meta` as the JSON they

@@ -183,7 +183,7 @@ final class SQLiteLabelSink: LabelSink {
                 .integer(seq), .integer(reviewer!), .text(row.label), SQLValue(rubricID), .integer((row.createdAt ?? now).milliseconds))
             inserted += 1
             return .success(.inserted)
-        } catch { throw SQLiteStore.map(error) }
+        } catch { throw SQLStore.map(error) }
     }
 }
 

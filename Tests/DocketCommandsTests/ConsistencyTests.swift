@@ -118,7 +118,7 @@ import Testing
         let sqlite = try Self.randomProject(seed: seed, method: method, ties: ties, backend: .sqlite)
         let postgres = try Self.randomProject(seed: seed, method: method, ties: ties, backend: .postgres)
         let commands = [
-            "status", "status --json", "queue --limit 30", "reviewers list", "reviewers list --json", "escalations",
+            "status", "status --json", "queue --budget 30", "queue --json", "reviewers list", "reviewers list --json", "escalations",
             "export --format labels", "export --format ratings", "export --format sft", "export --format preferences",
             "export --format escalations", "export --format events", "export --format labels --split train=0.5,eval=0.5 --seed 3",
             "log", "log --json", "agreement", "agreement --json", "agreement --by reviewer-pair", "aggregate --json",
