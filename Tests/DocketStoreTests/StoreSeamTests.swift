@@ -23,7 +23,7 @@ import Testing
     /// Commands receive `any ReviewStore` from `StoreFactory` (in DocketStore, the one place that
     /// picks a backend); none names the SQLite backend or its types.
     @Test func commandsNameNoBackend() throws {
-        #expect(try lines(in: "DocketCommands", containing: ["SQLiteStore", "SQLiteError", "import CSQLite"]) == [])
+        #expect(try lines(in: "DocketCommands", containing: ["SQLiteStore", "SQLiteError", "import CSQLite", "PostgresStore", "PostgresFailure", "PostgresLink", "import PostgresNIO"]) == [])
     }
 
     /// No case of `StoreError` carries an SQLite type, so commands match on neutral cases.
