@@ -74,7 +74,8 @@ def main():
     ap.add_argument("--out", default="bench-out")
     ap.add_argument("--claims", type=int, default=2000, help="claims per process")
     ap.add_argument("--stats-items", type=int, default=1_000_000, help="items for the statistics benchmark (5 labels each)")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: session, queue, stats")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: session, queue, postgres, stats")
+    ap.add_argument("--pg-items", type=int, default=100_000, help="items for the PostgreSQL benchmark")
     ap.add_argument("--session-items", type=int, default=200, help="items for the reviewer-session benchmark")
     args = ap.parse_args()
     docket = args.docket
@@ -161,6 +162,8 @@ def main():
         t_check = time.perf_counter() - t0
         say(f"check after the claim runs: {'OK' if chk.returncode == 0 else chk.stderr.strip()} ({t_check:.1f} s)")
 
+    if "postgres" not in skip:
+        postgres_bench(docket, args, say)
     if "stats" not in skip:
         stats_bench(docket, args, say)
     if "queue" in skip:
@@ -263,6 +266,72 @@ def session_bench(docket, args, say):
         k, med, p99 = results[name]
         say(f"{'single-key' if name == 'keys' else 'line mode '}: {k:.1f} keys/item, program time per item p50 {med * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms")
     say(f"single-key / line mode keys per item: {results['keys'][0] / results['line'][0]:.2f}x; {stored} assignments done (expected {2 * n})")
+
+
+def postgres_bench(docket, args, say):
+    """The same project on PostgreSQL (a throwaway cluster started for the run) beside SQLite:
+    import against psql's COPY of the same rows, claim latency from 1 to 32 processes, export."""
+    import shutil
+    import tempfile
+    if not shutil.which("psql"):
+        say("\n== PostgreSQL == skipped: psql is not installed")
+        return
+    n = args.pg_items
+    say(f"\n== PostgreSQL, {n:,} items (throwaway cluster on loopback, fsync off) ==")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cluster = tempfile.mkdtemp(prefix="docket-bench-pg-")
+    url = run([os.path.join(root, "scripts/pg-cluster"), "start", cluster]).stdout.strip()
+    try:
+        def database(name):
+            run(["psql", "-X", "-q", url, "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}"])
+            return url.rsplit("/", 1)[0] + "/" + name
+        jl, csv = os.path.join(args.out, f"items-{n}.jsonl"), os.path.join(args.out, f"items-{n}.csv")
+        if not os.path.exists(jl):
+            generate(jl, csv, n, seed=n, with_embedding=False)
+        pg = database("bench")
+        lite = os.path.join(args.out, f"pg-side-{n}.db")
+        for suffix in ("", "-wal", "-shm", ".lock"):
+            if os.path.exists(lite + suffix):
+                os.remove(lite + suffix)
+        for db in (pg, lite):
+            run([docket, "init", "--db", db, "--labels", "safe,borderline,unsafe", "--overlap", "2", "--seed", "1"])
+        t_pg, peak = timed_peak([docket, "import", "items", "--db", pg, jl])
+        t_lite, _ = timed_peak([docket, "import", "items", "--db", lite, jl])
+        base = database("baseline")
+        cols = ",".join(c for c in COLUMNS if c != "embedding")
+        run(["psql", "-X", "-q", base, "-c", "CREATE TABLE items (" + ", ".join(f"{c} TEXT" for c in COLUMNS if c != "embedding") + ")"])
+        t0 = time.perf_counter()
+        run(["psql", "-X", "-q", base, "-c", f"\\copy items ({cols}) FROM '{os.path.abspath(csv)}' WITH (FORMAT csv, HEADER true)"])
+        t_copy = time.perf_counter() - t0
+        say(f"import: docket on PostgreSQL {n / t_pg:,.0f} rows/s ({t_pg:.2f} s, peak {peak:.0f} MB); psql \\copy of the same rows "
+            f"into a plain table {n / t_copy:,.0f} rows/s: ratio {t_copy / t_pg:.2f}; docket on SQLite {n / t_lite:,.0f} rows/s")
+        t_re, _ = timed_peak([docket, "import", "items", "--db", pg, jl])
+        say(f"re-import of the same rows (all unchanged) on PostgreSQL: {n / t_re:,.0f} rows/s")
+        for procs in (1, 4, 8, 32):
+            names = [f"pg{procs}-{i}" for i in range(procs)]
+            for name in names:
+                run([docket, "reviewers", "add", "--db", pg, name])
+            count = max(50, args.claims // procs)
+            t0 = time.perf_counter()
+            ps = [subprocess.Popen([docket, "claim-loop", "--db", pg, "--as", name, "--count", str(count)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in names]
+            lat = []
+            for p in ps:
+                o, e = p.communicate()
+                if p.returncode != 0:
+                    sys.exit(e)
+                lat += [int(l.split()[2]) for l in o.splitlines() if l.startswith("claim ")]
+            wall = time.perf_counter() - t0
+            say(f"claim on PostgreSQL, {procs} process{'es' if procs > 1 else ''}: p50 {pct(lat, 0.5) / 1e6:.3f} ms, "
+                f"p99 {pct(lat, 0.99) / 1e6:.3f} ms over {len(lat):,} claims ({len(lat) / wall:,.0f} claims/s in all)")
+        chk = subprocess.run([docket, "check", "--db", pg], capture_output=True, text=True)
+        say(f"check after the claim runs on PostgreSQL: {'OK' if chk.returncode == 0 else chk.stderr.strip()}")
+        for db, name in ((pg, "PostgreSQL"), (lite, "SQLite")):
+            t0 = time.perf_counter()
+            out = run([docket, "export", "--db", db, "--format", "events"]).stdout
+            say(f"export --format events on {name}: {len(out.splitlines()):,} records in {time.perf_counter() - t0:.2f} s")
+    finally:
+        subprocess.run([os.path.join(root, "scripts/pg-cluster"), "stop", cluster], capture_output=True)
 
 
 def write_report(args, report):

@@ -10,10 +10,9 @@ struct MigrateCommand: ContextCommand {
 
             With --to, copies the whole project (items, reviewers, rubric versions, assignments with their policies and propensities, feedback, withdrawals, escalations, decisions and their revisions, rounds, the audit log, saved models) into a new SQLite file or an empty PostgreSQL database, in one snapshot of the source and one transaction on the destination, then checks the copy. Ids, times and every statistic stay the same.
 
-            Examples:
-              docket migrate
-              docket migrate --from review.db --to postgres://docket@db.internal:5432/safety
-              docket migrate --from postgres://docket@db.internal/safety --to snapshot.db
+            Example: docket migrate
+            Example: docket migrate --from review.db --to postgres://docket@db.internal:5432/safety
+            Example: docket migrate --from postgres://docket@db.internal/safety --to snapshot.db
             """
     )
 

@@ -410,6 +410,27 @@ END;
 -- A reviewer's started assignments whose lease ended: their next claim resumes one.
 CREATE INDEX assignments_resumable ON assignments (reviewer, claimed_at) WHERE started = 1 AND state IN ('expired', 'released', 'withdrawn');
 """#),
+        Migration(version: 11, name: "0011_audit_chain.sql", sql: #"""
+-- Docket schema, migration 11: the audit log as a hash chain. Each event gets a link, the SHA-256
+-- of the previous event's link and this event's canonical content (DocketCore's AuditChain),
+-- written in the same transaction as the event. `docket check` recomputes the chain and names
+-- the first event whose link does not hold. Events written before this migration are linked by
+-- the first command that opens the database to write.
+CREATE TABLE event_links (
+    event   INTEGER PRIMARY KEY REFERENCES events (id),
+    link    TEXT    NOT NULL CHECK (length(link) = 64)
+);
+
+CREATE TRIGGER event_links_no_update BEFORE UPDATE ON event_links
+BEGIN
+    SELECT RAISE(ABORT, 'the audit chain is append-only');
+END;
+
+CREATE TRIGGER event_links_no_delete BEFORE DELETE ON event_links
+BEGIN
+    SELECT RAISE(ABORT, 'the audit chain is append-only');
+END;
+"""#),
     ]
     static let postgresMigrations: [Migration] = [
         Migration(version: 1, name: "0001_initial.sql", sql: #"""
@@ -759,6 +780,24 @@ CREATE TABLE rounds (
 );
 -- At most one open round.
 CREATE UNIQUE INDEX rounds_one_open ON rounds ((closed_at IS NULL)) WHERE closed_at IS NULL;
+"""#),
+        Migration(version: 2, name: "0002_audit_chain.sql", sql: #"""
+-- Docket schema for PostgreSQL, migration 2: the audit log as a hash chain (as SQLite's
+-- migration 11). Each event gets a link, the SHA-256 of the previous event's link and this
+-- event's canonical content, written in the same transaction as the event; `docket check`
+-- recomputes the chain and names the first event whose link does not hold.
+-- Migrations are append-only: never edit a committed migration, add a new numbered one.
+CREATE TABLE event_links (
+    event   BIGINT PRIMARY KEY REFERENCES events (id),
+    link    TEXT COLLATE "C" NOT NULL CHECK (length(link) = 64)
+);
+
+CREATE TRIGGER event_links_no_update BEFORE UPDATE ON event_links
+FOR EACH ROW EXECUTE FUNCTION docket_refuse('the audit chain is append-only');
+CREATE TRIGGER event_links_no_delete BEFORE DELETE ON event_links
+FOR EACH ROW EXECUTE FUNCTION docket_refuse('the audit chain is append-only');
+CREATE TRIGGER event_links_no_truncate BEFORE TRUNCATE ON event_links
+FOR EACH STATEMENT EXECUTE FUNCTION docket_refuse('the audit chain is append-only');
 """#),
     ]
 }

@@ -57,6 +57,7 @@ public enum ProjectCopy {
         Table(name: "models", columns: ["id", "method", "model", "created_at"], key: "id", identity: "id"),
         Table(name: "rounds", columns: ["id", "name", "started_at", "closed_at"], key: "id", identity: "id"),
         Table(name: "events", columns: ["id", "at", "kind", "reviewer", "item", "detail"], key: "id", identity: "id"),
+        Table(name: "event_links", columns: ["event", "link"], key: "event", identity: nil),
     ]
 
     /// The table and column names the copy carries, for the test that compares them with the schemas.

@@ -136,10 +136,13 @@ public class SQLStore: ReviewStore {
         }
     }
 
+    /// Appends an event to the audit log and links it into the chain (`AuditChain`), in the caller's transaction.
     func logEvent(kind: String, at: Instant, reviewer: Int64? = nil, item: Int64? = nil, detail: JSONValue? = nil) throws {
-        try db.run(
-            "INSERT INTO events (at, kind, reviewer, item, detail) VALUES (?, ?, ?, ?, ?)",
-            .integer(at.milliseconds), .text(kind), SQLValue(reviewer), SQLValue(item), SQLValue(detail?.encoded()))
+        let text = detail?.encoded()
+        let id = try db.insert(
+            "INSERT INTO events (at, kind, reviewer, item, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            .integer(at.milliseconds), .text(kind), SQLValue(reviewer), SQLValue(item), SQLValue(text))
+        try chain(AuditChain.Event(id: id, at: at.milliseconds, kind: kind, reviewer: reviewer, item: item, detail: text))
     }
 
     // MARK: Project and reviewers
@@ -289,6 +292,7 @@ public class SQLStore: ReviewStore {
         try read {
             var violations: [Violation] = []
             violations += try backendViolations()
+            violations += try auditChainViolations()
             let overlap = try overlapViolations()
             violations += overlap.exceeded + overlap.twice
             let rules: [(String, String, (any SQLStatement) -> String)] = [

@@ -43,7 +43,10 @@ public final class SQLiteStore: SQLStore {
             }
             try connection.execute("PRAGMA foreign_keys = ON")
         } catch { throw .sqlite(error) }
-        if setup.migrate { try Migrator.migrate(connection) }
+        if setup.migrate {
+            try Migrator.migrate(connection)
+            try linkUnchainedEvents()
+        }
     }
 
     // `open(path:access:)`, `create(path:settings:at:)` and `migrate(path:)` are in SQLiteStore+Open.swift.
@@ -98,6 +101,13 @@ public final class SQLiteStore: SQLStore {
         let foreignKeys = try connection.statement("PRAGMA foreign_key_check")
         while try foreignKeys.step() {
             violations.append(Violation(rule: "foreign-key", detail: "row \(foreignKeys.int(1)) of \(foreignKeys.text(0)) points to a missing \(foreignKeys.text(2))"))
+        }
+        // Every trigger the migrations leave in place (the counters and the append-only guards).
+        let triggers = try connection.statement("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        var present: Set<String> = []
+        while try triggers.step() { present.insert(triggers.text(0)) }
+        for name in Self.expectedTriggers(EmbeddedSchema.migrations) where !present.contains(name) {
+            violations.append(Violation(rule: "trigger-missing", detail: "the trigger \(name) is missing"))
         }
         return violations
     }

@@ -117,12 +117,16 @@ private func prepareInputs(_ sandbox: Sandbox) {
         do {
             let connection = try Connection(path: db, flags: [.readWrite, .create])
             _ = try connection.scalar("PRAGMA journal_mode = WAL")
-            for migration in EmbeddedSchema.migrations where migration.version <= older {
+            for migration in EmbeddedSchema.migrations {
                 try connection.execute(migration.sql)
                 try connection.execute("PRAGMA user_version = \(migration.version)")
             }
             let store = try SQLiteStore(connection: connection, path: db, setup: SQLiteStore.Setup(wal: true, migrate: false, readOnly: false), lockDescriptor: -1)
             try store.write { () throws in try store.insertProject(ProjectSettings(labels: ["a", "b"]), at: Instant(milliseconds: 0)) }
+            // Back to the version before the latest: what migration 11 (the audit chain) added goes.
+            #expect(older == 10, "update this test when a migration is added")
+            try connection.execute(
+                "DROP TRIGGER event_links_no_update; DROP TRIGGER event_links_no_delete; DROP TABLE event_links; PRAGMA user_version = \(older)")
         }
         let before = snapshot(sandbox.directory)
         for command in readCommands {

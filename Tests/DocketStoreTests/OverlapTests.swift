@@ -116,8 +116,9 @@ func review(_ store: any ReviewStore, _ name: String, at now: Instant) throws ->
             UPDATE items SET taken = 2 WHERE id = 'a';
             """)
         let rules = try store.check().map(\.rule)
-        #expect(rules == ["overlap-exceeded", "taken-counter", "started-flag"])
-        #expect(try store.check()[0].detail.contains("item a "))
+        #expect(rules == ["trigger-missing", "overlap-exceeded", "taken-counter", "started-flag"])
+        #expect(try store.check()[0].detail == "the trigger assignments_taken_update is missing")
+        #expect(try store.check()[1].detail.contains("item a "))
     }
 
     /// A reviewer who holds two places on one item (a second lease beside a started one) is

@@ -1,0 +1,98 @@
+import DocketCore
+
+// The audit log's hash chain (`AuditChain`): every event is linked in the transaction that
+// writes it, events from before the chain existed are linked by the first command that opens
+// the database to write, and `check` recomputes the chain.
+
+extension SQLStore {
+    /// Inside a write transaction: links `event` (just inserted) and any event before it that has no link yet.
+    func chain(_ event: AuditChain.Event) throws {
+        let latest = try db.statement("SELECT event, link FROM event_links ORDER BY event DESC LIMIT 1")
+        var previous = AuditChain.genesis
+        var linkedThrough: Int64 = 0
+        if try latest.step() {
+            linkedThrough = latest.int(0)
+            previous = latest.text(1)
+        }
+        latest.reset()
+        let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
+        if linkedThrough < event.id - 1 {
+            // Events without links (written before the chain, or ids a rolled-back transaction left unused).
+            let earlier = try db.cursor("SELECT id, at, kind, reviewer, item, detail FROM events WHERE id > ? AND id < ? ORDER BY id")
+            try earlier.bind([.integer(linkedThrough), .integer(event.id)])
+            var pending: [(Int64, String)] = []
+            while try earlier.step() {
+                let old = Self.auditEvent(earlier, from: 0)
+                previous = AuditChain.link(previous: previous, event: old)
+                pending.append((old.id, previous))
+            }
+            earlier.reset()
+            for (id, link) in pending {
+                insert.reset()
+                try insert.bind([.integer(id), .text(link)])
+                while try insert.step() {}
+            }
+        }
+        insert.reset()
+        try insert.bind([.integer(event.id), .text(AuditChain.link(previous: previous, event: event))])
+        while try insert.step() {}
+    }
+
+    /// Links every event that has none yet (a database made before the chain); a no-op otherwise.
+    func linkUnchainedEvents() throws(StoreError) {
+        let (events, links) = try read {
+            (try db.int("SELECT coalesce(max(id), 0) FROM events"), try db.int("SELECT coalesce(max(event), 0) FROM event_links"))
+        }
+        guard events > links else { return }
+        try write {
+            let last = try db.statement("SELECT id, at, kind, reviewer, item, detail FROM events ORDER BY id DESC LIMIT 1")
+            guard try last.step() else { return }
+            let event = Self.auditEvent(last, from: 0)
+            last.reset()
+            if try db.scalar("SELECT link FROM event_links WHERE event = ?", .integer(event.id)) == nil { try chain(event) }
+        }
+    }
+
+    static func auditEvent(_ statement: any SQLStatement, from column: Int32) -> AuditChain.Event {
+        AuditChain.Event(
+            id: statement.int(column), at: statement.int(column + 1), kind: statement.text(column + 2),
+            reviewer: statement.optionalInt(column + 3), item: statement.optionalInt(column + 4), detail: statement.optionalText(column + 5))
+    }
+
+    /// The chain recomputed over the whole log: the first break, and links whose event is gone.
+    func auditChainViolations() throws -> [Violation] {
+        var verifier = AuditChain.Verifier()
+        let events = try db.cursor(
+            "SELECT e.id, e.at, e.kind, e.reviewer, e.item, e.detail, l.link FROM events e LEFT JOIN event_links l ON l.event = e.id ORDER BY e.id")
+        while try events.step() { verifier.step(Self.auditEvent(events, from: 0), link: events.optionalText(6)) }
+        events.reset()
+        var violations: [Violation] = []
+        if let broken = verifier.firstBreak { violations.append(Violation(rule: "audit-chain", detail: broken.description)) }
+        let orphans = try db.cursor("SELECT event FROM event_links WHERE event NOT IN (SELECT id FROM events) ORDER BY event")
+        while try orphans.step() {
+            violations.append(Violation(rule: "audit-chain", detail: AuditChain.Break.orphan(event: orphans.int(0)).description))
+        }
+        orphans.reset()
+        return violations
+    }
+
+    /// The triggers a list of migrations leaves in place (every CREATE TRIGGER not dropped later).
+    static func expectedTriggers(_ migrations: [Migration]) -> [String] {
+        var names: [String] = []
+        for migration in migrations {
+            for statement in PostgresSQL.split(migration.sql) {
+                let words = statement.split(separator: "\n").filter { !$0.trimmingWhitespace().hasPrefix("--") }.joined(separator: "\n")
+                    .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }).map(String.init)
+                let upper = words.map { $0.uppercased() }
+                guard upper.count > 2 else { continue }
+                if upper[0] == "CREATE", upper[1] == "TRIGGER" {
+                    names.append(words[2])
+                } else if upper[0] == "DROP", upper[1] == "TRIGGER" {
+                    let name = upper.count > 4 && upper[2] == "IF" ? words[4] : words[2]
+                    names.removeAll { $0 == name }
+                }
+            }
+        }
+        return names
+    }
+}

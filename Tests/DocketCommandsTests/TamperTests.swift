@@ -1,0 +1,78 @@
+import DocketCommandTestSupport
+import DocketCore
+import DocketTestSupport
+import Foundation
+import Testing
+@testable import DocketStore
+
+/// Tampering by hand around Docket: an event changed or deleted after its protective trigger was
+/// dropped (or disabled). `docket check` names the missing trigger and the first broken link, and
+/// exits 1; `backup` and `migrate --to` keep the chain verifiable.
+@Suite struct TamperTests {
+    static func project(_ backend: TestBackend) throws -> Sandbox {
+        let sandbox = try escalationProject(backend: backend)
+        sandbox.run(["review", "--as", "ana"], stdin: "safe\nunsafe\n")
+        #expect(sandbox.run("check").status == 0)
+        return sandbox
+    }
+
+    /// Raw SQL on the project's database, the way someone with the file or a login would.
+    static func tamper(_ sandbox: Sandbox, _ backend: TestBackend, sqlite: String, postgres: String) throws {
+        switch backend {
+        case .sqlite:
+            // A plain connection, as the sqlite3 shell makes: foreign keys off, no Docket in the way.
+            let connection = try Connection(path: sandbox.databasePath, flags: [.readWrite])
+            try connection.execute(sqlite)
+        case .postgres:
+            try TestPostgres.psql(sandbox.databasePath, postgres)
+        }
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func aChangedEventAndADroppedTriggerAreNamed(backend: TestBackend) throws {
+        let sandbox = try Self.project(backend)
+        try Self.tamper(
+            sandbox, backend,
+            sqlite: "DROP TRIGGER events_no_update; UPDATE events SET detail = '{\"name\":\"mallory\",\"role\":\"admin\"}' WHERE id = 5",
+            postgres: "DROP TRIGGER events_no_update ON events; UPDATE events SET detail = '{\"name\":\"mallory\",\"role\":\"admin\"}' WHERE id = 5")
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.contains("trigger-missing: the trigger events_no_update is missing"), "\(run.errors)")
+        #expect(run.errors.contains("audit-chain: the chain breaks at event 5: it, or an event before it, was changed, removed or inserted after it was written"), "\(run.errors)")
+    }
+
+    @Test(arguments: TestBackend.allCases)
+    func aDeletedEventIsNamed(backend: TestBackend) throws {
+        let sandbox = try Self.project(backend)
+        try Self.tamper(
+            sandbox, backend,
+            sqlite: "DROP TRIGGER events_no_delete; DELETE FROM events WHERE id = 4",
+            postgres: """
+                ALTER TABLE events DISABLE TRIGGER events_no_delete; ALTER TABLE event_links DISABLE TRIGGER event_links_no_delete;
+                DELETE FROM event_links WHERE event = 4; DELETE FROM events WHERE id = 4
+                """)
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        switch backend {
+        case .sqlite:
+            #expect(run.errors.contains("trigger-missing: the trigger events_no_delete is missing"), "\(run.errors)")
+            #expect(run.errors.contains("audit-chain: the chain links event 4, which the log no longer holds (it was deleted)"), "\(run.errors)")
+        case .postgres:
+            #expect(run.errors.contains("trigger-disabled: the trigger events_no_delete is disabled"), "\(run.errors)")
+            #expect(run.errors.contains("trigger-disabled: the trigger event_links_no_delete is disabled"), "\(run.errors)")
+        }
+        #expect(run.errors.contains("audit-chain: the chain breaks at event 5"), "\(run.errors)")
+    }
+
+    @Test func anOlderDatabaseIsChainedWhenFirstOpenedToWrite() throws {
+        let sandbox = try Self.project(.sqlite)
+        // As a database made before migration 11: no links, schema version 10.
+        let connection = try Connection(path: sandbox.databasePath, flags: [.readWrite])
+        try connection.execute("DROP TRIGGER event_links_no_delete; DELETE FROM event_links; DROP TABLE event_links; PRAGMA user_version = 10")
+        #expect(sandbox.run("migrate").output.contains("from schema version 10 to 11"))
+        let check = sandbox.run("check")
+        #expect(check.status == 0, "\(check.output)")
+        let store = try SQLiteStore.open(path: sandbox.databasePath, access: .read)
+        #expect(try store.db.int("SELECT count(*) FROM event_links") == store.db.int("SELECT count(*) FROM events"))
+    }
+}
