@@ -8,9 +8,13 @@ protocol ContextCommand: ParsableCommand {
     func run(in context: CommandContext) throws
 }
 
-/// Where the database is: `--db PATH`, else `$DOCKET_DB`, else `./docket.db`.
+/// Where the database is: `--db PATH|URL`, else `$DOCKET_DB`, else `./docket.db`.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: ArgumentHelp("The project database file (default: $DOCKET_DB, else ./docket.db).", valueName: "path"))
+    @Option(
+        name: .customLong("db"),
+        help: ArgumentHelp(
+            "The project: an SQLite file, or a PostgreSQL database as postgres://USER@HOST:PORT/DATABASE (default: $DOCKET_DB, else ./docket.db).",
+            valueName: "path|url"))
     var db: String?
 
     func path(in context: CommandContext) -> String {
@@ -19,15 +23,28 @@ struct DatabaseOptions: ParsableArguments {
         return "docket.db"
     }
 
+    /// The location as messages show it: a PostgreSQL URL without its password.
+    func displayPath(in context: CommandContext) -> String {
+        Sanitize.inline(PostgresLocation.withoutPassword(path(in: context)))
+    }
+
     /// For commands that change the database: opens it read-write, migrating an older schema.
     func open(in context: CommandContext) throws(StoreError) -> any ReviewStore {
-        try StoreFactory.open(path(in: context), access: .write)
+        Self.tellingWaits(try StoreFactory.open(path(in: context), access: .write), console: context.console)
     }
 
     /// For commands that only read: opens it SQLITE_OPEN_READONLY and changes nothing (no
     /// migration, no WAL switch, no lock file); an older schema is an error that names `docket migrate`.
     func openForReading(in context: CommandContext, acceptingOlderSchema: Bool = false) throws(StoreError) -> any ReviewStore {
-        try StoreFactory.open(path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema)
+        Self.tellingWaits(
+            try StoreFactory.open(path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema), console: context.console)
+    }
+
+    /// A store that says on standard error, as one line, why nothing happens while it waits for
+    /// its server (PostgreSQL: reconnecting after a lost connection) and when it goes on.
+    static func tellingWaits(_ store: any ReviewStore, console: any Console) -> any ReviewStore {
+        store.setWaitNotice { [weak console] sentence in console?.writeError("docket: " + Sanitize.inline(sentence) + "\n") }
+        return store
     }
 }
 
@@ -36,7 +53,7 @@ public struct Docket: ParsableCommand {
         commandName: "docket",
         abstract: "A terminal-first human review queue for AI model outputs.",
         discussion: """
-            Docket keeps a project in one SQLite file: items to review, reviewers, leases and feedback. Start with `docket init`, load items with `docket import items FILE`, add reviewers with `docket reviewers add NAME`, and look at the queue with `docket queue`.
+            Docket keeps a project in one SQLite file, or in one PostgreSQL database for a team on many machines (--db postgres://USER@HOST:PORT/DATABASE): items to review, reviewers, leases and feedback. Start with `docket init`, load items with `docket import items FILE`, add reviewers with `docket reviewers add NAME`, and look at the queue with `docket queue`.
             """,
         version: DocketVersion.current,
         subcommands: [
@@ -122,6 +139,8 @@ public enum DocketCLI {
             case .unknownReviewer: return 67  // EX_NOUSER
             case .invalidReviewerName: return 64  // EX_USAGE
             case .notPermitted: return 77  // EX_NOPERM
+            case .badLocation: return 64  // EX_USAGE: the --db value itself cannot be used
+            case .serverUnreachable: return 69  // EX_UNAVAILABLE: the server is down or out of reach; try again later
             default: return 1
             }
         case let error as CoreError:

@@ -70,7 +70,7 @@ struct InitCommand: ContextCommand {
         let settings = try settings(in: context)
         let path = database.path(in: context)
         try StoreFactory.createProject(path, settings: settings, at: context.clock())
-        context.console.write("Created a project in \(path).\n" + ProjectDescription.lines(settings).joined(separator: "\n") + "\n")
+        context.console.write("Created a project in \(database.displayPath(in: context)).\n" + ProjectDescription.lines(settings).joined(separator: "\n") + "\n")
     }
 }
 

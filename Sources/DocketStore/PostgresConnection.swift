@@ -126,6 +126,12 @@ public struct PostgresLocation: Equatable, Sendable {
             ?? Self.passwordFromFile(environment: environment, host: socket == nil ? host : "localhost", port: port, database: database, user: user)
     }
 
+    /// A `--db` value as messages may show it: a PostgreSQL URL with its password replaced by
+    /// `***`; an SQLite path unchanged.
+    public static func withoutPassword(_ location: String) -> String {
+        isURL(location) ? redacted(location) : location
+    }
+
     /// The URL with any password replaced, for messages about a URL that could not be parsed.
     static func redacted(_ url: String) -> String {
         guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return url }
@@ -191,13 +197,20 @@ struct PostgresFailure: DatabaseError, CustomStringConvertible {
     enum Kind: Equatable {
         /// The server refused the statement; its SQLSTATE.
         case server(sqlState: String)
-        /// The connection could not be made or was lost.
+        /// The connection could not be made or was lost (including a server shutting down,
+        /// starting up or terminating the session: SQLSTATE classes 08 and 57P).
         case connection
+        /// The server answered but refused the login: no such role or database, a wrong or
+        /// missing password, no CONNECT privilege. Trying again does not help.
+        case refused
         case other
     }
     var kind: Kind
     var message: String
+    /// host:port (or the socket), as `PostgresLocation.server` words it.
     var server: String
+    /// The URL without its password, for a refused login (`StoreError.cannotOpen` names it).
+    var location = ""
     /// True once COMMIT had been sent when the connection was lost: the outcome is unknown.
     var duringCommit = false
 
@@ -210,7 +223,13 @@ struct PostgresFailure: DatabaseError, CustomStringConvertible {
 
     var storeError: StoreError {
         switch kind {
+        case .connection where duringCommit:
+            return .serverUnreachable(
+                server: server,
+                reason: "the connection was lost while the change was being committed (\(message)), so it may or may not have been recorded; look before repeating it")
         case .connection: return .serverUnreachable(server: server, reason: message)
+        case .refused:
+            return .cannotOpen(path: location.isEmpty ? server : location, reason: "the PostgreSQL server at \(server) refused the login: \(message)")
         case .server(let state) where state == "40001" || state == "40P01" || state == "55P03":
             return .busy(message: message)
         case .server(let state) where state == "42501":
@@ -225,6 +244,13 @@ struct PostgresFailure: DatabaseError, CustomStringConvertible {
         self.kind = kind
         self.message = message
         self.server = server
+    }
+
+    /// SQLSTATEs that mean the session is gone or cannot be had right now, rather than that a
+    /// statement was refused: connection exceptions (08), the server shutting down or
+    /// terminating the session (57P01, 57P02), starting up (57P03), too many connections (53300).
+    static func isConnectionState(_ state: String) -> Bool {
+        state.hasPrefix("08") || ["57P01", "57P02", "57P03", "57P05", "53300"].contains(state)
     }
 
     /// A sentence for what postgres-nio reported, naming no NIO types.
@@ -242,7 +268,8 @@ struct PostgresFailure: DatabaseError, CustomStringConvertible {
         switch error.code {
         case .server:
             let info = error.serverInfo
-            self.kind = .server(sqlState: info?[.sqlState] ?? "XX000")
+            let state = info?[.sqlState] ?? "XX000"
+            self.kind = Self.isConnectionState(state) ? .connection : .server(sqlState: state)
             var text = info?[.message] ?? "the server refused the statement"
             if let detail = info?[.detail], !detail.isEmpty { text += " (\(detail))" }
             self.message = text
@@ -250,18 +277,54 @@ struct PostgresFailure: DatabaseError, CustomStringConvertible {
             self.kind = .connection
             self.message = error.underlying.map(Self.reason) ?? "the server closed the connection"
         case .sslUnsupported:
-            self.kind = .connection
+            self.kind = .refused
             self.message = "the server does not offer TLS (sslmode=require)"
         case .authMechanismRequiresPassword:
-            self.kind = .connection
-            self.message = "the server asks for a password: set PGPASSWORD or add it to ~/.pgpass"
+            self.kind = .refused
+            self.message = "it asks for a password: give it in the URL, in PGPASSWORD or in ~/.pgpass"
         case .unsupportedAuthMechanism:
+            self.kind = .refused
+            self.message = "it asks for an authentication method Docket does not support (use scram-sha-256, md5 or password)"
+        case .saslError:
+            self.kind = .refused
+            self.message = "the password exchange (SCRAM) failed"
+        case .failedToAddSSLHandler, .receivedUnencryptedDataAfterSSLRequest:
             self.kind = .connection
-            self.message = "the server asks for an authentication method Docket does not support"
+            self.message = "the TLS handshake failed"
+        case .queryCancelled:
+            self.kind = .other
+            self.message = "the statement was cancelled"
         default:
             self.kind = .other
-            self.message = error.underlying.map(Self.reason) ?? "\(error.code)"
+            self.message = error.underlying.map(Self.reason) ?? "the server's answer could not be understood"
         }
+    }
+
+    /// The failure of a login: a refusal by the server (no such role or database, a wrong
+    /// password, no CONNECT privilege) becomes `.refused`, with what to do about it; the rest
+    /// is a connection that could not be made.
+    func atLogin(location: PostgresLocation) -> PostgresFailure {
+        var failure = self
+        failure.location = location.display
+        switch kind {
+        case .server(let state):
+            if state == "28P01" {
+                failure.kind = .refused
+                failure.message += "; give the right password in the URL, in PGPASSWORD or in ~/.pgpass"
+            } else if state == "3D000" {
+                failure.kind = .refused
+                failure.message += "; create it first (createdb \(location.database), or CREATE DATABASE \(location.database))"
+            } else if state.hasPrefix("28") || state == "42501" {
+                failure.kind = .refused
+            } else {
+                failure.kind = .connection
+            }
+        case .other:
+            failure.kind = .connection
+        case .connection, .refused:
+            break
+        }
+        return failure
     }
 
     /// The system's words for a socket failure (connection refused, timed out, no such host).
@@ -275,8 +338,16 @@ struct PostgresFailure: DatabaseError, CustomStringConvertible {
         if let error = error as? ChannelError {
             switch error {
             case .connectTimeout: return "no answer within the connect timeout"
-            case .ioOnClosedChannel, .alreadyClosed, .eof: return "the server closed the connection"
-            default: return "\(error)"
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .inputClosed, .outputClosed: return "the server closed the connection"
+            case .writeHostUnreachable: return "the host is unreachable"
+            default: return "the connection failed"
+            }
+        }
+        if let error = error as? SocketAddressError {
+            switch error {
+            case .unknown: return "the host name could not be resolved"
+            case .unixDomainSocketPathTooLong: return "the socket's path is too long"
+            default: return "the address cannot be used"
             }
         }
         if let error = error as? PSQLError { return PostgresFailure(error, server: "").message }
@@ -299,6 +370,19 @@ final class PostgresLink: SQLConnection {
     private var savepointCount = 0
     /// Set while COMMIT is in flight, so a lost connection then is reported as an unknown outcome.
     private var committing = false
+    /// The last loss of the connection this link saw, however the error was wrapped or caught
+    /// on its way up (the store clears it before each attempt at a transaction).
+    var lastLoss: PostgresFailure?
+
+    /// For tests: how the next COMMIT is to fail, as a lost connection would make it fail while
+    /// COMMIT is under way, deterministically. Never set by Docket itself.
+    enum CommitFault {
+        /// The server commits, and the answer is lost (the connection closes before it is read).
+        case answerLost
+        /// The connection closes before the server reads COMMIT: the transaction is rolled back.
+        case lostBeforeServer
+    }
+    var nextCommitFault: CommitFault?
     var dialect: SQLDialect { .postgres }
 
     /// `DOCKET_DEBUG_SQL=1` prints each statement the server refuses, for bug reports.
@@ -322,7 +406,8 @@ final class PostgresLink: SQLConnection {
     var isOpen: Bool { connection.map { !$0.isClosed } ?? false }
 
     /// Opens the connection (again, after a loss). Any transaction the old one had is gone.
-    func connect() throws(PostgresFailure) {
+    /// `timeout` caps the URL's connect_timeout (a reconnect that must end by a deadline).
+    func connect(timeout: Int? = nil) throws(PostgresFailure) {
         if let connection { try? connection.close().wait() }
         connection = nil
         isInTransaction = false
@@ -351,17 +436,14 @@ final class PostgresLink: SQLConnection {
                 host: location.host, port: location.port, username: location.user, password: location.password,
                 database: location.database, tls: tls)
         }
-        configuration.options.connectTimeout = .seconds(Int64(location.connectTimeoutSeconds))
+        let seconds = max(1, min(timeout ?? location.connectTimeoutSeconds, location.connectTimeoutSeconds))
+        configuration.options.connectTimeout = .seconds(Int64(seconds))
         do {
             connection = try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: Self.logger
             ).wait()
         } catch {
-            let failure = PostgresFailure(error, server: location.server)
-            if failure.kind == .connection || failure.kind == .other {
-                throw PostgresFailure(kind: .connection, message: failure.message, server: location.server)
-            }
-            throw failure
+            throw PostgresFailure(error, server: location.server).atLogin(location: location)
         }
     }
 
@@ -369,7 +451,9 @@ final class PostgresLink: SQLConnection {
     func query(_ sql: String, _ values: [SQLValue]) throws(PostgresFailure) -> [[SQLValue]] {
         guard let connection, !connection.isClosed else {
             isInTransaction = false
-            throw PostgresFailure(kind: .connection, message: "the connection to the server was lost", server: location.server)
+            let failure = PostgresFailure(kind: .connection, message: "the server closed the connection", server: location.server)
+            lastLoss = failure
+            throw failure
         }
         var bindings = PostgresBindings(capacity: values.count)
         for value in values {
@@ -395,6 +479,7 @@ final class PostgresLink: SQLConnection {
                 failure.kind = .connection
                 failure.duringCommit = committing
                 isInTransaction = false
+                lastLoss = failure
             }
             throw failure
         }
@@ -430,6 +515,16 @@ final class PostgresLink: SQLConnection {
             let keyword = statement.prefix(12).uppercased()
             if keyword.hasPrefix("COMMIT") || keyword.hasPrefix("END") { committing = true }
             defer { committing = false }
+            if committing, let fault = nextCommitFault {
+                nextCommitFault = nil
+                if fault == .answerLost { _ = try query(PostgresSQL.translate(statement), []) }
+                try? connection?.close().wait()
+                isInTransaction = false
+                var failure = PostgresFailure(kind: .connection, message: "the server closed the connection", server: location.server)
+                failure.duringCommit = true
+                lastLoss = failure
+                throw failure
+            }
             _ = try query(PostgresSQL.translate(statement), [])
             if keyword.hasPrefix("BEGIN") || keyword.hasPrefix("START") {
                 isInTransaction = true
@@ -479,7 +574,10 @@ final class PostgresLink: SQLConnection {
     /// Copies rows into `table` with COPY … FROM STDIN (text format), in the open transaction.
     func copy(into table: String, columns: [String], rows: [[SQLValue]]) throws(PostgresFailure) {
         guard let connection, !connection.isClosed else {
-            throw PostgresFailure(kind: .connection, message: "the connection to the server was lost", server: location.server)
+            isInTransaction = false
+            let failure = PostgresFailure(kind: .connection, message: "the server closed the connection", server: location.server)
+            lastLoss = failure
+            throw failure
         }
         var text = ByteBuffer()
         text.reserveCapacity(rows.count * 256)
@@ -491,20 +589,31 @@ final class PostgresLink: SQLConnection {
             text.writeInteger(UInt8(ascii: "\n"))
         }
         let outcome = OutcomeBox()
-        let semaphore = DispatchSemaphoreBox()
-        Self.startCopy(connection: connection, table: table, columns: columns, payload: text, outcome: outcome, done: semaphore)
-        semaphore.wait()
-        if let error = outcome.error { throw PostgresFailure(error, server: location.server) }
+        let executor = CallingThreadExecutor()
+        Self.startCopy(connection: connection, table: table, columns: columns, payload: text, outcome: outcome, on: executor)
+        executor.runUntilFinished()
+        if let error = outcome.error {
+            var failure = PostgresFailure(error, server: location.server)
+            if failure.kind == .connection || connection.isClosed {
+                failure.kind = .connection
+                isInTransaction = false
+                lastLoss = failure
+            }
+            throw failure
+        }
     }
 }
 
 extension PostgresLink {
+    /// postgres-nio's COPY is async only. Its task prefers `executor`, whose jobs the calling
+    /// thread runs (`runUntilFinished`), so the copy never waits for a thread of Swift's shared
+    /// pool: a caller on that pool (a test) blocking every one of its threads would wait forever.
     static func startCopy(
-        connection: PostgresConnection, table: String, columns: [String], payload: ByteBuffer, outcome: OutcomeBox, done: DispatchSemaphoreBox
+        connection: PostgresConnection, table: String, columns: [String], payload: ByteBuffer, outcome: OutcomeBox, on executor: CallingThreadExecutor
     ) {
-        Task {
+        Task(executorPreference: executor) {
             await runCopy(connection: connection, table: table, columns: columns, payload: payload, outcome: outcome)
-            done.signal()
+            executor.finish()
         }
     }
 
@@ -830,13 +939,42 @@ extension StringProtocol {
     }
 }
 
-/// A semaphore for waiting on a Task from synchronous code (never on an event-loop thread).
-final class DispatchSemaphoreBox: @unchecked Sendable {
-    private var semaphore = sem_t()
-    init() { sem_init(&semaphore, 0, 0) }
-    deinit { sem_destroy(&semaphore) }
-    func signal() { sem_post(&semaphore) }
-    func wait() { while sem_wait(&semaphore) != 0 && errno == EINTR {} }
+/// A task executor whose jobs run on the thread that calls `runUntilFinished`, until the task
+/// says `finish()`: synchronous code waits for async work without needing any other thread
+/// (postgres-nio's futures complete on NIO's own event loops, which enqueue the resumptions here).
+final class CallingThreadExecutor: TaskExecutor, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var finished = false
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    func finish() {
+        condition.lock()
+        finished = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    func runUntilFinished() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !finished { condition.wait() }
+            if jobs.isEmpty {
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
 }
 
 final class OutcomeBox: @unchecked Sendable {

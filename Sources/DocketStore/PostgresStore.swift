@@ -16,8 +16,14 @@ public final class PostgresStore: SQLStore {
     static let writeLockKey: Int64 = 0x444F_434B
     /// How long a lost connection is retried before a command gives up.
     public static let reconnectSeconds = 60.0
-    /// Told, once per loss, that the connection was lost and is being made again.
+    /// Told, once per loss, that the connection was lost and is being made again, and when it is.
     var waitNotice: ((String) -> Void)?
+    /// False while the store is being opened: a server lost then is reported at once (one
+    /// sentence within the connect timeout), not retried for `reconnectSeconds`.
+    var reconnects = false
+    /// The transaction id of the open write transaction (`txid_current()`, taken with the write
+    /// lock), so a COMMIT whose answer was lost can be looked up after reconnecting.
+    var transactionID: Int64?
 
     init(link: PostgresLink, readOnly: Bool) {
         self.link = link
@@ -25,54 +31,149 @@ public final class PostgresStore: SQLStore {
     }
 
     override func beginWrite() throws {
+        transactionID = nil
         try link.execute("BEGIN")
-        _ = try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))", [])
+        let rows = try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey)), txid_current()", [])
+        if case .integer(let id)? = rows.first?.last { transactionID = id }
     }
 
     override func beginRead() throws {
+        transactionID = nil
         try link.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     }
 
     public override func setWaitNotice(_ notice: @escaping (String) -> Void) { waitNotice = notice }
 
-    /// A transaction that failed because the connection was lost before COMMIT was sent is run
-    /// again on a new connection (the server rolled it back); one lost during COMMIT is
-    /// reported, since it may or may not have been recorded.
-    override func retryingOnLostConnection<T>(_ body: () throws -> T) throws -> T {
+    /// A transaction run again after its COMMIT was found not to have been recorded.
+    struct CommitNotRecorded: Error {}
+    /// A COMMIT whose outcome could not be learnt: reported, never run again.
+    struct OutcomeUnknown: Error { var error: StoreError }
+
+    /// As `SQLStore.transaction`, and when the connection is lost while COMMIT is under way, the
+    /// outcome is looked up after reconnecting (`txid_status` of the transaction's id): a
+    /// recorded change returns its result, one that was not is run again (`CommitNotRecorded`),
+    /// and only an outcome that stays unknown is reported. A read's result stands either way.
+    override func transaction<T>(begin: () throws -> Void, _ body: () throws -> T) throws -> T {
+        let result: T
+        do {
+            try begin()
+            result = try body()
+        } catch {
+            db.resetStatements()
+            if db.isInTransaction { try? db.execute("ROLLBACK") }
+            throw error
+        }
+        db.resetStatements()
+        do {
+            try db.execute("COMMIT")
+        } catch let failure as PostgresFailure where failure.isConnectionLost && failure.duringCommit && reconnects {
+            guard let id = transactionID else { return result }  // a read: nothing to record
+            transactionID = nil
+            let committed: Bool
+            do { committed = try wasCommitted(id, after: failure) } catch { throw OutcomeUnknown(error: Self.map(error)) }
+            if committed { return result }
+            throw CommitNotRecorded()
+        } catch {
+            if db.isInTransaction { try? db.execute("ROLLBACK") }
+            throw error
+        }
+        return result
+    }
+
+    /// Whether the write transaction `id`, whose COMMIT lost its answer, was committed: asked
+    /// (`txid_status`) on a new connection, made again as often as needed until
+    /// `reconnectSeconds` have passed; while the old session is still finishing it, asked again.
+    /// An outcome that cannot be learnt is reported as such, never run a second time.
+    func wasCommitted(_ id: Int64, after failure: PostgresFailure) throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(Self.reconnectSeconds)
+        var unknown = failure
+        unknown.duringCommit = true
+        var lost: PostgresFailure? = failure
         while true {
+            if let loss = lost {
+                do { try reconnect(after: loss, until: deadline) } catch { throw unknown.storeError }
+                lost = nil
+            }
+            let rows: [[SQLValue]]
             do {
-                return try body()
-            } catch let failure as PostgresFailure where failure.isConnectionLost {
-                if failure.duringCommit {
-                    throw StoreError.serverUnreachable(
-                        server: link.location.server,
-                        reason: "the connection was lost while the last change was being committed, so it may not have been recorded; look with `docket show` before repeating it")
-                }
-                try reconnect(after: failure)
+                rows = try link.query("SELECT txid_status($1)", [.integer(id)])
+            } catch where error.isConnectionLost && ContinuousClock.now < deadline {
+                lost = error
+                continue
+            } catch {
+                throw unknown.storeError
+            }
+            switch rows.first?.first {
+            case .text("committed")?: return true
+            case .text("aborted")?: return false
+            case .text("in progress")? where ContinuousClock.now < deadline: Self.pause(seconds: 0.1)
+            default: throw unknown.storeError
             }
         }
     }
 
-    /// Makes the connection again, waiting up to `reconnectSeconds` with growing pauses.
-    func reconnect(after failure: PostgresFailure) throws {
-        waitNotice?("Lost the connection to the PostgreSQL server at \(link.location.server) (\(failure.message)); reconnecting for up to \(Int(Self.reconnectSeconds)) s…")
-        var waited = 0.0
+    /// A transaction that failed because the connection was lost is run again on a new
+    /// connection (the server rolled it back; one lost during COMMIT was found not recorded, see
+    /// `transaction`). The loss is the one the link saw during the attempt (`lastLoss`), so it
+    /// counts however the error reached here: a nested read inside a write has already turned
+    /// it into a `StoreError`. Reconnecting is given up `reconnectSeconds` after the first loss.
+    override func retryingOnLostConnection<T>(_ body: () throws -> T) throws -> T {
+        var deadline: ContinuousClock.Instant?
+        while true {
+            link.lastLoss = nil
+            do {
+                return try body()
+            } catch is CommitNotRecorded {
+                continue
+            } catch let unknown as OutcomeUnknown {
+                throw unknown.error
+            } catch {
+                guard reconnects, let loss = link.lastLoss else { throw error }
+                if loss.duringCommit { throw loss.storeError }  // a COMMIT not of `transaction`: unknown
+                let end = deadline ?? ContinuousClock.now + .seconds(Self.reconnectSeconds)
+                deadline = end
+                try reconnect(after: loss, until: end)
+            }
+        }
+    }
+
+    /// Makes the connection again with growing pauses until `deadline`, telling `waitNotice`
+    /// why nothing happens meanwhile and when it goes on. A refused login (the role or the
+    /// password changed) is not tried again.
+    func reconnect(after failure: PostgresFailure, until deadline: ContinuousClock.Instant) throws {
+        let server = link.location.server
+        waitNotice?("Lost the connection to the PostgreSQL server at \(server) (\(failure.message)); reconnecting for up to \(Int(Self.reconnectSeconds)) s…")
         var pause = 0.1
         var last = failure
-        while waited < Self.reconnectSeconds {
+        while true {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { break }
             do {
-                try link.connect()
-                waitNotice?("Reconnected to the PostgreSQL server at \(link.location.server).")
+                try link.connect(timeout: Int(left.components.seconds) + 1)
+                waitNotice?("Reconnected to the PostgreSQL server at \(server).")
                 return
             } catch {
                 last = error
+                if error.kind == .refused { throw error.storeError }
             }
-            var request = timespec(tv_sec: Int(pause), tv_nsec: Int((pause - Double(Int(pause))) * 1e9))
-            _ = nanosleep(&request, nil)
-            waited += pause
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { break }
+            Self.pause(seconds: min(pause, Self.seconds(remaining)))
             pause = min(pause * 2, 2)
         }
-        throw StoreError.serverUnreachable(server: link.location.server, reason: last.message)
+        throw StoreError.serverUnreachable(
+            server: server, reason: "\(last.message), and it could not be made again within \(Int(Self.reconnectSeconds)) s")
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+
+    static func pause(seconds: Double) {
+        guard seconds > 0 else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var left = timespec()
+        while nanosleep(&request, &left) != 0 && errno == EINTR { request = left }
     }
 
     /// The triggers Docket's PostgreSQL migrations create: each must be present and enabled.
@@ -206,6 +307,7 @@ public final class PostgresStore: SQLStore {
         }
         let store = PostgresStore(link: link, readOnly: access == .read)
         guard try store.hasProject() else { throw .noProject(path: location) }
+        store.reconnects = true
         return store
     }
 
@@ -234,6 +336,7 @@ public final class PostgresStore: SQLStore {
             _ = try applyMigrations(link)
             try fill(store)
         }
+        store.reconnects = true
         return store
     }
 
