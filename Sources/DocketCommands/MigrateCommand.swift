@@ -28,16 +28,16 @@ struct MigrateCommand: ContextCommand {
             let path = database.path(in: context)
             let (from, to) = try StoreFactory.migrate(path)
             if from == to {
-                context.console.write("\(Sanitize.inline(path)) is already at schema version \(to); nothing to do.\n")
+                context.console.write("\(Sanitize.inline(PostgresLocation.withoutPassword(path))) is already at schema version \(to); nothing to do.\n")
             } else {
-                context.console.write("Migrated \(Sanitize.inline(path)) from schema version \(from) to \(to).\n")
+                context.console.write("Migrated \(Sanitize.inline(PostgresLocation.withoutPassword(path))) from schema version \(from) to \(to).\n")
             }
             return
         }
         let source = from ?? database.path(in: context)
         let store = try StoreFactory.open(source, access: .read)
         if store.ownedFiles.contains(to) || source == to {
-            throw CommandError.cannotWrite(path: to, reason: "it is the project being copied")
+            throw CommandError.cannotWrite(path: PostgresLocation.withoutPassword(to), reason: "it is the project being copied")
         }
         let summary = try ProjectCopy.copy(from: store, to: to)
         let copy = try StoreFactory.open(to, access: .read)

@@ -579,15 +579,17 @@ final class PostgresLink: SQLConnection {
             lastLoss = failure
             throw failure
         }
-        var text = ByteBuffer()
-        text.reserveCapacity(rows.count * 256)
+        // COPY's text format is built as plain bytes, then handed over as one buffer.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rows.count * 256)
         for row in rows {
             for (index, value) in row.enumerated() {
-                if index > 0 { text.writeInteger(UInt8(ascii: "\t")) }
-                PostgresSQL.appendCopyField(value, to: &text)
+                if index > 0 { bytes.append(UInt8(ascii: "\t")) }
+                PostgresSQL.appendCopyField(value, to: &bytes)
             }
-            text.writeInteger(UInt8(ascii: "\n"))
+            bytes.append(UInt8(ascii: "\n"))
         }
+        let text = ByteBuffer(bytes: bytes)
         let outcome = OutcomeBox()
         let executor = CallingThreadExecutor()
         Self.startCopy(connection: connection, table: table, columns: columns, payload: text, outcome: outcome, on: executor)
@@ -904,27 +906,30 @@ enum PostgresSQL {
     }
 
     /// One field of COPY's text format: \N for NULL; backslash, tab, newline and carriage return escaped.
-    static func appendCopyField(_ value: SQLValue, to buffer: inout ByteBuffer) {
+    static func appendCopyField(_ value: SQLValue, to buffer: inout [UInt8]) {
         switch value {
-        case .null: buffer.writeString("\\N")
-        case .integer(let v): buffer.writeString(String(v))
-        case .real(let v): buffer.writeString(v.isFinite ? "\(v)" : (v.isNaN ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")))
-        case .text(let v):
-            for byte in v.utf8 {
-                switch byte {
-                case UInt8(ascii: "\\"): buffer.writeString("\\\\")
-                case UInt8(ascii: "\t"): buffer.writeString("\\t")
-                case UInt8(ascii: "\n"): buffer.writeString("\\n")
-                case UInt8(ascii: "\r"): buffer.writeString("\\r")
-                default: buffer.writeInteger(byte)
+        case .null: buffer += [UInt8(ascii: "\\"), UInt8(ascii: "N")]
+        case .integer(let v): buffer += String(v).utf8
+        case .real(let v): buffer += (v.isFinite ? "\(v)" : (v.isNaN ? "NaN" : (v > 0 ? "Infinity" : "-Infinity"))).utf8
+        case .text(var v):
+            v.withUTF8 { utf8 in
+                for byte in utf8 {
+                    switch byte {
+                    case UInt8(ascii: "\\"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                    case UInt8(ascii: "\t"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+                    case UInt8(ascii: "\n"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                    case UInt8(ascii: "\r"): buffer += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                    default: buffer.append(byte)
+                    }
                 }
             }
         case .blob(let bytes):
-            buffer.writeString("\\\\x")
+            // bytea's hex form, its backslash escaped for COPY.
+            buffer += [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "x")]
             let digits = Array("0123456789abcdef".utf8)
             for byte in bytes {
-                buffer.writeInteger(digits[Int(byte >> 4)])
-                buffer.writeInteger(digits[Int(byte & 0xF)])
+                buffer.append(digits[Int(byte >> 4)])
+                buffer.append(digits[Int(byte & 0xF)])
             }
         }
     }

@@ -307,6 +307,7 @@ public final class PostgresStore: SQLStore {
         }
         let store = PostgresStore(link: link, readOnly: access == .read)
         guard try store.hasProject() else { throw .noProject(path: location) }
+        if access == .write { try store.linkUnchainedEvents() }
         store.reconnects = true
         return store
     }
