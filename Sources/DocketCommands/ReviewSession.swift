@@ -215,7 +215,8 @@ final class ReviewSession {
         ended = true
         if let current {
             if current.given.isEmpty {
-                try? store.release(assignment: current.assignment, at: clock())
+                // A lease not given back (a lost server) simply expires.
+                _ = try? store.withoutWaiting { try store.release(assignment: current.assignment, at: clock()) }
             } else if !json {
                 say("\(Sanitize.inline(current.id)) stays yours, with what you gave; your next review session resumes it.")
             }
@@ -234,7 +235,8 @@ final class ReviewSession {
         let now = clock()
         let half = Int64(definition.leaseSeconds) * 500
         if force || item.expiresAt.milliseconds - now.milliseconds < half {
-            if let end = try? store.renew(assignment: item.assignment, at: now) { current?.expiresAt = end }
+            // Never wait for a lost server here: this runs at the prompt, and the next answer reconnects.
+            if let end = try? store.withoutWaiting({ try store.renew(assignment: item.assignment, at: now) }) { current?.expiresAt = end }
         }
         store.idle()
     }

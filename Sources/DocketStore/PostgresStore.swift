@@ -117,6 +117,13 @@ public final class PostgresStore: SQLStore {
     /// `transaction`). The loss is the one the link saw during the attempt (`lastLoss`), so it
     /// counts however the error reached here: a nested read inside a write has already turned
     /// it into a `StoreError`. Reconnecting is given up `reconnectSeconds` after the first loss.
+    public override func withoutWaiting<T>(_ body: () throws -> T) rethrows -> T {
+        let before = reconnects
+        reconnects = false
+        defer { reconnects = before }
+        return try body()
+    }
+
     override func retryingOnLostConnection<T>(_ body: () throws -> T) throws -> T {
         var deadline: ContinuousClock.Instant?
         while true {

@@ -263,6 +263,10 @@ public protocol MaintenanceStore: AnyObject {
     /// Receives a sentence while the store waits for its server (PostgreSQL: reconnecting after
     /// a lost connection), so a person knows why nothing happens.
     func setWaitNotice(_ notice: @escaping (String) -> Void)
+    /// Runs `body` without waiting for a lost server (PostgreSQL: no reconnecting; a lost
+    /// connection fails at once and the next call makes it again), for work that may be skipped,
+    /// such as renewing a lease while the reviewer sits at the prompt.
+    func withoutWaiting<T>(_ body: () throws -> T) rethrows -> T
     /// Writes a consistent copy of the project to the new file `target`, while others keep
     /// working, through `temporary` (an empty private file the caller created beside it), which
     /// is renamed into place; a failed backup leaves nothing behind.
