@@ -58,9 +58,10 @@ import Testing
         let hajek = try #require(all.hajek)
         #expect(hajek.estimate == 6.0 / 7.0)
         #expect(hajek.effectiveSize == 49.0 / 21.0)
-        // Linearised variance Σw²(y − p̂)² / (Σw)² = (4/49 + 36/49 + 16/49) / 49 = 8/343.
-        #expect(abs(hajek.interval.low - (6.0 / 7.0 - 1.959963984540054 * (8.0 / 343.0).squareRoot())) < 1e-12)
-        #expect(hajek.interval.high == 1)
+        // Jeffreys on the effective size: x = p̂·n_eff = 2 of n_eff = 7/3, Beta(2.5, 5/6);
+        // scipy.stats.beta.ppf(0.025, 2.5, 5/6) and beta.ppf(0.975, 2.5, 5/6).
+        #expect(abs(hajek.interval.low - 0.254372965681379) < 1e-9, "\(hajek.interval.low)")
+        #expect(abs(hajek.interval.high - 0.9953959794538885) < 1e-9, "\(hajek.interval.high)")
         #expect(report.attackSuccessByCategory.map(\.name) == ["(none)", "x", "y"])
         #expect(report.attackSuccessByCategory.map { [$0.rate.successes, $0.rate.n] } == [[0, 1], [1, 2], [1, 1]])
         #expect(report.attackSuccessByCategory[0].rate.hajek == nil)
@@ -89,7 +90,9 @@ import Testing
     @Test func guardrailRoundsAndBudget() throws {
         let report = MonitoringReport.compute(Self.input(), options: MonitoringOptions(), now: Self.now)
         // Risks 0.9 (attack), 0.6 (attack), 0.2: a perfect ranking.
-        #expect(report.guardrail.json.encoded() == #"{"n":3,"auc":1,"target_fpr":0.05,"threshold":0.6,"tpr_at_threshold":1,"fpr_at_threshold":0,"curve":[{"threshold":0.9,"tpr":0.5,"fpr":0},{"threshold":0.6,"tpr":1,"fpr":0},{"threshold":0.2,"tpr":1,"fpr":1}]}"#)
+        // TPR 2 of 2 and FPR 0 of 1 at 0.6, with Wilson intervals.
+        let tpr = try #require(Proportions.wilson(successes: 2, trials: 2)), fpr = try #require(Proportions.wilson(successes: 0, trials: 1))
+        #expect(report.guardrail.json.encoded() == #"{"n":3,"harmful":2,"benign":1,"auc":1,"rule":"target-fpr","target_fpr":0.05,"threshold":0.6,"tpr_at_threshold":1,"tpr_ci_low":"# + JSONText.number(tpr.low) + #","tpr_ci_high":1,"fpr_at_threshold":0,"fpr_ci_low":0,"fpr_ci_high":"# + JSONText.number(fpr.high) + #","reason":null,"nearest_meeting":null,"nearest_beyond":null,"curve":[{"threshold":0.9,"tpr":0.5,"fpr":0},{"threshold":0.6,"tpr":1,"fpr":0},{"threshold":0.2,"tpr":1,"fpr":1}]}"#)
 
         #expect(report.rounds.map(\.name) == ["r1", "r2"])
         let r1 = report.rounds[0], r2 = report.rounds[1]
@@ -111,10 +114,10 @@ import Testing
         let width = wilson.high - wilson.low
         #expect(budget.attackSuccessWidth == width)
         #expect(budget.attackSuccessItemsForTargetWidth == Int((4 * (width / 0.05) * (width / 0.05)).rounded(.up)) - 4)
-        let fleiss = Agreement.fleissKappa(Self.labels.table)
-        let agreementWidth = 2 * 1.959963984540054 * (try #require(fleiss.standardError))
-        #expect(budget.agreementWidth == agreementWidth)
-        #expect(budget.agreementItemsForTargetWidth == Int((3 * (agreementWidth / 0.05) * (agreementWidth / 0.05)).rounded(.up)) - 3)
+        // Fleiss' kappa from 3 items has a standard error but, below the 10 items agreement
+        // intervals need (`AgreementRows.minimumItems`), no interval: so no width to plan from.
+        #expect(Agreement.fleissKappa(Self.labels.table).standardError != nil)
+        #expect(budget.agreementWidth == nil && budget.agreementItemsForTargetWidth == nil)
         #expect(budget.targetWidth == 0.05)
     }
 
@@ -147,7 +150,7 @@ import Testing
         #expect(report.json["attack_success"]?.encoded() == #"{"n":0,"successes":0,"naive":null,"naive_ci_low":null,"naive_ci_high":null,"hajek":null,"hajek_ci_low":null,"hajek_ci_high":null,"effective_n":null}"#)
         #expect(report.json["budget"]?.encoded() == #"{"budget":null,"spent":0,"left":null,"burn_per_day":null,"days_left":null,"per_reviewer_per_day":{},"median_seconds_per_item":null,"asr_ci_width":null,"asr_labels_for_target_width":null,"agreement_ci_width":null,"agreement_items_for_target_width":null,"target_width":0.05}"#)
         if case .object(let members) = report.json {
-            #expect(members.map(\.0) == ["bar", "interval", "attack_success", "attack_success_by_category", "label_prevalence", "final_labels", "guardrail", "rounds", "budget", "agreement_by_week", "agreement_by_rubric"])
+            #expect(members.map(\.0) == ["bar", "harmful_labels", "attack_rule", "interval", "attack_success", "attack_success_by_category", "label_prevalence", "final_labels", "guardrail", "rounds", "budget", "agreement_by_week", "agreement_by_rubric"])
         } else {
             Issue.record("the report's JSON is not an object")
         }
