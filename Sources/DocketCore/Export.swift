@@ -81,49 +81,254 @@ public struct SplitPlan: Equatable, Sendable {
     }
 }
 
-/// Groups near-duplicate items by embedding so a split never separates them: items whose unit
-/// embeddings lie within `radius` (Euclidean) are joined, transitively. Candidates are found by
-/// sign-random-projection hashing (12 hyperplanes from a seeded generator), so near-duplicates
-/// share a bucket with high probability; only pairs within a bucket are compared.
-/// Complexity: O(n · 12 · d) to hash, plus the pairs within buckets.
+/// Groups near-duplicate items by embedding so a split never separates them: items whose
+/// embeddings lie within `radius` (Euclidean, on the stored unit vectors, computed in double
+/// precision) are joined, transitively. The groups are exactly the connected components of the
+/// graph "distance ≤ radius": every such pair is found, none is missed.
+///
+/// How, exactly: each embedding is projected onto m ≤ 8 orthonormal directions (the principal
+/// directions of a fixed sample of the data, so the projections spread the items as much as
+/// possible). An orthonormal projection never lengthens a vector, so a pair within the radius is
+/// within it in the projection too; a k-d tree over the projections finds every pair within the
+/// radius there (a superset, with no misses), and each candidate is verified with its full
+/// distance before it joins two groups (union–find). Candidate generation is where the speed
+/// comes from; completeness comes from the contraction, so it never depends on luck (the earlier
+/// sign-random-projection buckets missed pairs that straddled a hyperplane).
+///
+/// Complexity: O(n·d·m) to project, O(n log n) to build the tree, and per item the tree nodes
+/// within the radius plus the verified candidates (O(d) each): near-linear when the projections
+/// spread the items wider than the radius, as clustered embeddings do; on data with no
+/// structure at all (isotropic vectors in many dimensions) the candidates approach all pairs.
 public enum NearDuplicateClusters {
-    public static func clusters(ids: [String], embeddings: [[Float]], radius: Float = 0.2, seed: UInt64 = 1) -> [String: String] {
-        guard let dimension = embeddings.first?.count, dimension > 0 else { return [:] }
-        var generator = SplitMix64(seed: seed)
-        let planes = (0..<12).map { _ in (0..<dimension).map { _ in Float(generator.nextUnit() * 2 - 1) } }
-        var buckets: [UInt16: [Int]] = [:]
-        for (index, vector) in embeddings.enumerated() where vector.count == dimension {
-            var code: UInt16 = 0
-            for (bit, plane) in planes.enumerated() {
-                var dot: Float = 0
-                for k in 0..<dimension { dot += plane[k] * vector[k] }
-                if dot >= 0 { code |= 1 << UInt16(bit) }
-            }
-            buckets[code, default: []].append(index)
+    /// The radius `export --group-by cluster` uses.
+    public static let defaultRadius: Float = 0.2
+
+    public static func clusters(ids: [String], embeddings: [[Float]], radius: Float = defaultRadius, seed: UInt64 = 1) -> [String: String] {
+        let groups = components(embeddings: embeddings, radius: Double(radius))
+        // A cluster is named after its smallest member's id.
+        var smallest: [Int: String] = [:]
+        for index in embeddings.indices {
+            let root = groups[index]
+            if let known = smallest[root], known <= ids[index] { continue }
+            smallest[root] = ids[index]
         }
-        var parent = Array(0..<embeddings.count)
+        var names: [String: String] = [:]
+        for index in embeddings.indices { names[ids[index]] = smallest[groups[index]]! }
+        return names
+    }
+
+    /// The connected component of each embedding (an index of one of its members) under
+    /// "distance ≤ radius". Embeddings whose dimension differs from the first one's are alone.
+    public static func components(embeddings: [[Float]], radius: Double) -> [Int] {
+        let n = embeddings.count
+        var parent = Array(0..<n)
         func find(_ x: Int) -> Int {
             var x = x
             while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
             return x
         }
-        let limit = radius * radius
-        for members in buckets.values where members.count > 1 {
-            for a in 0..<members.count {
-                for b in (a + 1)..<members.count {
-                    let u = embeddings[members[a]], v = embeddings[members[b]]
-                    var sum: Float = 0
-                    for k in 0..<dimension { let d = u[k] - v[k]; sum += d * d }
-                    if sum <= limit {
-                        let ra = find(members[a]), rb = find(members[b])
-                        if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
+        guard let d = embeddings.first?.count, d > 0, n > 1 else { return parent }
+        let members = (0..<n).filter { embeddings[$0].count == d }
+        var flat = [Double](repeating: 0, count: members.count * d)
+        for (row, index) in members.enumerated() {
+            let vector = embeddings[index]
+            for k in 0..<d { flat[row * d + k] = Double(vector[k]) }
+        }
+        let directions = principalDirections(flat, rows: members.count, dimension: d, count: min(8, d))
+        let m = directions.count / d
+        var projected = [Double](repeating: 0, count: members.count * m)
+        flat.withUnsafeBufferPointer { x in
+            directions.withUnsafeBufferPointer { u in
+                projected.withUnsafeMutableBufferPointer { p in
+                    for row in 0..<members.count {
+                        for c in 0..<m {
+                            var dot = 0.0
+                            for k in 0..<d { dot += x[row * d + k] * u[c * d + k] }
+                            p[row * m + c] = dot
+                        }
                     }
                 }
             }
         }
-        // A cluster is named after its smallest member's id.
-        var names: [String: String] = [:]
-        for index in embeddings.indices { names[ids[index]] = ids[find(index)] }
-        return names
+        let limit = radius * radius
+        // The projection is orthonormal up to rounding: a hair of slack keeps every true pair.
+        let slack = radius + 1e-9 * (1 + radius)
+        let tree = KDTree(points: projected, dimension: m)
+        flat.withUnsafeBufferPointer { x in
+            tree.pairs(within: slack) { a, b in
+                var sum = 0.0
+                let ra = a * d, rb = b * d
+                for k in 0..<d {
+                    let diff = x[ra + k] - x[rb + k]
+                    sum += diff * diff
+                    if sum > limit { return }
+                }
+                let ca = find(members[a]), cb = find(members[b])
+                if ca != cb { parent[max(ca, cb)] = min(ca, cb) }
+            }
+        }
+        return (0..<n).map(find)
+    }
+
+    /// Up to `count` orthonormal directions of largest variance of a fixed sample of the rows (at
+    /// most 4,096, evenly spaced), by power iteration with deflation, completed with coordinate
+    /// axes when the data have fewer directions of spread. Deterministic. O(sample · d · count · 20).
+    static func principalDirections(_ x: [Double], rows: Int, dimension d: Int, count: Int) -> [Double] {
+        let step = max(1, rows / 4096)
+        let sample = Array(stride(from: 0, to: rows, by: step))
+        var mean = [Double](repeating: 0, count: d)
+        for row in sample { for k in 0..<d { mean[k] += x[row * d + k] } }
+        for k in 0..<d { mean[k] /= Double(max(1, sample.count)) }
+        var centred = [Double](repeating: 0, count: sample.count * d)
+        for (i, row) in sample.enumerated() { for k in 0..<d { centred[i * d + k] = x[row * d + k] - mean[k] } }
+        var basis: [[Double]] = []
+        func orthonormalise(_ v: inout [Double]) -> Bool {
+            for _ in 0..<2 {
+                for b in basis {
+                    var dot = 0.0
+                    for k in 0..<d { dot += v[k] * b[k] }
+                    for k in 0..<d { v[k] -= dot * b[k] }
+                }
+            }
+            var norm = 0.0
+            for k in 0..<d { norm += v[k] * v[k] }
+            norm = norm.squareRoot()
+            guard norm > 1e-12 else { return false }
+            for k in 0..<d { v[k] /= norm }
+            return true
+        }
+        var generator = SplitMix64(seed: 0x5EED)
+        while basis.count < count {
+            var v = (0..<d).map { _ in generator.nextUnit() - 0.5 }
+            guard orthonormalise(&v) else { break }
+            var found = true
+            for _ in 0..<20 {
+                // v ← Cᵀ(C v), C the centred sample: the covariance times v, up to a factor.
+                var next = [Double](repeating: 0, count: d)
+                for i in 0..<sample.count {
+                    var dot = 0.0
+                    for k in 0..<d { dot += centred[i * d + k] * v[k] }
+                    if dot != 0 { for k in 0..<d { next[k] += dot * centred[i * d + k] } }
+                }
+                guard orthonormalise(&next) else { found = false; break }
+                v = next
+            }
+            if !found { break }
+            basis.append(v)
+        }
+        // Too little spread for more principal directions: coordinate axes complete the basis.
+        var axis = 0
+        while basis.count < count, axis < d {
+            var v = [Double](repeating: 0, count: d)
+            v[axis] = 1
+            axis += 1
+            if orthonormalise(&v) { basis.append(v) }
+        }
+        return basis.flatMap { $0 }
+    }
+}
+
+/// A k-d tree over points in a few dimensions, for the pairs within a radius (Euclidean). Each
+/// node keeps the bounding box of its points; a query skips a node whose box lies farther than the
+/// radius (the distance to a box is a lower bound on the distance to every point in it).
+struct KDTree {
+    let points: [Double]
+    let dimension: Int
+    /// Point indices, reordered so each node is a contiguous range.
+    var order: [Int]
+    var starts: [Int] = [], ends: [Int] = [], lefts: [Int] = [], rights: [Int] = []
+    /// Per node, the box: low and high per dimension (node × dimension).
+    var lows: [Double] = [], highs: [Double] = []
+    static let leafSize = 16
+
+    init(points: [Double], dimension: Int) {
+        self.points = points
+        self.dimension = dimension
+        order = Array(0..<(dimension == 0 ? 0 : points.count / dimension))
+        if !order.isEmpty { _ = build(0, order.count) }
+    }
+
+    /// Builds the node over order[start..<end] (median split on the axis of widest spread); returns its index.
+    private mutating func build(_ start: Int, _ end: Int) -> Int {
+        let index = starts.count
+        starts.append(start); ends.append(end); lefts.append(-1); rights.append(-1)
+        var axis = 0, widest = -1.0
+        for a in 0..<dimension {
+            var low = Double.infinity, high = -Double.infinity
+            for i in start..<end { let v = points[order[i] * dimension + a]; low = min(low, v); high = max(high, v) }
+            lows.append(low)
+            highs.append(high)
+            if high - low > widest { widest = high - low; axis = a }
+        }
+        guard end - start > Self.leafSize, widest > 0 else { return index }
+        let middle = (start + end) / 2
+        select(middle, start, end, axis)
+        let left = build(start, middle)
+        let right = build(middle, end)
+        lefts[index] = left
+        rights[index] = right
+        return index
+    }
+
+    /// Quickselect: puts the k-th smallest (on `axis`) of order[start..<end] at k, smaller before, larger after.
+    private mutating func select(_ k: Int, _ start: Int, _ end: Int, _ axis: Int) {
+        var low = start, high = end - 1
+        let d = dimension
+        order.withUnsafeMutableBufferPointer { order in
+            points.withUnsafeBufferPointer { p in
+                while low < high {
+                    let pivot = p[order[(low + high) / 2] * d + axis]
+                    var i = low, j = high
+                    while i <= j {
+                        while p[order[i] * d + axis] < pivot { i += 1 }
+                        while p[order[j] * d + axis] > pivot { j -= 1 }
+                        if i <= j { order.swapAt(i, j); i += 1; j -= 1 }
+                    }
+                    if k <= j { high = j } else if k >= i { low = i } else { return }
+                }
+            }
+        }
+    }
+
+    /// Calls `body(a, b)` once for every pair a < b whose points lie within `radius`.
+    func pairs(within radius: Double, _ body: (Int, Int) -> Void) {
+        let r2 = radius * radius
+        let d = dimension
+        var stack: [Int] = []
+        points.withUnsafeBufferPointer { p in
+            lows.withUnsafeBufferPointer { lows in
+                highs.withUnsafeBufferPointer { highs in
+                    for a in 0..<order.count {
+                        stack.removeAll(keepingCapacity: true)
+                        stack.append(0)
+                        while let node = stack.popLast() {
+                            // The squared distance from the point to the node's box.
+                            var gap = 0.0
+                            for c in 0..<d {
+                                let q = p[a * d + c]
+                                let below = lows[node * d + c] - q, above = q - highs[node * d + c]
+                                if below > 0 { gap += below * below } else if above > 0 { gap += above * above }
+                            }
+                            if gap > r2 { continue }
+                            if lefts[node] < 0 {
+                                for i in starts[node]..<ends[node] {
+                                    let b = order[i]
+                                    guard b > a else { continue }
+                                    var sum = 0.0
+                                    for c in 0..<d {
+                                        let diff = p[a * d + c] - p[b * d + c]
+                                        sum += diff * diff
+                                    }
+                                    if sum <= r2 { body(a, b) }
+                                }
+                                continue
+                            }
+                            stack.append(lefts[node])
+                            stack.append(rights[node])
+                        }
+                    }
+                }
+            }
+        }
     }
 }
