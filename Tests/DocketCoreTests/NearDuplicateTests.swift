@@ -119,3 +119,57 @@ import Testing
         #expect(NearDuplicateClusters.components(embeddings: atRadius, radius: 0.2) == [0, 0])
     }
 }
+
+/// The pigeonhole filter's own structure: blocks, shares, and pairs at its boundaries.
+@Suite struct NearDuplicateBlockTests {
+    @Test func blocksAreConsecutiveAndEven() {
+        #expect(NearDuplicateClusters.blocks(of: Array(0..<20), width: 8) == [Array(0..<7), Array(7..<14), Array(14..<20)])
+        #expect(NearDuplicateClusters.blocks(of: Array(0..<16), width: 8) == [Array(0..<8), Array(8..<16)])
+        #expect(NearDuplicateClusters.blocks(of: [0, 2, 5], width: 8) == [[0, 2, 5]])
+        #expect(NearDuplicateClusters.blocks(of: [], width: 8).isEmpty)
+    }
+
+    @Test func sharesFollowTheVariances() {
+        let shares = NearDuplicateClusters.shares(variances: [1, 1, 2, 0], blocks: [[0, 1], [2, 3]], limit: 0.04)
+        #expect(shares == [0.02, 0.02])
+        #expect(NearDuplicateClusters.shares(variances: [3, 1], blocks: [[0], [1]], limit: 1) == [0.75, 0.25])
+        #expect(NearDuplicateClusters.shares(variances: [0, 0], blocks: [[0], [1]], limit: 0.04) == [0.02, 0.02])
+    }
+
+    /// Vectors in 24 dimensions (three blocks of 8): pairs whose difference is spread evenly over
+    /// the blocks so each block is near its share (the pigeonhole's boundary), pairs whose whole
+    /// difference lies in one block or one coordinate, at 0.15, just inside, at and just outside the
+    /// radius; the groups equal brute force's (35 pairs within 0.2 once stored as Float32).
+    @Test func pairsAtTheBlockBoundaries() {
+        var generator = SplitMix64(seed: 11)
+        var vectors: [[Float]] = []
+        for pair in 0..<60 {
+            var base = (0..<24).map { _ in generator.nextUnit() * 2 - 1 }
+            let norm = base.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            base = base.map { $0 / norm }
+            var step = [Double](repeating: 0, count: 24)
+            switch pair % 3 {
+            case 0: for k in 0..<24 { step[k] = k % 2 == 0 ? 1 : -1 }  // spread over every block
+            case 1: for k in 8..<16 { step[k] = 1 }  // all in the middle block
+            default: step[23] = 1  // one coordinate of the last block
+            }
+            let length = step.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let distance = [0.2, 0.1999, 0.2001, 0.15][pair % 4]
+            vectors.append(base.map(Float.init))
+            vectors.append(zip(base, step).map { Float($0 + distance * $1 / length) })
+        }
+        let found = NearDuplicateClusters.components(embeddings: vectors, radius: 0.2)
+        let truth = NearDuplicateTests.bruteForce(vectors, radius: 0.2)
+        #expect(NearDuplicateTests.samePartition(found, truth.components))
+        #expect(truth.pairs.count == 35)
+    }
+
+    /// A coordinate that never varies is left out of the blocks (it adds nothing to any distance);
+    /// vectors that are all equal form one group; a vector with a NaN is alone.
+    @Test func constantCoordinatesAndNonFiniteValues() {
+        let flat: [[Float]] = [[0.6, 0.8, 0], [0.6, 0.8, 0], [0.6, 0.8, 0]]
+        #expect(NearDuplicateClusters.components(embeddings: flat, radius: 0.2) == [0, 0, 0])
+        let mixed: [[Float]] = [[0.5, 0.5, 0.5], [0.5, 0.6, 0.5], [0.5, .nan, 0.5], [0.5, 0.9, 0.5], [0.5, 1.05, 0.5]]
+        #expect(NearDuplicateClusters.components(embeddings: mixed, radius: 0.2) == [0, 0, 2, 3, 3])
+    }
+}
