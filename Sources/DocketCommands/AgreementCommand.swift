@@ -87,7 +87,7 @@ struct AgreementCommand: ContextCommand {
             for i in 0..<data.table.items {
                 for r in 0..<data.table.raters where data.table[i, r] != nil { present.append(data.rubrics[i * data.table.raters + r]) }
             }
-            let versions: [Int?] = Set(present.compactMap { $0 }).sorted().map { $0 } + (present.contains(nil) ? [nil] : [])
+            let versions = RubricGroups.versions(of: present)
             for version in versions {
                 var sub = data
                 var values = RatingTable(items: data.table.items, raters: data.table.raters, categories: data.table.categories)
@@ -95,7 +95,7 @@ struct AgreementCommand: ContextCommand {
                     for r in 0..<data.table.raters where data.rubrics[i * data.table.raters + r] == version { values[i, r] = data.table[i, r] }
                 }
                 sub.table = values
-                rows += compute(sub, metrics: chosen, weights: weighting, level: measurement, group: "rubric=" + (version.map(String.init) ?? "none"))
+                rows += compute(sub, metrics: chosen, weights: weighting, level: measurement, group: "rubric=" + RubricGroups.name(version))
             }
         default:  // reviewer-pair
             rows = compute(data, metrics: ["pairwise"], weights: weighting, level: measurement, group: nil)

@@ -27,7 +27,9 @@ import Testing
         #expect(!fitted.contains("nan") && !fitted.contains(" 1 iterations"), "\(fitted)")
     }
 
-    /// Labels imported without a rubric version are a group of their own under --by rubric.
+    /// Labels imported without a rubric version are a group of their own under --by rubric, in
+    /// agreement, drift and the report alike (one rule, `RubricGroups` in the core); drift does not
+    /// test that group against a version.
     @Test func unversionedLabelsAreTheirOwnRubricGroup() throws {
         let sandbox = Sandbox()
         sandbox.run("init --labels safe,unsafe --seed 1")
@@ -44,6 +46,13 @@ import Testing
         #expect(groups.map { $0["n_labels"]! } == [.number(12), .number(12)])
         let report = try JSON.parse(sandbox.run("report --json").output)
         #expect(report["agreement_by_rubric"]!.arrayValue.map { $0["rubric"]! } == [.number(1), .null])
+        let drift = try JSON.parse(sandbox.run("drift --by rubric --json").output).arrayValue
+        #expect(drift.map { $0["group"]! } == [.string("rubric 1"), .string("rubric none")])
+        #expect(drift.map { $0["labels"]! } == [.number(12), .number(12)])
+        #expect(drift[1]["p_value"] == .null && drift[1]["psi"] == .null && drift[1]["shift"] == .bool(false))
+        #expect(drift[1]["comparison_reason"] == .string("labels without a rubric version have no place in the order of versions"))
+        let text = sandbox.run("drift --by rubric").output
+        #expect(text.split(separator: "\n").map { String($0.prefix(11)) } == ["Label distr", "rubric     ", "rubric 1   ", "rubric none"])
     }
 
     /// Agreement from two items: values, but no interval, and the reason in the table.

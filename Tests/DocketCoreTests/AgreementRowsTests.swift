@@ -39,3 +39,14 @@ import Testing
         #expect(first[0].low == again[0].low && first[0].high == again[0].high)
     }
 }
+
+/// The one rule for `--by rubric` groups.
+@Suite struct RubricGroupsTests {
+    @Test func versionsInOrderThenUnversioned() {
+        #expect(RubricGroups.versions(of: [2, nil, 1, 2]) == [1, 2, nil])
+        #expect(RubricGroups.versions(of: [3, 1]) == [1, 3])
+        #expect(RubricGroups.versions(of: [nil, nil]) == [nil])
+        #expect(RubricGroups.versions(of: [Int?]()) == [])
+        #expect(RubricGroups.name(nil) == "none" && RubricGroups.name(4) == "4")
+    }
+}

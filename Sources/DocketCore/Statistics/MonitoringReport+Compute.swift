@@ -323,7 +323,7 @@ extension MonitoringReport {
     static func agreementByRubric(_ labels: ReportLabelTable, level: MeasurementLevel) -> [RubricAgreement] {
         func rubric(_ cell: Int) -> Int? { cell < labels.rubrics.count ? labels.rubrics[cell] : nil }
         let given = labels.table.values.indices.filter { !labels.table.values[$0].isNaN }
-        let versions = Set(given.compactMap(rubric)).sorted().map { Optional($0) } + (given.contains { rubric($0) == nil } ? [nil] : [])
+        let versions = RubricGroups.versions(of: given.lazy.map(rubric))
         return versions.map { version in
             let alpha = Agreement.krippendorffAlpha(labels.keeping { rubric($0) == version }, level: alphaLevel(level))
             return RubricAgreement(rubric: version, alpha: alpha.value, reason: alpha.reason)
