@@ -24,6 +24,10 @@ enum ReportHTML {
              r.hajek.map { Format.fixed($0.effectiveSize, 1) } ?? "-"]
         }
     }
+    /// The reasons a Hájek estimate is undefined, the text report's lines, one paragraph each.
+    static func notes(_ lines: [String]) -> String {
+        lines.map { "<p class=\"note\">\(SVGChart.escape($0))</p>\n" }.joined()
+    }
     static let rateHeader = ["", "n", "yes", "naive", "95% CI", "Hájek", "95% CI", "n_eff"]
 
     static func thresholdRow(_ name: String, _ p: ThresholdAnalysis.Point?) -> [String]? {
@@ -38,9 +42,11 @@ enum ReportHTML {
         let rates = [("all", report.attackSuccess)] + report.attackSuccessByCategory.map { ($0.name, $0.rate) }
         body += SVGChart.intervals(title: "Attack success rate with 95% intervals", yLabel: "share of reviewed items", rows: rates.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"])
         body += SVGChart.table(rateHeader, rateRows(rates), caption: "Attack success: \(report.attackRule)")
+        body += notes(ReportText.hajekNotes(rates))
         let prevalence = report.labelPrevalence.map { ($0.name, $0.rate) }
         body += SVGChart.intervals(title: "Label prevalence with 95% intervals", yLabel: "share of labelled items", rows: prevalence.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"])
         body += SVGChart.table(rateHeader, rateRows(prevalence), caption: "Final labels among reviewed items")
+        body += notes(ReportText.hajekNotes(prevalence))
 
         // Guardrail: the ROC with the chosen threshold marked, and the trade-off by threshold.
         let roc = report.guardrail.roc

@@ -51,6 +51,20 @@ enum ReportText {
         return out
     }
 
+    /// One line per reason the Hájek estimate is undefined, naming the rows it applies to, for
+    /// the text and the HTML report alike: "Hájek undefined for cyber, fraud: no exploration picks
+    /// in this category, so the selection cannot be corrected; only the naive rate is shown."
+    static func hajekNotes(_ rows: [(String, MonitoringReport.Rate)]) -> [String] {
+        var reasons: [String] = []
+        var names: [String: [String]] = [:]
+        for (name, rate) in rows {
+            guard rate.hajek == nil, let reason = rate.hajekReason else { continue }
+            if names[reason] == nil { reasons.append(reason) }
+            names[reason, default: []].append(name)
+        }
+        return reasons.map { "Hájek undefined for \(names[$0]!.joined(separator: ", ")): \($0); only the naive rate is shown." }
+    }
+
     static func render(_ report: MonitoringReport, width: Int) -> String {
         var out = "Attack success rate (\(Sanitize.inline(report.attackRule)); \(report.interval.rawValue) intervals; Hájek corrects for selection, Jeffreys interval on n_eff)\n"
         func row(_ name: String, _ r: MonitoringReport.Rate) -> [String] {
@@ -58,10 +72,13 @@ enum ReportText {
              pct(r.hajek?.estimate), interval(r.hajek?.interval), r.hajek.map { Format.fixed($0.effectiveSize, 1) } ?? "-",
              bar(r.hajek?.estimate ?? r.naive)]
         }
-        let rows = [row("all", report.attackSuccess)] + report.attackSuccessByCategory.map { row(Sanitize.inline($0.name), $0.rate) }
-        out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: rows, rightAligned: [1, 2, 4, 6])
+        let attack = [("all", report.attackSuccess)] + report.attackSuccessByCategory.map { (Sanitize.inline($0.name), $0.rate) }
+        out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: attack.map(row), rightAligned: [1, 2, 4, 6])
+        for note in hajekNotes(attack) { out += note + "\n" }
         out += "\nLabel prevalence\n"
-        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: report.labelPrevalence.map { row(Sanitize.inline($0.name), $0.rate) }, rightAligned: [1, 2, 4, 6])
+        let prevalence = report.labelPrevalence.map { (Sanitize.inline($0.name), $0.rate) }
+        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: prevalence.map(row), rightAligned: [1, 2, 4, 6])
+        for note in hajekNotes(prevalence) { out += note + "\n" }
         out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small and the interval wide.\n"
         let finals = report.finalLabels
         if finals.items > 0 {

@@ -38,8 +38,20 @@ func reportProject() -> Sandbox {
         let asr = report["attack_success"]!
         #expect(asr["n"] == .number(6) && asr["successes"] == .number(2))
         #expect(asr["naive"] == .number(2.0 / 6.0))
-        // Exploration off: every selection had propensity 1, so Hájek equals the naive rate.
-        #expect(asr["hajek"] == .number(2.0 / 6.0))
+        // Exploration off: every selection was an exploit pick, so the selection cannot be
+        // corrected (Hájek would be the naive rate with n_eff = n): undefined, with the reason, in
+        // the JSON, the text and the HTML alike; the naive rate stays.
+        let reason = "no exploration picks among the reviewed items, so the selection cannot be corrected"
+        #expect(asr["hajek"] == .null && asr["effective_n"] == .null && asr["hajek_reason"] == .string(reason))
+        for category in ["x", "y"] {
+            #expect(report["attack_success_by_category"]?[category]?["hajek_reason"] == .string("no exploration picks in this category, so the selection cannot be corrected"))
+        }
+        let text = sandbox.run("report").output
+        #expect(text.contains("\nHájek undefined for all: \(reason); only the naive rate is shown.\n"), "\(text)")
+        #expect(text.contains("\nHájek undefined for x, y: no exploration picks in this category, so the selection cannot be corrected; only the naive rate is shown.\n"), "\(text)")
+        #expect(sandbox.run(["report", "--html", sandbox.path("report.html")]).status == 0)
+        let html = try String(contentsOfFile: sandbox.path("report.html"), encoding: .utf8)
+        #expect(html.contains("<p class=\"note\">Hájek undefined for all: \(reason); only the naive rate is shown.</p>"))
         let wilson = Proportions.wilson(successes: 2, trials: 6)!
         #expect(asr["naive_ci_low"] == .number(wilson.low) && asr["naive_ci_high"] == .number(wilson.high))
         let guardrail = report["guardrail"]!

@@ -11,11 +11,11 @@ import Testing
     /// Five served items: a1 and a2 in round r1, a3 to a5 in round r2; a5 not reviewed yet.
     /// Severity ≥ 2 (the bar) on a1 and a3. Selection probabilities 0.5, 1 and 0.25 (a4 has none).
     static let items = [
-        ReportItem(id: "a1", category: "x", risk: 0.9, propensity: 0.5, servedAt: at(hour), importedAt: at(hour), severity: 3, meanRating: 2, reviews: 2),
-        ReportItem(id: "a2", category: "x", risk: 0.2, propensity: 1, servedAt: at(2 * hour), importedAt: at(hour), severity: 0, meanRating: 4, reviews: 1),
-        ReportItem(id: "a3", category: "y", risk: 0.6, propensity: 0.25, servedAt: at(4 * day), importedAt: at(4 * day), severity: 2, reviews: 1),
+        ReportItem(id: "a1", category: "x", risk: 0.9, propensity: 0.5, policy: "explore", servedAt: at(hour), importedAt: at(hour), severity: 3, meanRating: 2, reviews: 2),
+        ReportItem(id: "a2", category: "x", risk: 0.2, propensity: 1, policy: "exploit", servedAt: at(2 * hour), importedAt: at(hour), severity: 0, meanRating: 4, reviews: 1),
+        ReportItem(id: "a3", category: "y", risk: 0.6, propensity: 0.25, policy: "explore", servedAt: at(4 * day), importedAt: at(4 * day), severity: 2, reviews: 1),
         ReportItem(id: "a4", servedAt: at(4 * day), importedAt: at(4 * day), severity: 1, meanRating: 5, reviews: 2),
-        ReportItem(id: "a5", category: "y", risk: 0.99, propensity: 0.5, servedAt: at(5 * day), importedAt: at(4 * day), severity: 3, reviews: 0),
+        ReportItem(id: "a5", category: "y", risk: 0.99, propensity: 0.5, policy: "explore", servedAt: at(5 * day), importedAt: at(4 * day), severity: 3, reviews: 0),
     ]
 
     /// Current labels of a1, a2 and a4 (ana, bo): a1 and a2 in the first week under rubric 1 and 2,
@@ -65,11 +65,38 @@ import Testing
         #expect(report.attackSuccessByCategory.map(\.name) == ["(none)", "x", "y"])
         #expect(report.attackSuccessByCategory.map { [$0.rate.successes, $0.rate.n] } == [[0, 1], [1, 2], [1, 1]])
         #expect(report.attackSuccessByCategory[0].rate.hajek == nil)
+        #expect(report.attackSuccessByCategory[0].rate.hajekReason == "no item here has a recorded selection probability, so the selection cannot be corrected")
+        #expect(report.attackSuccessByCategory[1].rate.hajekReason == nil)
         #expect(report.attackSuccessByCategory[1].rate.hajek?.estimate == 2.0 / 3.0)
         let clopper = MonitoringReport.compute(Self.input(), options: MonitoringOptions(bar: 3, interval: .clopperPearson), now: Self.now)
         #expect(clopper.attackSuccess.successes == 1)
         let exact = try #require(Proportions.clopperPearson(successes: 1, trials: 4))
         #expect(clopper.attackSuccess.naiveInterval == MonitoringReport.Interval(low: exact.low, high: exact.high))
+    }
+
+    /// A category reached only by exploit picks: every weight equal, so the Hájek estimate would be
+    /// the naive rate with n_eff = n, a certainty it does not have. It is undefined, with the
+    /// reason, in the struct and the JSON; the naive rate stays.
+    @Test func noExplorationPicksLeavesTheCorrectionUndefined() throws {
+        let exploitOnly = [
+            ReportItem(id: "z1", category: "z", risk: 0.9, propensity: 0.9, policy: "exploit", servedAt: Self.at(Self.hour), importedAt: Self.at(Self.hour), severity: 3, reviews: 1),
+            ReportItem(id: "z2", category: "z", risk: 0.8, propensity: 0.9, policy: "exploit", servedAt: Self.at(Self.hour), importedAt: Self.at(Self.hour), severity: 0, reviews: 1),
+        ]
+        var input = Self.input()
+        input.items += exploitOnly
+        let report = MonitoringReport.compute(input, options: MonitoringOptions(), now: Self.now)
+        let z = try #require(report.attackSuccessByCategory.first { $0.name == "z" }).rate
+        #expect(z.n == 2 && z.successes == 1 && z.naive == 0.5 && z.hajek == nil)
+        #expect(z.hajekReason == "no exploration picks in this category, so the selection cannot be corrected")
+        #expect(z.json["hajek"] == .null && z.json["effective_n"] == .null)
+        #expect(z.json["hajek_reason"] == .string("no exploration picks in this category, so the selection cannot be corrected"))
+        // Overall there are exploration picks (a1, a3), so the overall estimate stands.
+        #expect(report.attackSuccess.hajek != nil && report.attackSuccess.hajekReason == nil)
+        // With no exploration pick anywhere, the overall rate says so too.
+        input.items = exploitOnly
+        let none = MonitoringReport.compute(input, options: MonitoringOptions(), now: Self.now)
+        #expect(none.attackSuccess.hajek == nil)
+        #expect(none.attackSuccess.hajekReason == "no exploration picks among the reviewed items, so the selection cannot be corrected")
     }
 
     @Test func finalLabelsAndPrevalence() {
@@ -147,7 +174,7 @@ import Testing
         #expect(report.attackSuccessByCategory.isEmpty && report.rounds.isEmpty && report.agreementByWeek.isEmpty)
         #expect(report.guardrail.roc == nil)
         #expect(report.json["guardrail"]?.encoded() == #"{"n":0,"reason":"needs reviewed items with a model risk on both sides of the verdict"}"#)
-        #expect(report.json["attack_success"]?.encoded() == #"{"n":0,"successes":0,"naive":null,"naive_ci_low":null,"naive_ci_high":null,"hajek":null,"hajek_ci_low":null,"hajek_ci_high":null,"effective_n":null}"#)
+        #expect(report.json["attack_success"]?.encoded() == #"{"n":0,"successes":0,"naive":null,"naive_ci_low":null,"naive_ci_high":null,"hajek":null,"hajek_ci_low":null,"hajek_ci_high":null,"effective_n":null,"hajek_reason":null}"#)
         #expect(report.json["budget"]?.encoded() == #"{"budget":null,"spent":0,"left":null,"burn_per_day":null,"days_left":null,"per_reviewer_per_day":{},"median_seconds_per_item":null,"asr_ci_width":null,"asr_labels_for_target_width":null,"agreement_ci_width":null,"agreement_items_for_target_width":null,"target_width":0.05}"#)
         if case .object(let members) = report.json {
             #expect(members.map(\.0) == ["bar", "harmful_labels", "attack_rule", "interval", "attack_success", "attack_success_by_category", "label_prevalence", "final_labels", "guardrail", "rounds", "budget", "agreement_by_week", "agreement_by_rubric"])

@@ -193,22 +193,35 @@ extension MonitoringReport {
         let finalLabel = input.finalLabels.labelOf
         let harmful = Set(input.harmful)
         let attack = { (item: ReportItem) in item.severity >= bar || finalLabel[item.id].map(harmful.contains) == true }
-        func rate(_ items: [ReportItem], _ success: (ReportItem) -> Bool) -> Rate {
+        // The Hájek estimate needs exploration picks among the items: only they stand for the items
+        // the ranking passed over. Without any, every weight is the exploit pick's (1 − ε + ε/N),
+        // the estimate is the naive rate again and n_eff = n claims a certainty the data do not
+        // have, so it is undefined, with the reason.
+        func rate(_ items: [ReportItem], scope: String, _ success: (ReportItem) -> Bool) -> Rate {
             let k = items.filter(success).count, n = items.count
-            let weighted = items.compactMap { item in item.propensity.map { (outcome: success(item), propensity: $0) } }
+            let naive = n > 0 ? Double(k) / Double(n) : nil
+            let interval = options.interval.interval(successes: k, trials: n)
+            let weighted = items.compactMap { item in item.propensity.map { (outcome: success(item), propensity: $0, policy: item.policy) } }
+            guard n > 0 else { return Rate(n: n, successes: k, naive: naive, naiveInterval: interval, hajek: nil) }
+            guard !weighted.isEmpty else {
+                return Rate(n: n, successes: k, naive: naive, naiveInterval: interval, hajek: nil, hajekReason: Rate.noSelectionRecord)
+            }
+            guard weighted.contains(where: { $0.policy == SelectionPolicy.explore.rawValue }) else {
+                return Rate(n: n, successes: k, naive: naive, naiveInterval: interval, hajek: nil, hajekReason: Rate.noExplorationReason(scope))
+            }
             let hajek = Proportions.hajek(outcomes: weighted.map(\.outcome), propensities: weighted.map(\.propensity)).map {
                 Hajek(estimate: $0.estimate, interval: Interval(low: $0.low, high: $0.high), effectiveSize: $0.effectiveSize)
             }
-            return Rate(n: n, successes: k, naive: n > 0 ? Double(k) / Double(n) : nil, naiveInterval: options.interval.interval(successes: k, trials: n), hajek: hajek)
+            return Rate(n: n, successes: k, naive: naive, naiveInterval: interval, hajek: hajek)
         }
 
         // Attack success, overall and by category.
         let categories = Array(Set(reviewed.map { $0.category ?? "(none)" })).sorted()
-        let byCategory = categories.map { name in NamedRate(name: name, rate: rate(reviewed.filter { ($0.category ?? "(none)") == name }, attack)) }
+        let byCategory = categories.map { name in NamedRate(name: name, rate: rate(reviewed.filter { ($0.category ?? "(none)") == name }, scope: "in this category", attack)) }
 
         // Label prevalence among reviewed items with a final label.
         let labelled = reviewed.filter { finalLabel[$0.id] != nil }
-        let prevalence = input.labels.names.map { name in NamedRate(name: name, rate: rate(labelled) { finalLabel[$0.id] == name }) }
+        let prevalence = input.labels.names.map { name in NamedRate(name: name, rate: rate(labelled, scope: "among the labelled items") { finalLabel[$0.id] == name }) }
 
         // Guardrail threshold trade-off.
         let scored = reviewed.compactMap { item in item.risk.map { (risk: $0, positive: attack(item)) } }
@@ -223,7 +236,7 @@ extension MonitoringReport {
 
         return MonitoringReport(
             bar: bar, harmfulLabels: input.harmful, interval: options.interval,
-            attackSuccess: rate(reviewed, attack), attackSuccessByCategory: byCategory,
+            attackSuccess: rate(reviewed, scope: "among the reviewed items", attack), attackSuccessByCategory: byCategory,
             labelPrevalence: prevalence, finalLabels: input.finalLabels.summary,
             guardrail: Guardrail(n: scored.count, roc: roc),
             rounds: rounds(input.rounds, reviewed: reviewed, attack: attack, interval: options.interval),

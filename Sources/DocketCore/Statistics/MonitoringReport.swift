@@ -42,8 +42,17 @@ public struct MonitoringReport: Equatable, Sendable {
         /// successes ÷ n; nil when n is 0.
         public var naive: Double?
         public var naiveInterval: Interval?
-        /// Nil when no item in the group has a recorded selection probability.
+        /// Nil when the selection cannot be corrected: no item in the group has a recorded
+        /// selection probability, or none of them was an exploration pick (`hajekReason` says which).
         public var hajek: Hajek?
+        /// Why `hajek` is nil (nil when there is an estimate, or no item at all).
+        public var hajekReason: String? = nil
+
+        static let noSelectionRecord = "no item here has a recorded selection probability, so the selection cannot be corrected"
+        /// `scope`: "in this category", "among the reviewed items", …
+        static func noExplorationReason(_ scope: String) -> String {
+            "no exploration picks \(scope), so the selection cannot be corrected"
+        }
     }
 
     /// A rate of one category or one label.
@@ -221,7 +230,7 @@ extension MonitoringReport.Rate {
             ("n", int(n)), ("successes", int(successes)), ("naive", number(naive)),
             ("naive_ci_low", number(naiveInterval?.low)), ("naive_ci_high", number(naiveInterval?.high)),
             ("hajek", number(hajek?.estimate)), ("hajek_ci_low", number(hajek?.interval.low)), ("hajek_ci_high", number(hajek?.interval.high)),
-            ("effective_n", number(hajek?.effectiveSize)),
+            ("effective_n", number(hajek?.effectiveSize)), ("hajek_reason", hajekReason.map { .string($0) } ?? .null),
         ])
     }
 }
