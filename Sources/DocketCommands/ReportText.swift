@@ -74,11 +74,11 @@ enum ReportText {
         }
         let attack = [("all", report.attackSuccess)] + report.attackSuccessByCategory.map { (Sanitize.inline($0.name), $0.rate) }
         out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: attack.map(row), rightAligned: [1, 2, 4, 6])
-        for note in hajekNotes(attack) { out += note + "\n" }
+        for note in hajekNotes(attack) { out += Format.hangingWrap(note, width: width) + "\n" }
         out += "\nLabel prevalence\n"
         let prevalence = report.labelPrevalence.map { (Sanitize.inline($0.name), $0.rate) }
         out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: prevalence.map(row), rightAligned: [1, 2, 4, 6])
-        for note in hajekNotes(prevalence) { out += note + "\n" }
+        for note in hajekNotes(prevalence) { out += Format.hangingWrap(note, width: width) + "\n" }
         out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small and the interval wide.\n"
         let finals = report.finalLabels
         if finals.items > 0 {

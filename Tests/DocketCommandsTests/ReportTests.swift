@@ -46,7 +46,8 @@ func reportProject() -> Sandbox {
         for category in ["x", "y"] {
             #expect(report["attack_success_by_category"]?[category]?["hajek_reason"] == .string("no exploration picks in this category, so the selection cannot be corrected"))
         }
-        let text = sandbox.run("report").output
+        // Wrapped to the terminal with a hanging indent; joined again here.
+        let text = sandbox.run("report").output.replacingOccurrences(of: "\n  ", with: " ")
         #expect(text.contains("\nHájek undefined for all: \(reason); only the naive rate is shown.\n"), "\(text)")
         #expect(text.contains("\nHájek undefined for x, y: no exploration picks in this category, so the selection cannot be corrected; only the naive rate is shown.\n"), "\(text)")
         #expect(sandbox.run(["report", "--html", sandbox.path("report.html")]).status == 0)
@@ -74,7 +75,8 @@ func reportProject() -> Sandbox {
 
     @Test func terminalTablesAndAWellFormedHTMLPageWithEveryChart() throws {
         let sandbox = reportProject()
-        let text = sandbox.run("report").output
+        // Wrapped to the terminal with a hanging indent; joined again here.
+        let text = sandbox.run("report").output.replacingOccurrences(of: "\n  ", with: " ")
         #expect(text.contains("Guardrail: ROC AUC 1.000"))
         #expect(text.contains("█"))
         let path = sandbox.path("report.html")
