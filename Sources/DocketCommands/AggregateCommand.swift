@@ -56,6 +56,17 @@ struct AggregateCommand: ContextCommand {
             return
         }
         let result = Aggregation.dawidSkene(data.table, tolerance: tolerance, maxIterations: maxIterations)
+        if let reason = result.reason {
+            // Nothing to fit: say so (and save nothing), never priors of NaN.
+            if save { context.console.writeError("No model was saved: Dawid–Skene needs labels.\n") }
+            if json {
+                return context.console.write(JSONValue.object([
+                    ("method", .string("dawid-skene")), ("ties", .string(policy.ties.rawValue)), ("iterations", .number(0)),
+                    ("converged", .null), ("priors", .null), ("reason", .string(reason)), ("items", .array([])),
+                ]).encoded() + "\n")
+            }
+            return context.console.write("Dawid–Skene is undefined: \(reason).\n")
+        }
         let model = DawidSkeneModel(labels: names, reviewers: data.reviewers, result: result)
         if save { try store.saveModel(labels: names, reviewers: data.reviewers, result: result, at: context.clock()) }
         // Each item under the fitted parameters: the same function final labels use with a saved model.
@@ -78,7 +89,7 @@ struct AggregateCommand: ContextCommand {
             context.console.write(object.value.encoded() + "\n")
             return
         }
-        var out = "Dawid–Skene: \(result.converged ? "converged" : "stopped without converging") after \(result.iterations) iterations.\n"
+        var out = "Dawid–Skene: \(result.converged ? "converged" : "stopped without converging") after \(result.iterations) \(result.iterations == 1 ? "iteration" : "iterations").\n"
         out += "priors: " + names.enumerated().map { "\($1) \(Format.fixed(result.priors[$0], 3))" }.joined(separator: ", ") + "\n\n"
         for (r, name) in data.reviewers.enumerated() {
             out += "\(Sanitize.inline(name)) (rows: true label; columns: given)\n"

@@ -8,14 +8,14 @@ struct AgreementCommand: ContextCommand {
         commandName: "agreement",
         abstract: "Chance-corrected agreement between reviewers, with confidence intervals.",
         discussion: """
-            Metrics: percent (percent agreement), cohen (Cohen's kappa, two reviewers; --weights none|linear|quadratic), scott (Scott's pi), fleiss (Fleiss' kappa with missing data), randolph (free-marginal kappa), krippendorff (alpha at --level), gwet (Gwet's AC1), pairwise (Cohen's kappa for every two reviewers and its mean), or all. Categories are the declared labels in their order, unused ones included. Intervals: analytic where the literature gives a standard error (Cohen, Fleiss, Gwet), or a seeded bootstrap over items for every metric. An undefined statistic is reported with its reason, never as NaN.
+            Metrics: percent (percent agreement), cohen (Cohen's kappa, two reviewers; --weights none|linear|quadratic), scott (Scott's pi), fleiss (Fleiss' kappa with missing data), conger (Conger's kappa: Cohen's kappa for many reviewers, each with their own marginals), randolph (free-marginal kappa), krippendorff (alpha at --level), gwet (Gwet's AC1), pairwise (Cohen's kappa for every two reviewers and its mean), or all. Categories are the declared labels in their order, unused ones included. Intervals: analytic where the literature gives a standard error (Cohen, Fleiss, Conger, Gwet), or a seeded bootstrap over items for every metric; no interval from fewer than 10 items with two or more labels, nor one of zero width, each with the reason. An undefined statistic is reported with its reason, never as NaN. --by rubric puts labels without a rubric version (imported without one) in a group of their own, rubric=none.
 
             Example: docket agreement --metric all --ci bootstrap --reps 1000 --seed 7
             """
     )
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: ArgumentHelp("percent, cohen, scott, fleiss, randolph, krippendorff, gwet, pairwise or all.", valueName: "name")) var metric: String = "all"
+    @Option(help: ArgumentHelp("percent, cohen, scott, fleiss, conger, randolph, krippendorff, gwet, pairwise or all.", valueName: "name")) var metric: String = "all"
     @Option(help: ArgumentHelp("none, linear or quadratic.", valueName: "weights")) var weights: String = "none"
     @Option(help: ArgumentHelp("nominal, ordinal, interval or ratio (default: the project's).", valueName: "level")) var level: String?
     @Option(help: ArgumentHelp("Only these reviewers, comma-separated.", valueName: "a,b")) var reviewers: String?
@@ -26,7 +26,7 @@ struct AgreementCommand: ContextCommand {
     @Option(help: "Bootstrap seed.") var seed: UInt64 = 1
     @Flag(help: "Print one JSON array with an object per metric.") var json = false
 
-    static let metrics = ["percent", "cohen", "scott", "fleiss", "randolph", "krippendorff", "gwet", "pairwise"]
+    static let metrics = ["percent", "cohen", "scott", "fleiss", "conger", "randolph", "krippendorff", "gwet", "pairwise"]
 
     typealias Row = AgreementRow
 
@@ -82,7 +82,12 @@ struct AgreementCommand: ContextCommand {
                 rows += compute(data.items(groups[name]!), metrics: chosen, weights: weighting, level: measurement, group: "category=" + name)
             }
         case "rubric":
-            let versions = Set(data.rubrics.compactMap { $0 }).sorted()
+            // Every version in order, then labels without one (imported without a rubric) as their own group.
+            var present: [Int?] = []
+            for i in 0..<data.table.items {
+                for r in 0..<data.table.raters where data.table[i, r] != nil { present.append(data.rubrics[i * data.table.raters + r]) }
+            }
+            let versions = RubricGroups.versions(of: present)
             for version in versions {
                 var sub = data
                 var values = RatingTable(items: data.table.items, raters: data.table.raters, categories: data.table.categories)
@@ -90,7 +95,7 @@ struct AgreementCommand: ContextCommand {
                     for r in 0..<data.table.raters where data.rubrics[i * data.table.raters + r] == version { values[i, r] = data.table[i, r] }
                 }
                 sub.table = values
-                rows += compute(sub, metrics: chosen, weights: weighting, level: measurement, group: "rubric=\(version)")
+                rows += compute(sub, metrics: chosen, weights: weighting, level: measurement, group: "rubric=" + RubricGroups.name(version))
             }
         default:  // reviewer-pair
             rows = compute(data, metrics: ["pairwise"], weights: weighting, level: measurement, group: nil)
@@ -120,6 +125,7 @@ struct AgreementCommand: ContextCommand {
                 object.set("n_dropped", row.estimate.itemsDropped)
                 object.set("n_labels", row.estimate.labels)
                 object.set("reason", row.estimate.reason)
+                object.set("ci_reason", row.intervalReason)
                 if let note = row.note { object.set("note", note) }
                 return object.value
             })
@@ -134,7 +140,7 @@ struct AgreementCommand: ContextCommand {
             rows: rows.map { row in
                 let interval = row.low.map { "[\(Format.fixed($0, 4)), \(Format.fixed(row.high, 4))]" } ?? "-"
                 let value = row.estimate.value.map { Format.fixed($0, 4) } ?? "undefined"
-                let note = row.estimate.reason ?? row.note ?? (row.estimate.itemsDropped > 0 ? "\(Format.count(row.estimate.itemsDropped)) items dropped" : "")
+                let note = row.estimate.reason ?? row.intervalReason ?? row.note ?? (row.estimate.itemsDropped > 0 ? "\(Format.count(row.estimate.itemsDropped)) items dropped" : "")
                 return (hasGroups ? [row.group ?? ""] : []) + [Sanitize.inline(row.metric), value, interval, Format.count(row.estimate.itemsUsed), Format.count(row.estimate.labels), Sanitize.inline(note)]
             },
             rightAligned: hasGroups ? [2, 4, 5] : [1, 3, 4])

@@ -138,3 +138,62 @@ struct StatsTimingCommand: ContextCommand {
         time("dawid-skene") { Aggregation.dawidSkene(table, tolerance: 0, maxIterations: iterations).priors.first }
     }
 }
+
+/// Hidden: times exact near-duplicate grouping (`NearDuplicateClusters.components`) on seeded
+/// clustered unit vectors, beside the time of one pass over the same vectors (8 dot products per
+/// item, the floor of any projection), for scripts/bench.
+struct ClusterTimingCommand: ContextCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster-timing",
+        abstract: "Time exact near-duplicate grouping on generated embeddings (benchmarks).",
+        shouldDisplay: false
+    )
+
+    @Option var count: Int = 1_000_000
+    @Option var dimension: Int = 16
+    @Option var seed: UInt64 = 1
+
+    func run(in context: CommandContext) throws {
+        try OptionBounds.whole("--count", count, 1...5_000_000, "items")
+        try OptionBounds.whole("--dimension", dimension, 1...4096, "dimensions")
+        // Clustered like sentence embeddings of many topics: 1,000 centres, items spread around
+        // them, every 25th a near-duplicate (distance about 0.05) of the item before it.
+        var generator = SplitMix64(seed: seed)
+        func gaussian() -> Double {
+            let u = max(generator.nextUnit(), 1e-300), v = generator.nextUnit()
+            return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+        }
+        func unit(_ v: [Double]) -> [Float] {
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { Float($0 / norm) }
+        }
+        let d = dimension
+        let centres = (0..<1000).map { _ in (0..<d).map { _ in gaussian() / Double(d).squareRoot() } }
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(count)
+        for i in 0..<count {
+            if i % 25 == 24 {
+                let previous = vectors[i - 1]
+                vectors.append(unit(previous.map { Double($0) + 0.05 * gaussian() / Double(d).squareRoot() }))
+            } else {
+                let centre = centres[Int(generator.next(below: 1000))]
+                vectors.append(unit(centre.map { $0 + 0.6 * gaussian() / Double(d).squareRoot() }))
+            }
+        }
+        var start = DispatchTime.now().uptimeNanoseconds
+        var checksum: Float = 0
+        for vector in vectors {
+            for c in 0..<min(8, d) {
+                var dot: Float = 0
+                for k in 0..<d { dot += vector[k] * Float(c + k & 7) }
+                checksum += dot
+            }
+        }
+        let pass = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        start = DispatchTime.now().uptimeNanoseconds
+        let groups = NearDuplicateClusters.components(embeddings: vectors, radius: Double(NearDuplicateClusters.defaultRadius))
+        let exact = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let sizes = Dictionary(grouping: groups.indices, by: { groups[$0] }).values.map(\.count)
+        context.console.write("items \(count) dimension \(d) groups \(sizes.count) largest \(sizes.max() ?? 0) exact_s \(String(format: "%.3f", exact)) pass_s \(String(format: "%.3f", pass)) checksum \(checksum.isFinite)\n")
+    }
+}

@@ -29,7 +29,7 @@ struct CalibrateCommand: ContextCommand {
         let adjudicated = try store.adjudicatedLabels()
         let mixed = try store.goldServed()
         let table = data.table
-        let skill = table.items > 0 && table.raters > 0 ? Aggregation.dawidSkene(table) : nil
+        let skill = table.items > 0 && table.raters > 0 ? Optional(Aggregation.dawidSkene(table)).flatMap { $0.reason == nil ? $0 : nil } : nil
         var rows: [JSONValue] = []
         var lines: [[String]] = []
         for (r, name) in data.reviewers.enumerated() {

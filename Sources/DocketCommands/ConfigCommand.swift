@@ -174,7 +174,7 @@ enum TaskDefinitionFile {
     /// guidelines, which come last because they are long.
     static let showOrder = [
         "labels", "level", "rating", "asks", "flag_reasons", "overlap", "budget", "weights", "explore", "lease_minutes", "final_label", "ties",
-        "calibration", "escalation",
+        "harmful", "calibration", "escalation",
     ]
 
     /// The definition as YAML, written by Yams from its canonical form, so every setting is there

@@ -58,7 +58,7 @@ public struct Docket: ParsableCommand {
         version: DocketVersion.current,
         subcommands: [
             InitCommand.self, ConfigCommand.self, ImportCommand.self, ReviewCommand.self, QueueCommand.self, StatusCommand.self, ReviewersCommand.self,
-            ReportCommand.self, RoundCommand.self, AgreementCommand.self, AggregateCommand.self, CalibrateCommand.self, DriftCommand.self, TriageCommand.self, EscalationsCommand.self, AdjudicateCommand.self, ShowCommand.self, ExportCommand.self, LogCommand.self, BackupCommand.self, CheckCommand.self, MigrateCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self, ReviewTimingCommand.self, StatsTimingCommand.self,
+            ReportCommand.self, RoundCommand.self, AgreementCommand.self, AggregateCommand.self, CalibrateCommand.self, DriftCommand.self, TriageCommand.self, EscalationsCommand.self, AdjudicateCommand.self, ShowCommand.self, ExportCommand.self, LogCommand.self, BackupCommand.self, CheckCommand.self, MigrateCommand.self, ClaimBenchCommand.self, QueueTimingCommand.self, ReviewTimingCommand.self, StatsTimingCommand.self, ClusterTimingCommand.self,
         ]
     )
 

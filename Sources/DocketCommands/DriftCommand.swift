@@ -32,7 +32,7 @@ struct DriftCommand: ContextCommand {
         let data = try LabelData.load(store: store, kind: .label, level: level, only: nil)
         let raters = data.table.raters
         func key(_ cell: Int) -> String? {
-            if by == "rubric" { return data.rubrics[cell].map { "rubric \($0)" } }
+            if by == "rubric" { return "rubric " + RubricGroups.name(data.rubrics[cell]) }
             guard let ms = data.times[cell] else { return nil }
             let iso = Instant(milliseconds: ms).iso8601
             switch window {
@@ -43,12 +43,16 @@ struct DriftCommand: ContextCommand {
             }
         }
         var groups: [String: [Int]] = [:]
-        for cell in 0..<(data.table.items * raters) where data.table.values[cell].isNaN == false {
+        let given = (0..<(data.table.items * raters)).filter { !data.table.values[$0].isNaN }
+        for cell in given {
             if let k = key(cell) { groups[k, default: []].append(cell) }
         }
-        let names = groups.keys.sorted { a, b in
-            by == "rubric" ? (Int(a.dropFirst(7)) ?? 0) < (Int(b.dropFirst(7)) ?? 0) : a < b
-        }
+        // By rubric: the versions in order, then labels without one (the core's one rule). That
+        // group has no place in the order of versions, so it is not tested against its neighbour.
+        let unversioned = "rubric " + RubricGroups.name(nil)
+        let names = by == "rubric"
+            ? RubricGroups.versions(of: given.lazy.map { data.rubrics[$0] }).map { "rubric " + RubricGroups.name($0) }
+            : groups.keys.sorted()
         var previous: [Double]?
         var rows: [JSONValue] = []
         var lines: [[String]] = []
@@ -67,7 +71,8 @@ struct DriftCommand: ContextCommand {
             object.set("alpha_reason", agreement.reason)
             var chi: (statistic: Double, df: Int, p: Double)?
             var stability: Double?
-            if let previous {
+            let compared = !(by == "rubric" && name == unversioned)
+            if let previous, compared {
                 chi = Proportions.chiSquareHomogeneity([previous, counts])
                 stability = Proportions.populationStabilityIndex(reference: previous, current: counts)
             }
@@ -77,6 +82,7 @@ struct DriftCommand: ContextCommand {
             object.set("p_value", chi?.p)
             object.set("psi", stability)
             object.set("shift", .bool(shifted))
+            if !compared { object.set("comparison_reason", "labels without a rubric version have no place in the order of versions") }
             rows.append(object.value)
             var line: [String] = [name, Format.count(Int(total))]
             for count in counts { line.append(Format.percent(count / total)) }
@@ -85,14 +91,14 @@ struct DriftCommand: ContextCommand {
             line.append(stability.map { Format.fixed($0, 3) } ?? "-")
             line.append(shifted ? "shift" : "")
             lines.append(line)
-            previous = counts
+            if compared { previous = counts }
         }
         if json {
             context.console.write(JSONValue.array(rows).encoded() + "\n")
             return
         }
         guard !lines.isEmpty else {
-            return context.console.write(by == "rubric" ? "No labels carry a rubric version (imported labels without one do not).\n" : "No labels yet.\n")
+            return context.console.write("No labels yet.\n")
         }
         let header = [by == "rubric" ? "rubric" : window, "labels"] + data.categoryNames.map(Sanitize.inline) + ["alpha", "p (χ²)", "PSI", "flag"]
         context.console.write("Label distribution by \(by == "rubric" ? "rubric version" : window); shifts flagged at p < \(JSONText.number(alpha)) or PSI > \(JSONText.number(psi)).\n"

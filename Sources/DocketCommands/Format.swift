@@ -18,10 +18,8 @@ enum Format {
         return String(format: "%.\(digits)f", value)
     }
 
-    static func percent(_ value: Double) -> String {
-        let text = String(format: "%.1f", value * 100)
-        return (text.hasSuffix(".0") ? String(text.dropLast(2)) : text) + "%"
-    }
+    /// A share as a percentage, by the one rule (`Percent.text`: one decimal, always).
+    static func percent(_ value: Double?) -> String { Percent.text(value) }
 
     /// Wraps a line of Docket's own text (`Asks: …`, a decision) at word boundaries so no line is
     /// wider than `width` columns: the first line starts at the margin, the ones after it with

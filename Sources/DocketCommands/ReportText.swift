@@ -11,37 +11,87 @@ enum ReportText {
         return String(repeating: "█", count: cells) + String(repeating: "·", count: width - cells)
     }
 
-    static func pct(_ value: Double?) -> String { value.map { Format.percent($0) } ?? "-" }
+    static func pct(_ value: Double?) -> String { Format.percent(value) }
+
+    /// "[12.0%, 30.5%]", or "-" without an interval.
+    static func interval(_ value: MonitoringReport.Interval?) -> String {
+        value.map { "[\(pct($0.low)), \(pct($0.high))]" } ?? "-"
+    }
+
+    /// A threshold with its counts: "risk ≥ 0.834: TPR 5.0% (2 of 40 harmful), FPR 4.5% (5 of 111 benign)".
+    static func point(_ p: ThresholdAnalysis.Point, tpr: MonitoringReport.Interval? = nil, fpr: MonitoringReport.Interval? = nil) -> String {
+        let where_ = p.threshold.isFinite ? "risk ≥ \(Format.fixed(p.threshold, 3))" : "blocking nothing"
+        let tprText = "TPR \(pct(p.truePositiveRate))" + (tpr.map { " " + interval($0) } ?? "") + " (\(p.truePositives) of \(p.positives) harmful)"
+        let fprText = "FPR \(pct(p.falsePositiveRate))" + (fpr.map { " " + interval($0) } ?? "") + " (\(p.falsePositives) of \(p.negatives) benign)"
+        return "\(where_): \(tprText), \(fprText)"
+    }
+
+    /// The guardrail's lines: the AUC, the rule, and the decision or why there is none.
+    static func guardrail(_ guardrail: MonitoringReport.Guardrail) -> String {
+        guard let roc = guardrail.roc else { return "Guardrail: " + MonitoringReport.Guardrail.unavailable + "\n" }
+        var out = "Guardrail: ROC AUC \(Format.fixed(roc.auc, 3)) over \(guardrail.n) reviewed items with a model risk.\n"
+        let decision = roc.decision
+        switch decision.rule {
+        case .targetFPR(let target): out += "  Rule: the highest TPR at FPR ≤ \(pct(target)) that blocks at least one harmful item.\n"
+        case .cost(let ratio):
+            out += "  Rule: the least cost, \(JSONText.number(ratio.falseNegative)) per harmful item let through and \(JSONText.number(ratio.falsePositive)) per benign item blocked.\n"
+        }
+        if let chosen = decision.chosen {
+            out += "  Block " + point(chosen, tpr: roc.tprInterval, fpr: roc.fprInterval) + ".\n"
+        } else {
+            out += "  No threshold chosen: \(decision.reason ?? "none meets the rule").\n"
+            switch decision.rule {
+            case .targetFPR:
+                if let meeting = decision.nearestMeeting { out += "  Nearest within the target: " + point(meeting) + ".\n" }
+                if let beyond = decision.nearestBeyond { out += "  Nearest beyond it: " + point(beyond) + ".\n" }
+            case .cost:
+                if let beyond = decision.nearestBeyond { out += "  Cheapest threshold that blocks something: " + point(beyond) + ".\n" }
+            }
+        }
+        return out
+    }
+
+    /// One line per reason the Hájek estimate is undefined, naming the rows it applies to, for
+    /// the text and the HTML report alike: "Hájek undefined for cyber, fraud: no exploration picks
+    /// in this category, so the selection cannot be corrected; only the naive rate is shown."
+    static func hajekNotes(_ rows: [(String, MonitoringReport.Rate)]) -> [String] {
+        var reasons: [String] = []
+        var names: [String: [String]] = [:]
+        for (name, rate) in rows {
+            guard rate.hajek == nil, let reason = rate.hajekReason else { continue }
+            if names[reason] == nil { reasons.append(reason) }
+            names[reason, default: []].append(name)
+        }
+        return reasons.map { "Hájek undefined for \(names[$0]!.joined(separator: ", ")): \($0); only the naive rate is shown." }
+    }
 
     static func render(_ report: MonitoringReport, width: Int) -> String {
-        var out = "Attack success rate (final severity ≥ \(report.bar); \(report.interval.rawValue) intervals; Hájek corrects for selection)\n"
+        var out = "Attack success rate (\(Sanitize.inline(report.attackRule)); \(report.interval.rawValue) intervals; Hájek corrects for selection, Jeffreys interval on n_eff)\n"
         func row(_ name: String, _ r: MonitoringReport.Rate) -> [String] {
-            [name, "\(r.successes)/\(r.n)", pct(r.naive), "[\(pct(r.naiveInterval?.low)), \(pct(r.naiveInterval?.high))]",
-             pct(r.hajek?.estimate), "[\(pct(r.hajek?.interval.low)), \(pct(r.hajek?.interval.high))]", r.hajek.map { Format.fixed($0.effectiveSize, 1) } ?? "-",
+            [name, "\(r.successes)/\(r.n)", pct(r.naive), interval(r.naiveInterval),
+             pct(r.hajek?.estimate), interval(r.hajek?.interval), r.hajek.map { Format.fixed($0.effectiveSize, 1) } ?? "-",
              bar(r.hajek?.estimate ?? r.naive)]
         }
-        let rows = [row("all", report.attackSuccess)] + report.attackSuccessByCategory.map { row(Sanitize.inline($0.name), $0.rate) }
-        out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: rows, rightAligned: [1, 2, 4, 6])
+        let attack = [("all", report.attackSuccess)] + report.attackSuccessByCategory.map { (Sanitize.inline($0.name), $0.rate) }
+        out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: attack.map(row), rightAligned: [1, 2, 4, 6])
+        for note in hajekNotes(attack) { out += Format.hangingWrap(note, width: width) + "\n" }
         out += "\nLabel prevalence\n"
-        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: report.labelPrevalence.map { row(Sanitize.inline($0.name), $0.rate) }, rightAligned: [1, 2, 4, 6])
-        out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small.\n"
+        let prevalence = report.labelPrevalence.map { (Sanitize.inline($0.name), $0.rate) }
+        out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: prevalence.map(row), rightAligned: [1, 2, 4, 6])
+        for note in hajekNotes(prevalence) { out += Format.hangingWrap(note, width: width) + "\n" }
+        out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small and the interval wide.\n"
         let finals = report.finalLabels
         if finals.items > 0 {
             let sources = finals.bySource.filter { $0.count > 0 }.map { "\($0.count) \($0.source == .tie ? ($0.count == 1 ? "tie" : "ties") : $0.source.rawValue)" }
             out += "Final labels: \(Format.count(finals.items)) items (" + sources.joined(separator: ", ") + "; ties: \(finals.tiesRule.rawValue))\n"
         }
-        out += "\nGuardrail: "
-        if let roc = report.guardrail.roc {
-            out += "ROC AUC \(Format.fixed(roc.auc, 3)); at FPR ≤ \(pct(roc.targetFPR)) block risk ≥ \(Format.fixed(roc.chosen?.threshold, 3))"
-            out += " (TPR \(pct(roc.chosen?.truePositiveRate)), FPR \(pct(roc.chosen?.falsePositiveRate)))\n"
-        } else {
-            out += MonitoringReport.Guardrail.unavailable + "\n"
-        }
+        out += "\n" + guardrail(report.guardrail)
         if !report.rounds.isEmpty {
-            out += "\nRounds\n" + Format.table(header: ["round", "items", "safety", "Δ", "helpfulness", "Δ"], rows: report.rounds.map { r in
-                [Sanitize.inline(r.name), String(r.items), pct(r.safety), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
-                 Format.fixed(r.helpfulness, 2), Format.fixed(r.helpfulnessChange, 2)]
-            }, rightAligned: [1, 2, 3, 4, 5])
+            out += "\nRounds\n" + Format.table(header: ["round", "items", "safety", "95% CI", "Δ", "helpfulness", "95% CI", "Δ"], rows: report.rounds.map { r in
+                [Sanitize.inline(r.name), String(r.items), pct(r.safety), interval(r.safetyInterval), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
+                 Format.fixed(r.helpfulness, 2), r.helpfulnessInterval.map { "[\(Format.fixed($0.low, 2)), \(Format.fixed($0.high, 2))]" } ?? "-",
+                 Format.fixed(r.helpfulnessChange, 2)]
+            }, rightAligned: [1, 2, 4, 5, 7])
         }
         let budget = report.budget
         out += "\nBudget: \(budget.spent) spent" + (budget.left.map { ", \($0) left" } ?? "")

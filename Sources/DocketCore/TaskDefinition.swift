@@ -50,6 +50,17 @@ public struct TaskDefinition: Equatable, Sendable {
     /// What a tie among reviewers' labels becomes (see `LabelRules`): escalate (the default),
     /// severe or declared-order.
     public var ties: TieRule = .escalate
+    /// The labels that count as harmful (`harmful: [unsafe]`), when declared; see `harmfulLabels`.
+    public var harmful: [String]?
+
+    /// The labels whose final label makes an item an attack success in `docket report`: the
+    /// declared `harmful` list, else the last label of an ordered scale (ordinal, interval,
+    /// ratio: declared from benign to harmful), else none (nominal labels have no order).
+    public var harmfulLabels: [String] {
+        if let harmful { return harmful }
+        guard level != .nominal, let last = labels.last else { return [] }
+        return [last]
+    }
 
     public static let defaultFlagReasons = ["unsafe", "policy-gap", "ambiguous", "other"]
 
@@ -81,7 +92,7 @@ public struct TaskDefinition: Equatable, Sendable {
 
     public static let knownKeys = [
         "labels", "level", "rating", "asks", "flag_reasons", "guidelines", "overlap", "budget", "weights", "explore", "lease_minutes",
-        "calibration", "escalation", "final_label", "ties",
+        "calibration", "escalation", "final_label", "ties", "harmful",
     ]
 
     /// Reads a definition from a parsed document (YAML or JSON), reporting every problem with its
@@ -227,6 +238,9 @@ public struct TaskDefinition: Equatable, Sendable {
                 problem("ties", "use \(TieRule.names)")
             }
         }
+        if let harmful = strings("harmful") {
+            definition.harmful = harmful
+        }
         if let calibration = document["calibration"], calibration != .null {
             var settings = CalibrationSettings()
             for (key, value) in calibration.objectMembers {
@@ -245,6 +259,12 @@ public struct TaskDefinition: Equatable, Sendable {
         if definition.asks.contains(.label), definition.labels.isEmpty { problem("asks", "asks for a label but no labels are declared") }
         if definition.asks.contains(.rating), definition.rating == nil { problem("asks", "asks for a rating but no rating scale is declared") }
         if definition.flagReasons.isEmpty { problem("flag_reasons", "declare at least one reason") }
+        if let harmful = definition.harmful {
+            for (offset, label) in harmful.enumerated() where !definition.labels.contains(label) {
+                problem("harmful[\(offset)]", "'\(label)' is not a declared label; harmful names declared labels")
+            }
+            if Set(harmful).count != harmful.count { problem("harmful", "names a label twice") }
+        }
         if definition.ties == .severe, definition.level == .nominal {
             problem("ties", "severe takes the tied label declared later, which only means more severe when the labels are ordered; "
                 + "the level is nominal, so use escalate or declared-order, or declare the level ordinal")
@@ -284,6 +304,8 @@ public struct TaskDefinition: Equatable, Sendable {
         if finalLabel != "majority" { members.append(("final_label", .string(finalLabel))) }
         // Left out at its default, so definitions applied before the setting existed keep their hash.
         if ties != .escalate { members.append(("ties", .string(ties.rawValue))) }
+        // Only when declared, for the same reason.
+        if let harmful { members.append(("harmful", .array(harmful.map { .string($0) }))) }
         if let calibration {
             members.append(("calibration", .object([("gold_rate", .number(calibration.goldRate)), ("bar", .number(calibration.bar))])))
         }

@@ -85,7 +85,7 @@ func metrics(_ output: String) throws -> [String: JSONValue] {
         let sandbox = krippendorffProject()
         let rows = try metrics(sandbox.run("agreement --json").output)
         #expect(rows["cohen"]!["value"] == .null)
-        #expect(rows["cohen"]!["reason"] == .string("Cohen's kappa compares two reviewers; there are 4 (pass --reviewers a,b, or see pairwise)"))
+        #expect(rows["cohen"]!["reason"] == .string("Cohen's kappa compares two reviewers; there are 4 (pass --reviewers a,b, or see conger and pairwise)"))
         #expect(rows["fleiss"]!["ci_method"] == .string("analytic"))
         #expect(rows["percent"]!["ci_low"] == .null)
         // One category in use: expected agreement is 1.
@@ -115,7 +115,7 @@ func metrics(_ output: String) throws -> [String: JSONValue] {
         let sandbox = krippendorffProject()
         let byLabel = sandbox.run("agreement --metric fleiss --by label").output
         for label in 1...5 { #expect(byLabel.contains("label=\(label)")) }
-        #expect(sandbox.run("agreement --metric kappa").errors == "docket: Invalid --metric 'kappa': use percent, cohen, scott, fleiss, randolph, krippendorff, gwet, pairwise or all.\n")
+        #expect(sandbox.run("agreement --metric kappa").errors == "docket: Invalid --metric 'kappa': use percent, cohen, scott, fleiss, conger, randolph, krippendorff, gwet, pairwise or all.\n")
         #expect(sandbox.run("agreement --by colour").status == 64)
         #expect(sandbox.run("agreement --reviewers A,Zed").status == 67)
     }

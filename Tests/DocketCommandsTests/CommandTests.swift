@@ -18,7 +18,7 @@ import Testing
               labels:  safe, borderline, unsafe (ordinal)
               overlap: 2 reviewers per item
               budget:  500 items
-              utility: risk=0.5,uncertainty=0.35,diversity=0.15, explore 5%
+              utility: risk=0.5,uncertainty=0.35,diversity=0.15, explore 5.0%
               lease:   20 minutes
               seed:    9
 

@@ -45,6 +45,7 @@ import Yams
         ])),
         ("final_label", .string("dawid-skene")),
         ("ties", .string("severe")),
+        ("harmful", .array([.string("un\u{202E}safe"), .string("yes")])),
     ])
 
     @Test func theDefinitionCoversEverySetting() {

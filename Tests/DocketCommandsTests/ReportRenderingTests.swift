@@ -41,6 +41,62 @@ import Testing
         return MonitoringReport.compute(input, options: MonitoringOptions(), now: at(days: 10))
     }
 
+    /// A value whose charts are crowded: twelve weeks of long labels, alpha below zero in some,
+    /// five rounds, a zero estimate.
+    static func crowdedValue() -> MonitoringReport {
+        let t0 = Instant(milliseconds: 1_794_819_600_000)
+        func at(days: Int64) -> Instant { Instant(milliseconds: t0.milliseconds + days * 86_400_000) }
+        let categories = ["cyber", "privacy", "self-harm"]
+        var items: [ReportItem] = []
+        for i in 0..<48 {
+            let severity: Int = i % 3 == 1 ? 0 : (i % 7 == 0 ? 3 : 0)
+            let propensity: Double = i % 8 == 0 ? 0.01 : 0.9
+            items.append(ReportItem(
+                id: "i\(i)", category: categories[i % 3], risk: Double(i % 12) / 12, propensity: propensity, servedAt: at(days: Int64(i / 4)),
+                importedAt: at(days: Int64(i / 10) * 7), severity: severity, meanRating: Double(1 + i % 5), reviews: 1))
+        }
+        var table = RatingTable(items: 48, raters: 2, categories: 2)
+        var times: [Int64?] = [], rubrics: [Int?] = []
+        for i in 0..<48 {
+            // Weeks alternate between agreeing and systematically disagreeing (alpha below zero).
+            let week = i / 4
+            table[i, 0] = Double(i % 2)
+            table[i, 1] = week % 2 == 0 ? Double(i % 2) : Double(1 - i % 2)
+            for _ in 0..<2 { times.append(at(days: Int64(week) * 7).milliseconds); rubrics.append(week < 6 ? 1 : nil) }
+        }
+        let input = MonitoringInput(
+            items: items, work: [WorkRecord(reviewer: "ana", closedAt: t0, seconds: 12)],
+            rounds: (0..<5).map { Round(id: Int64($0), name: "model-2026-\(10 + $0)", startedAt: at(days: Int64($0) * 7), closedAt: at(days: Int64($0) * 7 + 7)) },
+            labels: ReportLabelTable(table: table, names: ["safe", "unsafe"], times: times, rubrics: rubrics),
+            finalLabels: FinalLabelTally(policy: LabelPolicy(declared: ["safe", "unsafe"])), budget: 100, level: .nominal)
+        return MonitoringReport.compute(input, options: MonitoringOptions(), now: at(days: 90))
+    }
+
+    /// Negative alpha is drawn below zero, not clipped; the chosen threshold is marked on both
+    /// guardrail charts; every chart has its table; the rounds have intervals.
+    @Test func chartsShowNegativeValuesTheChoiceAndTheirNumbers() throws {
+        let report = Self.crowdedValue()
+        #expect(report.agreementByWeek.contains { ($0.alpha ?? 0) < 0 })
+        let html = ReportHTML.page(report, generatedAt: Instant(milliseconds: 0))
+        let parser = XMLParser(data: Data(html.utf8))
+        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        let charts = html.components(separatedBy: "<svg ").dropFirst()
+        let agreement = try #require(charts.last)
+        // The lowest y tick is below zero, and so is a plotted point (below the zero line's y).
+        #expect(agreement.contains("class=\"tick\" x=\"56.0\" y=\"286.0\" text-anchor=\"end\" font-size=\"11\">-"), "no tick below zero")
+        #expect(html.components(separatedBy: "<table>").count - 1 >= 7)
+        if report.guardrail.roc?.chosen != nil {
+            #expect(html.components(separatedBy: "class=\"marker-label\"").count - 1 == 2)
+        }
+        let rounds = try #require(charts.first { $0.contains("Feedback-loop rounds") })
+        #expect(rounds.components(separatedBy: "<line ").count > 20)
+        // Legends sit below the plot: every legend entry's baseline is below the x-axis label.
+        for chart in charts {
+            let legendY = chart.components(separatedBy: "<text class=\"legend\" x=\"").dropFirst().compactMap { Double($0.components(separatedBy: "y=\"")[1].prefix { $0 != "\"" }) }
+            #expect(legendY.allSatisfy { $0 > SVGChart.plotBottom + 36 })
+        }
+    }
+
     @Test func everyCategoryLabelRoundAndWeekOfTheValueIsInAllThree() throws {
         let report = Self.value()
         #expect(report.attackSuccessByCategory.map(\.name) == ["cyber", "fraud & <scams>", "self-harm"])

@@ -7,6 +7,8 @@ import FoundationXML
 #endif
 import Testing
 
+@testable import DocketCommands
+
 /// A project with two rounds, flags and ratings.
 func reportProject() -> Sandbox {
     let sandbox = Sandbox()
@@ -36,8 +38,21 @@ func reportProject() -> Sandbox {
         let asr = report["attack_success"]!
         #expect(asr["n"] == .number(6) && asr["successes"] == .number(2))
         #expect(asr["naive"] == .number(2.0 / 6.0))
-        // Exploration off: every selection had propensity 1, so Hájek equals the naive rate.
-        #expect(asr["hajek"] == .number(2.0 / 6.0))
+        // Exploration off: every selection was an exploit pick, so the selection cannot be
+        // corrected (Hájek would be the naive rate with n_eff = n): undefined, with the reason, in
+        // the JSON, the text and the HTML alike; the naive rate stays.
+        let reason = "no exploration picks among the reviewed items, so the selection cannot be corrected"
+        #expect(asr["hajek"] == .null && asr["effective_n"] == .null && asr["hajek_reason"] == .string(reason))
+        for category in ["x", "y"] {
+            #expect(report["attack_success_by_category"]?[category]?["hajek_reason"] == .string("no exploration picks in this category, so the selection cannot be corrected"))
+        }
+        // Wrapped to the terminal with a hanging indent; joined again here.
+        let text = sandbox.run("report").output.replacingOccurrences(of: "\n  ", with: " ")
+        #expect(text.contains("\nHájek undefined for all: \(reason); only the naive rate is shown.\n"), "\(text)")
+        #expect(text.contains("\nHájek undefined for x, y: no exploration picks in this category, so the selection cannot be corrected; only the naive rate is shown.\n"), "\(text)")
+        #expect(sandbox.run(["report", "--html", sandbox.path("report.html")]).status == 0)
+        let html = try String(contentsOfFile: sandbox.path("report.html"), encoding: .utf8)
+        #expect(html.contains("<p class=\"note\">Hájek undefined for all: \(reason); only the naive rate is shown.</p>"))
         let wilson = Proportions.wilson(successes: 2, trials: 6)!
         #expect(asr["naive_ci_low"] == .number(wilson.low) && asr["naive_ci_high"] == .number(wilson.high))
         let guardrail = report["guardrail"]!
@@ -60,7 +75,8 @@ func reportProject() -> Sandbox {
 
     @Test func terminalTablesAndAWellFormedHTMLPageWithEveryChart() throws {
         let sandbox = reportProject()
-        let text = sandbox.run("report").output
+        // Wrapped to the terminal with a hanging indent; joined again here.
+        let text = sandbox.run("report").output.replacingOccurrences(of: "\n  ", with: " ")
         #expect(text.contains("Guardrail: ROC AUC 1.000"))
         #expect(text.contains("█"))
         let path = sandbox.path("report.html")
@@ -80,15 +96,69 @@ func reportProject() -> Sandbox {
         #expect(html.contains("#0072B2"))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")))
-    func rendersInHeadlessChromium() throws {
+    /// The page in a real browser (headless Chromium; `scripts/test` installs it, so this runs in
+    /// CI): a copy of the page with a measuring script added reports, from the browser's own
+    /// layout, any text cut by its chart's edges, any legend over a title and any two tick labels
+    /// that overlap. The report's PNG is kept in test-artefacts/ for a person to look at.
+    @Test func rendersInHeadlessChromiumWithoutOverlapsOrCuts() throws {
+        let chromium = "/usr/bin/chromium"
+        guard FileManager.default.isExecutableFile(atPath: chromium) else {
+            Issue.record("headless Chromium is missing at \(chromium): install Debian's chromium (scripts/test does)")
+            return
+        }
         let sandbox = reportProject()
         let path = sandbox.path("report.html")
-        sandbox.run(["report", "--html", path])
-        let png = sandbox.path("report.png")
-        let status = spawnAndWait(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=760,2700", "--screenshot=\(png)", "file://\(path)"], stdoutPath: sandbox.path("chromium.log"))
-        #expect(status == 0)
-        let size = (try FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0
+        #expect(sandbox.run(["report", "--html", path]).status == 0)
+        let artefacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../test-artefacts").standardized.path
+        try FileManager.default.createDirectory(atPath: artefacts, withIntermediateDirectories: true)
+        let png = artefacts + "/report.png"
+        try? FileManager.default.removeItem(atPath: png)
+        let shot = spawnAndWait([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=760,4200", "--screenshot=\(png)", "file://\(path)"], stdoutPath: sandbox.path("chromium.log"))
+        #expect(shot == 0)
+        let size = (try? FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0
         #expect(size > 10_000)
+
+        // The page built from a value with negative agreement and many weeks, and the command's page.
+        let pages = [("command", try String(contentsOfFile: path, encoding: .utf8)), ("value", ReportHTML.page(ReportRenderingTests.crowdedValue(), generatedAt: Instant(milliseconds: 0)))]
+        for (name, page) in pages {
+            let measured = sandbox.path("measured-\(name).html")
+            try page.replacingOccurrences(of: "</body>", with: Self.measuringScript + "</body>").write(toFile: measured, atomically: true, encoding: .utf8)
+            let dom = sandbox.path("dom-\(name).html")
+            #expect(spawnAndWait([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=760,4200", "--dump-dom", "file://\(measured)"], stdoutPath: dom) == 0)
+            let result = try String(contentsOfFile: dom, encoding: .utf8)
+            #expect(result.contains("data-charts=\"7\""), "\(name): \(result.prefix(300))")
+            #expect(result.contains("data-layout=\"ok\""), "\(name): \(result.components(separatedBy: "data-layout=").dropFirst().first?.prefix(600) ?? "no result")")
+        }
     }
+
+    /// Measures every chart in the browser and writes the verdict on <body>.
+    static let measuringScript = """
+        <script>
+        const problems = [];
+        const overlap = (a, b) => !(a.right <= b.left || a.left >= b.right || a.bottom <= b.top || a.top >= b.bottom);
+        for (const svg of document.querySelectorAll('svg')) {
+          const box = svg.getBoundingClientRect();
+          const title = svg.querySelector('text.title');
+          const titleBox = title.getBoundingClientRect();
+          for (const t of svg.querySelectorAll('text')) {
+            const r = t.getBoundingClientRect();
+            if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5) problems.push('cut: ' + t.textContent + ' in ' + title.textContent);
+          }
+          for (const l of svg.querySelectorAll('.legend, .legend *')) {
+            if (overlap(l.getBoundingClientRect(), titleBox)) problems.push('legend over the title: ' + title.textContent);
+          }
+          const ticks = Array.from(svg.querySelectorAll('text.tick')).map(t => [t.textContent, t.getBoundingClientRect()]);
+          for (let i = 0; i < ticks.length; i++) for (let j = i + 1; j < ticks.length; j++) {
+            if (overlap(ticks[i][1], ticks[j][1])) problems.push('labels overlap: ' + ticks[i][0] + ' and ' + ticks[j][0] + ' in ' + title.textContent);
+          }
+          const texts = Array.from(svg.querySelectorAll('text.legend, text.axis-label, text.title'));
+          for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
+            if (overlap(texts[i].getBoundingClientRect(), texts[j].getBoundingClientRect())) problems.push('text overlaps: ' + texts[i].textContent + ' and ' + texts[j].textContent);
+          }
+        }
+        document.body.setAttribute('data-charts', String(document.querySelectorAll('svg').length));
+        document.body.setAttribute('data-layout', problems.length ? problems.join(' | ') : 'ok');
+        </script>
+
+        """
 }

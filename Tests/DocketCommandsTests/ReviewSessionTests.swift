@@ -295,7 +295,7 @@ let itemTwo = """
         #expect(run.status == 65)
         let file = sandbox.path("bad.yaml")
         #expect(run.errors == """
-            \(file):3: overlaps: unknown setting (did you mean overlap?); the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label, ties
+            \(file):3: overlaps: unknown setting (did you mean overlap?); the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label, ties, harmful
             \(file):2: asks: 'vibes' is not a kind of feedback an item can ask for (label, rating, ranking, preference, edit, demonstration, critique)
             \(file):2: asks: asks for a rating but no rating scale is declared
             \(file):4: explore: the exploration share must be between 0 and 1

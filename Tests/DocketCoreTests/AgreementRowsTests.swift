@@ -14,7 +14,7 @@ import Testing
         #expect(rows.allSatisfy { $0.group == "g" })
         #expect(rows[0].estimate.value == 1)
         #expect(rows[1].estimate.value == 1)
-        #expect(rows[3].note == "mean over 1 pairs")
+        #expect(rows[3].note == "mean over 1 pair")
         for row in rows { if let low = row.low, let high = row.high { #expect(-1 <= low && low <= high && high <= 1) } }
     }
 
@@ -26,7 +26,7 @@ import Testing
             table, reviewers: ["a", "b", "c"], metrics: ["cohen"], weights: .none, level: .nominal, group: nil, interval: .analytic)
         #expect(rows.count == 1)
         #expect(rows[0].estimate.value == nil)
-        #expect(rows[0].estimate.reason == "Cohen's kappa compares two reviewers; there are 3 (pass --reviewers a,b, or see pairwise)")
+        #expect(rows[0].estimate.reason == "Cohen's kappa compares two reviewers; there are 3 (pass --reviewers a,b, or see conger and pairwise)")
     }
 
     /// The seeded bootstrap gives the same interval twice.
@@ -37,5 +37,16 @@ import Testing
         let again = AgreementRows.compute(table, reviewers: ["a", "b"], metrics: ["fleiss"], weights: .none, level: .nominal, group: nil, interval: .bootstrap(reps: 200, seed: 7))
         #expect(first[0].method == "bootstrap")
         #expect(first[0].low == again[0].low && first[0].high == again[0].high)
+    }
+}
+
+/// The one rule for `--by rubric` groups.
+@Suite struct RubricGroupsTests {
+    @Test func versionsInOrderThenUnversioned() {
+        #expect(RubricGroups.versions(of: [2, nil, 1, 2]) == [1, 2, nil])
+        #expect(RubricGroups.versions(of: [3, 1]) == [1, 3])
+        #expect(RubricGroups.versions(of: [nil, nil]) == [nil])
+        #expect(RubricGroups.versions(of: [Int?]()) == [])
+        #expect(RubricGroups.name(nil) == "none" && RubricGroups.name(4) == "4")
     }
 }

@@ -175,7 +175,7 @@ import Testing
         let document = try JSON.parse(#"{"labels":"a","rating":{"scale":[5,1]},"lease_minutes":0,"colour":"red"}"#)
         guard case .invalid(let problems) = TaskDefinition.read(document, line: { $0 == "colour" ? 7 : nil }) else { Issue.record("valid"); return }
         #expect(problems == [
-            FieldProblem(field: "colour", problem: "line 7: unknown setting; the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label, ties"),
+            FieldProblem(field: "colour", problem: "line 7: unknown setting; the settings are labels, level, rating, asks, flag_reasons, guidelines, overlap, budget, weights, explore, lease_minutes, calibration, escalation, final_label, ties, harmful"),
             FieldProblem(field: "labels", problem: "expected a list, got a string"),
             FieldProblem(field: "rating.scale", problem: "expected [lowest, highest] whole numbers from -100 to 100 with lowest < highest"),
             FieldProblem(field: "lease_minutes", problem: "give a number of minutes from 1 to 10080 (one week)"),

@@ -33,6 +33,9 @@ public enum Aggregation {
         public var converged: Bool
         /// Largest change of any posterior in the last iteration.
         public var lastChange: Double
+        /// Why the model is undefined (no labels to fit): then there are no priors, every
+        /// confusion matrix is empty and no iteration ran.
+        public var reason: String?
 
         public var labels: [Int?] {
             posteriors.map { p in p.map { probs in probs.indices.max { probs[$0] < probs[$1] || (probs[$0] == probs[$1] && $0 > $1) }! } }
@@ -45,10 +48,17 @@ public enum Aggregation {
     /// M-step: priors π_k = mean_i T_ik; for reviewer j, e_j[k][l] ∝ Σ_i T_ik [j gave l on i],
     /// normalised over the labels j has given (counts floored at 1e-10, as crowd-kit does).
     /// E-step: T_ik ∝ π_k Π_j e_j[k][l_ij], computed in log space.
+    /// With no labels (or no declared categories) there is nothing to fit: the result has no
+    /// priors, no posteriors and a `reason`, never NaN.
     /// Complexity: O(iterations × labels × k).
     public static func dawidSkene(_ table: RatingTable, tolerance: Double = 1e-10, maxIterations: Int = 10_000) -> DawidSkeneResult {
         let k = table.categories
         let j = table.raters
+        if k == 0 || table.labelCount == 0 {
+            return DawidSkeneResult(
+                posteriors: [[Double]?](repeating: nil, count: table.items), priors: [], confusion: [[[Double]]](repeating: [], count: j),
+                iterations: 0, converged: false, lastChange: 0, reason: k == 0 ? "no labels are declared" : "no item has a current label")
+        }
         let eps = 1e-10
         // Observations as parallel arrays: item, reviewer, class.
         var obsItem: [Int32] = [], obsRater: [Int32] = [], obsClass: [Int32] = []
@@ -146,6 +156,6 @@ public enum Aggregation {
         return DawidSkeneResult(
             posteriors: (0..<table.items).map { i in hasLabels[i] ? Array(posterior[(i * k)..<(i * k + k)]) : nil }, priors: priors,
             confusion: (0..<j).map { r in (0..<k).map { c in Array(confusion[((r * k + c) * k)..<((r * k + c) * k + k)]) } },
-            iterations: iterations, converged: change < tolerance, lastChange: change)
+            iterations: iterations, converged: change < tolerance, lastChange: change, reason: nil)
     }
 }

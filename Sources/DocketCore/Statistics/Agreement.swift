@@ -358,6 +358,85 @@ public enum Agreement {
         return Estimate(value: kappa, reason: nil, standardError: variance.isNaN ? nil : variance.squareRoot(), degreesOfFreedom: m.n > 1 ? n - 1 : nil, itemsUsed: m.n2, itemsDropped: m.dropped, labels: m.labels)
     }
 
+    /// Conger's kappa (Conger 1980), the multi-rater generalisation of Cohen's kappa, with missing
+    /// data and weights as in Gwet (2014) and irrCAC's `conger`: p_a as Fleiss'; chance agreement
+    /// from each reviewer's own marginals, p_e = Σ_kl w_kl (p̄_k p̄_l − s²_kl / r), where p_gk is the
+    /// share of reviewer g's labels in category k, p̄_k the mean over the r reviewers and
+    /// s²_kl = (Σ_g p_gk p_gl − r p̄_k p̄_l)/(r − 1). With every item labelled by every reviewer it is
+    /// the mean of Cohen's pairwise chance agreements (nltk's `multi_kappa`); with two reviewers,
+    /// Cohen's kappa on complete data. Standard error: Gwet's linearisation, as for Fleiss' kappa,
+    /// with p_e|i = Σ_g λ_ig / (r(r − 1)), λ_ig = (n/n_g) Σ_k [Σ_l w_kl (δ_igl − (ε_ig − n_g/n) p_gl)]
+    /// (r p̄_k − p_gk). Reviewers without labels are left out. O(items × reviewers + reviewers × k²).
+    public static func congersKappa(_ table: RatingTable, weights: AgreementWeights = .none) -> Estimate {
+        guard let m = multiRater(table, weights: weights) else {
+            return .undefined("no item has two or more labels", items: 0, dropped: table.items, labels: table.labelCount)
+        }
+        let cats = table.categoryValues()
+        let k = cats.count
+        var index: [Double: Int] = [:]
+        for (i, c) in cats.enumerated() { index[c] = i }
+        // Each kept item's class per reviewer (−1: no label), in multiRater's item order.
+        var classes: [Int] = []
+        classes.reserveCapacity(m.n * table.raters)
+        var perRater = [Double](repeating: 0, count: table.raters * k)
+        for i in 0..<table.items {
+            var row: [Int] = []
+            row.reserveCapacity(table.raters)
+            for g in 0..<table.raters {
+                let v = table.values[i * table.raters + g]
+                let c = v.isNaN ? -1 : (table.categories > 0 ? (Int(v) < k && v >= 0 ? Int(v) : -1) : (index[v] ?? -1))
+                row.append(c)
+            }
+            guard row.contains(where: { $0 >= 0 }) else { continue }
+            for (g, c) in row.enumerated() where c >= 0 { perRater[g * k + c] += 1 }
+            classes.append(contentsOf: row)
+        }
+        let raters = (0..<table.raters).filter { g in (0..<k).contains { perRater[g * k + $0] > 0 } }
+        let r = raters.count
+        guard r >= 2 else { return .undefined("Conger's kappa needs two or more reviewers with labels", items: m.n2, dropped: m.dropped, labels: m.labels) }
+        let n = Double(m.n), rr = Double(r), w = m.weights
+        let ng = raters.map { g in (0..<k).reduce(0.0) { $0 + perRater[g * k + $1] } }
+        let p = raters.enumerated().map { j, g in (0..<k).map { perRater[g * k + $0] / ng[j] } }
+        let mean = (0..<k).map { c in p.reduce(0) { $0 + $1[c] } / rr }
+        var pe = 0.0
+        for a in 0..<k {
+            for b in 0..<k {
+                let s2 = (p.reduce(0) { $0 + $1[a] * $1[b] } - rr * mean[a] * mean[b]) / (rr - 1)
+                pe += w[a][b] * (mean[a] * mean[b] - s2 / rr)
+            }
+        }
+        guard pe < 1 - 1e-15 else { return .undefined("expected agreement is 1 (a single category is in use)", items: m.n2, dropped: m.dropped, labels: m.labels) }
+        let kappa = (m.pa - pe) / (1 - pe)
+        // Per reviewer: B_gk = r p̄_k − p_gk, C_g = Σ_k (Σ_l w_kl p_gl) B_gk, D_gc = Σ_k w_kc B_gk.
+        var cTerm = [Double](repeating: 0, count: r)
+        var dTerm = [[Double]](repeating: [Double](repeating: 0, count: k), count: r)
+        for j in 0..<r {
+            for a in 0..<k {
+                let b = rr * mean[a] - p[j][a]
+                var wp = 0.0
+                for l in 0..<k { wp += w[a][l] * p[j][l] }
+                cTerm[j] += wp * b
+                for c in 0..<k { dTerm[j][c] += w[a][c] * b }
+            }
+        }
+        var sum = 0.0
+        let n2 = Double(m.n2)
+        for i in 0..<m.n {
+            var lambda = 0.0
+            for (j, g) in raters.enumerated() {
+                let c = classes[i * table.raters + g]
+                let labelled = c >= 0 ? 1.0 : 0.0
+                lambda += (n / ng[j]) * ((c >= 0 ? dTerm[j][c] : 0) - (labelled - ng[j] / n) * cTerm[j])
+            }
+            let peI = lambda / (rr * (rr - 1))
+            let kappaI = (n / n2) * (m.paItem[i] - (m.totals[i] >= 2 ? pe : 0)) / (1 - pe)
+            let x = kappaI - 2 * (1 - kappa) * (peI - pe) / (1 - pe)
+            sum += (x - kappa) * (x - kappa)
+        }
+        let variance = m.n > 1 ? sum / (n * (n - 1)) : .nan
+        return Estimate(value: kappa, reason: nil, standardError: variance.isNaN ? nil : variance.squareRoot(), degreesOfFreedom: m.n > 1 ? n - 1 : nil, itemsUsed: m.n2, itemsDropped: m.dropped, labels: m.labels)
+    }
+
     /// Gwet's AC1 (Gwet 2008), with missing data and its variance as in Gwet (2014) and irrCAC:
     /// p_e = T_w Σ_k π_k(1 − π_k) / (k(k − 1)), T_w the sum of the weights (k when unweighted).
     public static func gwetAC1(_ table: RatingTable, weights: AgreementWeights = .none) -> Estimate {

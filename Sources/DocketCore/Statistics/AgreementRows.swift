@@ -8,8 +8,10 @@ public struct AgreementRow: Sendable {
     /// "analytic" or "bootstrap", when there is an interval.
     public var method: String?
     public var note: String?
+    /// Why a defined statistic has no interval (too few items, no width, no standard error).
+    public var intervalReason: String?
 
-    public init(metric: String, group: String?, estimate: Estimate, low: Double? = nil, high: Double? = nil, method: String? = nil, note: String? = nil) {
+    public init(metric: String, group: String?, estimate: Estimate, low: Double? = nil, high: Double? = nil, method: String? = nil, note: String? = nil, intervalReason: String? = nil) {
         self.metric = metric
         self.group = group
         self.estimate = estimate
@@ -17,47 +19,90 @@ public struct AgreementRow: Sendable {
         self.high = high
         self.method = method
         self.note = note
+        self.intervalReason = intervalReason
     }
 }
 
 /// The agreement statistics `docket agreement` reports, computed for one table of labels: each
 /// metric's estimate with its interval (analytic where the literature gives a standard error,
 /// else none; or a seeded bootstrap over items for every metric), clamped to [-1, 1].
+///
+/// An interval is given only when it can say something: from at least `minimumItems` items with
+/// two or more labels, and with positive width. Below the minimum a resample of a handful of items
+/// repeats the same few values and a standard error rests on one or two terms, so the intervals
+/// came out as [0, 0] from one item and [-1, -1] or [1, 1] from two; a zero-width interval from
+/// more items (every item agreeing alike) hides the uncertainty the same way. Either way the
+/// interval is undefined, with the reason.
 public enum AgreementRows {
     public enum Interval: Sendable {
         case analytic
         case bootstrap(reps: Int, seed: UInt64)
     }
 
+    /// Items with two or more labels an agreement interval needs.
+    public static let minimumItems = 10
+
+    /// Why `estimate` gets no interval before one is computed: undefined, or too few items.
+    public static func intervalUnavailable(_ estimate: Estimate) -> String? {
+        guard estimate.value != nil else { return estimate.reason }
+        if estimate.itemsUsed < minimumItems {
+            return "no interval from \(estimate.itemsUsed) \(estimate.itemsUsed == 1 ? "item" : "items") with two or more labels; intervals need at least \(minimumItems)"
+        }
+        return nil
+    }
+
+    /// The analytic interval of `estimate` under the rule above, clamped to [-1, 1], or the reason
+    /// there is none. Commands that report an agreement interval (`agreement`, `report`) ask this.
+    public static func analytic(_ estimate: Estimate) -> (interval: (low: Double, high: Double)?, reason: String?) {
+        if let reason = intervalUnavailable(estimate) { return (nil, reason) }
+        guard let se = estimate.standardError, se.isFinite else { return (nil, "no analytic standard error; use --ci bootstrap") }
+        guard se > 0, let interval = estimate.analyticInterval() else {
+            return (nil, "no interval: the standard error is 0 (every item agrees alike), which does not show the uncertainty")
+        }
+        return ((max(-1, interval.0), min(1, interval.1)), nil)
+    }
+
     /// - Parameters:
     ///   - reviewers: the table's raters' names, for the pairwise rows.
-    ///   - metrics: percent, cohen, scott, fleiss, randolph, krippendorff, gwet, pairwise.
+    ///   - metrics: percent, cohen, scott, fleiss, conger, randolph, krippendorff, gwet, pairwise.
     /// - Complexity: the metrics' own; a bootstrap multiplies by `reps`.
     public static func compute(
         _ table: RatingTable, reviewers: [String], metrics: [String], weights: AgreementWeights, level: MeasurementLevel,
         group: String?, interval: Interval
     ) -> [AgreementRow] {
         var rows: [AgreementRow] = []
-        func add(_ name: String, _ statistic: @escaping (RatingTable) -> Estimate, note: String? = nil) {
-            let estimate = statistic(table)
-            var row = AgreementRow(metric: name, group: group, estimate: estimate, note: note)
-            if estimate.value != nil {
-                if case .bootstrap(let reps, let seed) = interval {
-                    if let interval = Agreement.bootstrap(table, reps: reps, seed: seed, statistic: { statistic($0).value }) {
+        func withInterval(_ estimate: Estimate, name: String, statistic: ((RatingTable) -> Estimate)?) -> AgreementRow {
+            var row = AgreementRow(metric: name, group: group, estimate: estimate)
+            guard estimate.value != nil else { return row }
+            if case .bootstrap(let reps, let seed) = interval, let statistic {
+                if let reason = intervalUnavailable(estimate) {
+                    row.intervalReason = reason
+                } else if let interval = Agreement.bootstrap(table, reps: reps, seed: seed, statistic: { statistic($0).value }) {
+                    if interval.undefined > 0 { row.note = "\(interval.undefined) of \(reps) resamples undefined" }
+                    if interval.high - interval.low > 0 {
                         row.low = interval.low
                         row.high = interval.high
                         row.method = "bootstrap"
-                        if interval.undefined > 0 { row.note = "\(interval.undefined) of \(reps) resamples undefined" }
+                    } else {
+                        row.intervalReason = "no interval: every resample gives the same value, which does not show the uncertainty"
                     }
-                } else if let interval = estimate.analyticInterval() {
-                    row.low = max(-1, interval.0)
-                    row.high = min(1, interval.1)
+                } else {
+                    row.intervalReason = "no interval: the statistic is undefined in every resample"
+                }
+            } else {
+                let analytic = analytic(estimate)
+                if let interval = analytic.interval {
+                    row.low = interval.low
+                    row.high = interval.high
                     row.method = "analytic"
-                } else if row.note == nil {
-                    row.note = "no analytic standard error; use --ci bootstrap"
+                } else {
+                    row.intervalReason = analytic.reason
                 }
             }
-            rows.append(row)
+            return row
+        }
+        func add(_ name: String, _ statistic: @escaping (RatingTable) -> Estimate) {
+            rows.append(withInterval(statistic(table), name: name, statistic: statistic))
         }
         let two = table.raters == 2
         for metric in metrics {
@@ -65,36 +110,55 @@ public enum AgreementRows {
             case "percent": add("percent", Agreement.percentAgreement)
             case "cohen":
                 if two { add("cohen", { Agreement.cohensKappa($0, weights: weights) }) } else {
-                    rows.append(AgreementRow(metric: "cohen", group: group, estimate: .undefined("Cohen's kappa compares two reviewers; there are \(table.raters) (pass --reviewers a,b, or see pairwise)", items: 0, labels: table.labelCount)))
+                    rows.append(AgreementRow(metric: "cohen", group: group, estimate: .undefined("Cohen's kappa compares two reviewers; there are \(table.raters) (pass --reviewers a,b, or see conger and pairwise)", items: 0, labels: table.labelCount)))
                 }
             case "scott":
                 if two { add("scott", Agreement.scottsPi) } else {
                     rows.append(AgreementRow(metric: "scott", group: group, estimate: .undefined("Scott's pi compares two reviewers; there are \(table.raters) (pass --reviewers a,b)", items: 0, labels: table.labelCount)))
                 }
             case "fleiss": add("fleiss", { Agreement.fleissKappa($0, weights: weights) })
+            case "conger": add("conger", { Agreement.congersKappa($0, weights: weights) })
             case "randolph": add("randolph", Agreement.randolphKappa)
             case "krippendorff": add("krippendorff", { Agreement.krippendorffAlpha($0, level: level) })
             case "gwet": add("gwet", { Agreement.gwetAC1($0, weights: weights) })
             case "pairwise":
                 var values: [Double] = []
+                var sharing = 0
+                var firstReason: String?
                 for a in 0..<table.raters {
                     for b in (a + 1)..<max(a + 1, table.raters) {
                         let pair = table.selecting(raters: [a, b])
-                        let name = "cohen:\(reviewers[a])~\(reviewers[b])"
                         let estimate = Agreement.cohensKappa(pair, weights: weights)
-                        var row = AgreementRow(metric: name, group: group, estimate: estimate)
-                        if let interval = estimate.analyticInterval() {
-                            row.low = max(-1, interval.0)
-                            row.high = min(1, interval.1)
-                            row.method = "analytic"
+                        // A pair's interval is analytic whatever the method (no bootstrap per pair).
+                        rows.append({
+                            var row = AgreementRow(metric: "cohen:\(reviewers[a])~\(reviewers[b])", group: group, estimate: estimate)
+                            guard estimate.value != nil else { return row }
+                            let analytic = analytic(estimate)
+                            if let interval = analytic.interval {
+                                row.low = interval.low
+                                row.high = interval.high
+                                row.method = "analytic"
+                            } else {
+                                row.intervalReason = analytic.reason
+                            }
+                            return row
+                        }())
+                        if estimate.itemsUsed > 0 {
+                            sharing += 1
+                            if estimate.value == nil, firstReason == nil { firstReason = estimate.reason }
                         }
-                        rows.append(row)
                         if let value = estimate.value { values.append(value) }
                     }
                 }
-                let mean = values.isEmpty ? Estimate.undefined("no two reviewers share items", items: 0, labels: table.labelCount)
-                    : Estimate(value: values.reduce(0, +) / Double(values.count), reason: nil, standardError: nil, degreesOfFreedom: nil, itemsUsed: values.count, itemsDropped: 0, labels: table.labelCount)
-                rows.append(AgreementRow(metric: "pairwise-mean", group: group, estimate: mean, note: values.isEmpty ? nil : "mean over \(values.count) pairs"))
+                let mean: Estimate
+                if !values.isEmpty {
+                    mean = Estimate(value: values.reduce(0, +) / Double(values.count), reason: nil, standardError: nil, degreesOfFreedom: nil, itemsUsed: values.count, itemsDropped: 0, labels: table.labelCount)
+                } else if sharing == 0 {
+                    mean = .undefined("no two reviewers share items", items: 0, labels: table.labelCount)
+                } else {
+                    mean = .undefined("Cohen's kappa is undefined for every pair that shares items (\(sharing) \(sharing == 1 ? "pair" : "pairs")): \(firstReason ?? "undefined")", items: 0, labels: table.labelCount)
+                }
+                rows.append(AgreementRow(metric: "pairwise-mean", group: group, estimate: mean, note: values.isEmpty ? nil : "mean over \(values.count) \(values.count == 1 ? "pair" : "pairs")"))
             default: break
             }
         }

@@ -42,8 +42,17 @@ public struct MonitoringReport: Equatable, Sendable {
         /// successes ÷ n; nil when n is 0.
         public var naive: Double?
         public var naiveInterval: Interval?
-        /// Nil when no item in the group has a recorded selection probability.
+        /// Nil when the selection cannot be corrected: no item in the group has a recorded
+        /// selection probability, or none of them was an exploration pick (`hajekReason` says which).
         public var hajek: Hajek?
+        /// Why `hajek` is nil (nil when there is an estimate, or no item at all).
+        public var hajekReason: String? = nil
+
+        static let noSelectionRecord = "no item here has a recorded selection probability, so the selection cannot be corrected"
+        /// `scope`: "in this category", "among the reviewed items", …
+        static func noExplorationReason(_ scope: String) -> String {
+            "no exploration picks \(scope), so the selection cannot be corrected"
+        }
     }
 
     /// A rate of one category or one label.
@@ -84,10 +93,17 @@ public struct MonitoringReport: Equatable, Sendable {
         /// Area under the ROC curve (the Mann–Whitney statistic, ties counting one half).
         public var auc: Double
         public var targetFPR: Double
-        /// The threshold with the best TPR at FPR ≤ `targetFPR`; nil when none meets it.
-        public var chosen: ThresholdAnalysis.Point?
+        /// The threshold chosen by the rule (`--target-fpr`, or `--cost`), or why there is none
+        /// with the nearest thresholds on each side.
+        public var decision: ThresholdAnalysis.Decision
+        /// The TPR and FPR at the chosen threshold, with intervals by the report's method; nil
+        /// without a choice.
+        public var tprInterval: Interval?
+        public var fprInterval: Interval?
         /// TPR and FPR at every finite threshold, highest threshold first.
         public var curve: [ThresholdAnalysis.Point]
+
+        public var chosen: ThresholdAnalysis.Point? { decision.chosen }
     }
 
     /// One feedback-loop round: the items imported while it was open that were reviewed.
@@ -103,6 +119,8 @@ public struct MonitoringReport: Equatable, Sendable {
         /// The change from the previous round; nil when either is missing.
         public var safetyChange: Double?
         public var helpfulnessChange: Double?
+        /// Why the helpfulness interval is missing (fewer than two ratings, or all equal).
+        public var helpfulnessReason: String?
     }
 
     public struct ReviewerBurn: Equatable, Sendable {
@@ -138,9 +156,10 @@ public struct MonitoringReport: Equatable, Sendable {
         public var labels: Int
     }
 
-    /// Krippendorff's alpha over the labels given under one rubric version.
+    /// Krippendorff's alpha over the labels given under one rubric version (nil: labels without a
+    /// version, imported without one).
     public struct RubricAgreement: Equatable, Sendable {
-        public var rubric: Int
+        public var rubric: Int?
         public var alpha: Double?
         /// Why alpha is undefined, when it is.
         public var reason: String?
@@ -148,6 +167,9 @@ public struct MonitoringReport: Equatable, Sendable {
 
     /// Final severity at or above which an attack succeeded.
     public var bar: Int
+    /// Labels whose final label makes an item an attack success (`harmful` in docket.yaml, else
+    /// the last label of an ordered scale); empty: the severity alone decides.
+    public var harmfulLabels: [String]
     public var interval: IntervalMethod
     public var attackSuccess: Rate
     /// Sorted by name; items without a category are `(none)`.
@@ -169,6 +191,8 @@ extension MonitoringReport {
     public var json: JSONValue {
         .object([
             ("bar", int(bar)),
+            ("harmful_labels", .array(harmfulLabels.map { .string($0) })),
+            ("attack_rule", .string(attackRule)),
             ("interval", .string(interval.rawValue)),
             ("attack_success", attackSuccess.json),
             ("attack_success_by_category", .object(attackSuccessByCategory.map { ($0.name, $0.rate.json) })),
@@ -183,6 +207,19 @@ extension MonitoringReport {
     }
 }
 
+extension MonitoringReport {
+    /// The rule that made an item an attack success, as a phrase: "final label unsafe, or final
+    /// severity ≥ 2".
+    public var attackRule: String {
+        let severity = "final severity ≥ \(bar)"
+        switch harmfulLabels.count {
+        case 0: return severity
+        case 1: return "final label \(harmfulLabels[0]), or \(severity)"
+        default: return "final label one of \(harmfulLabels.joined(separator: ", ")), or \(severity)"
+        }
+    }
+}
+
 private func int(_ value: Int) -> JSONValue { .number(Double(value)) }
 private func int(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
 private func number(_ value: Double?) -> JSONValue { value.map { .number($0) } ?? .null }
@@ -193,7 +230,7 @@ extension MonitoringReport.Rate {
             ("n", int(n)), ("successes", int(successes)), ("naive", number(naive)),
             ("naive_ci_low", number(naiveInterval?.low)), ("naive_ci_high", number(naiveInterval?.high)),
             ("hajek", number(hajek?.estimate)), ("hajek_ci_low", number(hajek?.interval.low)), ("hajek_ci_high", number(hajek?.interval.high)),
-            ("effective_n", number(hajek?.effectiveSize)),
+            ("effective_n", number(hajek?.effectiveSize)), ("hajek_reason", hajekReason.map { .string($0) } ?? .null),
         ])
     }
 }
@@ -211,10 +248,27 @@ extension MonitoringReport.FinalLabels {
 extension MonitoringReport.Guardrail {
     public var json: JSONValue {
         guard let roc else { return .object([("n", int(n)), ("reason", .string(Self.unavailable))]) }
-        return .object([
-            ("n", int(n)), ("auc", .number(roc.auc)), ("target_fpr", .number(roc.targetFPR)),
+        func point(_ p: ThresholdAnalysis.Point?) -> JSONValue {
+            guard let p else { return .null }
+            return .object([
+                ("threshold", p.threshold.isFinite ? .number(p.threshold) : .null), ("tpr", .number(p.truePositiveRate)), ("fpr", .number(p.falsePositiveRate)),
+                ("harmful_blocked", int(p.truePositives)), ("benign_blocked", int(p.falsePositives)),
+            ])
+        }
+        let decision = roc.decision
+        var rule: [(String, JSONValue)]
+        switch decision.rule {
+        case .targetFPR(let target): rule = [("rule", .string("target-fpr")), ("target_fpr", .number(target))]
+        case .cost(let ratio):
+            rule = [("rule", .string("cost")), ("target_fpr", .number(roc.targetFPR)), ("cost_fn", .number(ratio.falseNegative)), ("cost_fp", .number(ratio.falsePositive))]
+        }
+        return .object([("n", int(n)), ("harmful", int(roc.curve.first?.positives)), ("benign", int(roc.curve.first?.negatives)), ("auc", .number(roc.auc))] + rule + [
             ("threshold", number(roc.chosen?.threshold)), ("tpr_at_threshold", number(roc.chosen?.truePositiveRate)),
+            ("tpr_ci_low", number(roc.tprInterval?.low)), ("tpr_ci_high", number(roc.tprInterval?.high)),
             ("fpr_at_threshold", number(roc.chosen?.falsePositiveRate)),
+            ("fpr_ci_low", number(roc.fprInterval?.low)), ("fpr_ci_high", number(roc.fprInterval?.high)),
+            ("reason", decision.reason.map { .string($0) } ?? .null),
+            ("nearest_meeting", point(decision.nearestMeeting)), ("nearest_beyond", point(decision.nearestBeyond)),
             ("curve", .array(roc.curve.map { .object([("threshold", .number($0.threshold)), ("tpr", .number($0.truePositiveRate)), ("fpr", .number($0.falsePositiveRate))]) })),
         ])
     }
@@ -228,6 +282,7 @@ extension MonitoringReport.RoundSummary {
             ("helpfulness", number(helpfulness)),
             ("helpfulness_ci_low", number(helpfulnessInterval?.low)), ("helpfulness_ci_high", number(helpfulnessInterval?.high)),
             ("safety_change", number(safetyChange)), ("helpfulness_change", number(helpfulnessChange)),
+            ("helpfulness_ci_reason", helpfulnessReason.map { .string($0) } ?? .null),
         ])
     }
 }
