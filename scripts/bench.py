@@ -76,7 +76,7 @@ def main():
     ap.add_argument("--stats-items", type=int, default=1_000_000, help="items for the statistics benchmark (5 labels each)")
     ap.add_argument("--skip", default="", help="comma-separated sections to skip: session, queue, postgres, stats, clusters")
     ap.add_argument("--pg-items", type=int, default=100_000, help="items for the PostgreSQL benchmark")
-    ap.add_argument("--cluster-sizes", default="16:200000,384:50000,16:1000000",
+    ap.add_argument("--cluster-sizes", default="16:100000,64:100000,384:100000,16:1000000,64:1000000,384:1000000",
                     help="DIM:ITEMS runs of exact near-duplicate grouping (1M items is the target; slow on diffuse data)")
     ap.add_argument("--session-items", type=int, default=200, help="items for the reviewer-session benchmark")
     args = ap.parse_args()
