@@ -54,6 +54,8 @@ public final class PostgresStore: SQLStore {
     /// recorded change returns its result, one that was not is run again (`CommitNotRecorded`),
     /// and only an outcome that stays unknown is reported. A read's result stands either way.
     override func transaction<T>(begin: () throws -> Void, _ body: () throws -> T) throws -> T {
+        chainHead = nil
+        defer { chainHead = nil }
         let result: T
         do {
             try begin()

@@ -7,14 +7,19 @@ import DocketCore
 extension SQLStore {
     /// Inside a write transaction: links `event` (just inserted) and any event before it that has no link yet.
     func chain(_ event: AuditChain.Event) throws {
-        let latest = try db.statement("SELECT event, link FROM event_links ORDER BY event DESC LIMIT 1")
         var previous = AuditChain.genesis
         var linkedThrough: Int64 = 0
-        if try latest.step() {
-            linkedThrough = latest.int(0)
-            previous = latest.text(1)
+        if let head = chainHead {
+            // The link this transaction wrote last: nobody else appends while it holds the write lock.
+            (linkedThrough, previous) = head
+        } else {
+            let latest = try db.statement("SELECT event, link FROM event_links ORDER BY event DESC LIMIT 1")
+            if try latest.step() {
+                linkedThrough = latest.int(0)
+                previous = latest.text(1)
+            }
+            latest.reset()
         }
-        latest.reset()
         let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
         if linkedThrough < event.id - 1 {
             // Events without links (written before the chain, or ids a rolled-back transaction left unused).
@@ -33,9 +38,11 @@ extension SQLStore {
                 while try insert.step() {}
             }
         }
+        let link = AuditChain.link(previous: previous, event: event)
         insert.reset()
-        try insert.bind([.integer(event.id), .text(AuditChain.link(previous: previous, event: event))])
+        try insert.bind([.integer(event.id), .text(link)])
         while try insert.step() {}
+        chainHead = (event.id, link)
     }
 
     /// Links every event that has none yet (a database made before the chain); a no-op otherwise.

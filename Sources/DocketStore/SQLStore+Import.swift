@@ -5,6 +5,8 @@ extension SQLStore {
     /// counts and whether to commit; on `false`, or on any error, nothing the import wrote stays.
     func inImportTransaction(_ body: () throws -> (summary: ImportSummary, commit: Bool)) throws -> ImportSummary {
         if isReadOnly { throw StoreError.readOnly(path: path) }
+        chainHead = nil
+        defer { chainHead = nil }
         return try withWriteLock {
             do {
                 try beginWrite()

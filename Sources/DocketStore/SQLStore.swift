@@ -22,6 +22,8 @@ public class SQLStore: ReviewStore {
     /// The parsed task definition of the current rubric; rubric rows never change, so it is
     /// valid while the project points at the same rubric id.
     var definitionCache: (rubricID: Int64, definition: TaskDefinition, rubric: RubricVersion)?
+    /// The last link the current write transaction added to the audit chain (`chain(_:)`).
+    var chainHead: (event: Int64, link: String)?
 
     /// True when the store was opened for a command that only reads: nothing was migrated and
     /// a write is refused (`StoreError.readOnly`).
@@ -116,6 +118,8 @@ public class SQLStore: ReviewStore {
     }
 
     func transaction<T>(begin: () throws -> Void, _ body: () throws -> T) throws -> T {
+        chainHead = nil
+        defer { chainHead = nil }
         try begin()
         do {
             let result = try body()
