@@ -89,13 +89,11 @@ struct AgreementCommand: ContextCommand {
             }
             let versions = RubricGroups.versions(of: present)
             for version in versions {
-                var sub = data
-                var values = RatingTable(items: data.table.items, raters: data.table.raters, categories: data.table.categories)
-                for i in 0..<data.table.items {
-                    for r in 0..<data.table.raters where data.rubrics[i * data.table.raters + r] == version { values[i, r] = data.table[i, r] }
-                }
-                sub.table = values
-                rows += compute(sub, metrics: chosen, weights: weighting, level: measurement, group: "rubric=" + RubricGroups.name(version))
+                // The group's labels, on the items that have one of them: an item without a label
+                // under this version is not in the group, so it is neither used nor dropped here.
+                let sub = data.labels { i, r in data.rubrics[i * data.table.raters + r] == version }
+                let members = (0..<sub.table.items).filter { i in (0..<sub.table.raters).contains { sub.table[i, $0] != nil } }
+                rows += compute(sub.items(members), metrics: chosen, weights: weighting, level: measurement, group: "rubric=" + RubricGroups.name(version))
             }
         default:  // reviewer-pair
             rows = compute(data, metrics: ["pairwise"], weights: weighting, level: measurement, group: nil)

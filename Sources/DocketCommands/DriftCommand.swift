@@ -8,7 +8,7 @@ struct DriftCommand: ContextCommand {
         commandName: "drift",
         abstract: "Label distribution and agreement per time window or rubric version, with shift tests.",
         discussion: """
-            Groups labels by the time they were given (--window day, week or month) or by rubric version (--by rubric). For each group: labels, the share of each label, and Krippendorff's alpha at the project's level. Between consecutive groups: Pearson's chi-square test of homogeneity of the label distributions and the population stability index (PSI). A shift is flagged when p < --alpha or PSI > --psi.
+            Groups labels by the time they were given (--window day, week or month) or by rubric version (--by rubric). For each group: labels, the share of each label, and Krippendorff's alpha at the project's level. Between consecutive groups: a test of homogeneity of the label distributions (Pearson's chi-square when every expected count is at least 5, else Fisher's exact test, Freeman–Halton for more than two labels) and the population stability index (PSI). A shift is flagged when p < --alpha or PSI > --psi, and only when both groups have at least 10 labels; below that the flag is undefined, with the reason.
 
             Example: docket drift --window week
             """
@@ -56,6 +56,7 @@ struct DriftCommand: ContextCommand {
         var previous: [Double]?
         var rows: [JSONValue] = []
         var lines: [[String]] = []
+        var notes: [String] = []
         for name in names {
             let cells = Set(groups[name]!)
             var counts = [Double](repeating: 0, count: data.categoryNames.count)
@@ -69,27 +70,29 @@ struct DriftCommand: ContextCommand {
             object.set("shares", .object(data.categoryNames.enumerated().map { ($1, .number(counts[$0] / total)) }))
             object.set("alpha", agreement.value)
             object.set("alpha_reason", agreement.reason)
-            var chi: (statistic: Double, df: Int, p: Double)?
-            var stability: Double?
+            var comparison: DriftComparison?
             let compared = !(by == "rubric" && name == unversioned)
             if let previous, compared {
-                chi = Proportions.chiSquareHomogeneity([previous, counts])
-                stability = Proportions.populationStabilityIndex(reference: previous, current: counts)
+                comparison = DriftComparison.compare(reference: previous, current: counts, alpha: alpha, psiLimit: psi)
             }
-            let shifted = (chi.map { $0.p < alpha } ?? false) || (stability.map { $0 > psi } ?? false)
-            object.set("chi_square", chi?.statistic)
-            object.set("df", chi?.df)
-            object.set("p_value", chi?.p)
-            object.set("psi", stability)
-            object.set("shift", .bool(shifted))
+            object.set("test", comparison?.test?.rawValue)
+            object.set("chi_square", comparison?.statistic)
+            object.set("df", comparison?.df)
+            object.set("p_value", comparison?.p)
+            object.set("psi", comparison?.psi)
+            // false: no shift (or nothing to compare with); null: too few labels to call one.
+            object.set("shift", comparison == nil ? .bool(false) : (comparison?.shift.map { JSONValue.bool($0) } ?? .null))
+            object.set("shift_reason", comparison?.reason)
             if !compared { object.set("comparison_reason", "labels without a rubric version have no place in the order of versions") }
             rows.append(object.value)
             var line: [String] = [name, Format.count(Int(total))]
             for count in counts { line.append(Format.percent(count / total)) }
             line.append(agreement.value.map { Format.fixed($0, 3) } ?? "-")
-            line.append(chi.map { Format.fixed($0.p, 4) } ?? "-")
-            line.append(stability.map { Format.fixed($0, 3) } ?? "-")
-            line.append(shifted ? "shift" : "")
+            line.append(comparison?.p.map { Format.fixed($0, 4) } ?? "-")
+            line.append(comparison?.test.map { $0 == .chiSquare ? "χ²" : ($0 == .fisherExact ? "exact" : "exact (MC)") } ?? "-")
+            line.append(comparison?.psi.map { Format.fixed($0, 3) } ?? "-")
+            line.append(comparison.map { $0.shift == nil ? "too few" : ($0.shift! ? "shift" : "") } ?? "")
+            if let reason = comparison?.reason { notes.append("\(name): \(reason).") }
             lines.append(line)
             if compared { previous = counts }
         }
@@ -100,8 +103,10 @@ struct DriftCommand: ContextCommand {
         guard !lines.isEmpty else {
             return context.console.write("No labels yet.\n")
         }
-        let header = [by == "rubric" ? "rubric" : window, "labels"] + data.categoryNames.map(Sanitize.inline) + ["alpha", "p (χ²)", "PSI", "flag"]
-        context.console.write("Label distribution by \(by == "rubric" ? "rubric version" : window); shifts flagged at p < \(JSONText.number(alpha)) or PSI > \(JSONText.number(psi)).\n"
-            + Format.table(header: header, rows: lines, rightAligned: Set(1..<(header.count - 1))))
+        let header = [by == "rubric" ? "rubric" : window, "labels"] + data.categoryNames.map(Sanitize.inline) + ["alpha", "p", "test", "PSI", "flag"]
+        context.console.write("Label distribution by \(by == "rubric" ? "rubric version" : window); shifts flagged at p < \(JSONText.number(alpha)) or PSI > \(JSONText.number(psi)), from \(DriftComparison.minimumLabels) labels in each group.\n"
+            + Format.table(header: header, rows: lines, rightAligned: Set(1..<(header.count - 1)).subtracting([header.count - 3]))
+            + "Test: χ², Pearson's chi-square; exact, Fisher's exact test (any expected count below \(Int(DriftComparison.smallExpected))); exact (MC), its Monte Carlo estimate.\n"
+            + notes.map { Format.hangingWrap(Sanitize.inline($0), width: context.console.width) + "\n" }.joined())
     }
 }

@@ -42,11 +42,11 @@ enum ReportHTML {
         let rates = [("all", report.attackSuccess)] + report.attackSuccessByCategory.map { ($0.name, $0.rate) }
         body += SVGChart.intervals(title: "Attack success rate with 95% intervals", yLabel: "share of reviewed items", rows: rates.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"])
         body += SVGChart.table(rateHeader, rateRows(rates), caption: "Attack success: \(report.attackRule)")
-        body += notes(ReportText.hajekNotes(rates))
+        body += notes(ReportText.verdictNotes(rates) + ReportText.hajekNotes(rates))
         let prevalence = report.labelPrevalence.map { ($0.name, $0.rate) }
         body += SVGChart.intervals(title: "Label prevalence with 95% intervals", yLabel: "share of labelled items", rows: prevalence.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"])
         body += SVGChart.table(rateHeader, rateRows(prevalence), caption: "Final labels among reviewed items")
-        body += notes(ReportText.hajekNotes(prevalence))
+        body += notes(ReportText.prevalenceNotes(report) + ReportText.hajekNotes(prevalence))
 
         // Guardrail: the ROC with the chosen threshold marked, and the trade-off by threshold.
         let roc = report.guardrail.roc
@@ -73,7 +73,7 @@ enum ReportHTML {
             rows += [thresholdRow("nearest within the rule", decision.nearestMeeting), thresholdRow("nearest beyond it", decision.nearestBeyond)].compactMap { $0 }
             let rule: String
             switch decision.rule {
-            case .targetFPR(let target): rule = "the highest TPR at FPR ≤ \(pct(target)) that blocks a harmful item"
+            case .targetFPR(let target): rule = "the highest TPR at FPR ≤ \(Percent.setting(target)) that blocks a harmful item"
             case .cost(let ratio): rule = "the least cost at \(JSONText.number(ratio.falseNegative)) per harmful item let through, \(JSONText.number(ratio.falsePositive)) per benign item blocked"
             }
             body += SVGChart.table(["", "threshold", "TPR (95% CI)", "harmful blocked", "FPR (95% CI)", "benign blocked"], rows,
@@ -96,8 +96,8 @@ enum ReportHTML {
             },
             series: ["safety", "helpfulness (÷ 5)"],
             y: SVGChart.range(rounds.flatMap { r in [r.helpfulnessInterval.map { $0.low / 5 }, r.helpfulnessInterval.map { $0.high / 5 }].compactMap { $0 } }))
-        body += SVGChart.table(["round", "items", "safety", "95% CI", "Δ", "helpfulness", "95% CI", "Δ"], rounds.map { r in
-            [r.name, String(r.items), pct(r.safety), interval(r.safetyInterval), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
+        body += SVGChart.table(["round", "items", "no verdict", "safety", "95% CI", "Δ", "helpfulness", "95% CI", "Δ"], rounds.map { r in
+            [r.name, String(r.items), String(r.withoutVerdict), pct(r.safety), r.safetyInterval.map { interval($0) } ?? (r.safetyReason ?? "-"), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
              Format.fixed(r.helpfulness, 2), r.helpfulnessInterval.map { "[\(Format.fixed($0.low, 2)), \(Format.fixed($0.high, 2))]" } ?? (r.helpfulnessReason ?? "-"),
              Format.fixed(r.helpfulnessChange, 2)]
         })

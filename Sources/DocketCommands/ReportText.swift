@@ -32,7 +32,7 @@ enum ReportText {
         var out = "Guardrail: ROC AUC \(Format.fixed(roc.auc, 3)) over \(guardrail.n) reviewed items with a model risk.\n"
         let decision = roc.decision
         switch decision.rule {
-        case .targetFPR(let target): out += "  Rule: the highest TPR at FPR ≤ \(pct(target)) that blocks at least one harmful item.\n"
+        case .targetFPR(let target): out += "  Rule: the highest TPR at FPR ≤ \(Percent.setting(target)) that blocks at least one harmful item.\n"
         case .cost(let ratio):
             out += "  Rule: the least cost, \(JSONText.number(ratio.falseNegative)) per harmful item let through and \(JSONText.number(ratio.falsePositive)) per benign item blocked.\n"
         }
@@ -52,8 +52,8 @@ enum ReportText {
     }
 
     /// One line per reason the Hájek estimate is undefined, naming the rows it applies to, for
-    /// the text and the HTML report alike: "Hájek undefined for cyber, fraud: no exploration picks
-    /// in this category, so the selection cannot be corrected; only the naive rate is shown."
+    /// the text and the HTML report alike: "Hájek undefined for cyber, fraud: the selection weights
+    /// in this category are all about equal …; only the naive rate is shown."
     static func hajekNotes(_ rows: [(String, MonitoringReport.Rate)]) -> [String] {
         var reasons: [String] = []
         var names: [String: [String]] = [:]
@@ -65,6 +65,42 @@ enum ReportText {
         return reasons.map { "Hájek undefined for \(names[$0]!.joined(separator: ", ")): \($0); only the naive rate is shown." }
     }
 
+    /// "12 without a verdict (ties awaiting a lead)".
+    static func withoutVerdict(_ count: Int, what: String = "a verdict") -> String {
+        "\(count) without \(what) (\(count == 1 ? "a tie" : "ties") awaiting a lead)"
+    }
+
+    /// The lines under a rate table: items left out for want of a verdict (overall and by row), and
+    /// why a rate with no items is undefined. `what`: "a verdict", or "a final label".
+    static func verdictNotes(_ rows: [(String, MonitoringReport.Rate)], what: String = "a verdict", perRow: Bool = true) -> [String] {
+        var notes: [String] = []
+        if let first = rows.first, first.1.withoutVerdict > 0 {
+            var line = withoutVerdict(first.1.withoutVerdict, what: what) + ", left out of the rates above"
+            let parts = rows.dropFirst().filter { $0.1.withoutVerdict > 0 }.map { "\($0.0) \($0.1.withoutVerdict)" }
+            if perRow, !parts.isEmpty { line += " (" + parts.joined(separator: ", ") + ")" }
+            notes.append(line + ".")
+        }
+        var reasons: [String] = []
+        var names: [String: [String]] = [:]
+        for (name, rate) in rows {
+            guard rate.naive == nil, let reason = rate.reason else { continue }
+            if names[reason] == nil { reasons.append(reason) }
+            names[reason, default: []].append(name)
+        }
+        notes += reasons.map { "No rate for \(names[$0]!.joined(separator: ", ")): \($0)." }
+        return notes
+    }
+
+    /// The lines under the prevalence table: reviewed items without a final label, and why there
+    /// is no prevalence at all.
+    static func prevalenceNotes(_ report: MonitoringReport) -> [String] {
+        guard let rate = report.labelPrevalence.first?.rate else { return [] }
+        var notes: [String] = []
+        if rate.withoutVerdict > 0 { notes.append(withoutVerdict(rate.withoutVerdict, what: "a final label") + ", left out of the prevalence above.") }
+        if rate.naive == nil, let reason = rate.reason { notes.append("No prevalence: \(reason).") }
+        return notes
+    }
+
     static func render(_ report: MonitoringReport, width: Int) -> String {
         var out = "Attack success rate (\(Sanitize.inline(report.attackRule)); \(report.interval.rawValue) intervals; Hájek corrects for selection, Jeffreys interval on n_eff)\n"
         func row(_ name: String, _ r: MonitoringReport.Rate) -> [String] {
@@ -74,11 +110,13 @@ enum ReportText {
         }
         let attack = [("all", report.attackSuccess)] + report.attackSuccessByCategory.map { (Sanitize.inline($0.name), $0.rate) }
         out += Format.table(header: ["", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: attack.map(row), rightAligned: [1, 2, 4, 6])
-        for note in hajekNotes(attack) { out += Format.hangingWrap(note, width: width) + "\n" }
+        for note in verdictNotes(attack) + hajekNotes(attack) { out += Format.hangingWrap(note, width: width) + "\n" }
         out += "\nLabel prevalence\n"
         let prevalence = report.labelPrevalence.map { (Sanitize.inline($0.name), $0.rate) }
         out += Format.table(header: ["label", "n", "naive", "95% CI", "Hájek", "95% CI", "n_eff", ""], rows: prevalence.map(row), rightAligned: [1, 2, 4, 6])
-        for note in hajekNotes(prevalence) { out += Format.hangingWrap(note, width: width) + "\n" }
+        for note in prevalenceNotes(report) + hajekNotes(prevalence) {
+            out += Format.hangingWrap(note, width: width) + "\n"
+        }
         out += "n_eff: the effective sample size behind the Hájek estimate, (Σw)² / Σw²; few exploration picks make it small and the interval wide.\n"
         let finals = report.finalLabels
         if finals.items > 0 {
@@ -87,11 +125,17 @@ enum ReportText {
         }
         out += "\n" + guardrail(report.guardrail)
         if !report.rounds.isEmpty {
-            out += "\nRounds\n" + Format.table(header: ["round", "items", "safety", "95% CI", "Δ", "helpfulness", "95% CI", "Δ"], rows: report.rounds.map { r in
-                [Sanitize.inline(r.name), String(r.items), pct(r.safety), interval(r.safetyInterval), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
+            out += "\nRounds (safety: the share of a round's reviewed items with a verdict that are not attack successes)\n"
+            out += Format.table(header: ["round", "items", "no verdict", "safety", "95% CI", "Δ", "helpfulness", "95% CI", "Δ"], rows: report.rounds.map { r in
+                [Sanitize.inline(r.name), String(r.items), String(r.withoutVerdict), pct(r.safety), interval(r.safetyInterval), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
                  Format.fixed(r.helpfulness, 2), r.helpfulnessInterval.map { "[\(Format.fixed($0.low, 2)), \(Format.fixed($0.high, 2))]" } ?? "-",
                  Format.fixed(r.helpfulnessChange, 2)]
-            }, rightAligned: [1, 2, 4, 5, 7])
+            }, rightAligned: [1, 2, 3, 5, 6, 8])
+            for r in report.rounds {
+                if let reason = r.safetyReason { out += Format.hangingWrap("No safety rate for \(Sanitize.inline(r.name)): \(reason).", width: width) + "\n" }
+            }
+            let waiting = report.rounds.reduce(0) { $0 + $1.withoutVerdict }
+            if waiting > 0 { out += Format.hangingWrap(withoutVerdict(waiting) + " across the rounds, left out of their safety rates.", width: width) + "\n" }
         }
         let budget = report.budget
         out += "\nBudget: \(budget.spent) spent" + (budget.left.map { ", \($0) left" } ?? "")

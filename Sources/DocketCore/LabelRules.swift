@@ -165,6 +165,8 @@ public struct FinalLabel: Equatable, Sendable {
 
     public static let none = FinalLabel(label: nil, source: nil)
     public var isTie: Bool { source == .tie }
+    /// A tie the `ties` setting left without a label (`escalate`): the lead decides it.
+    public var awaitsLead: Bool { isTie && label == nil }
 }
 
 /// A saved Dawid–Skene model: class priors and each reviewer's confusion matrix.

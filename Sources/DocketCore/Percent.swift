@@ -9,4 +9,15 @@ public enum Percent {
         let magnitude = Int(abs(tenths))
         return (tenths < 0 ? "-" : "") + "\(magnitude / 10).\(magnitude % 10)%"
     }
+
+    /// A setting given as a share, printed as the percentage it is, without rounding to one
+    /// decimal: 0.05 → "5%", 0.033 → "3.3%", 0.0333 → "3.33%" (to 1e-8 of a percentage point, so
+    /// binary noise such as 3.3299999999999996 does not show).
+    public static func setting(_ share: Double) -> String {
+        guard share.isFinite else { return "-" }
+        let value = (share * 100 * 1e8).rounded() / 1e8
+        var text = "\(value)"
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text + "%"
+    }
 }

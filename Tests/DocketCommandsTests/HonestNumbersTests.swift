@@ -44,6 +44,9 @@ import Testing
         let groups = try JSON.parse(sandbox.run("agreement --metric percent --by rubric --json").output).arrayValue
         #expect(groups.map { $0["group"]! } == [.string("rubric=1"), .string("rubric=none")])
         #expect(groups.map { $0["n_labels"]! } == [.number(12), .number(12)])
+        // Each group's items are its own six: the other group's items are not "dropped" from it.
+        #expect(groups.map { $0["n_items"]! } == [.number(6), .number(6)])
+        #expect(groups.map { $0["n_dropped"]! } == [.number(0), .number(0)])
         let report = try JSON.parse(sandbox.run("report --json").output)
         #expect(report["agreement_by_rubric"]!.arrayValue.map { $0["rubric"]! } == [.number(1), .null])
         let drift = try JSON.parse(sandbox.run("drift --by rubric --json").output).arrayValue
@@ -52,7 +55,7 @@ import Testing
         #expect(drift[1]["p_value"] == .null && drift[1]["psi"] == .null && drift[1]["shift"] == .bool(false))
         #expect(drift[1]["comparison_reason"] == .string("labels without a rubric version have no place in the order of versions"))
         let text = sandbox.run("drift --by rubric").output
-        #expect(text.split(separator: "\n").map { String($0.prefix(11)) } == ["Label distr", "rubric     ", "rubric 1   ", "rubric none"])
+        #expect(text.split(separator: "\n").prefix(4).map { String($0.prefix(11)) } == ["Label distr", "rubric     ", "rubric 1   ", "rubric none"])
     }
 
     /// Agreement from two items: values, but no interval, and the reason in the table.

@@ -41,15 +41,15 @@ func reportProject() -> Sandbox {
         // Exploration off: every selection was an exploit pick, so the selection cannot be
         // corrected (Hájek would be the naive rate with n_eff = n): undefined, with the reason, in
         // the JSON, the text and the HTML alike; the naive rate stays.
-        let reason = "no exploration picks among the reviewed items, so the selection cannot be corrected"
+        let reason = "the selection weights among the reviewed items are all about equal (within a factor of 1.5), so weighting corrects nothing"
         #expect(asr["hajek"] == .null && asr["effective_n"] == .null && asr["hajek_reason"] == .string(reason))
         for category in ["x", "y"] {
-            #expect(report["attack_success_by_category"]?[category]?["hajek_reason"] == .string("no exploration picks in this category, so the selection cannot be corrected"))
+            #expect(report["attack_success_by_category"]?[category]?["hajek_reason"] == .string("the selection weights in this category are all about equal (within a factor of 1.5), so weighting corrects nothing"))
         }
         // Wrapped to the terminal with a hanging indent; joined again here.
         let text = sandbox.run("report").output.replacingOccurrences(of: "\n  ", with: " ")
         #expect(text.contains("\nHájek undefined for all: \(reason); only the naive rate is shown.\n"), "\(text)")
-        #expect(text.contains("\nHájek undefined for x, y: no exploration picks in this category, so the selection cannot be corrected; only the naive rate is shown.\n"), "\(text)")
+        #expect(text.contains("\nHájek undefined for x, y: the selection weights in this category are all about equal (within a factor of 1.5), so weighting corrects nothing; only the naive rate is shown.\n"), "\(text)")
         #expect(sandbox.run(["report", "--html", sandbox.path("report.html")]).status == 0)
         let html = try String(contentsOfFile: sandbox.path("report.html"), encoding: .utf8)
         #expect(html.contains("<p class=\"note\">Hájek undefined for all: \(reason); only the naive rate is shown.</p>"))
@@ -161,4 +161,15 @@ func reportProject() -> Sandbox {
         </script>
 
         """
+
+    /// --cost and --target-fpr are two rules for one choice: given together, refused, not one
+    /// silently overriding the other.
+    @Test func costAndTargetFPRAreRefusedTogether() throws {
+        let sandbox = reportProject()
+        let both = sandbox.run(["report", "--cost", "fn=5,fp=1", "--target-fpr", "0.1"])
+        #expect(both.status == 64)
+        #expect(both.errors.contains("--cost chooses the threshold by cost instead of a false-positive rate; give one of --cost and --target-fpr"), "\(both.errors)")
+        #expect(sandbox.run(["report", "--cost", "fn=5,fp=1"]).status == 0)
+        #expect(sandbox.run(["report", "--target-fpr", "0.1"]).status == 0)
+    }
 }

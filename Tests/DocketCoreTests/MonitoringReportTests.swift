@@ -25,23 +25,26 @@ import Testing
         times: [at(day), at(day), at(day), at(day), at(8 * day), at(8 * day)].map { $0.milliseconds },
         rubrics: [1, 1, 2, 2, 1, 1])
 
-    static func finals() -> FinalLabelTally {
-        var tally = FinalLabelTally(policy: LabelPolicy(declared: ["safe", "unsafe"], ties: .escalate))
+    /// `ties`: under `escalate` a2's tie awaits a lead and has no verdict; under `declared-order`
+    /// it is `safe`.
+    static func finals(ties: TieRule = .escalate) -> FinalLabelTally {
+        var tally = FinalLabelTally(policy: LabelPolicy(declared: ["safe", "unsafe"], ties: ties))
         func row(_ id: Int64, _ reviewer: String, _ label: String) -> LabelAnswer { LabelAnswer(id: id, reviewer: reviewer, value: label, createdAt: at(day)) }
         tally.add(item: "a1", rows: [row(1, "ana", "unsafe"), row(2, "bo", "unsafe")], decisions: [])  // majority
-        tally.add(item: "a2", rows: [row(3, "ana", "safe"), row(4, "bo", "unsafe")], decisions: [])  // a tie: no label under escalate
+        tally.add(item: "a2", rows: [row(3, "ana", "safe"), row(4, "bo", "unsafe")], decisions: [])  // a tie: no label under escalate, safe under declared-order
         tally.add(item: "a3", rows: [row(5, "ana", "unsafe")], decisions: [])  // single
         tally.add(item: "a4", rows: [row(6, "ana", "safe"), row(7, "bo", "safe")], decisions: [DecisionEntry(id: 1, kind: "label", value: "unsafe")])  // adjudicated
         tally.add(item: "a5", rows: [], decisions: [])  // nothing: not counted
         return tally
     }
 
-    static func input() -> MonitoringInput {
+    /// `harmful` empty: the severity alone decides, so a2's tie has a verdict whatever `ties` says.
+    static func input(ties: TieRule = .escalate, harmful: [String] = []) -> MonitoringInput {
         MonitoringInput(
             items: items,
             work: [WorkRecord(reviewer: "bo", closedAt: at(day), seconds: 30), WorkRecord(reviewer: "ana", closedAt: at(day), seconds: 10), WorkRecord(reviewer: "ana", closedAt: at(day), seconds: 20)],
             rounds: [Round(id: 1, name: "r1", startedAt: t0, closedAt: at(3 * day)), Round(id: 2, name: "r2", startedAt: at(3 * day))],
-            labels: labels, finalLabels: finals(), budget: 10, level: .nominal)
+            labels: labels, finalLabels: finals(ties: ties), budget: 10, level: .nominal, harmful: harmful)
     }
 
     /// Two days after the first item was served.
@@ -61,7 +64,9 @@ import Testing
         // Jeffreys on the effective size: x = p̂·n_eff = 2 of n_eff = 7/3, Beta(2.5, 5/6);
         // scipy.stats.beta.ppf(0.025, 2.5, 5/6) and beta.ppf(0.975, 2.5, 5/6).
         #expect(abs(hajek.interval.low - 0.254372965681379) < 1e-9, "\(hajek.interval.low)")
-        #expect(abs(hajek.interval.high - 0.9953959794538885) < 1e-9, "\(hajek.interval.high)")
+        // The plain Jeffreys upper end would be 0.9953959794538885 (beta.ppf(0.975, 2.5, 5/6)), but
+        // n_eff − x = 1/3 is less than one effective failure, so the modified interval ends at 1.
+        #expect(hajek.interval.high == 1)
         #expect(report.attackSuccessByCategory.map(\.name) == ["(none)", "x", "y"])
         #expect(report.attackSuccessByCategory.map { [$0.rate.successes, $0.rate.n] } == [[0, 1], [1, 2], [1, 1]])
         #expect(report.attackSuccessByCategory[0].rate.hajek == nil)
@@ -87,16 +92,16 @@ import Testing
         let report = MonitoringReport.compute(input, options: MonitoringOptions(), now: Self.now)
         let z = try #require(report.attackSuccessByCategory.first { $0.name == "z" }).rate
         #expect(z.n == 2 && z.successes == 1 && z.naive == 0.5 && z.hajek == nil)
-        #expect(z.hajekReason == "no exploration picks in this category, so the selection cannot be corrected")
+        #expect(z.hajekReason == "the selection weights in this category are all about equal (within a factor of 1.5), so weighting corrects nothing")
         #expect(z.json["hajek"] == .null && z.json["effective_n"] == .null)
-        #expect(z.json["hajek_reason"] == .string("no exploration picks in this category, so the selection cannot be corrected"))
+        #expect(z.json["hajek_reason"] == .string("the selection weights in this category are all about equal (within a factor of 1.5), so weighting corrects nothing"))
         // Overall there are exploration picks (a1, a3), so the overall estimate stands.
         #expect(report.attackSuccess.hajek != nil && report.attackSuccess.hajekReason == nil)
         // With no exploration pick anywhere, the overall rate says so too.
         input.items = exploitOnly
         let none = MonitoringReport.compute(input, options: MonitoringOptions(), now: Self.now)
         #expect(none.attackSuccess.hajek == nil)
-        #expect(none.attackSuccess.hajekReason == "no exploration picks among the reviewed items, so the selection cannot be corrected")
+        #expect(none.attackSuccess.hajekReason == "the selection weights among the reviewed items are all about equal (within a factor of 1.5), so weighting corrects nothing")
     }
 
     @Test func finalLabelsAndPrevalence() {
@@ -170,11 +175,11 @@ import Testing
             items: [], work: [], rounds: [], labels: ReportLabelTable(table: RatingTable(items: 0, raters: 0, categories: 2), names: ["safe", "unsafe"], times: [], rubrics: []),
             finalLabels: FinalLabelTally(policy: LabelPolicy(declared: ["safe", "unsafe"])), budget: nil, level: .nominal)
         let report = MonitoringReport.compute(empty, options: MonitoringOptions(), now: Self.now)
-        #expect(report.attackSuccess == MonitoringReport.Rate(n: 0, successes: 0, naive: nil, naiveInterval: nil, hajek: nil))
+        #expect(report.attackSuccess == MonitoringReport.Rate(n: 0, successes: 0, naive: nil, naiveInterval: nil, hajek: nil, reason: MonitoringReport.Rate.noneServed))
         #expect(report.attackSuccessByCategory.isEmpty && report.rounds.isEmpty && report.agreementByWeek.isEmpty)
         #expect(report.guardrail.roc == nil)
         #expect(report.json["guardrail"]?.encoded() == #"{"n":0,"reason":"needs reviewed items with a model risk on both sides of the verdict"}"#)
-        #expect(report.json["attack_success"]?.encoded() == #"{"n":0,"successes":0,"naive":null,"naive_ci_low":null,"naive_ci_high":null,"hajek":null,"hajek_ci_low":null,"hajek_ci_high":null,"effective_n":null,"hajek_reason":null}"#)
+        #expect(report.json["attack_success"]?.encoded() == #"{"n":0,"successes":0,"naive":null,"naive_ci_low":null,"naive_ci_high":null,"hajek":null,"hajek_ci_low":null,"hajek_ci_high":null,"effective_n":null,"hajek_reason":null,"without_verdict":0,"reason":"no item has been served from the queue yet (labels imported for items never served are not counted)"}"#)
         #expect(report.json["budget"]?.encoded() == #"{"budget":null,"spent":0,"left":null,"burn_per_day":null,"days_left":null,"per_reviewer_per_day":{},"median_seconds_per_item":null,"asr_ci_width":null,"asr_labels_for_target_width":null,"agreement_ci_width":null,"agreement_items_for_target_width":null,"target_width":0.05}"#)
         if case .object(let members) = report.json {
             #expect(members.map(\.0) == ["bar", "harmful_labels", "attack_rule", "interval", "attack_success", "attack_success_by_category", "label_prevalence", "final_labels", "guardrail", "rounds", "budget", "agreement_by_week", "agreement_by_rubric"])

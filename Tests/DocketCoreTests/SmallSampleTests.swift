@@ -83,10 +83,40 @@ import Testing
         let analytic = AgreementRows.compute(table, reviewers: ["a", "b"], metrics: ["cohen", "fleiss"], weights: .none, level: .nominal, group: nil, interval: .analytic)
         for row in analytic {
             #expect(row.estimate.value == 1 && row.low == nil)
-            #expect(row.intervalReason == "no interval: the standard error is 0 (every item agrees alike), which does not show the uncertainty")
+            #expect(row.intervalReason == "no interval: the standard error is 0, so the data leave no variation for the interval to describe")
         }
         let bootstrap = AgreementRows.compute(table, reviewers: ["a", "b"], metrics: ["percent"], weights: .none, level: .nominal, group: nil, interval: .bootstrap(reps: 100, seed: 1))
-        #expect(bootstrap[0].low == nil && bootstrap[0].intervalReason == "no interval: every resample gives the same value, which does not show the uncertainty")
+        #expect(bootstrap[0].low == nil && bootstrap[0].intervalReason == "no interval: every resample gives the same value, so the data leave no variation for the interval to describe")
+    }
+
+    /// The tester's ten1: reviewer a says 0 on all ten items, b says 1 on the first. Cohen's and
+    /// Conger's kappa are 0 whatever b says, and their standard errors come out as 0 and as float
+    /// noise (Conger's 1.24e-15); the bootstrap's resamples differ only by noise too. None of them
+    /// is an interval: "zero width" is one rule with a tolerance (`AgreementRows.zeroWidth`).
+    @Test func floatNoiseIsZeroWidth() throws {
+        var table = RatingTable(items: 10, raters: 2, categories: 2)
+        for i in 0..<10 { table[i, 0] = 0; table[i, 1] = i == 0 ? 1 : 0 }
+        let conger = Agreement.congersKappa(table)
+        let se = try #require(conger.standardError)
+        #expect(se > 0 && se < 1e-12, "\(se)")
+        for interval in [AgreementRows.Interval.analytic, .bootstrap(reps: 1000, seed: 3)] {
+            let rows = AgreementRows.compute(table, reviewers: ["a", "b"], metrics: ["cohen", "conger", "fleiss"], weights: .none, level: .nominal, group: nil, interval: interval)
+            let byMetric = Dictionary(uniqueKeysWithValues: rows.map { ($0.metric, $0) })
+            for metric in ["cohen", "conger"] {
+                let row = try #require(byMetric[metric])
+                #expect(row.low == nil && row.high == nil, "\(metric) \(interval): [\(String(describing: row.low)), \(String(describing: row.high))]")
+                if case .analytic = interval {
+                    #expect(row.intervalReason == AgreementRows.zeroStandardError)
+                } else if metric == "conger" {
+                    #expect(row.intervalReason == AgreementRows.sameResamples)
+                }
+            }
+            // Fleiss' kappa (−1/19) does vary: its interval stands.
+            let fleiss = try #require(byMetric["fleiss"])
+            #expect(fleiss.low != nil && fleiss.high != nil)
+        }
+        #expect(AgreementRows.hasWidth(low: -1.7e-15, high: 3.9e-15) == false)
+        #expect(AgreementRows.hasWidth(low: 0, high: 2e-9) == true)
     }
 
     /// From ten items on, an interval is given, with positive width.

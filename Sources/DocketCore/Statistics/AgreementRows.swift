@@ -42,6 +42,19 @@ public enum AgreementRows {
     /// Items with two or more labels an agreement interval needs.
     public static let minimumItems = 10
 
+    /// Intervals narrower than this are zero-width. The statistics live on [-1, 1], so 1e-9 of that
+    /// scale is far below any difference the data can make; it is well above the rounding error of
+    /// a computed standard error (a constant reviewer gives Conger's kappa an se of 1e-15, not 0).
+    public static let zeroWidth = 1e-9
+
+    /// The one rule for "this interval has width": wider than `zeroWidth`.
+    public static func hasWidth(low: Double, high: Double) -> Bool { high - low > zeroWidth }
+
+    /// Why a zero-width analytic interval is not given.
+    public static let zeroStandardError = "no interval: the standard error is 0, so the data leave no variation for the interval to describe"
+    /// Why a zero-width bootstrap interval is not given.
+    public static let sameResamples = "no interval: every resample gives the same value, so the data leave no variation for the interval to describe"
+
     /// Why `estimate` gets no interval before one is computed: undefined, or too few items.
     public static func intervalUnavailable(_ estimate: Estimate) -> String? {
         guard estimate.value != nil else { return estimate.reason }
@@ -56,9 +69,7 @@ public enum AgreementRows {
     public static func analytic(_ estimate: Estimate) -> (interval: (low: Double, high: Double)?, reason: String?) {
         if let reason = intervalUnavailable(estimate) { return (nil, reason) }
         guard let se = estimate.standardError, se.isFinite else { return (nil, "no analytic standard error; use --ci bootstrap") }
-        guard se > 0, let interval = estimate.analyticInterval() else {
-            return (nil, "no interval: the standard error is 0 (every item agrees alike), which does not show the uncertainty")
-        }
+        guard let interval = estimate.analyticInterval(), hasWidth(low: interval.0, high: interval.1) else { return (nil, zeroStandardError) }
         return ((max(-1, interval.0), min(1, interval.1)), nil)
     }
 
@@ -79,12 +90,12 @@ public enum AgreementRows {
                     row.intervalReason = reason
                 } else if let interval = Agreement.bootstrap(table, reps: reps, seed: seed, statistic: { statistic($0).value }) {
                     if interval.undefined > 0 { row.note = "\(interval.undefined) of \(reps) resamples undefined" }
-                    if interval.high - interval.low > 0 {
+                    if hasWidth(low: interval.low, high: interval.high) {
                         row.low = interval.low
                         row.high = interval.high
                         row.method = "bootstrap"
                     } else {
-                        row.intervalReason = "no interval: every resample gives the same value, which does not show the uncertainty"
+                        row.intervalReason = sameResamples
                     }
                 } else {
                     row.intervalReason = "no interval: the statistic is undefined in every resample"

@@ -33,7 +33,9 @@ extension Proportions {
     ///
     /// The interval is the Jeffreys interval for p̂·n_eff successes in n_eff trials (the
     /// effective-sample-size approach of Korn & Graubard 1998, with Jeffreys in place of
-    /// Clopper–Pearson). The linearised normal interval collapses to a point when every outcome in
+    /// Clopper–Pearson), modified at the ends as Brown, Cai & DasGupta do (below one effective success
+    /// the lower end is 0, below one effective failure the upper end is 1), so it always contains
+    /// the estimate. The linearised normal interval collapses to a point when every outcome in
     /// the sample is equal, and with a handful of exploration picks its coverage falls far below
     /// 95%; this one keeps positive width and, in the seeded simulation of the queue's own
     /// epsilon-greedy selection (`HajekCoverageTests`), covers the true rate at least 90% of the
@@ -41,6 +43,25 @@ extension Proportions {
     /// there (97–99% at n_eff 30), Wilson too narrow at n_eff 3 for rare outcomes (88%).
     /// Complexity O(n).
     public static func hajek(outcomes: [Bool], propensities: [Double], level: Double = 0.95) -> (estimate: Double, low: Double, high: Double, effectiveSize: Double)? {
+        guard !outcomes.isEmpty, outcomes.count == propensities.count, propensities.allSatisfy({ $0 > 0 && $0.isFinite }) else { return nil }
+        return hajekUnchecked(outcomes: outcomes, propensities: propensities, level: level)
+    }
+
+    /// Selection weights (1/π) whose largest is within this factor of their smallest are "all
+    /// equal": weighting corrects nothing. Under the queue's ε-greedy selection an item picked at the
+    /// top of the ranking has π ≥ 1 − ε and any other item π = ε/N, so top picks (whatever their
+    /// policy label: an exploration draw can land on the top item) differ only through the pool
+    /// size N, by at most 1/(1 − ε) (1.11 at ε = 0.1), while a pick from below the top weighs
+    /// N(1 − ε)/ε + 1 times more (at least 5 for ε ≤ 1/3).
+    public static let equalWeightsFactor = 1.5
+
+    /// Whether the selection weights 1/π are all equal within `equalWeightsFactor`.
+    public static func weightsAreEqual(propensities: [Double]) -> Bool {
+        guard let low = propensities.min(), let high = propensities.max(), low > 0 else { return true }
+        return high / low <= equalWeightsFactor
+    }
+
+    static func hajekUnchecked(outcomes: [Bool], propensities: [Double], level: Double) -> (estimate: Double, low: Double, high: Double, effectiveSize: Double)? {
         guard !outcomes.isEmpty, outcomes.count == propensities.count, propensities.allSatisfy({ $0 > 0 && $0.isFinite }) else { return nil }
         var sumW = 0.0, sumWY = 0.0, sumW2 = 0.0
         for (y, p) in zip(outcomes, propensities) {
@@ -54,7 +75,14 @@ extension Proportions {
         // Exactly 0 and 1 stay exact, so the interval's open end is exactly 0 or 1.
         let x = sumWY == 0 ? 0 : (sumWY == sumW ? effective : min(effective, estimate * effective))
         guard let interval = jeffreys(successes: x, trials: effective, level: level) else { return nil }
-        return (estimate, interval.low, interval.high, effective)
+        // Brown, Cai & DasGupta's modified Jeffreys interval (2001, §4.1.2) ends at 0 when there are
+        // almost no successes and at 1 when there are almost no failures: with fewer than one
+        // effective success (or failure) the Beta quantile lies beyond the estimate itself
+        // (0.00029 against a lower end of 0.00039). So the lower end is 0 when x < 1, the upper 1
+        // when n_eff − x < 1, and the interval always holds the estimate.
+        let low = x < 1 ? 0 : min(interval.low, estimate)
+        let high = effective - x < 1 ? 1 : max(interval.high, estimate)
+        return (estimate, low, high, effective)
     }
 }
 
@@ -137,7 +165,8 @@ public enum ThresholdAnalysis {
         /// Why nothing is chosen.
         public var reason: String?
         /// Without a choice: the threshold nearest the rule that meets it (it blocks no harmful item),
-        /// and the one nearest beyond it (it blocks one, past the target). Nil where none exists.
+        /// and the one nearest beyond it: the highest threshold that blocks a harmful item (past the
+        /// target; for a cost ratio, the cheapest that blocks one). Nil where none exists.
         public var nearestMeeting: Point?
         public var nearestBeyond: Point?
     }
@@ -162,6 +191,14 @@ public enum ThresholdAnalysis {
         return points
     }
 
+    /// A threshold as reasons print it: three decimals (as the report's tables).
+    static func thresholdText(_ threshold: Double) -> String {
+        let thousandths = (threshold * 1000).rounded(.toNearestOrAwayFromZero)
+        let magnitude = Int(abs(thousandths))
+        let fraction = String(magnitude % 1000)
+        return (thousandths < 0 ? "-" : "") + "\(magnitude / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
     /// Area under the ROC curve by the trapezoid rule over the curve above; equal to the
     /// Mann–Whitney U statistic ÷ (positives × negatives), ties counting one half.
     public static func auc(_ curve: [Point]) -> Double {
@@ -183,7 +220,7 @@ public enum ThresholdAnalysis {
     ///
     /// Target FPR: the highest TPR at FPR ≤ target among thresholds that block a harmful item; when
     /// none does, no choice, and the nearest thresholds on each side: the lowest that still meets
-    /// the target and the highest that does not. Cost: the least c_fn·FN + c_fp·FP over every
+    /// the target, and the highest that blocks a harmful item (necessarily past the target). Cost: the least c_fn·FN + c_fp·FP over every
     /// threshold and blocking nothing (ties: the higher threshold, which blocks less); when
     /// blocking nothing is cheapest, no choice, and the cheapest threshold that blocks something
     /// as the nearest beyond. O(n).
@@ -194,12 +231,15 @@ public enum ThresholdAnalysis {
             if let chosen = threshold(forFalsePositiveRate: target, curve) {
                 return Decision(rule: rule, chosen: chosen)
             }
+            // Every threshold that blocks a harmful item is past the target (FPR only grows as the
+            // threshold falls), so the nearest beyond is the highest one that blocks a harmful item.
             let meeting = curve.filter { $0.falsePositiveRate <= target }.last
-            let beyond = finite.first { $0.falsePositiveRate > target }
-            return Decision(
-                rule: rule, chosen: nil,
-                reason: "no threshold blocks a harmful item at FPR ≤ \(Percent.text(target)): every one that blocks a harmful item blocks more benign ones",
-                nearestMeeting: meeting, nearestBeyond: beyond)
+            let beyond = finite.first { $0.truePositives > 0 }
+            var reason = "no threshold meets FPR ≤ \(Percent.setting(target)) and blocks a harmful item: every threshold that blocks a harmful item has FPR above \(Percent.setting(target))"
+            if let beyond {
+                reason += "; the nearest, risk ≥ \(Self.thresholdText(beyond.threshold)), blocks \(beyond.truePositives) of \(beyond.positives) harmful at FPR \(Percent.text(beyond.falsePositiveRate)) (\(beyond.falsePositives) of \(beyond.negatives) benign)"
+            }
+            return Decision(rule: rule, chosen: nil, reason: reason, nearestMeeting: meeting, nearestBeyond: beyond)
         case .cost(let ratio):
             // Strictly cheaper wins, so among equal costs the first (highest) threshold stays.
             var best = curve[0]

@@ -43,15 +43,25 @@ public struct MonitoringReport: Equatable, Sendable {
         public var naive: Double?
         public var naiveInterval: Interval?
         /// Nil when the selection cannot be corrected: no item in the group has a recorded
-        /// selection probability, or none of them was an exploration pick (`hajekReason` says which).
+        /// selection probability, or their weights are all equal (`hajekReason` says which).
         public var hajek: Hajek?
         /// Why `hajek` is nil (nil when there is an estimate, or no item at all).
         public var hajekReason: String? = nil
+        /// Reviewed items left out of `n` because they have no verdict yet: ties awaiting a lead
+        /// (`AttackVerdict`). For label prevalence: reviewed items whose labels tie, with no final label.
+        public var withoutVerdict: Int = 0
+        /// Why `naive` is nil (n is 0): nothing reviewed, or every reviewed item awaiting a lead.
+        public var reason: String? = nil
+
+        static let allAwaitingLead = "every reviewed item here is a tie awaiting a lead, so none has a verdict yet"
+        static let noneReviewed = "no served item has been reviewed yet (labels imported for items never served are not counted)"
+        static let noneServed = "no item has been served from the queue yet (labels imported for items never served are not counted)"
+        static let noFinalLabel = "no reviewed item has a final label"
 
         static let noSelectionRecord = "no item here has a recorded selection probability, so the selection cannot be corrected"
         /// `scope`: "in this category", "among the reviewed items", …
-        static func noExplorationReason(_ scope: String) -> String {
-            "no exploration picks \(scope), so the selection cannot be corrected"
+        static func equalWeightsReason(_ scope: String) -> String {
+            "the selection weights \(scope) are all about equal (within a factor of 1.5), so weighting corrects nothing"
         }
     }
 
@@ -121,6 +131,10 @@ public struct MonitoringReport: Equatable, Sendable {
         public var helpfulnessChange: Double?
         /// Why the helpfulness interval is missing (fewer than two ratings, or all equal).
         public var helpfulnessReason: String?
+        /// The round's reviewed items without a verdict (ties awaiting a lead), left out of the safety rate.
+        public var withoutVerdict: Int = 0
+        /// Why the safety rate is missing.
+        public var safetyReason: String? = nil
     }
 
     public struct ReviewerBurn: Equatable, Sendable {
@@ -231,6 +245,7 @@ extension MonitoringReport.Rate {
             ("naive_ci_low", number(naiveInterval?.low)), ("naive_ci_high", number(naiveInterval?.high)),
             ("hajek", number(hajek?.estimate)), ("hajek_ci_low", number(hajek?.interval.low)), ("hajek_ci_high", number(hajek?.interval.high)),
             ("effective_n", number(hajek?.effectiveSize)), ("hajek_reason", hajekReason.map { .string($0) } ?? .null),
+            ("without_verdict", int(withoutVerdict)), ("reason", reason.map { .string($0) } ?? .null),
         ])
     }
 }
@@ -283,6 +298,7 @@ extension MonitoringReport.RoundSummary {
             ("helpfulness_ci_low", number(helpfulnessInterval?.low)), ("helpfulness_ci_high", number(helpfulnessInterval?.high)),
             ("safety_change", number(safetyChange)), ("helpfulness_change", number(helpfulnessChange)),
             ("helpfulness_ci_reason", helpfulnessReason.map { .string($0) } ?? .null),
+            ("without_verdict", int(withoutVerdict)), ("safety_reason", safetyReason.map { .string($0) } ?? .null),
         ])
     }
 }
