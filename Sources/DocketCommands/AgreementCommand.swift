@@ -130,7 +130,7 @@ struct AgreementCommand: ContextCommand {
             context.console.write(array.encoded() + "\n")
             return
         }
-        var out = "Agreement on \(on)s: \(Format.count(data.table.items)) items, \(Format.count(data.table.labelCount)) labels, \(data.reviewers.count) reviewers, \(level.rawValue) level"
+        var out = "Agreement on \(on)s: \(Format.count(data.table.items)) \(data.table.items == 1 ? "item" : "items"), \(Format.count(data.table.labelCount)) \(data.table.labelCount == 1 ? "label" : "labels"), \(data.reviewers.count) \(data.reviewers.count == 1 ? "reviewer" : "reviewers"), \(level.rawValue) level"
         out += ci == "bootstrap" ? ", 95% bootstrap intervals (\(reps) resamples, seed \(seed)).\n" : ", 95% analytic intervals.\n"
         let hasGroups = rows.contains { $0.group != nil }
         out += Format.table(

@@ -188,6 +188,9 @@ enum TaskDefinitionFile {
         ordered += members.filter { $0.0 == "guidelines" }
         let document = Node(ordered.map { (Node($0.0), yamlNode($0.1)) }, .implicit, .block)
         let header = "# rubric version \(rubric.map { "\($0.version), \($0.hash.prefix(12)), applied \($0.appliedAt.iso8601)" } ?? "none")\n"
+            + (definition.harmful == nil
+                ? "# harmful: not set, so \(definition.harmfulLabels.isEmpty ? "no label (nominal labels have no order; the severity alone decides attack success)" : "[" + definition.harmfulLabels.joined(separator: ", ") + "] (the last label of the ordered scale)") by default\n"
+                : "")
         return header + (try Yams.serialize(node: document, width: -1, allowUnicode: true))
     }
 

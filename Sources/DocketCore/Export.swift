@@ -36,13 +36,21 @@ public struct SplitPlan: Equatable, Sendable {
         a.seed == b.seed && a.splits.map(\.name) == b.splits.map(\.name) && a.splits.map(\.fraction) == b.splits.map(\.fraction)
     }
 
-    /// Parses `train=0.9,eval=0.1`; each fraction lies in (0, 1], each name once, and they sum to 1.
+    /// Parses `train=0.9,eval=0.1`; each fraction lies in (0, 1], each name once and without
+    /// whitespace or control characters, and they sum to 1.
     public static func parse(_ text: String, seed: UInt64) throws(CoreError) -> SplitPlan {
         var splits: [(String, Double)] = []
         for part in text.split(separator: ",") {
             let pieces = part.split(separator: "=", maxSplits: 1).map(String.init)
             guard pieces.count == 2, !pieces[0].isEmpty, let fraction = Double(pieces[1]) else {
                 throw .invalidSetting(name: "split", value: text, reason: "write each split as name=fraction, e.g. train=0.9,eval=0.1")
+            }
+            // A split name becomes a field value and often a file name: no spaces, no control or
+            // invisible format characters (`tr ain`, a tab, a zero-width space).
+            guard pieces[0].unicodeScalars.allSatisfy({ scalar in
+                !scalar.properties.isWhitespace && ![.control, .format, .lineSeparator, .paragraphSeparator, .spaceSeparator].contains(scalar.properties.generalCategory)
+            }) else {
+                throw .invalidSetting(name: "split", value: text, reason: "a split name cannot contain spaces or control characters")
             }
             guard fraction.isFinite, fraction > 0, fraction <= 1 else {
                 throw .invalidSetting(name: "split", value: text, reason: "the fraction of '\(pieces[0])' must be above 0 and at most 1")

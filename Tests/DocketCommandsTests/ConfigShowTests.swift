@@ -101,6 +101,7 @@ import Yams
         let shown = sandbox.run(["config", "show"]).output
         #expect(shown == """
             # rubric version 1, \(shown.dropFirst(20).prefix(12)), applied 2026-11-18T11:06:40.000Z
+            # harmful: not set, so no label (nominal labels have no order; the severity alone decides attack success) by default
             labels: [safe, unsafe]
             level: nominal
             asks: [label]
@@ -115,6 +116,19 @@ import Yams
             """)
         let file = sandbox.write("x.yaml", shown)
         #expect(sandbox.run(["config", "apply", file]).output == "\(file) is rubric version 1 already; nothing changed.\n")
+    }
+
+    /// The default harmful list is shown (as a comment, so the rubric is unchanged) when the file
+    /// does not declare one: the last label of an ordered scale.
+    @Test func theDefaultHarmfulListIsShown() {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,borderline,unsafe --level ordinal --seed 1")
+        let shown = sandbox.run(["config", "show"]).output
+        #expect(shown.split(separator: "\n")[1] == "# harmful: not set, so [unsafe] (the last label of the ordered scale) by default", "\(shown)")
+        sandbox.write("h.yaml", "labels: [safe, borderline, unsafe]\nlevel: ordinal\nasks: [label]\nharmful: [borderline, unsafe]\n")
+        #expect(sandbox.run(["config", "apply", sandbox.path("h.yaml")]).status == 0)
+        let declared = sandbox.run(["config", "show"]).output
+        #expect(!declared.contains("# harmful") && declared.contains("harmful: [borderline, unsafe]\n"), "\(declared)")
     }
 
     /// Random text through `config show` and back: whatever the characters, the definition read

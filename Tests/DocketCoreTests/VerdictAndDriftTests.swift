@@ -181,3 +181,25 @@ import Testing
         #expect(!Proportions.weightsAreEqual(propensities: [0.01, 0.02]))
     }
 }
+
+/// Small honesty fixes: split names, grammar in reasons.
+@Suite struct SmallWordingTests {
+    @Test func splitNamesWithoutWhitespaceOrControls() throws {
+        for name in ["tr ain", "train\t", "tr\u{200B}ain", "tr\u{1B}ain", "tr\u{00A0}ain", "tr\u{2028}ain"] {
+            #expect(throws: CoreError.invalidSetting(name: "split", value: "\(name)=0.5,eval=0.5", reason: "a split name cannot contain spaces or control characters")) {
+                try SplitPlan.parse("\(name)=0.5,eval=0.5", seed: 1)
+            }
+        }
+        #expect(try SplitPlan.parse("train-1=0.5,évaluation=0.5", seed: 1).splits.map(\.name) == ["train-1", "évaluation"])
+    }
+
+    @Test func oneReviewerIsOne() {
+        var table = RatingTable(items: 3, raters: 1, categories: 2)
+        for i in 0..<3 { table[i, 0] = 0 }
+        let rows = AgreementRows.compute(table, reviewers: ["a"], metrics: ["cohen", "scott"], weights: .none, level: .nominal, group: nil, interval: .analytic)
+        #expect(rows.map(\.estimate.reason) == [
+            "Cohen's kappa compares two reviewers; there is 1 (pass --reviewers a,b, or see conger and pairwise)",
+            "Scott's pi compares two reviewers; there is 1 (pass --reviewers a,b)",
+        ])
+    }
+}

@@ -39,6 +39,9 @@ public enum AgreementRows {
         case bootstrap(reps: Int, seed: UInt64)
     }
 
+    /// "there is 1", "there are 3": how many reviewers a two-reviewer statistic found.
+    static func reviewerCount(_ n: Int) -> String { n == 1 ? "there is 1" : "there are \(n)" }
+
     /// Items with two or more labels an agreement interval needs.
     public static let minimumItems = 10
 
@@ -121,11 +124,11 @@ public enum AgreementRows {
             case "percent": add("percent", Agreement.percentAgreement)
             case "cohen":
                 if two { add("cohen", { Agreement.cohensKappa($0, weights: weights) }) } else {
-                    rows.append(AgreementRow(metric: "cohen", group: group, estimate: .undefined("Cohen's kappa compares two reviewers; there are \(table.raters) (pass --reviewers a,b, or see conger and pairwise)", items: 0, labels: table.labelCount)))
+                    rows.append(AgreementRow(metric: "cohen", group: group, estimate: .undefined("Cohen's kappa compares two reviewers; \(Self.reviewerCount(table.raters)) (pass --reviewers a,b, or see conger and pairwise)", items: 0, labels: table.labelCount)))
                 }
             case "scott":
                 if two { add("scott", Agreement.scottsPi) } else {
-                    rows.append(AgreementRow(metric: "scott", group: group, estimate: .undefined("Scott's pi compares two reviewers; there are \(table.raters) (pass --reviewers a,b)", items: 0, labels: table.labelCount)))
+                    rows.append(AgreementRow(metric: "scott", group: group, estimate: .undefined("Scott's pi compares two reviewers; \(Self.reviewerCount(table.raters)) (pass --reviewers a,b)", items: 0, labels: table.labelCount)))
                 }
             case "fleiss": add("fleiss", { Agreement.fleissKappa($0, weights: weights) })
             case "conger": add("conger", { Agreement.congersKappa($0, weights: weights) })
