@@ -40,11 +40,13 @@ enum ReportHTML {
         var body = ""
         // Attack success by category: naive against Hájek.
         let rates = [("all", report.attackSuccess)] + report.attackSuccessByCategory.map { ($0.name, $0.rate) }
-        body += SVGChart.intervals(title: "Attack success rate with 95% intervals", yLabel: "share of reviewed items", rows: rates.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"])
+        body += SVGChart.intervals(title: "Attack success rate with 95% intervals", yLabel: "share of reviewed items", rows: rates.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"],
+                                    emptyReason: report.attackSuccess.n == 0 && report.attackSuccess.withoutVerdict == 0 ? "no item has been reviewed yet" : "no reviewed item has a verdict yet (see below)")
         body += SVGChart.table(rateHeader, rateRows(rates), caption: "Attack success: \(report.attackRule)")
         body += notes(ReportText.verdictNotes(rates) + ReportText.hajekNotes(rates))
         let prevalence = report.labelPrevalence.map { ($0.name, $0.rate) }
-        body += SVGChart.intervals(title: "Label prevalence with 95% intervals", yLabel: "share of labelled items", rows: prevalence.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"])
+        body += SVGChart.intervals(title: "Label prevalence with 95% intervals", yLabel: "share of labelled items", rows: prevalence.map { ($0.0, pair($0.1)) }, series: ["naive", "Hájek (selection-corrected)"],
+                                    emptyReason: prevalence.isEmpty ? "no labels are declared" : "no reviewed item has a final label yet (see below)")
         body += SVGChart.table(rateHeader, rateRows(prevalence), caption: "Final labels among reviewed items")
         body += notes(ReportText.prevalenceNotes(report) + ReportText.hajekNotes(prevalence))
 
@@ -54,15 +56,17 @@ enum ReportHTML {
         let chosen = roc?.chosen
         body += SVGChart.line(
             title: "Guardrail ROC" + (roc.map { " (AUC \(Format.fixed($0.auc, 3)))" } ?? ""), xLabel: "false-positive rate", yLabel: "true-positive rate",
-            series: [.init(name: "model risk", points: [(0, 0)] + curve.map { ($0.falsePositiveRate, $0.truePositiveRate) }),
-                     .init(name: "chance", points: [(0, 0), (1, 1)], dashed: true)], x: 0...1, y: 0...1,
-            markers: chosen.map { [SVGChart.Marker(x: $0.falsePositiveRate, y: $0.truePositiveRate, label: "block risk ≥ \(Format.fixed($0.threshold, 3))")] } ?? [])
+            series: [.init(name: "model risk", points: curve.isEmpty ? [] : [(0, 0)] + curve.map { ($0.falsePositiveRate, $0.truePositiveRate) }),
+                     .init(name: "chance", points: roc == nil ? [] : [(0, 0), (1, 1)], dashed: true)], x: 0...1, y: 0...1,
+            markers: chosen.map { [SVGChart.Marker(x: $0.falsePositiveRate, y: $0.truePositiveRate, label: "block risk ≥ \(Format.fixed($0.threshold, 3))")] } ?? [],
+            emptyReason: "the guardrail " + MonitoringReport.Guardrail.unavailable)
         let byThreshold = curve.sorted { $0.threshold < $1.threshold }
         body += SVGChart.line(
             title: "Guardrail threshold trade-off", xLabel: "risk threshold (block at or above)", yLabel: "rate",
             series: [.init(name: "blocks harmful (TPR)", points: byThreshold.map { ($0.threshold, $0.truePositiveRate) }),
                      .init(name: "blocks benign (FPR)", points: byThreshold.map { ($0.threshold, $0.falsePositiveRate) })], x: 0...1, y: 0...1,
-            verticalMarker: chosen.map { ($0.threshold, "chosen: ≥ \(Format.fixed($0.threshold, 3))") })
+            verticalMarker: chosen.map { ($0.threshold, "chosen: ≥ \(Format.fixed($0.threshold, 3))") },
+            emptyReason: "the guardrail " + MonitoringReport.Guardrail.unavailable)
         if let roc {
             let decision = roc.decision
             var rows: [[String]] = []
@@ -95,7 +99,8 @@ enum ReportHTML {
                           r.helpfulness.map { ($0 / 5, (r.helpfulnessInterval?.low ?? $0) / 5, (r.helpfulnessInterval?.high ?? $0) / 5) }])
             },
             series: ["safety", "helpfulness (÷ 5)"],
-            y: SVGChart.range(rounds.flatMap { r in [r.helpfulnessInterval.map { $0.low / 5 }, r.helpfulnessInterval.map { $0.high / 5 }].compactMap { $0 } }))
+            y: SVGChart.range(rounds.flatMap { r in [r.helpfulnessInterval.map { $0.low / 5 }, r.helpfulnessInterval.map { $0.high / 5 }].compactMap { $0 } }),
+            emptyReason: rounds.isEmpty ? "no rounds have been started (docket round)" : "no round has a safety rate or a helpfulness rating yet (see the table)")
         body += SVGChart.table(["round", "items", "no verdict", "safety", "95% CI", "Δ", "helpfulness", "95% CI", "Δ"], rounds.map { r in
             [r.name, String(r.items), String(r.withoutVerdict), pct(r.safety), r.safetyInterval.map { interval($0) } ?? (r.safetyReason ?? "-"), r.safetyChange.map { Format.fixed($0 * 100, 1) + " pt" } ?? "-",
              Format.fixed(r.helpfulness, 2), r.helpfulnessInterval.map { "[\(Format.fixed($0.low, 2)), \(Format.fixed($0.high, 2))]" } ?? (r.helpfulnessReason ?? "-"),
@@ -107,10 +112,15 @@ enum ReportHTML {
         let perDay = budget.burnPerDay ?? 0
         let daysLeft = budget.daysLeft ?? 0
         let daysSoFar = perDay > 0 ? spent / perDay : 0
-        body += SVGChart.line(title: "Label budget burn-down", xLabel: "days", yLabel: "items left in the budget",
-                              series: [.init(name: "left so far", points: [(0, total), (daysSoFar, total - spent)]),
-                                       .init(name: "at the current rate", points: [(daysSoFar, total - spent), (daysSoFar + daysLeft, 0)], dashed: true)],
-                              x: 0...max(1, daysSoFar + daysLeft), y: 0...max(1, total))
+        // Counts of items: whole-number ticks. Without a budget there is nothing to burn down.
+        if budget.budget == nil {
+            body += SVGChart.empty(title: "Label budget burn-down", reason: "no label budget is set, so nothing is burning down; \(Format.count(budget.spent)) items handed out so far (table below)", prefix: "No budget")
+        } else {
+            body += SVGChart.line(title: "Label budget burn-down", xLabel: "days", yLabel: "items left in the budget",
+                                  series: [.init(name: "left so far", points: [(0, total), (daysSoFar, total - spent)]),
+                                           .init(name: "at the current rate", points: [(daysSoFar, total - spent), (daysSoFar + daysLeft, 0)], dashed: true)],
+                                  x: 0...max(1, daysSoFar + daysLeft), y: SVGChart.countRange(total), counts: true)
+        }
         body += SVGChart.table(["budget", "spent", "left", "items per day", "days left", "median s per item"], [[
             budget.budget.map(Format.count) ?? "no cap", Format.count(budget.spent), budget.left.map(Format.count) ?? "-",
             Format.fixed(budget.burnPerDay, 1), Format.fixed(budget.daysLeft, 1), Format.fixed(budget.medianSecondsPerItem, 0),
@@ -121,7 +131,8 @@ enum ReportHTML {
         let alphas = weeks.compactMap(\.alpha)
         body += SVGChart.line(title: "Agreement over time", xLabel: "week", yLabel: "Krippendorff's alpha",
                               series: [.init(name: "alpha", points: weeks.enumerated().compactMap { i, w in w.alpha.map { (Double(i), $0) } })],
-                              x: SVGChart.categorical(weeks.count), y: SVGChart.range(alphas), xTicks: weeks.indices.map(Double.init), xTickNames: weeks.map(\.week))
+                              x: SVGChart.categorical(weeks.count), y: SVGChart.range(alphas), xTicks: weeks.indices.map(Double.init), xTickNames: weeks.map(\.week),
+                              emptyReason: weeks.isEmpty ? "no labels yet" : "no week has an item with two or more labels yet (see the table)")
         body += SVGChart.table(["week", "labels", "alpha"], weeks.map { [$0.week, Format.count($0.labels), Format.fixed($0.alpha, 3)] })
         body += SVGChart.table(["rubric", "alpha", "why undefined"], report.agreementByRubric.map { [$0.rubric.map(String.init) ?? "none (imported without one)", Format.fixed($0.alpha, 3), $0.reason ?? ""] },
                                caption: "Agreement by rubric version")
@@ -130,7 +141,7 @@ enum ReportHTML {
             <!DOCTYPE html>
             <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
             <head><meta charset="UTF-8"/><title>Docket monitoring report</title>
-            <style>body{font-family:sans-serif;max-width:700px;margin:2em auto;color:#222}svg{display:block;margin:1.5em 0 0.5em}table{border-collapse:collapse;font-size:12px;margin:0 0 1.5em}caption{text-align:left;font-size:12px;padding:0 0 0.3em}th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}th:first-child,td:first-child{text-align:left}details{margin:0 0 1.5em;font-size:12px}@media print{svg,table{break-inside:avoid}}</style>
+            <style>body{font-family:sans-serif;max-width:700px;margin:2em auto;color:#222}svg{display:block;margin:1.5em 0 0.5em}table{border-collapse:collapse;font-size:12px;margin:0 0 1.5em;max-width:100%}caption{text-align:left;font-size:12px;padding:0 0 0.3em}th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}td{overflow-wrap:break-word}p{overflow-wrap:anywhere}th:first-child,td:first-child{text-align:left}details{margin:0 0 1.5em;font-size:12px}@media print{svg,table{break-inside:avoid}}</style>
             </head>
             <body>
             <h1>Docket monitoring report</h1>

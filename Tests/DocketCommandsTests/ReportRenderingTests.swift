@@ -18,7 +18,7 @@ import Testing
         func at(days: Int64) -> Instant { Instant(milliseconds: t0.milliseconds + days * 86_400_000) }
         let categories = ["cyber", "fraud & <scams>", "self-harm"]
         let items = (0..<12).map { i in
-            ReportItem(id: "i\(i)", category: categories[i % 3], risk: Double(i) / 12, propensity: i % 4 == 0 ? 0.5 : 1,
+            ReportItem(id: "i\(i)", category: categories[i % categories.count], risk: Double(i) / 12, propensity: i % 4 == 0 ? 0.5 : 1,
                        servedAt: at(days: Int64(i / 6)), importedAt: at(days: Int64(i / 6) * 4), severity: i % 4, meanRating: Double(1 + i % 5), reviews: 1)
         }
         var finals = FinalLabelTally(policy: LabelPolicy(declared: ["safe", "unsafe"]))
@@ -43,16 +43,15 @@ import Testing
 
     /// A value whose charts are crowded: twelve weeks of long labels, alpha below zero in some,
     /// five rounds, a zero estimate.
-    static func crowdedValue() -> MonitoringReport {
+    static func crowdedValue(categories: [String] = ["cyber", "privacy", "self-harm"]) -> MonitoringReport {
         let t0 = Instant(milliseconds: 1_794_819_600_000)
         func at(days: Int64) -> Instant { Instant(milliseconds: t0.milliseconds + days * 86_400_000) }
-        let categories = ["cyber", "privacy", "self-harm"]
         var items: [ReportItem] = []
         for i in 0..<48 {
             let severity: Int = i % 3 == 1 ? 0 : (i % 7 == 0 ? 3 : 0)
             let propensity: Double = i % 8 == 0 ? 0.01 : 0.9
             items.append(ReportItem(
-                id: "i\(i)", category: categories[i % 3], risk: Double(i % 12) / 12, propensity: propensity, servedAt: at(days: Int64(i / 4)),
+                id: "i\(i)", category: categories[i % categories.count], risk: Double(i % 12) / 12, propensity: propensity, servedAt: at(days: Int64(i / 4)),
                 importedAt: at(days: Int64(i / 10) * 7), severity: severity, meanRating: Double(1 + i % 5), reviews: 1))
         }
         var table = RatingTable(items: 48, raters: 2, categories: 2)
@@ -70,6 +69,20 @@ import Testing
             labels: ReportLabelTable(table: table, names: ["safe", "unsafe"], times: times, rubrics: rubrics),
             finalLabels: FinalLabelTally(policy: LabelPolicy(declared: ["safe", "unsafe"])), budget: 100, level: .nominal)
         return MonitoringReport.compute(input, options: MonitoringOptions(), now: at(days: 90))
+    }
+
+    /// The crowded value with ten categories, some with long names, one a single 90-character word.
+    static func manyCategoriesValue() -> MonitoringReport {
+        crowdedValue(categories: ["cyber", "hate", "privacy", "violence", "weapons", "self-harm", "fraud & <scams>", "violent-extremism-and-terrorism-content",
+                                  "child-safety", String(repeating: "x", count: 90)])
+    }
+
+    /// A project with nothing reviewed, no rounds, no labels and no budget: every chart is empty.
+    static func emptyValue() -> MonitoringReport {
+        let input = MonitoringInput(
+            items: [], work: [], rounds: [], labels: ReportLabelTable(table: RatingTable(items: 0, raters: 0, categories: 2), names: ["safe", "unsafe"], times: [], rubrics: []),
+            finalLabels: FinalLabelTally(policy: LabelPolicy(declared: ["safe", "unsafe"])), budget: nil, level: .nominal)
+        return MonitoringReport.compute(input, options: MonitoringOptions(), now: Instant(milliseconds: 1_794_819_600_000))
     }
 
     /// Negative alpha is drawn below zero, not clipped; the chosen threshold is marked on both

@@ -118,8 +118,12 @@ func reportProject() -> Sandbox {
         let size = (try? FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0
         #expect(size > 10_000)
 
-        // The page built from a value with negative agreement and many weeks, and the command's page.
-        let pages = [("command", try String(contentsOfFile: path, encoding: .utf8)), ("value", ReportHTML.page(ReportRenderingTests.crowdedValue(), generatedAt: Instant(milliseconds: 0)))]
+        // The command's page; pages built from a value with negative agreement and many weeks, from
+        // one with ten categories (long names among them), and from one with nothing to plot.
+        let pages = [("command", try String(contentsOfFile: path, encoding: .utf8)), ("value", ReportHTML.page(ReportRenderingTests.crowdedValue(), generatedAt: Instant(milliseconds: 0))),
+                     ("categories", ReportHTML.page(ReportRenderingTests.manyCategoriesValue(), generatedAt: Instant(milliseconds: 0))),
+                     ("empty", ReportHTML.page(ReportRenderingTests.emptyValue(), generatedAt: Instant(milliseconds: 0)))]
+        var rocMarkers = 0
         for (name, page) in pages {
             let measured = sandbox.path("measured-\(name).html")
             try page.replacingOccurrences(of: "</body>", with: Self.measuringScript + "</body>").write(toFile: measured, atomically: true, encoding: .utf8)
@@ -128,7 +132,16 @@ func reportProject() -> Sandbox {
             let result = try String(contentsOfFile: dom, encoding: .utf8)
             #expect(result.contains("data-charts=\"7\""), "\(name): \(result.prefix(300))")
             #expect(result.contains("data-layout=\"ok\""), "\(name): \(result.components(separatedBy: "data-layout=").dropFirst().first?.prefix(600) ?? "no result")")
+            let attribute = { (key: String) in Int(result.components(separatedBy: "\(key)=\"").dropFirst().first?.prefix { $0 != "\"" } ?? "") }
+            rocMarkers += attribute("data-roc-markers") ?? 0
+            switch name {
+            case "categories": #expect(attribute("data-bars-labelled") == 11, "\(name): every bar of the attack chart (all and ten categories) labelled")
+            case "empty": #expect(attribute("data-empty") == 7, "\(name): every chart says why it is empty")
+            case "command": #expect(attribute("data-empty") == 0, "\(name)")
+            default: break
+            }
         }
+        #expect(rocMarkers >= 1, "no page had the chosen threshold marked on its ROC, so the marker's label went unmeasured")
     }
 
     /// Measures every chart in the browser and writes the verdict on <body>.
@@ -156,6 +169,52 @@ func reportProject() -> Sandbox {
             if (overlap(texts[i].getBoundingClientRect(), texts[j].getBoundingClientRect())) problems.push('text overlaps: ' + texts[i].textContent + ' and ' + texts[j].textContent);
           }
         }
+        // Every bar of a categorical chart has its own label, under its tick mark.
+        let barsLabelled = 0;
+        for (const svg of document.querySelectorAll('svg')) {
+          const title = svg.querySelector('text.title').textContent;
+          if (!/^(Attack success|Label prevalence|Feedback-loop rounds)/.test(title) || svg.querySelector('text.empty-message')) continue;
+          const marks = Array.from(svg.querySelectorAll('line.x-tick-mark')).map(l => l.getBoundingClientRect());
+          const labels = Array.from(svg.querySelectorAll('text.x-tick')).map(t => t.getBoundingClientRect());
+          if (labels.length !== marks.length) problems.push('bars without a label: ' + (marks.length - labels.length) + ' of ' + marks.length + ' in ' + title);
+          const half = marks.length > 1 ? (marks[1].left - marks[0].left) / 2 : 1000;
+          for (const m of marks) if (!labels.some(r => Math.abs((r.left + r.right) / 2 - m.left) < half && r.width > 0)) problems.push('no label under a bar at ' + m.left + ' in ' + title);
+          if (title.startsWith('Attack success')) barsLabelled = labels.length;
+        }
+        // The ROC's marker label crosses neither a plotted line nor another text.
+        let rocMarkers = 0;
+        for (const svg of document.querySelectorAll('svg')) {
+          if (!svg.querySelector('text.title').textContent.startsWith('Guardrail ROC')) continue;
+          for (const label of svg.querySelectorAll('text.marker-label')) {
+            rocMarkers++;
+            const r = label.getBoundingClientRect();
+            for (const t of svg.querySelectorAll('text')) if (t !== label && overlap(r, t.getBoundingClientRect())) problems.push('ROC marker label overlaps ' + t.textContent);
+            for (const path of svg.querySelectorAll('path.series')) {
+              const m = path.getScreenCTM(), length = path.getTotalLength();
+              for (let s = 0; s <= length; s += 0.5) {
+                const p = path.getPointAtLength(s).matrixTransform(m);
+                if (p.x > r.left && p.x < r.right && p.y > r.top && p.y < r.bottom) { problems.push('ROC marker label crosses a line at ' + p.x + ',' + p.y); break; }
+              }
+            }
+          }
+        }
+        // No table is wider than the page's column, and the page does not scroll sideways.
+        const column = document.body.getBoundingClientRect();
+        for (const table of document.querySelectorAll('table')) {
+          const r = table.getBoundingClientRect();
+          if (r.right > column.right + 0.5 || r.left < column.left - 0.5) problems.push('table wider than the page: ' + Math.round(r.width) + ' px, ' + table.querySelector('tr').textContent);
+        }
+        if (document.documentElement.scrollWidth > window.innerWidth) problems.push('the page scrolls sideways: ' + document.documentElement.scrollWidth);
+        // A chart plots something or says why it is empty.
+        let empty = 0;
+        for (const svg of document.querySelectorAll('svg')) {
+          const message = svg.querySelector('text.empty-message');
+          if (message) { empty++; if (!/^No (data|budget)/.test(message.textContent)) problems.push('empty message without its reason: ' + message.textContent); }
+          else if (!svg.querySelector('path.series, circle')) problems.push('empty chart without a message: ' + svg.querySelector('text.title').textContent);
+        }
+        document.body.setAttribute('data-bars-labelled', String(barsLabelled));
+        document.body.setAttribute('data-roc-markers', String(rocMarkers));
+        document.body.setAttribute('data-empty', String(empty));
         document.body.setAttribute('data-charts', String(document.querySelectorAll('svg').length));
         document.body.setAttribute('data-layout', problems.length ? problems.join(' | ') : 'ok');
         </script>
