@@ -58,7 +58,7 @@ struct AggregateCommand: ContextCommand {
         let result = Aggregation.dawidSkene(data.table, tolerance: tolerance, maxIterations: maxIterations)
         if let reason = result.reason {
             // Nothing to fit: say so (and save nothing), never priors of NaN.
-            if save { context.console.writeError("No model was saved: Dawid–Skene needs labels.\n") }
+            if save { context.console.writeError("No model was saved: Dawid–Skene is undefined: \(reason).\n") }
             if json {
                 return context.console.write(JSONValue.object([
                     ("method", .string("dawid-skene")), ("ties", .string(policy.ties.rawValue)), ("iterations", .number(0)),
@@ -80,7 +80,14 @@ struct AggregateCommand: ContextCommand {
             object.set("converged", .bool(result.converged))
             object.set("priors", .object(names.enumerated().map { ($1, .number(result.priors[$0])) }))
             object.set("confusion", .object(data.reviewers.enumerated().map { r, name in
-                (name, .object(names.enumerated().map { t, truth in (truth, .object(names.enumerated().map { ($1, .number(result.confusion[r][t][$0])) })) }))
+                (name, .object(names.enumerated().map { t, truth in
+                    (truth, result.rowReason(reviewer: r, truth: t) != nil ? .null : .object(names.enumerated().map { ($1, .number(result.confusion[r][t][$0])) }))
+                }))
+            }))
+            // Why a row is null: the reviewer's labelled items carry too little weight of that true class.
+            object.set("confusion_reason", .object(data.reviewers.enumerated().compactMap { r, name in
+                let reasons = names.enumerated().compactMap { t, truth in result.rowReason(reviewer: r, truth: t).map { (truth, JSONValue.string($0)) } }
+                return reasons.isEmpty ? nil : (name, .object(reasons))
             }))
             object.set("items", .array(data.itemIDs.indices.compactMap { i in
                 guard let final = finals[i], let posterior = posteriors[i] else { return nil }
@@ -93,7 +100,11 @@ struct AggregateCommand: ContextCommand {
         out += "priors: " + names.enumerated().map { "\($1) \(Format.fixed(result.priors[$0], 3))" }.joined(separator: ", ") + "\n\n"
         for (r, name) in data.reviewers.enumerated() {
             out += "\(Sanitize.inline(name)) (rows: true label; columns: given)\n"
-            out += Format.table(header: [""] + names, rows: names.enumerated().map { t, truth in [truth] + names.indices.map { Format.fixed(result.confusion[r][t][$0], 3) } }, rightAligned: Set(1...names.count))
+            let reasons = names.indices.map { result.rowReason(reviewer: r, truth: $0) }
+            out += Format.table(header: [""] + names, rows: names.enumerated().map { t, truth in
+                [truth] + names.indices.map { reasons[t] == nil ? Format.fixed(result.confusion[r][t][$0], 3) : "-" }
+            }, rightAligned: Set(1...names.count))
+            for (t, reason) in reasons.enumerated() { if let reason { out += "\(Sanitize.inline(names[t])): undefined: \(reason).\n" } }
             out += "\n"
         }
         out += Format.table(

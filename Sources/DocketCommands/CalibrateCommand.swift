@@ -29,15 +29,18 @@ struct CalibrateCommand: ContextCommand {
         let adjudicated = try store.adjudicatedLabels()
         let mixed = try store.goldServed()
         let table = data.table
-        let skill = table.items > 0 && table.raters > 0 ? Optional(Aggregation.dawidSkene(table)).flatMap { $0.reason == nil ? $0 : nil } : nil
+        let model = Aggregation.dawidSkene(table)
+        var notes: [String] = []
+        if let reason = model.reason, !data.reviewers.isEmpty { notes.append("DS skill is undefined: \(reason).") }
         var rows: [JSONValue] = []
         var lines: [[String]] = []
         for (r, name) in data.reviewers.enumerated() {
-            var labels = 0, goldTotal = 0, goldCorrect = 0, leadTotal = 0, leadCorrect = 0
+            var labels = 0, shared = 0, goldTotal = 0, goldCorrect = 0, leadTotal = 0, leadCorrect = 0
             var pair = RatingTable(items: table.items, raters: 2, categories: table.categories)
             for i in 0..<table.items {
                 guard let value = table[i, r] else { continue }
                 labels += 1
+                if (0..<table.raters).contains(where: { $0 != r && table[i, $0] != nil }) { shared += 1 }
                 if let truth = gold[data.itemIDs[i]], let index = data.categoryNames.firstIndex(of: truth) {
                     goldTotal += 1
                     if Int(value) == index { goldCorrect += 1 }
@@ -58,8 +61,12 @@ struct CalibrateCommand: ContextCommand {
             let accuracy = goldTotal > 0 ? Double(goldCorrect) / Double(goldTotal) : nil
             let interval = Proportions.wilson(successes: goldCorrect, trials: goldTotal)
             let leadInterval = Proportions.wilson(successes: leadCorrect, trials: leadTotal)
-            let kappa = Agreement.cohensKappa(pair)
-            let dsSkill = skill.map { result in (0..<table.categories).reduce(0.0) { $0 + result.priors[$1] * result.confusion[r][$1][$1] } }
+            let others = (0..<table.raters).filter { o in o != r && (0..<table.items).contains { table[$0, o] != nil } }.count
+            let kappa = Calibration.kappaVsOthers(Agreement.cohensKappa(pair), others: others)
+            let skill = Calibration.skill(model, reviewer: r, shared: shared)
+            let dsSkill = skill.value
+            if let reason = kappa.reason { notes.append("\(Sanitize.inline(name)): κ vs others is undefined: \(reason).") }
+            if model.reason == nil, let reason = skill.reason { notes.append("\(Sanitize.inline(name)): DS skill is undefined: \(reason).") }
             let flagged = interval.map { $0.high < threshold } ?? false
             var object = JSONObjectWriter()
             object.set("reviewer", name)
@@ -77,6 +84,8 @@ struct CalibrateCommand: ContextCommand {
             object.set("kappa_reason", kappa.reason)
             object.set("kappa_items", kappa.itemsUsed)
             object.set("dawid_skene_skill", dsSkill)
+            object.set("dawid_skene_skill_reason", skill.reason)
+            object.set("shared_items", shared)
             object.set("flagged", .bool(flagged))
             rows.append(object.value)
             lines.append([
@@ -94,6 +103,7 @@ struct CalibrateCommand: ContextCommand {
         }
         guard !lines.isEmpty else { return context.console.write("No labels yet.\n") }
         context.console.write("Calibration against \(gold.count) gold items; bar \(Format.fixed(threshold, 2)) on gold accuracy (95% Wilson interval).\n" + Format.table(
-            header: ["reviewer", "labels", "gold", "accuracy", "95% CI", "vs adjudicated", "κ vs others", "DS skill", "flag"], rows: lines, rightAligned: [1, 2, 3, 6, 7]))
+            header: ["reviewer", "labels", "gold", "accuracy", "95% CI", "vs adjudicated", "κ vs others", "DS skill", "flag"], rows: lines, rightAligned: [1, 2, 3, 6, 7])
+            + notes.map { $0 + "\n" }.joined())
     }
 }

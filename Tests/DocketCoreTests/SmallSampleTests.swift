@@ -158,12 +158,12 @@ extension AgreementRowsTests {
         #expect(nothing.reason == "no item has a current label")
     }
 
-    @Test func oneLabelIsFinite() {
+    @Test func oneLabelIsUndefined() {
         var table = RatingTable(items: 1, raters: 1, categories: 3)
         table[0, 0] = 2
         let result = Aggregation.dawidSkene(table)
-        #expect(result.reason == nil)
-        #expect(result.priors.allSatisfy(\.isFinite) && result.posteriors[0]!.allSatisfy(\.isFinite))
+        #expect(result.reason == "Dawid–Skene compares reviewers on the items they share; there is 1 with labels")
+        #expect(result.priors.isEmpty && result.posteriors == [nil])
     }
 }
 
