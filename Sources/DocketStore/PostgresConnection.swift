@@ -593,7 +593,11 @@ final class PostgresLink: SQLConnection {
         let outcome = OutcomeBox()
         let executor = CallingThreadExecutor()
         Self.startCopy(connection: connection, table: table, columns: columns, payload: text, outcome: outcome, on: executor)
-        executor.runUntilFinished()
+        // postgres-nio can leave COPY's task waiting forever when the server goes away mid-copy:
+        // stop waiting once the connection is closed, and report the loss.
+        if !executor.runUntilFinished(unless: { connection.isClosed }) {
+            outcome.error = PostgresFailure(kind: .connection, message: "the server closed the connection during COPY", server: location.server)
+        }
         if let error = outcome.error {
             var failure = PostgresFailure(error, server: location.server)
             if failure.kind == .connection || connection.isClosed {
@@ -967,13 +971,21 @@ final class CallingThreadExecutor: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    func runUntilFinished() {
+    /// Runs the jobs until the task finishes (true), or until `abandon` says to stop waiting
+    /// while no job is pending (false).
+    @discardableResult
+    func runUntilFinished(unless abandon: () -> Bool = { false }) -> Bool {
         while true {
             condition.lock()
-            while jobs.isEmpty && !finished { condition.wait() }
+            while jobs.isEmpty && !finished {
+                if !condition.wait(until: Date(timeIntervalSinceNow: 0.5)), jobs.isEmpty, !finished, abandon() {
+                    condition.unlock()
+                    return false
+                }
+            }
             if jobs.isEmpty {
                 condition.unlock()
-                return
+                return true
             }
             let job = jobs.removeFirst()
             condition.unlock()

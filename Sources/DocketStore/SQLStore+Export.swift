@@ -27,7 +27,7 @@ extension SQLStore {
     public func forEachItemFeedback(
         kinds: [FeedbackKind], filter: ExportFilter, _ body: (ItemProvenance, [ExportedFeedback], LeadDecision?) throws -> Void
     ) throws(StoreError) {
-        try read {
+        try readStreaming {
             let (where_, arguments) = filter.conditions()
             let kindList = kinds.map { "'\($0.rawValue)'" }.joined(separator: ", ")
             let statement = try db.cursor(
@@ -87,7 +87,7 @@ extension SQLStore {
     public func forEachItemPreferenceFeedback(
         filter: ExportFilter, _ body: (ItemProvenance, [ExportedFeedback], LeadDecision?) throws -> Void
     ) throws(StoreError) {
-        try read {
+        try readStreaming {
             var conditions = ["d.kind = 'choice'", "d.created_at <= ?"]
             var arguments: [SQLValue] = [.integer(filter.asOf?.milliseconds ?? Int64.max)]
             if let since = filter.since { conditions.append("d.created_at >= ?"); arguments.append(.integer(since.milliseconds)) }
@@ -139,7 +139,7 @@ extension SQLStore {
 
     /// Every escalation (status as of `filter.asOf`), in creation order.
     public func forEachEscalation(filter: ExportFilter, _ body: (EscalationRecord, Instant?) throws -> Void) throws(StoreError) {
-        try read {
+        try readStreaming {
             let asOf = filter.asOf?.milliseconds ?? Int64.max
             let statement = try db.cursor(
                 """

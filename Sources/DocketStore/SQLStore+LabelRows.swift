@@ -140,7 +140,7 @@ extension SQLStore {
     public func forEachItemLabelRows(
         filter: ExportFilter, _ body: (ItemProvenance, [LabelAnswer], [DecisionEntry]) throws -> Void
     ) throws(StoreError) {
-        try read {
+        try readStreaming {
             let asOf = filter.asOf?.milliseconds ?? Int64.max
             var withdrawn = Set<Int64>()
             let withdrawals = try db.statement("SELECT feedback FROM withdrawals WHERE at <= ?")

@@ -212,7 +212,7 @@ extension SQLStore {
 extension SQLStore {
     /// The audit log, oldest first, filtered by item id, reviewer name and time; calls `body` per event.
     public func forEachEvent(item: String?, reviewer: String?, since: Instant?, _ body: (EventRecord) throws -> Void) throws(StoreError) {
-        try read {
+        try readStreaming {
             var conditions: [String] = []
             var arguments: [SQLValue] = []
             if let item {

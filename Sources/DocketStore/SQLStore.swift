@@ -117,6 +117,15 @@ public class SQLStore: ReviewStore {
         } catch { throw Self.map(error) }
     }
 
+    /// A read whose body hands rows to the caller as it goes (exports): never run twice, so a
+    /// lost connection fails it rather than repeating what was already handed out.
+    func readStreaming<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        do {
+            if db.isInTransaction { return try body() }
+            return try transaction(begin: beginRead, body)
+        } catch { throw Self.map(error) }
+    }
+
     func transaction<T>(begin: () throws -> Void, _ body: () throws -> T) throws -> T {
         chainHead = nil
         defer { chainHead = nil }
