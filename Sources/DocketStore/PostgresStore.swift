@@ -187,21 +187,7 @@ public final class PostgresStore: SQLStore {
 
     /// The triggers Docket's PostgreSQL migrations create: each must be present and enabled.
     override func backendViolations() throws -> [Violation] {
-        var expected: Set<String> = []
-        for migration in EmbeddedSchema.postgresMigrations {
-            for statement in PostgresSQL.split(migration.sql) {
-                let words = Self.words(statement)
-                let upper = words.map { $0.uppercased() }
-                guard upper.count > 2 else { continue }
-                if upper[0] == "CREATE", upper[1] == "TRIGGER" || (upper[1] == "OR" && upper.count > 4 && upper[3] == "TRIGGER") {
-                    let at = upper[1] == "TRIGGER" ? 1 : 3
-                    expected.insert(words[at + 1])
-                } else if upper[0] == "DROP", upper[1] == "TRIGGER" {
-                    let name: String = upper.count > 4 && upper[2] == "IF" ? words[4] : words[2]
-                    expected.remove(name)
-                }
-            }
-        }
+        let expected = Self.expectedTriggers(EmbeddedSchema.postgresMigrations)
         var present: [String: String] = [:]
         let statement = try db.statement(
             """
@@ -218,12 +204,6 @@ public final class PostgresStore: SQLStore {
             }
         }
         return violations
-    }
-
-    /// The words of a statement, its comment lines left out.
-    static func words(_ statement: String) -> [String] {
-        statement.split(separator: "\n").filter { !$0.trimmingWhitespace().hasPrefix("--") }.joined(separator: "\n")
-            .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }).map(String.init)
     }
 
     public override func backup(to target: String, through temporary: String) throws(StoreError) {
@@ -253,7 +233,7 @@ public final class PostgresStore: SQLStore {
         var ours: Set<String> = ["docket_schema"]
         for migration in EmbeddedSchema.postgresMigrations {
             for statement in PostgresSQL.split(migration.sql) {
-                let words = Self.words(statement)
+                let words = Self.statementWords(statement)
                 if words.count > 2, words[0].uppercased() == "CREATE", words[1].uppercased() == "TABLE" { ours.insert(words[2]) }
             }
         }

@@ -83,17 +83,16 @@ extension SQLStore {
         return violations
     }
 
-    /// The triggers a list of migrations leaves in place (every CREATE TRIGGER not dropped later).
+    /// The triggers a list of migrations leaves in place (every CREATE [OR REPLACE] TRIGGER not dropped later).
     static func expectedTriggers(_ migrations: [Migration]) -> [String] {
         var names: [String] = []
         for migration in migrations {
             for statement in PostgresSQL.split(migration.sql) {
-                let words = statement.split(separator: "\n").filter { !$0.trimmingWhitespace().hasPrefix("--") }.joined(separator: "\n")
-                    .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }).map(String.init)
+                let words = statementWords(statement)
                 let upper = words.map { $0.uppercased() }
                 guard upper.count > 2 else { continue }
-                if upper[0] == "CREATE", upper[1] == "TRIGGER" {
-                    names.append(words[2])
+                if upper[0] == "CREATE", let at = upper[1] == "TRIGGER" ? 1 : (upper.count > 4 && upper[1] == "OR" && upper[3] == "TRIGGER" ? 3 : nil) {
+                    if !names.contains(words[at + 1]) { names.append(words[at + 1]) }
                 } else if upper[0] == "DROP", upper[1] == "TRIGGER" {
                     let name = upper.count > 4 && upper[2] == "IF" ? words[4] : words[2]
                     names.removeAll { $0 == name }
@@ -101,5 +100,11 @@ extension SQLStore {
             }
         }
         return names
+    }
+
+    /// The words of one SQL statement, its comment lines left out.
+    static func statementWords(_ statement: String) -> [String] {
+        statement.split(separator: "\n").filter { !$0.trimmingWhitespace().hasPrefix("--") }.joined(separator: "\n")
+            .split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }).map(String.init)
     }
 }
