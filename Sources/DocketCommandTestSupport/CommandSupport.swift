@@ -51,3 +51,11 @@ extension Sandbox {
         run(line.split(separator: " ").map(String.init), stdin: stdin)
     }
 }
+
+/// Where two outputs first differ: the 1-based line and each side's text there ("(end)" past its last line).
+public func firstDifference(_ a: String, _ b: String) -> (line: Int, a: String, b: String) {
+    let linesA = a.split(separator: "\n", omittingEmptySubsequences: false)
+    let linesB = b.split(separator: "\n", omittingEmptySubsequences: false)
+    let first = (0..<min(linesA.count, linesB.count)).first { linesA[$0] != linesB[$0] } ?? min(linesA.count, linesB.count)
+    return (first + 1, first < linesA.count ? String(linesA[first]) : "(end)", first < linesB.count ? String(linesB[first]) : "(end)")
+}

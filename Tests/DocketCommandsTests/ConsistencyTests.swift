@@ -133,12 +133,10 @@ import Testing
             }
             let bOutput = same(b.output)
             #expect(a.status == b.status, "\(command): exit \(a.status) on SQLite, \(b.status) on PostgreSQL: \(b.errors)")
-            let linesA = a.output.split(separator: "\n", omittingEmptySubsequences: false)
-            let linesB = bOutput.split(separator: "\n", omittingEmptySubsequences: false)
-            let first = (0..<min(linesA.count, linesB.count)).first { linesA[$0] != linesB[$0] } ?? min(linesA.count, linesB.count)
+            let difference = firstDifference(a.output, bOutput)
             #expect(
                 a.output == bOutput,
-                "\(command) printed differently from line \(first + 1):\n  SQLite:     \(first < linesA.count ? String(linesA[first]) : "(end)")\n  PostgreSQL: \(first < linesB.count ? String(linesB[first]) : "(end)")")
+                "\(command) printed differently from line \(difference.line):\n  SQLite:     \(difference.a)\n  PostgreSQL: \(difference.b)")
             #expect(a.errors == same(b.errors), "\(command) reported differently")
         }
     }

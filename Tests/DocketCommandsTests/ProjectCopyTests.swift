@@ -39,10 +39,8 @@ import Testing
 
     static func expectSame(_ a: [String: String], _ b: [String: String], _ what: String) {
         for command in reads where a[command] != b[command] {
-            let linesA = (a[command] ?? "").split(separator: "\n", omittingEmptySubsequences: false)
-            let linesB = (b[command] ?? "").split(separator: "\n", omittingEmptySubsequences: false)
-            let first = (0..<min(linesA.count, linesB.count)).first { linesA[$0] != linesB[$0] } ?? min(linesA.count, linesB.count)
-            Issue.record("\(what): `\(command)` differs from line \(first + 1): \(first < linesA.count ? String(linesA[first]) : "(end)") | \(first < linesB.count ? String(linesB[first]) : "(end)")")
+            let difference = firstDifference(a[command] ?? "", b[command] ?? "")
+            Issue.record("\(what): `\(command)` differs from line \(difference.line): \(difference.a) | \(difference.b)")
         }
     }
 
