@@ -29,7 +29,7 @@ public struct CommandRun {
 extension Sandbox {
     /// Runs `docket ARGS --db <sandbox db>` in-process.
     @discardableResult
-    public func run(_ arguments: [String], stdin: String? = nil, useDatabase: Bool = true) -> CommandRun {
+    public func run(_ arguments: [String], stdin: String? = nil, useDatabase: Bool = true, caller: Caller? = nil) -> CommandRun {
         let console = RecordingConsole()
         let clock = self.clock
         var args = arguments
@@ -38,17 +38,18 @@ extension Sandbox {
         // In the session, a script line "^C" stands for Ctrl-C.
         let scripted = (stdin ?? "").split(separator: "\n", omittingEmptySubsequences: false).dropLast(stdin?.hasSuffix("\n") == true ? 1 : 0)
             .map { $0 == "^C" ? nil : String($0) }
-        let context = CommandContext(
+        var context = CommandContext(
             console: console, environment: environment, clock: { clock.now },
             openStandardInput: { try LineReader(path: stdinPath ?? "/dev/null", name: "<stdin>") },
             makeLineInput: { _ in ScriptedLineInput(scripted) })
+        context.caller = caller ?? self.caller
         let status = DocketCLI.run(args, context: context)
         return CommandRun(status: status, output: console.output, errors: console.errors)
     }
 
     @discardableResult
-    public func run(_ line: String, stdin: String? = nil) -> CommandRun {
-        run(line.split(separator: " ").map(String.init), stdin: stdin)
+    public func run(_ line: String, stdin: String? = nil, caller: Caller? = nil) -> CommandRun {
+        run(line.split(separator: " ").map(String.init), stdin: stdin, caller: caller)
     }
 }
 

@@ -78,17 +78,13 @@ struct AdjudicateCommand: ContextCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
-    @Option(name: .customLong("as"), help: ArgumentHelp("A lead or an admin.", valueName: "name")) var lead: String
+    @Option(name: .customLong("as"), help: ArgumentHelp("Act as this reviewer: only an admin may name someone else (default: the reviewer bound to your login).", valueName: "name")) var lead: String?
     @Option(help: ArgumentHelp("The tier to work through (default: lead).", valueName: "tier")) var tier: String = "lead"
     @Option(help: ArgumentHelp("Adjudicate (or revise) this item only.", valueName: "id")) var item: String?
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
-        let actor = try store.reviewer(named: lead)
+        let (store, actor) = try database.open(for: .adjudicate, as: lead, in: context)
         let lead = actor.name  // normalised (NFC)
-        guard actor.role == .lead || actor.role == .admin else {
-            throw StoreError.notPermitted(reviewer: lead, role: actor.role.rawValue, action: "adjudicate")
-        }
         let definition = try store.taskDefinition().definition
         let queue: [String]
         if let item {

@@ -27,7 +27,7 @@ struct AggregateCommand: ContextCommand {
         }
         try OptionBounds.number("--tolerance", tolerance, OptionBounds.tolerance, "a tolerance")
         try OptionBounds.whole("--max-iterations", maxIterations, OptionBounds.maxIterations, "iterations")
-        let store = try save ? database.open(in: context) : database.openForReading(in: context)
+        let store = try save ? database.open(for: .saveModel, in: context).store : database.openForReading(for: .aggregate, in: context).store
         let policy = LabelPolicy(try store.taskDefinition().definition)
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
         let names = data.categoryNames

@@ -43,7 +43,7 @@ struct AgreementCommand: ContextCommand {
         if let by, !["label", "category", "rubric", "reviewer-pair"].contains(by) {
             throw CommandError.invalidOption(name: "--by", value: by, reason: "use label, category, rubric or reviewer-pair")
         }
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .agreement, in: context).store
         let settings = try store.projectSettings()
         let measurement: MeasurementLevel
         if let level {

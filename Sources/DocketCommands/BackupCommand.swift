@@ -17,7 +17,7 @@ struct BackupCommand: ContextCommand {
     @Argument(help: ArgumentHelp("The new file to write; it must not exist.", valueName: "file")) var file: String
 
     func run(in context: CommandContext) throws {
-        let store = try database.openForReading(in: context, acceptingOlderSchema: true)
+        let store = try database.openForReading(for: .backup, in: context, acceptingOlderSchema: true).store
         if let clash = OutputFile.clash(of: file, with: OutputFile.protected(store: store, inputs: [])) {
             throw CommandError.cannotWrite(path: file, reason: "it is \(clash), which this command must not overwrite")
         }

@@ -19,7 +19,7 @@ struct ClaimBenchCommand: ContextCommand {
 
     func run(in context: CommandContext) throws {
         try OptionBounds.whole("--count", count, OptionBounds.benchCount, "claims")
-        let store = try database.open(in: context)
+        let store = try database.open(for: .bench, in: context).store
         var lines = ""
         for _ in 0..<count {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -52,7 +52,7 @@ struct QueueTimingCommand: ContextCommand {
     func run(in context: CommandContext) throws {
         try OptionBounds.whole("--budget", budget, OptionBounds.queueLength, "items")
         try OptionBounds.whole("--repeats", repeats, OptionBounds.benchRepeats, "runs")
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .bench, in: context).store
         var lines = ""
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -79,7 +79,7 @@ struct ReviewTimingCommand: ContextCommand {
 
     func run(in context: CommandContext) throws {
         try OptionBounds.whole("--count", count, OptionBounds.benchCount, "submissions")
-        let store = try database.open(in: context)
+        let store = try database.open(for: .bench, in: context).store
         let label = try store.taskDefinition().definition.labels.first ?? "x"
         guard case .claimed(var assignment) = try store.claimNext(for: reviewer, at: context.clock()) else { return }
         var lines = ""

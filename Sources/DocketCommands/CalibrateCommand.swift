@@ -19,7 +19,7 @@ struct CalibrateCommand: ContextCommand {
     @Flag(help: "Print one JSON array with an object per reviewer.") var json = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .calibrate, in: context).store
         let definition = try store.taskDefinition().definition
         let policy = LabelPolicy(definition)
         let threshold = bar ?? definition.calibration?.bar ?? 0.7

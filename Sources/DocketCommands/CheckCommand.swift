@@ -16,7 +16,7 @@ struct CheckCommand: ContextCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run(in context: CommandContext) throws {
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .check, in: context).store
         let violations = try store.check()
         guard violations.isEmpty else {
             for violation in violations { context.console.writeError("violation: \(Sanitize.inline(violation.description))\n") }

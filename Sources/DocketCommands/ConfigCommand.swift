@@ -25,8 +25,9 @@ struct ConfigCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("A YAML (or JSON) task definition.", valueName: "file")) var file: String
 
         func run(in context: CommandContext) throws {
+            // Who may apply is decided before the file is read: a refusal does not depend on it.
+            let store = try database.open(for: .applyConfig, in: context).store
             let definition = try TaskDefinitionFile.read(path: file, console: context.console)
-            let store = try database.open(in: context)
             let applied = try store.applyTaskDefinition(definition, at: context.clock())
             var message = applied.changed
                 ? "Applied \(file) as rubric version \(applied.rubric.version) (\(applied.rubric.hash.prefix(12))).\n"
@@ -46,7 +47,7 @@ struct ConfigCommand: ParsableCommand {
         @Flag(help: "Print the definition as one JSON object.") var json = false
 
         func run(in context: CommandContext) throws {
-            let store = try database.openForReading(in: context)
+            let store = try database.openForReading(for: .showConfig, in: context).store
             let (definition, rubric) = try store.taskDefinition()
             if json {
                 var members = definition.canonicalJSON.objectMembers

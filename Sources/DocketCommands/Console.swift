@@ -1,4 +1,5 @@
 import DocketCore
+import DocketStore
 import Foundation
 
 /// The terminal behind a seam: commands write through this, and tests script it.
@@ -50,6 +51,12 @@ public struct CommandContext {
     /// A session's input: readline on a terminal, plain lines otherwise. The scope names whose
     /// history the session keeps (nil: none). Commands call `makeLineInput(_:)`.
     public var lineInputFactory: (_ history: HistoryScope?) -> any LineInput
+    /// Who runs the command, when a test says so; nil in the live process, where the caller is the
+    /// PostgreSQL login role or the OS account of the real user id (see `Authority`).
+    public var caller: Caller?
+    /// The project the shared-machine install opened with its group before giving the group up
+    /// (see `SharedMode`); `DatabaseOptions` uses it instead of opening the path again.
+    public var preopened: (any ReviewStore)?
 
     public init(
         console: any Console, environment: [String: String], clock: @escaping () -> Instant,

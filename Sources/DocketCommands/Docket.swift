@@ -28,16 +28,28 @@ struct DatabaseOptions: ParsableArguments {
         Sanitize.inline(PostgresLocation.withoutPassword(path(in: context)))
     }
 
-    /// For commands that change the database: opens it read-write, migrating an older schema.
-    func open(in context: CommandContext) throws(StoreError) -> any ReviewStore {
-        Self.tellingWaits(try StoreFactory.open(path(in: context), access: .write), console: context.console)
+    /// For commands that change the database: opens it read-write, migrating an older schema,
+    /// and decides who acts (`Authority`): the action is refused unless the acting role may take it.
+    func open(for action: Action, as name: String? = nil, in context: CommandContext) throws(StoreError) -> (store: any ReviewStore, actor: Actor) {
+        let store: any ReviewStore
+        if let preopened = context.preopened { store = preopened } else {
+            store = Self.tellingWaits(try StoreFactory.open(path(in: context), access: .write), console: context.console)
+        }
+        return (store, try Authority.actor(for: action, as: name, store: store, context: context))
     }
 
     /// For commands that only read: opens it SQLITE_OPEN_READONLY and changes nothing (no
     /// migration, no WAL switch, no lock file); an older schema is an error that names `docket migrate`.
-    func openForReading(in context: CommandContext, acceptingOlderSchema: Bool = false) throws(StoreError) -> any ReviewStore {
-        Self.tellingWaits(
-            try StoreFactory.open(path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema), console: context.console)
+    /// Who acts is decided as for `open`.
+    func openForReading(
+        for action: Action, as name: String? = nil, in context: CommandContext, acceptingOlderSchema: Bool = false
+    ) throws(StoreError) -> (store: any ReviewStore, actor: Actor) {
+        let store: any ReviewStore
+        if let preopened = context.preopened { store = preopened } else {
+            store = Self.tellingWaits(
+                try StoreFactory.open(path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema), console: context.console)
+        }
+        return (store, try Authority.actor(for: action, as: name, store: store, context: context))
     }
 
     /// A store that says on standard error, as one line, why nothing happens while it waits for
@@ -100,6 +112,13 @@ public enum DocketCLI {
     static func runCommand(_ arguments: [String], context: CommandContext) -> Int32 {
         do {
             var command = try Docket.parseAsRoot(arguments)
+            var context = context
+            if SharedMode.isElevated {
+                // Set-group-id (the shared-machine install): open the project with the group, then
+                // give the group up for good before anything else happens.
+                context.preopened = try SharedMode.openProject(for: command, in: context)
+                SharedMode.dropGroup()
+            }
             if let runnable = command as? any ContextCommand {
                 try runnable.run(in: context)
             } else {
@@ -138,7 +157,8 @@ public enum DocketCLI {
             case .noDatabase, .noProject, .notDocket, .cannotOpen: return 66
             case .unknownReviewer: return 67  // EX_NOUSER
             case .invalidReviewerName: return 64  // EX_USAGE
-            case .notPermitted: return 77  // EX_NOPERM
+            case .notPermitted, .denied: return 77  // EX_NOPERM
+            case .invalidLogin: return 64
             case .badLocation: return 64  // EX_USAGE: the --db value itself cannot be used
             case .serverUnreachable: return 69  // EX_UNAVAILABLE: the server is down or out of reach; try again later
             default: return 1

@@ -26,7 +26,7 @@ struct DriftCommand: ContextCommand {
         try OptionBounds.number("--psi", psi, OptionBounds.psi, "a PSI")
         guard ["day", "week", "month"].contains(window) else { throw CommandError.invalidOption(name: "--window", value: window, reason: "use day, week or month") }
         guard by == "window" || by == "rubric" else { throw CommandError.invalidOption(name: "--by", value: by, reason: "use window or rubric") }
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .drift, in: context).store
         let settings = try store.projectSettings()
         let level = settings.level == .interval || settings.level == .ratio ? MeasurementLevel.ordinal : settings.level
         let data = try LabelData.load(store: store, kind: .label, level: level, only: nil)

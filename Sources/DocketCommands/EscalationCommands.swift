@@ -19,7 +19,7 @@ struct EscalationsCommand: ContextCommand {
     @Flag(help: "Print one JSON array.") var json = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .escalations, in: context).store
         let records = try store.openEscalations(tier: tier)
         let now = context.clock()
         if json {

@@ -51,7 +51,7 @@ struct ExportCommand: ContextCommand {
             since: try parseTime("--since", since), until: try parseTime("--until", until), asOf: try parseTime("--as-of", asOf),
             category: category, rubric: rubric)
         let plan = try split.map { try SplitPlan.parse($0, seed: seed) }
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .export, in: context).store
         let definition = try store.taskDefinition().definition
         var clusters: [String: String] = [:]
         if plan != nil, groupBy == "cluster" {

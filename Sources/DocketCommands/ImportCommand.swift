@@ -49,7 +49,7 @@ struct ImportCommand: ParsableCommand {
                 throw CommandError.invalidOption(name: "--uncertainty", value: uncertainty, reason: "use entropy, margin or least-confidence")
             }
             let kind = try RowFormat.resolve(file: file, format: format)
-            let store = try database.open(in: context)
+            let store = try database.open(for: .importItems, in: context).store
             let settings = try store.projectSettings()
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
@@ -102,7 +102,7 @@ extension ImportCommand {
         func run(in context: CommandContext) throws {
             try OptionBounds.whole("--max-errors", maxErrors, OptionBounds.listedErrors, "problems")
             let kind = try RowFormat.resolve(file: file, format: format)
-            let store = try database.open(in: context)
+            let store = try database.open(for: .importLabels, in: context).store
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
             if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(store: store, inputs: [file])) }

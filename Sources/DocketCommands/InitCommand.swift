@@ -69,7 +69,8 @@ struct InitCommand: ContextCommand {
     func run(in context: CommandContext) throws {
         let settings = try settings(in: context)
         let path = database.path(in: context)
-        try StoreFactory.createProject(path, settings: settings, at: context.clock())
+        // The caller becomes the project's first admin (a test context names its caller).
+        try StoreFactory.createProject(path, settings: settings, at: context.clock(), admin: context.caller)
         context.console.write("Created a project in \(database.displayPath(in: context)).\n" + ProjectDescription.lines(settings).joined(separator: "\n") + "\n")
     }
 }

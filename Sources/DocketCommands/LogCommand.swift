@@ -26,8 +26,13 @@ struct LogCommand: ContextCommand {
                 throw CommandError.invalidOption(name: "--since", value: since, reason: error.reason)
             }
         }
-        let store = try database.openForReading(in: context)
-        let reviewer = try reviewer.map { try store.reviewer(named: $0).name }
+        let (store, actor) = try database.openForReading(for: .log, in: context)
+        var reviewer = try reviewer.map { try store.reviewer(named: $0).name }
+        if actor.visibility == .own {
+            // A reviewer reads their own events only: what they did and what was done to their leases.
+            if let reviewer, reviewer != actor.name { throw StoreError.denied(.ownOnly(name: actor.name, other: reviewer)) }
+            reviewer = actor.name
+        }
         var out = ""
         var count = 0
         try store.forEachEvent(item: item, reviewer: reviewer, since: from) { event in

@@ -26,6 +26,10 @@ struct MigrateCommand: ContextCommand {
         guard let to else {
             if from != nil { throw ValidationError("--from names the project to copy; say where with --to.") }
             let path = database.path(in: context)
+            do {
+                let store = try StoreFactory.open(path, access: .read, acceptingOlderSchema: true)
+                _ = try Authority.actor(for: .migrate, as: nil, store: store, context: context)
+            }
             let (from, to) = try StoreFactory.migrate(path)
             if from == to {
                 context.console.write("\(Sanitize.inline(PostgresLocation.withoutPassword(path))) is already at schema version \(to); nothing to do.\n")
@@ -36,6 +40,7 @@ struct MigrateCommand: ContextCommand {
         }
         let source = from ?? database.path(in: context)
         let store = try StoreFactory.open(source, access: .read)
+        _ = try Authority.actor(for: .migrate, as: nil, store: store, context: context)
         if store.ownedFiles.contains(to) || source == to {
             throw CommandError.cannotWrite(path: PostgresLocation.withoutPassword(to), reason: "it is the project being copied")
         }

@@ -23,7 +23,7 @@ struct QueueCommand: ContextCommand {
 
     func run(in context: CommandContext) throws {
         try OptionBounds.whole("--budget", budget, OptionBounds.queueLength, "items")
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .queue, in: context).store
         let preview = try store.queuePreview(limit: budget)
         if json {
             let array = JSONValue.array(preview.entries.map { entry in

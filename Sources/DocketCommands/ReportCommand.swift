@@ -42,7 +42,7 @@ struct ReportCommand: ContextCommand {
             case let .invalidSetting(_, value, reason): throw CommandError.invalidOption(name: "--cost", value: value, reason: reason)
             }
         }
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .report, in: context).store
         let now = context.clock()
         let report = MonitoringReport.compute(
             try Self.input(from: store), options: MonitoringOptions(bar: bar, interval: method, targetFPR: targetFPR, targetWidth: targetWidth, cost: ratio), now: now)

@@ -15,14 +15,14 @@ struct ReviewCommand: ContextCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
-    @Option(name: .customLong("as"), help: ArgumentHelp("A registered reviewer's name.", valueName: "name")) var reviewer: String
+    @Option(name: .customLong("as"), help: ArgumentHelp("Act as this reviewer: only an admin may name someone else (default: the reviewer bound to your login).", valueName: "name")) var reviewer: String?
     @Flag(help: "Write each response as one JSON line.") var json = false
     @Flag(help: "Single-key mode: answer each ask with one keypress, no Enter (Tab switches to typed commands, `keys` back).")
     var keys = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.open(in: context)
-        let reviewer = try store.reviewer(named: reviewer).name  // normalised (NFC)
+        let (store, actor) = try database.open(for: .review, as: reviewer, in: context)
+        let reviewer = actor.name  // normalised (NFC)
         let input = context.makeLineInput(HistoryScope(database: store.location, reviewer: reviewer))
         let editor: any TextEditor
         // An empty VISUAL counts as unset (as git does), so EDITOR still applies.

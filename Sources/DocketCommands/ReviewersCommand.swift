@@ -20,13 +20,13 @@ struct ReviewersCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The reviewer whose role changes.") var name: String
         @Option(help: "reviewer, lead or admin.") var role: String
-        @Option(name: .customLong("as"), help: ArgumentHelp("Who makes the change: a lead or an admin.", valueName: "name")) var actor: String
+        @Option(name: .customLong("as"), help: ArgumentHelp("Act as this reviewer: only an admin may name someone else (default: the reviewer bound to your login).", valueName: "name")) var actor: String?
 
         func run(in context: CommandContext) throws {
             guard let role = Role(rawValue: role) else {
                 throw CommandError.invalidOption(name: "--role", value: role, reason: "use reviewer, lead or admin")
             }
-            let store = try database.open(in: context)
+            let (store, actor) = try database.open(for: .changeRole, as: actor, in: context)
             try store.setRole(of: name, to: role, by: actor, at: context.clock())
             context.console.write("\(try store.reviewer(named: name).name) is now a \(role.rawValue).\n")
         }
@@ -41,6 +41,8 @@ struct ReviewersCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The reviewer's name, as given later to --as.") var name: String
         @Option(help: "reviewer, lead or admin.") var role: String = "reviewer"
+        @Option(help: ArgumentHelp("The login that acts as this reviewer: their account on this machine (SQLite), or their PostgreSQL login role (default: the reviewer's name).", valueName: "login"))
+        var user: String?
 
         func run(in context: CommandContext) throws {
             guard let role = Role(rawValue: role) else {
@@ -48,8 +50,8 @@ struct ReviewersCommand: ParsableCommand {
             }
             // Refused before the database is opened; the store applies the same rule (ReviewerName).
             do { _ = try ReviewerName.normalised(name) } catch { throw StoreError.invalidReviewerName(error) }
-            let store = try database.open(in: context)
-            let reviewer = try store.addReviewer(name: name, role: role, at: context.clock())
+            let store = try database.open(for: .addReviewer, in: context).store
+            let reviewer = try store.addReviewer(name: name, role: role, login: user, at: context.clock())
             context.console.write("Added \(reviewer.role.rawValue) \(reviewer.name).\n")
         }
     }
@@ -64,13 +66,14 @@ struct ReviewersCommand: ParsableCommand {
         @Flag(help: "Print one JSON array.") var json = false
 
         func run(in context: CommandContext) throws {
-            let store = try database.openForReading(in: context)
+            let store = try database.openForReading(for: .listReviewers, in: context).store
             let reviewers = try store.reviewers()
             if json {
                 let array = JSONValue.array(reviewers.map { reviewer in
                     var object = JSONObjectWriter()
                     object.set("name", reviewer.name)
                     object.set("role", reviewer.role.rawValue)
+                    object.set("login", reviewer.login)
                     object.set("reviews", reviewer.reviewsDone)
                     object.set("labels", reviewer.labels)
                     object.set("added_at", reviewer.createdAt.iso8601)
@@ -84,9 +87,9 @@ struct ReviewersCommand: ParsableCommand {
                 return
             }
             context.console.write(Format.table(
-                header: ["name", "role", "reviews", "labels", "added"],
-                rows: reviewers.map { [Sanitize.inline($0.name), $0.role.rawValue, Format.count($0.reviewsDone), Format.count($0.labels), $0.createdAt.iso8601] },
-                rightAligned: [2, 3]))
+                header: ["name", "role", "login", "reviews", "labels", "added"],
+                rows: reviewers.map { [Sanitize.inline($0.name), $0.role.rawValue, Sanitize.inline($0.login ?? "-"), Format.count($0.reviewsDone), Format.count($0.labels), $0.createdAt.iso8601] },
+                rightAligned: [3, 4]))
         }
     }
 }

@@ -15,7 +15,7 @@ struct RoundCommand: ParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The round's name.") var name: String
         func run(in context: CommandContext) throws {
-            let round = try database.open(in: context).startRound(name, at: context.clock())
+            let round = try database.open(for: .round, in: context).store.startRound(name, at: context.clock())
             context.console.write("Round \(Sanitize.inline(round.name)) started at \(round.startedAt.iso8601).\n")
         }
     }
@@ -24,7 +24,7 @@ struct RoundCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Close the open round.", discussion: "Example: docket round close")
         @OptionGroup var database: DatabaseOptions
         func run(in context: CommandContext) throws {
-            let round = try database.open(in: context).closeRound(at: context.clock())
+            let round = try database.open(for: .round, in: context).store.closeRound(at: context.clock())
             context.console.write("Round \(Sanitize.inline(round.name)) closed.\n")
         }
     }

@@ -63,13 +63,13 @@ struct ShowCommand: ContextCommand {
 
     @OptionGroup var database: DatabaseOptions
     @Argument(help: ArgumentHelp("The item's id.", valueName: "item")) var item: String
-    @Option(name: .customLong("as"), help: ArgumentHelp("Who is looking (decides the view).", valueName: "name")) var viewer: String
+    @Option(name: .customLong("as"), help: ArgumentHelp("Act as this reviewer: only an admin may name someone else (default: the reviewer bound to your login).", valueName: "name")) var viewer: String?
     @Flag(help: "Print one JSON object (lead view only).") var json = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.openForReading(in: context)
-        let reviewer = try store.reviewer(named: viewer)
-        let lead = reviewer.role == .lead || reviewer.role == .admin
+        let (store, actor) = try database.openForReading(for: .show, as: viewer, in: context)
+        let reviewer = (name: actor.name, role: actor.role)
+        let lead = actor.visibility == .everyone
         let report = try store.itemReport(id: item)
         if json {
             guard lead else {

@@ -13,7 +13,7 @@ struct StatusCommand: ContextCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run(in context: CommandContext) throws {
-        let store = try database.openForReading(in: context)
+        let store = try database.openForReading(for: .status, in: context).store
         let status = try store.status(at: context.clock())
         if json {
             var object = JSONObjectWriter()

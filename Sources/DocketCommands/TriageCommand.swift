@@ -15,13 +15,13 @@ struct TriageCommand: ContextCommand {
     )
 
     @OptionGroup var database: DatabaseOptions
-    @Option(name: .customLong("as"), help: ArgumentHelp("A registered reviewer.", valueName: "name")) var reviewer: String
+    @Option(name: .customLong("as"), help: ArgumentHelp("Act as this reviewer: only an admin may name someone else (default: the reviewer bound to your login).", valueName: "name")) var reviewer: String?
     @Option(help: "How many items at most, 1 to 100000.") var limit: Int = 100
 
     func run(in context: CommandContext) throws {
         try OptionBounds.whole("--limit", limit, OptionBounds.triageLimit, "items")
-        let store = try database.open(in: context)
-        let reviewer = try store.reviewer(named: reviewer).name  // normalised (NFC)
+        let (store, actor) = try database.open(for: .triage, as: reviewer, in: context)
+        let reviewer = actor.name  // normalised (NFC)
         let queue = try store.triageQueue(limit: limit)
         let session = TriageSession(store: store, reviewer: reviewer, console: context.console, input: context.makeLineInput(HistoryScope(database: store.location, reviewer: reviewer, session: "triage")), clock: context.clock)
         session.run(queue: queue)

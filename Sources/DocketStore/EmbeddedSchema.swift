@@ -431,6 +431,25 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit chain is append-only');
 END;
 """#),
+        Migration(version: 12, name: "0012_identity.sql", sql: #"""
+-- Docket schema, migration 12: each reviewer is bound to a login, the operating-system account
+-- (SQLite) or the PostgreSQL login role that acts as them; Docket finds the acting reviewer by
+-- the caller's login, never by a name the caller types. Existing reviewers are bound to the
+-- account of their own name. Reviewers are never deleted (their feedback and events name them).
+ALTER TABLE reviewers ADD COLUMN login TEXT CHECK (login IS NULL OR length(login) > 0);
+UPDATE reviewers SET login = name;
+CREATE UNIQUE INDEX reviewers_by_login ON reviewers (login);
+
+CREATE TRIGGER reviewers_no_delete BEFORE DELETE ON reviewers
+BEGIN
+    SELECT RAISE(ABORT, 'reviewers are never deleted');
+END;
+
+CREATE TRIGGER escalations_no_delete BEFORE DELETE ON escalations
+BEGIN
+    SELECT RAISE(ABORT, 'escalations are never deleted');
+END;
+"""#),
     ]
     static let postgresMigrations: [Migration] = [
         Migration(version: 1, name: "0001_initial.sql", sql: #"""
@@ -798,6 +817,24 @@ CREATE TRIGGER event_links_no_delete BEFORE DELETE ON event_links
 FOR EACH ROW EXECUTE FUNCTION docket_refuse('the audit chain is append-only');
 CREATE TRIGGER event_links_no_truncate BEFORE TRUNCATE ON event_links
 FOR EACH STATEMENT EXECUTE FUNCTION docket_refuse('the audit chain is append-only');
+"""#),
+        Migration(version: 3, name: "0003_identity.sql", sql: #"""
+-- Docket schema for PostgreSQL, migration 3 (as SQLite's migration 12): each reviewer is bound to
+-- a login, here the PostgreSQL login role (current_user) that acts as them. Existing reviewers are
+-- bound to the role of their own name. Reviewers and escalations are never deleted.
+-- Migrations are append-only: never edit a committed migration, add a new numbered one.
+ALTER TABLE reviewers ADD COLUMN login TEXT COLLATE "C" CHECK (login IS NULL OR length(login) > 0);
+UPDATE reviewers SET login = name;
+CREATE UNIQUE INDEX reviewers_by_login ON reviewers (login);
+
+CREATE TRIGGER reviewers_no_delete BEFORE DELETE ON reviewers
+FOR EACH ROW EXECUTE FUNCTION docket_refuse('reviewers are never deleted');
+CREATE TRIGGER reviewers_no_truncate BEFORE TRUNCATE ON reviewers
+FOR EACH STATEMENT EXECUTE FUNCTION docket_refuse('reviewers are never deleted');
+CREATE TRIGGER escalations_no_delete BEFORE DELETE ON escalations
+FOR EACH ROW EXECUTE FUNCTION docket_refuse('escalations are never deleted');
+CREATE TRIGGER escalations_no_truncate BEFORE TRUNCATE ON escalations
+FOR EACH STATEMENT EXECUTE FUNCTION docket_refuse('escalations are never deleted');
 """#),
     ]
 }

@@ -185,22 +185,56 @@ public final class PostgresStore: SQLStore {
         while nanosleep(&request, &left) != 0 && errno == EINTR { request = left }
     }
 
-    /// The triggers Docket's PostgreSQL migrations create: each must be present and enabled.
+    /// "EXECUTE FUNCTION name(arguments)" of a trigger's definition, normalised: what it runs.
+    static func executedFunction(_ definition: String) -> String {
+        let text = normalisedSQL(definition)
+        guard let range = text.range(of: "EXECUTE FUNCTION ", options: .caseInsensitive) ?? text.range(of: "EXECUTE PROCEDURE ", options: .caseInsensitive) else { return text }
+        return text[range.upperBound...].replacingOccurrences(of: "public.", with: "")
+    }
+
+    /// The triggers Docket's PostgreSQL migrations create: each must be present, enabled and run
+    /// the function (with the argument) the migrations gave it, and each function must be unchanged.
     override func backendViolations() throws -> [Violation] {
         let expected = Self.expectedTriggers(EmbeddedSchema.postgresMigrations)
         var present: [String: String] = [:]
+        var calls: [String: String] = [:]
         let statement = try db.statement(
             """
-            SELECT t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            SELECT t.tgname, t.tgenabled::text, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace
             """)
-        while try statement.step() { present[statement.text(0)] = statement.text(1) }
+        while try statement.step() {
+            present[statement.text(0)] = statement.text(1)
+            calls[statement.text(0)] = Self.executedFunction(statement.text(2))
+        }
+        statement.reset()
         var violations: [Violation] = []
+        let statements = Dictionary(Self.expectedTriggerStatements(EmbeddedSchema.postgresMigrations).map { ($0.name, $0.statement) }, uniquingKeysWith: { $1 })
         for name in expected.sorted() {
             switch present[name] {
             case nil: violations.append(Violation(rule: "trigger-missing", detail: "the trigger \(name) is missing"))
-            case "D"?: violations.append(Violation(rule: "trigger-disabled", detail: "the trigger \(name) is disabled"))
-            default: break
+            // O fires in every session, A always; D is disabled and R fires only on replicas.
+            case "D"?, "R"?: violations.append(Violation(rule: "trigger-disabled", detail: "the trigger \(name) is disabled"))
+            default:
+                if let expectedCall = statements[name].map(Self.executedFunction), calls[name] != expectedCall {
+                    violations.append(Violation(rule: "trigger-altered", detail: "the trigger \(name) is not the one the migrations create"))
+                }
+            }
+        }
+        // The functions the triggers run: a docket_refuse() replaced by one that lets changes
+        // through would leave every trigger in place and enabled.
+        let functions = try db.statement(
+            "SELECT p.proname, p.prosrc FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'docket\\_%'")
+        var bodies: [String: String] = [:]
+        while try functions.step() { bodies[functions.text(0)] = functions.text(1) }
+        functions.reset()
+        for (name, body) in Self.expectedFunctionBodies(EmbeddedSchema.postgresMigrations) {
+            guard let stored = bodies[name] else {
+                violations.append(Violation(rule: "function-missing", detail: "the function \(name)() is missing"))
+                continue
+            }
+            if Self.normalisedSQL(stored) != Self.normalisedSQL(body) {
+                violations.append(Violation(rule: "function-altered", detail: "the function \(name)() is not the one the migrations create"))
             }
         }
         return violations
@@ -303,8 +337,27 @@ public final class PostgresStore: SQLStore {
 
     /// Creates the schema and the project in one transaction; a database that holds a project,
     /// or tables that are not Docket's, is refused and left unchanged.
-    public static func createProject(url: String, settings: ProjectSettings, at now: Instant) throws(StoreError) -> PostgresStore {
-        try createDatabase(url: url) { store in try store.insertProject(settings, at: now) }
+    /// `admin` is the first admin; `session` makes it the login role the connection acts as.
+    public static func createProject(url: String, settings: ProjectSettings, at now: Instant, admin: FirstAdmin = .none) throws(StoreError) -> PostgresStore {
+        try createDatabase(url: url) { store in
+            switch admin {
+            case .none: try store.insertProject(settings, at: now)
+            case .caller(let caller): try store.insertProject(settings, at: now, admin: caller)
+            case .session: try store.insertProject(settings, at: now, admin: try store.currentLogin())
+            }
+        }
+    }
+
+    /// The login role this connection acts as (current_user), privileged when a superuser.
+    func currentLogin() throws -> Caller {
+        let statement = try db.statement("SELECT current_user::text, coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)")
+        defer { statement.reset() }
+        guard try statement.step() else { throw StoreError.corrupt(detail: "current_user is unknown") }
+        return Caller(login: statement.text(0), privileged: statement.int(1) != 0)
+    }
+
+    override public func sessionCaller() throws(StoreError) -> Caller? {
+        try read { try currentLogin() }
     }
 
     /// Migrates an empty database and fills it (`fill` runs in the same transaction).

@@ -22,7 +22,7 @@ public enum ProjectCopy {
     /// Every table of a project, parents before children, with every column of the latest schema
     /// (a test compares these with both schemas, so a new column cannot be left behind).
     static let tables: [Table] = [
-        Table(name: "reviewers", columns: ["id", "name", "role", "created_at"], key: "id", identity: "id"),
+        Table(name: "reviewers", columns: ["id", "name", "role", "created_at", "login"], key: "id", identity: "id"),
         Table(name: "rubrics", columns: ["id", "version", "hash", "definition", "applied_at"], key: "id", identity: "id"),
         Table(
             name: "project",

@@ -9,6 +9,8 @@ public struct Reviewer: Equatable, Sendable {
     public var reviewsDone: Int
     /// Current labels (`LabelRules.current`: one per item, the latest not withdrawn), from sessions or imports.
     public var labels: Int = 0
+    /// The login bound to this reviewer: their OS account (SQLite) or PostgreSQL login role.
+    public var login: String?
 }
 
 /// What happened to one imported row.
@@ -134,12 +136,20 @@ public protocol ProjectStore: StoreIdentity {
     /// Applies a task definition: new content becomes a new rubric version, the same content changes nothing.
     func applyTaskDefinition(_ definition: TaskDefinition, at: Instant) throws(StoreError) -> AppliedDefinition
 
-    func addReviewer(name: String, role: Role, at: Instant) throws(StoreError) -> Reviewer
+    /// Registers a reviewer bound to `login` (nil: the login of their own name).
+    func addReviewer(name: String, role: Role, login: String?, at: Instant) throws(StoreError) -> Reviewer
     /// Every reviewer with their counts, by name.
     func reviewers() throws(StoreError) -> [Reviewer]
     func reviewer(named: String) throws(StoreError) -> Reviewer
-    /// Changes a reviewer's role; only a lead or an admin may.
-    func setRole(of name: String, to role: Role, by actor: String, at: Instant) throws(StoreError)
+    /// Changes a reviewer's role as `Access.roleChange` allows, in one transaction.
+    func setRole(of name: String, to role: Role, by actor: Actor, at: Instant) throws(StoreError)
+    /// The login this connection acts as, when the backend has its own (PostgreSQL: current_user).
+    func sessionCaller() throws(StoreError) -> Caller?
+    /// The registered reviewer bound to `login`, if any.
+    func person(boundTo login: String) throws(StoreError) -> Person?
+    func person(named: String) throws(StoreError) -> Person
+    /// From now on every event this store writes names `admin` as acting for someone else.
+    func recordActing(by admin: String?)
 }
 
 /// All-or-nothing imports of items and historical labels.
@@ -294,4 +304,11 @@ extension StatisticsStore {
     public func currentLabels() throws(StoreError) -> LabelColumns { try currentLabels(kind: .label) }
     /// The latest saved Dawid–Skene model, or nil.
     public func savedDawidSkeneModel() throws(StoreError) -> DawidSkeneModel? { try savedDawidSkeneModel(asOf: nil) }
+}
+
+extension ProjectStore {
+    /// Registers a reviewer bound to the login of their own name.
+    public func addReviewer(name: String, role: Role, at now: Instant) throws(StoreError) -> Reviewer {
+        try addReviewer(name: name, role: role, login: nil, at: now)
+    }
 }

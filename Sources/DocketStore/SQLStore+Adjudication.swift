@@ -3,19 +3,33 @@ import DocketCore
 extension SQLStore {
     func requireLead(_ name: String, action: String) throws -> (id: Int64, name: String, role: Role) {
         let actor = try reviewerIdentity(named: name)
-        guard actor.role == .lead || actor.role == .admin else {
+        guard actor.role >= Action.adjudicate.minimumRole else {
             throw StoreError.notPermitted(reviewer: actor.name, role: actor.role.rawValue, action: action)
         }
         return actor
     }
 
-    /// Changes a reviewer's role; only a lead or an admin may.
-    public func setRole(of name: String, to role: Role, by actorName: String, at now: Instant) throws(StoreError) {
+    /// Changes a reviewer's role as `Access.roleChange` allows (a lead moves people between
+    /// reviewer and lead; no change leaves the project without an admin), in one transaction.
+    public func setRole(of name: String, to role: Role, by actor: Actor, at now: Instant) throws(StoreError) {
         try write {
-            let actor = try requireLead(actorName, action: "change roles")
             let target = try reviewerIdentity(named: name)
+            var current = actor
+            if let person = actor.person {
+                // The role as the database holds it now, not as the caller found it a moment ago.
+                let fresh = try reviewerIdentity(named: person.name)
+                current.person = Person(name: fresh.name, role: fresh.role)
+                current.role = fresh.role
+            }
+            guard case .integer(let admins)? = try db.scalar("SELECT count(*) FROM reviewers WHERE role = 'admin'") else {
+                throw StoreError.corrupt(detail: "reviewers cannot be counted")
+            }
+            if let denial = Access.roleChange(actor: current, target: Person(name: target.name, role: target.role), to: role, admins: Int(admins)) {
+                throw StoreError.denied(denial)
+            }
+            let actorID = try actor.person.map { try reviewerIdentity(named: $0.name).id }
             try db.run("UPDATE reviewers SET role = ? WHERE id = ?", .text(role.rawValue), .integer(target.id))
-            try logEvent(kind: "role-changed", at: now, reviewer: actor.id, detail: .object([
+            try logEvent(kind: "role-changed", at: now, reviewer: actorID, detail: .object([
                 ("reviewer", .string(target.name)), ("from", .string(target.role.rawValue)), ("to", .string(role.rawValue)),
             ]))
         }

@@ -85,21 +85,77 @@ extension SQLStore {
 
     /// The triggers a list of migrations leaves in place (every CREATE [OR REPLACE] TRIGGER not dropped later).
     static func expectedTriggers(_ migrations: [Migration]) -> [String] {
-        var names: [String] = []
+        expectedTriggerStatements(migrations).map(\.name)
+    }
+
+    /// The triggers the migrations leave in place, each with the statement that last created it.
+    static func expectedTriggerStatements(_ migrations: [Migration]) -> [(name: String, statement: String)] {
+        var found: [(name: String, statement: String)] = []
         for migration in migrations {
-            for statement in PostgresSQL.split(migration.sql) {
+            for statement in triggerAwareSplit(migration.sql) {
                 let words = statementWords(statement)
                 let upper = words.map { $0.uppercased() }
                 guard upper.count > 2 else { continue }
                 if upper[0] == "CREATE", let at = upper[1] == "TRIGGER" ? 1 : (upper.count > 4 && upper[1] == "OR" && upper[3] == "TRIGGER" ? 3 : nil) {
-                    if !names.contains(words[at + 1]) { names.append(words[at + 1]) }
+                    let name = words[at + 1]
+                    if let index = found.firstIndex(where: { $0.name == name }) { found[index].statement = statement } else { found.append((name, statement)) }
                 } else if upper[0] == "DROP", upper[1] == "TRIGGER" {
                     let name = upper.count > 4 && upper[2] == "IF" ? words[4] : words[2]
-                    names.removeAll { $0 == name }
+                    found.removeAll { $0.name == name }
                 }
             }
         }
-        return names
+        return found
+    }
+
+    /// Statements, with an SQLite trigger's body (BEGIN … ; … END) kept in one statement.
+    static func triggerAwareSplit(_ sql: String) -> [String] {
+        var statements: [String] = []
+        var open: String?
+        for part in PostgresSQL.split(sql) {
+            if let body = open {
+                let joined = body + ";\n" + part
+                if normalisedSQL(part).uppercased().hasSuffix("END") { statements.append(joined); open = nil } else { open = joined }
+                continue
+            }
+            let words = statementWords(part).map { $0.uppercased() }
+            let isTrigger = words.count > 3 && words[0] == "CREATE" && (words[1] == "TRIGGER" || (words[1] == "OR" && words[3] == "TRIGGER"))
+            if isTrigger, words.contains("BEGIN"), !normalisedSQL(part).uppercased().hasSuffix("END") {
+                open = part
+            } else {
+                statements.append(part)
+            }
+        }
+        if let open { statements.append(open) }
+        return statements
+    }
+
+    /// The functions the migrations create, each with its body (the text between its dollar quotes).
+    static func expectedFunctionBodies(_ migrations: [Migration]) -> [(name: String, body: String)] {
+        var found: [(name: String, body: String)] = []
+        for migration in migrations {
+            for statement in PostgresSQL.split(migration.sql) {
+                let words = statementWords(statement).map { $0.uppercased() }
+                guard words.count > 3, words[0] == "CREATE",
+                      let at = words[1] == "FUNCTION" ? 1 : (words[1] == "OR" && words.count > 4 && words[3] == "FUNCTION" ? 3 : nil),
+                      let open = statement.range(of: "$$"), let close = statement.range(of: "$$", range: open.upperBound..<statement.endIndex)
+                else { continue }
+                let name = String(statementWords(statement)[at + 1].prefix { $0 != "(" })
+                let body = String(statement[open.upperBound..<close.lowerBound])
+                if let index = found.firstIndex(where: { $0.name == name }) { found[index].body = body } else { found.append((name, body)) }
+            }
+        }
+        return found
+    }
+
+    /// A statement's text as a comparison sees it: comment lines dropped, runs of white space one
+    /// space, no space after '(' or before ')'.
+    static func normalisedSQL(_ text: String) -> String {
+        var words = text.split(separator: "\n").filter { !$0.trimmingWhitespace().hasPrefix("--") }.joined(separator: " ")
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
+        words = words.replacingOccurrences(of: "( ", with: "(").replacingOccurrences(of: " )", with: ")")
+        while words.hasSuffix(";") { words.removeLast() }
+        return words
     }
 
     /// The words of one SQL statement, its comment lines left out.

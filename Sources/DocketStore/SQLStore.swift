@@ -28,6 +28,8 @@ public class SQLStore: ReviewStore {
     /// True when the store was opened for a command that only reads: nothing was migrated and
     /// a write is refused (`StoreError.readOnly`).
     public let isReadOnly: Bool
+    /// The admin acting for someone else (`--as`), named in every event this store writes.
+    var actingAdmin: String?
 
     init(db: any SQLConnection, path: String, isReadOnly: Bool) {
         self.db = db
@@ -37,7 +39,7 @@ public class SQLStore: ReviewStore {
 
     /// Inside a write transaction on a migrated database: inserts the project row, rubric version 1
     /// (the definition the init settings imply) and the init event.
-    func insertProject(_ settings: ProjectSettings, at now: Instant) throws {
+    func insertProject(_ settings: ProjectSettings, at now: Instant, admin: Caller? = nil) throws {
         try db.run(
             """
             INSERT INTO project (id, labels, level, overlap, budget, w_risk, w_uncertainty, w_diversity, explore, lease_seconds, seed, created_at)
@@ -58,6 +60,16 @@ public class SQLStore: ReviewStore {
             ("overlap", .number(Double(settings.overlap))), ("budget", settings.budget.map { .number(Double($0)) } ?? .null),
             ("weights", .string(settings.weights.description)), ("explore", .number(settings.explore)),
         ]))
+        if let admin {
+            // The caller who creates the project is its first admin, bound to their own login.
+            let name = try Self.reviewerName(admin.login)
+            let id = try db.insert(
+                "INSERT INTO reviewers (name, role, created_at, login) VALUES (?, 'admin', ?, ?) RETURNING id",
+                .text(name), .integer(now.milliseconds), .text(admin.login))
+            try logEvent(kind: "reviewer-added", at: now, reviewer: id, detail: .object([
+                ("name", .string(name)), ("role", .string(Role.admin.rawValue)), ("login", .string(admin.login)),
+            ]))
+        }
     }
 
 
@@ -152,6 +164,14 @@ public class SQLStore: ReviewStore {
 
     /// Appends an event to the audit log and links it into the chain (`AuditChain`), in the caller's transaction.
     func logEvent(kind: String, at: Instant, reviewer: Int64? = nil, item: Int64? = nil, detail: JSONValue? = nil) throws {
+        var detail = detail
+        if let actingAdmin {
+            // An admin acting for someone else (`--as`): every event says so.
+            var fields: [(String, JSONValue)] = []
+            if case .object(let existing)? = detail { fields = existing }
+            fields.append(("by", .string(actingAdmin)))
+            detail = .object(fields)
+        }
         let text = detail?.encoded()
         let id = try db.insert(
             "INSERT INTO events (at, kind, reviewer, item, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -184,18 +204,69 @@ public class SQLStore: ReviewStore {
         do { return try ReviewerName.normalised(raw) } catch { throw .invalidReviewerName(error) }
     }
 
-    public func addReviewer(name raw: String, role: Role, at now: Instant) throws(StoreError) -> Reviewer {
+    public func addReviewer(name raw: String, role: Role, login rawLogin: String? = nil, at now: Instant) throws(StoreError) -> Reviewer {
         let name = try Self.reviewerName(raw)
+        let login = rawLogin ?? name
+        if let reason = Self.loginProblem(login) { throw StoreError.invalidLogin(login: login, reason: reason) }
         return try write {
             if try db.scalar("SELECT id FROM reviewers WHERE name = ?", .text(name)) != nil {
                 throw StoreError.duplicateReviewer(name: name)
             }
+            if case .text(let holder)? = try db.scalar("SELECT name FROM reviewers WHERE login = ?", .text(login)) {
+                throw StoreError.duplicateLogin(login: login, reviewer: holder)
+            }
             let id = try db.insert(
-                "INSERT INTO reviewers (name, role, created_at) VALUES (?, ?, ?) RETURNING id", .text(name), .text(role.rawValue), .integer(now.milliseconds))
-            try logEvent(kind: "reviewer-added", at: now, reviewer: id, detail: .object([("name", .string(name)), ("role", .string(role.rawValue))]))
-            return Reviewer(id: id, name: name, role: role, createdAt: now, reviewsDone: 0)
+                "INSERT INTO reviewers (name, role, created_at, login) VALUES (?, ?, ?, ?) RETURNING id",
+                .text(name), .text(role.rawValue), .integer(now.milliseconds), .text(login))
+            try logEvent(kind: "reviewer-added", at: now, reviewer: id, detail: .object([
+                ("name", .string(name)), ("role", .string(role.rawValue)), ("login", .string(login)),
+            ]))
+            return Reviewer(id: id, name: name, role: role, createdAt: now, reviewsDone: 0, login: login)
         }
     }
+
+    /// Why a login cannot be bound (nil: it can): an OS account or PostgreSQL role name is
+    /// non-empty, at most 63 bytes and has no control characters, spaces or slashes.
+    static func loginProblem(_ login: String) -> String? {
+        if login.isEmpty { return "it is empty" }
+        if login.utf8.count > 63 { return "it is longer than 63 bytes" }
+        if login.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) || $0 == "/" || $0 == ":" }) {
+            return "it contains a space, a control character, '/' or ':'"
+        }
+        return nil
+    }
+
+    /// The login this connection acts as, when the backend has one of its own (PostgreSQL:
+    /// current_user, privileged when a superuser); nil for SQLite, whose caller is the OS account.
+    public func sessionCaller() throws(StoreError) -> Caller? { nil }
+
+    /// The registered reviewer bound to `login`, if any.
+    public func person(boundTo login: String) throws(StoreError) -> Person? {
+        func find(_ column: String) throws(StoreError) -> Person? {
+            try read {
+                let statement = try db.statement("SELECT name, role FROM reviewers WHERE \(column) = ?")
+                try statement.bind([.text(login)])
+                defer { statement.reset() }
+                guard try statement.step() else { return nil }
+                return Person(name: statement.text(0), role: Role(rawValue: statement.text(1)) ?? .reviewer)
+            }
+        }
+        do { return try find("login") } catch {
+            // A schema older than migration 12 (backup reads one as it is) has no logins yet:
+            // every reviewer is bound to the login of their own name, as the migration will bind them.
+            guard case .backend = error else { throw error }
+            return try find("name")
+        }
+    }
+
+    /// The registered reviewer named `name` (an unknown name is an error with a suggestion).
+    public func person(named name: String) throws(StoreError) -> Person {
+        let found = try reviewerIdentity(named: name)
+        return Person(name: found.name, role: found.role)
+    }
+
+    /// Says, from now on, in every event this store writes, that `admin` acts for someone else.
+    public func recordActing(by admin: String?) { actingAdmin = admin }
 
     public func reviewers() throws(StoreError) -> [Reviewer] {
         try queryReviewers(filter: "", [])
@@ -208,7 +279,7 @@ public class SQLStore: ReviewStore {
             let statement = try db.statement(
                 """
                 SELECT r.id, r.name, r.role, r.created_at,
-                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done')
+                       (SELECT count(*) FROM assignments a WHERE a.reviewer = r.id AND a.state = 'done'), r.login
                 FROM reviewers r \(filter) ORDER BY r.name
                 """)
             try statement.bind(arguments)
@@ -216,7 +287,8 @@ public class SQLStore: ReviewStore {
             while try statement.step() {
                 result.append(Reviewer(
                     id: statement.int(0), name: statement.text(1), role: Role(rawValue: statement.text(2)) ?? .reviewer,
-                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)), labels: 0))
+                    createdAt: Instant(milliseconds: statement.int(3)), reviewsDone: Int(statement.int(4)), labels: 0,
+                    login: statement.optionalText(5)))
             }
             statement.reset()
             guard !result.isEmpty else { return result }

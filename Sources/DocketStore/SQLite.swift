@@ -86,6 +86,13 @@ final class Connection: SQLConnection {
     /// pages, adding milliseconds to that one claim) with a hook that only records the WAL's size;
     /// callers checkpoint when idle. Past 20,000 pages the hook checkpoints inline, so the
     /// log cannot grow without bound when nobody is idle.
+    /// Keeps the -wal and -shm files when the last connection closes (SQLITE_FCNTL_PERSIST_WAL):
+    /// in a shared install they were made by the installer, and nobody else may make them again.
+    func persistWAL() {
+        var on: Int32 = 1
+        sqlite3_file_control(handle, "main", SQLITE_FCNTL_PERSIST_WAL, &on)
+    }
+
     func deferCheckpoints() {
         sqlite3_wal_hook(handle, { context, db, name, pages in
             let counter = context!.assumingMemoryBound(to: Int32.self)

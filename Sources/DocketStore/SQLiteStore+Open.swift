@@ -109,27 +109,31 @@ extension SQLiteStore {
     /// database. An existing empty file (or a Docket database without a project) is initialised in
     /// place under the writers' lock. An existing project, another application's file or a file
     /// that is not SQLite is an error that changes nothing.
-    public static func createProject(path: String, settings: ProjectSettings, at now: Instant) throws(StoreError) {
+    public static func createProject(path: String, settings: ProjectSettings, at now: Instant, admin: FirstAdmin = .none) throws(StoreError) {
+        let admin: Caller? = switch admin {
+        case .none, .session: nil
+        case .caller(let caller): caller
+        }
         for _ in 0..<4 {
             let state = try inspect(path).state
             switch state {
             case .missing:
-                if try publishNewProject(path: path, settings: settings, at: now) { return }
+                if try publishNewProject(path: path, settings: settings, at: now, admin: admin) { return }
             // else something appeared at the path meanwhile: look at it again.
             case .docket(_, true):
                 throw .projectExists(path: path)
             case .docket(let version, false) where version > SchemaInfo.latestVersion:
                 throw .newerSchema(found: version, supported: SchemaInfo.latestVersion)
             case .empty, .docket(_, false):
-                if try initialiseInPlace(path: path, settings: settings, at: now) { return }
+                if try initialiseInPlace(path: path, settings: settings, at: now, admin: admin) { return }
             }
         }
         throw .cannotOpen(path: path, reason: "the file kept appearing and disappearing while docket created the project")
     }
 
     /// Builds the project in a temporary file and links it to `path`. False when `path` exists by then.
-    private static func publishNewProject(path: String, settings: ProjectSettings, at now: Instant) throws(StoreError) -> Bool {
-        try publishNewDatabase(path: path) { store throws in try store.insertProject(settings, at: now) }
+    private static func publishNewProject(path: String, settings: ProjectSettings, at now: Instant, admin: Caller?) throws(StoreError) -> Bool {
+        try publishNewDatabase(path: path) { store throws in try store.insertProject(settings, at: now, admin: admin) }
     }
 
     /// Builds a database in a temporary file beside `path` (migrated, then filled by `fill` in
@@ -189,7 +193,7 @@ extension SQLiteStore {
 
     /// `init` on an existing empty file or a Docket database without a project: under the
     /// writers' lock, looks again and creates the project in place. False when the file vanished.
-    private static func initialiseInPlace(path: String, settings: ProjectSettings, at now: Instant) throws(StoreError) -> Bool {
+    private static func initialiseInPlace(path: String, settings: ProjectSettings, at now: Instant, admin: Caller?) throws(StoreError) -> Bool {
         let lock = openLockFile(path)
         guard lock >= 0 else { throw .cannotOpen(path: path, reason: "\(path).lock cannot be created (\(String(cString: strerror(errno))))") }
         while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
@@ -221,7 +225,7 @@ extension SQLiteStore {
         let store = try SQLiteStore(connection: connection, path: path, setup: .write, lockDescriptor: lock)
         try store.write { () throws in
             if try store.hasProject() { throw StoreError.projectExists(path: path) }
-            try store.insertProject(settings, at: now)
+            try store.insertProject(settings, at: now, admin: admin)
         }
         return true
     }

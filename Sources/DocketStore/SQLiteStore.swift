@@ -34,6 +34,7 @@ public final class SQLiteStore: SQLStore {
         self.connection = connection
         self.lockDescriptor = lockDescriptor
         super.init(db: connection, path: path, isReadOnly: setup.readOnly)
+        if Self.isShared(path) { connection.persistWAL() }
         do {
             connection.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
             if setup.wal {
@@ -50,6 +51,16 @@ public final class SQLiteStore: SQLStore {
     }
 
     // `open(path:access:)`, `create(path:settings:at:)` and `migrate(path:)` are in SQLiteStore+Open.swift.
+
+    /// A project of the shared-machine install (`scripts/install-shared`): in a set-group-id
+    /// directory, of that directory's group, and closed to others.
+    public static func isShared(_ path: String) -> Bool {
+        guard path != ":memory:" else { return false }
+        var file = stat(), directory = stat()
+        guard lstat(path, &file) == 0, (file.st_mode & S_IFMT) == S_IFREG,
+              stat(split(path).directory, &directory) == 0 else { return false }
+        return directory.st_mode & S_ISGID != 0 && file.st_gid == directory.st_gid && file.st_mode & 0o007 == 0
+    }
 
     static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm", ".lock"] { unlink(path + suffix) }
@@ -103,11 +114,19 @@ public final class SQLiteStore: SQLStore {
             violations.append(Violation(rule: "foreign-key", detail: "row \(foreignKeys.int(1)) of \(foreignKeys.text(0)) points to a missing \(foreignKeys.text(2))"))
         }
         // Every trigger the migrations leave in place (the counters and the append-only guards).
-        let triggers = try connection.statement("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        var present: Set<String> = []
-        while try triggers.step() { present.insert(triggers.text(0)) }
-        for name in Self.expectedTriggers(EmbeddedSchema.migrations) where !present.contains(name) {
-            violations.append(Violation(rule: "trigger-missing", detail: "the trigger \(name) is missing"))
+        // Each must be there, and be the one the migrations wrote: a trigger dropped and created
+        // again with another body (one that lets a change through) is named too.
+        let triggers = try connection.statement("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        var present: [String: String] = [:]
+        while try triggers.step() { present[triggers.text(0)] = triggers.optionalText(1) ?? "" }
+        for (name, statement) in Self.expectedTriggerStatements(EmbeddedSchema.migrations) {
+            guard let stored = present[name] else {
+                violations.append(Violation(rule: "trigger-missing", detail: "the trigger \(name) is missing"))
+                continue
+            }
+            if Self.normalisedSQL(stored) != Self.normalisedSQL(statement) {
+                violations.append(Violation(rule: "trigger-altered", detail: "the trigger \(name) is not the one the migrations create"))
+            }
         }
         return violations
     }

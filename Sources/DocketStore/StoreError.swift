@@ -36,6 +36,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateRound(name: String)
     case noOpenRound
     case notPermitted(reviewer: String, role: String, action: String)
+    /// The access rules (DocketCore's `Access`) refuse the action.
+    case denied(AccessDenial)
+    case invalidLogin(login: String, reason: String)
+    case duplicateLogin(login: String, reviewer: String)
     case unknownItem(id: String)
     /// The database stayed locked by another process past the backend's wait; trying again may work.
     case busy(message: String)
@@ -103,6 +107,12 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "No round is open. Start one with `docket round start NAME`."
         case let .notPermitted(reviewer, role, action):
             return "\(reviewer) is a \(role); only a lead or an admin may \(action). Nothing was changed."
+        case .denied(let denial):
+            return "\(denial). Nothing was changed."
+        case let .invalidLogin(login, reason):
+            return "Cannot bind the login '\(login)': \(reason)."
+        case let .duplicateLogin(login, reviewer):
+            return "The login '\(login)' already acts as \(reviewer); each login is one reviewer."
         case .unknownItem(let id):
             return "No item '\(id)'."
         case .corrupt(let detail):

@@ -25,12 +25,20 @@ public enum StoreFactory {
     }
 
     /// Creates a project at `location`; an existing project or a foreign file is an error that changes nothing.
-    public static func createProject(_ location: String, settings: ProjectSettings, at now: Instant) throws(StoreError) {
+    /// Creates a project whose first admin is `admin`, else the caller: the PostgreSQL login role
+    /// the connection acts as, or for SQLite the process's OS account (`ProcessIdentity`).
+    public static func createProject(_ location: String, settings: ProjectSettings, at now: Instant, admin: Caller? = nil) throws(StoreError) {
         if PostgresLocation.isURL(location) {
-            _ = try PostgresStore.createProject(url: location, settings: settings, at: now)
+            _ = try PostgresStore.createProject(url: location, settings: settings, at: now, admin: admin.map { .caller($0) } ?? .session)
             return
         }
-        try SQLiteStore.createProject(path: location, settings: settings, at: now)
+        try SQLiteStore.createProject(path: location, settings: settings, at: now, admin: .caller(admin ?? ProcessIdentity.caller()))
+    }
+
+    /// An SQLite project of the shared-machine install: in a set-group-id directory, of that
+    /// directory's group, closed to others.
+    public static func isSharedProject(_ path: String) -> Bool {
+        !PostgresLocation.isURL(path) && SQLiteStore.isShared(path)
     }
 
     /// Upgrades the project's schema to this binary's; returns the versions before and after.

@@ -18,6 +18,9 @@ public final class Sandbox: @unchecked Sendable {
     public let directory: String
     public let clock = ManualClock()
     public var environment: [String: String] = [:]
+    /// Who runs in-process commands: by default an account that counts as an admin (as root does)
+    /// and becomes the first admin of the projects it creates. `run(..., caller:)` names another.
+    public var caller = Caller(login: "admin", privileged: true)
 
     public init() {
         var template = Array((NSTemporaryDirectory() + "/docket-test-XXXXXX").utf8CString)
@@ -61,6 +64,11 @@ public enum Fixtures {
     }
 
     /// Path of the built `docket` executable next to the test bundle.
+    /// The package's root directory (where Package.swift and scripts/ are).
+    public static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
     public static var docketBinary: String {
         let bundle = Bundle.main.bundlePath
         var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("docket").path]
@@ -200,4 +208,26 @@ public enum TestPostgres {
 public struct TestPostgresError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+}
+
+extension Caller {
+    /// An ordinary account (not root), acting as the reviewer bound to `login`.
+    public static func account(_ login: String) -> Caller { Caller(login: login, privileged: false) }
+}
+
+/// SQL that takes a database at the latest schema back to the version before: what the latest
+/// migration added goes. Update it with every new migration (tests of older databases use it).
+public enum OlderSchema {
+    /// The version the SQL below leaves.
+    public static let version = 11
+    /// Undoes migration 12 (reviewers bound to logins; reviewers and escalations never deleted).
+    public static let undoLatest = """
+        DROP TRIGGER reviewers_no_delete; DROP TRIGGER escalations_no_delete; DROP INDEX reviewers_by_login;
+        ALTER TABLE reviewers DROP COLUMN login; PRAGMA user_version = 11
+        """
+    /// Undoes migration 11 too (the audit chain), leaving version 10.
+    public static let undoLatestTwo = undoLatest + """
+        ;
+        DROP TRIGGER event_links_no_update; DROP TRIGGER event_links_no_delete; DROP TABLE event_links; PRAGMA user_version = 10
+        """
 }

@@ -54,9 +54,12 @@ func escalationProject(backend: TestBackend = .sqlite) throws -> Sandbox {
 
             """)
         // Reviewers cannot adjudicate; nothing changes.
-        let refused = sandbox.run(["adjudicate", "--as", "bo"], stdin: "label safe because\n")
+        let refused = sandbox.run(["adjudicate"], stdin: "label safe because\n", caller: .account("bo"))
         #expect(refused.status == 77)
-        #expect(refused.errors == "docket: bo is a reviewer; only a lead or an admin may adjudicate. Nothing was changed.\n")
+        #expect(refused.errors == "docket: bo is a reviewer and may not adjudicate; that needs a lead or an admin. Nothing was changed.\n")
+        // Nor can an admin adjudicate for her: acting for someone is acting with their role.
+        #expect(sandbox.run(["adjudicate", "--as", "bo"], stdin: "label safe because\n").errors
+            == "docket: bo is a reviewer and may not adjudicate (admin acting for bo); that needs a lead or an admin. Nothing was changed.\n")
 
         let session = sandbox.run(["adjudicate", "--as", "lee"], stdin: """
             label unsafe
@@ -113,10 +116,10 @@ func escalationProject(backend: TestBackend = .sqlite) throws -> Sandbox {
         let json = sandbox.run("show item-01954 --as bo --json")
         #expect(json.status == 0)
         #expect(json.output == #"{"item":"item-01954","feedback":["label borderline"],"superseded":[]}"# + "\n")
-        let refused = sandbox.run("reviewers role bo --role lead --as ana")
+        let refused = sandbox.run("reviewers role bo --role lead", caller: .account("ana"))
         #expect(refused.status == 77)
-        #expect(refused.errors == "docket: ana is a reviewer; only a lead or an admin may change roles. Nothing was changed.\n")
-        #expect(sandbox.run("reviewers role bo --role lead --as lee").output == "bo is now a lead.\n")
+        #expect(refused.errors == "docket: ana is a reviewer and may not change roles; that needs a lead or an admin. Nothing was changed.\n")
+        #expect(sandbox.run("reviewers role bo --role lead", caller: .account("lee")).output == "bo is now a lead.\n")
         #expect(sandbox.run("log --json").output.contains(#""kind":"role-changed""#))
     }
 
@@ -137,8 +140,8 @@ func escalationProject(backend: TestBackend = .sqlite) throws -> Sandbox {
         sandbox.run("init --labels safe,unsafe --explore 0 --seed 1")
         sandbox.write("items.jsonl", #"{"id":"a","prompt":"p"}"# + "\n" + #"{"id":"b","prompt":"q"}"# + "\n" + #"{"id":"c","risk":0.2}"# + "\n")
         sandbox.run(["import", "items", sandbox.path("items.jsonl")])
-        sandbox.run("reviewers add ana")
-        let run = sandbox.run(["triage", "--as", "ana"], stdin: "7\n1\n3\n")
+        sandbox.run("reviewers add ana --role lead")
+        let run = sandbox.run(["triage"], stdin: "7\n1\n3\n", caller: .account("ana"))
         #expect(run.output.contains("! 7 is not a severity. Type 0, 1, 2 or 3 (s skips, q quits).\n"))
         #expect(run.output.hasSuffix("Triaged 2 items.\n"))
         // a: 1/3 · 0.5; b: 3/3 · 0.5 = 0.5; c keeps its model risk: 0.1.

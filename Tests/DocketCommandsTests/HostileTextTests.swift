@@ -519,7 +519,7 @@ final class TerminalCommands {
         for name in Hostile.refusedNames { docket.run(["reviewers", "add", name], expect: .failure, shows: ["not a valid reviewer name"]) }
         docket.run(["reviewers", "role", "bo", "--role", "lead", "--as", "ana"], expect: .failure)
         docket.run(["reviewers", "role", Hostile.refusedNames[1], "--role", "lead", "--as", "lee"], expect: .failure)
-        docket.run(["reviewers", "role", "dee", "--role", "admin", "--as", "lee"])
+        docket.run(["reviewers", "role", "dee", "--role", "lead", "--as", "lee"])
         docket.run(["reviewers", "list"])
         docket.run(["reviewers", "list", "--json"])
 

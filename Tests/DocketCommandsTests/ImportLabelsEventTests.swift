@@ -18,8 +18,8 @@ import Testing
         #expect(sandbox.run(["import", "labels", file, "--create-items"]).status == 0)
         let events = try sandbox.run("log --json").output.split(separator: "\n").map { try JSON.parse(String($0)) }
         let added = events.filter { $0["kind"] == .string("reviewer-added") }
-        #expect(added.map { $0["reviewer"]?.textValue } == ["ana", "bo", "cy"])
-        let detail = try #require(added[1]["detail"])
+        #expect(added.map { $0["reviewer"]?.textValue } == ["admin", "ana", "bo", "cy"])
+        let detail = try #require(added[2]["detail"])
         #expect(detail["name"] == .string("bo") && detail["role"] == .string("reviewer") && detail["source"] == .string(file))
         // The events come before the import's own event, which lists them too.
         #expect(events.map { $0["kind"]?.textValue ?? "" }.suffix(3) == ["reviewer-added", "reviewer-added", "import-labels"])

@@ -85,7 +85,7 @@ import Testing
         #expect(run.errors.hasPrefix("\(csv):2: reviewer: invalid UTF-8\n"))
         let jsonl = write(sandbox, "labels.jsonl", Array(#"{"item":"a","reviewer":"ana","label":"saf"#.utf8) + [0xE9] + Array("\"}\n".utf8))
         #expect(sandbox.run(["import", "labels", jsonl]).errors.hasPrefix("\(jsonl):1: label: invalid UTF-8\n"))
-        #expect(sandbox.run("reviewers list").output.hasPrefix("No reviewers yet."))
+        #expect(sandbox.run("reviewers list --json").output.components(separatedBy: #""name""#).count == 2)  // the admin only
     }
 
     @Test func aHeaderColumnThatIsNotUTF8IsNamedWithItsBytes() {
@@ -216,7 +216,7 @@ import Testing
         // import labels: the NFC spelling, and the NFD one, are that same reviewer.
         sandbox.write("labels.csv", "item,reviewer,label\na,\(nfc),safe\nb,\(nfd),unsafe\n")
         #expect(sandbox.run(["import", "labels", sandbox.path("labels.csv")]).output == "Imported labels from \(sandbox.path("labels.csv")): 2 new.\n")
-        #expect(sandbox.run(["reviewers", "list", "--json"]).output.components(separatedBy: #""name""#).count == 2)
+        #expect(sandbox.run(["reviewers", "list", "--json"]).output.components(separatedBy: #""name""#).count == 3)  // the admin and \(nfc)
         #expect(sandbox.run(["reviewers", "list", "--json"]).output.contains(#""labels":2"#))
         // --as finds it by either spelling.
         #expect(sandbox.run(["log", "--reviewer", nfd]).status == 0)
@@ -240,7 +240,7 @@ import Testing
             docket: Nothing was imported from \(labels): 2 problems (listed above). Fix them, or pass --rejects FILE to import the valid rows and set the others aside.
 
             """)
-        #expect(sandbox.run(["reviewers", "list", "--json"]).output.components(separatedBy: #""name""#).count == 2)
+        #expect(sandbox.run(["reviewers", "list", "--json"]).output.components(separatedBy: #""name""#).count == 3)  // the admin and \(nfc)
     }
 
     // MARK: Times

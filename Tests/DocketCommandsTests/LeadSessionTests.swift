@@ -219,7 +219,7 @@ let leadItemTwo = """
 
             """)
         #expect(sandbox.run(["import", "items", sandbox.path("items.jsonl")]).status == 0)
-        sandbox.run("reviewers add ana")
+        sandbox.run("reviewers add ana --role lead")  // triage is a lead's
         sandbox.run(["review", "--as", "ana"], stdin: "flag unsafe 2 step-by-step instructions\nsafe\nquit\n")
         // A store failure on severity 3: the database refuses the write.
         let store = try SQLiteStore.open(path: sandbox.databasePath)
@@ -272,7 +272,7 @@ let leadItemTwo = """
         sandbox.run("init --labels safe,unsafe --explore 0 --seed 1")
         sandbox.write("items.jsonl", #"{"id":"a","prompt":"p","response":"r","risk":0.9}"# + "\n")
         sandbox.run(["import", "items", sandbox.path("items.jsonl")])
-        sandbox.run("reviewers add ana")
+        sandbox.run("reviewers add ana --role lead")
         sandbox.run(["review", "--as", "ana"], stdin: "flag other 1 looks odd\nundo\nquit\n")
         #expect(sandbox.run(["triage", "--as", "ana"], stdin: "").output == "Nothing is waiting for triage.\n")
     }

@@ -160,6 +160,9 @@ struct ClusterError: Error, CustomStringConvertible {
     static func project(_ database: String) throws {
         let sandbox = Sandbox()
         sandbox.database = database
+        // The processes connect as the cluster's login role `docket`, which init makes the
+        // project's admin; each acts for its reviewer with --as (recorded as by docket).
+        sandbox.caller = Caller(login: "docket", privileged: false)
         #expect(sandbox.run("init --labels safe,unsafe --overlap \(overlap) --explore 0.2 --seed 7").status == 0)
         let rows = (0..<items).map { #"{"id":"item-\#($0)","prompt":"p\#($0)","response":"r\#($0)","risk":\#(Double($0 % 7) / 7)}"# }
         sandbox.write("items.jsonl", rows.joined(separator: "\n") + "\n")

@@ -41,6 +41,41 @@ import Testing
         #expect(run.errors.contains("audit-chain: the chain breaks at event 5: it, or an event before it, was changed, removed or inserted after it was written"), "\(run.errors)")
     }
 
+    /// Protection that is still there in name only: a guard re-created with an empty body, a
+    /// trigger set to fire on replicas only, a refusing function replaced by one that lets
+    /// everything through, a guard pointed at another function.
+    @Test(arguments: TestBackend.allCases)
+    func aGuardThatNoLongerGuardsIsNamed(backend: TestBackend) throws {
+        let sandbox = try Self.project(backend)
+        // While the guards hold, reviewers are never deleted, on either backend.
+        #expect(throws: (any Error).self) {
+            try Self.tamper(sandbox, backend, sqlite: "DELETE FROM reviewers WHERE name = 'ana'", postgres: "DELETE FROM reviewers WHERE name = 'ana'")
+        }
+        try Self.tamper(
+            sandbox, backend,
+            sqlite: """
+                DROP TRIGGER feedback_no_update;
+                CREATE TRIGGER feedback_no_update BEFORE UPDATE ON feedback BEGIN SELECT 1; END;
+                UPDATE feedback SET label = 'unsafe' WHERE id = 1
+                """,
+            postgres: """
+                ALTER TABLE feedback ENABLE REPLICA TRIGGER feedback_no_update;
+                CREATE OR REPLACE FUNCTION docket_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END; $$;
+                DROP TRIGGER decisions_no_update ON decisions;
+                CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions FOR EACH ROW EXECUTE FUNCTION docket_json_kind_ok();
+                """.replacingOccurrences(of: "docket_json_kind_ok()", with: "docket_assignments_taken()"))
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        switch backend {
+        case .sqlite:
+            #expect(run.errors.contains("trigger-altered: the trigger feedback_no_update is not the one the migrations create"), "\(run.errors)")
+        case .postgres:
+            #expect(run.errors.contains("trigger-disabled: the trigger feedback_no_update is disabled"), "\(run.errors)")
+            #expect(run.errors.contains("function-altered: the function docket_refuse() is not the one the migrations create"), "\(run.errors)")
+            #expect(run.errors.contains("trigger-altered: the trigger decisions_no_update is not the one the migrations create"), "\(run.errors)")
+        }
+    }
+
     @Test(arguments: TestBackend.allCases)
     func aDeletedEventIsNamed(backend: TestBackend) throws {
         let sandbox = try Self.project(backend)
@@ -68,8 +103,8 @@ import Testing
         let sandbox = try Self.project(.sqlite)
         // As a database made before migration 11: no links, schema version 10.
         let connection = try Connection(path: sandbox.databasePath, flags: [.readWrite])
-        try connection.execute("DROP TRIGGER event_links_no_delete; DELETE FROM event_links; DROP TABLE event_links; PRAGMA user_version = 10")
-        #expect(sandbox.run("migrate").output.contains("from schema version 10 to 11"))
+        try connection.execute(OlderSchema.undoLatestTwo)
+        #expect(sandbox.run("migrate").output.contains("from schema version 10 to \(SchemaInfo.latestVersion)"))
         let check = sandbox.run("check")
         #expect(check.status == 0, "\(check.output)")
         let store = try SQLiteStore.open(path: sandbox.databasePath, access: .read)

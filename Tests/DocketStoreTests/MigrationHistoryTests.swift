@@ -29,8 +29,10 @@ import Testing
         "0009_indexes_edited_into_earlier_migrations.sql": "0806a6f423bd2256f8c0606766948439b05d174891cacd1dd1fca001c01a1b3e",
         "0010_partial_feedback_takes_a_place.sql": "8837d0d2e5ce3ed6056276cff13bcfd5a003ce0477c6a91d145103dc5fac790d",
         "0011_audit_chain.sql": "e1760835b48404137c26e1ac1ff6f93d121675156a4e47ecfa9558f454667184",
+        "0012_identity.sql": "c27be94e2d0b19ec41cb80c85d0700d945bfe4a8eab670d4a32df09120a6f0f8",
         "postgres/0001_initial.sql": "89050e2d9c7dcaa3b66ff3d8f2068a670b408e536ee66d3127719165b84e3d15",
         "postgres/0002_audit_chain.sql": "58b58f54da16036d350e309fa814c01ecbaf0eb68bc29f5abe73a3d81c68a6b1",
+        "postgres/0003_identity.sql": "36e032a83022f4e40a5dce60ce1b263fa23e26835c6a4703c9e1d11564ccb309",
     ]
 
     static func sha256(_ url: URL) throws -> String {
