@@ -9,16 +9,29 @@ enum Authority {
     /// Actions that need a registered reviewer to act as (they record who did them).
     static let needsPerson: Set<Action> = [.review, .triage, .adjudicate]
 
-    static func actor(for action: Action, as name: String?, store: any ReviewStore, context: CommandContext) throws(StoreError) -> Actor {
+    /// The caller and the reviewer bound to their login, if any.
+    static func caller(of store: any ReviewStore, context: CommandContext) throws(StoreError) -> (caller: Caller, own: Person?) {
         var caller = context.caller
         if caller == nil { caller = try store.sessionCaller() }
         let resolved = caller ?? ProcessIdentity.caller()
-        let own = try store.person(boundTo: resolved.login)
+        return (resolved, try store.person(boundTo: resolved.login))
+    }
+
+    static func actor(for action: Action, as name: String?, store: any ReviewStore, context: CommandContext) throws(StoreError) -> Actor {
+        let (resolved, own) = try caller(of: store, context: context)
         var other: Person?
-        if let name { other = try store.person(named: name) }
+        if let name {
+            // Only an admin may name someone else, so anyone else is refused before the name is
+            // looked up: a refusal tells nothing about who is registered.
+            let spelled = (try? ReviewerName.normalised(name)) ?? name
+            if !resolved.privileged, own?.role != .admin, let own, spelled != own.name {
+                throw .denied(.onlyAdminsActForOthers(name: own.name, role: own.role, other: spelled))
+            }
+            other = try store.person(named: name)
+        }
         switch Access.decide(caller: resolved, own: own, as: other, action: action, needsPerson: needsPerson.contains(action)) {
         case .success(let actor):
-            store.recordActing(by: actor.onBehalfBy)
+            try store.recordActor(actor)
             return actor
         case .failure(let denial):
             throw .denied(denial)

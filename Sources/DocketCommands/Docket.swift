@@ -33,6 +33,9 @@ struct DatabaseOptions: ParsableArguments {
     func open(for action: Action, as name: String? = nil, in context: CommandContext) throws(StoreError) -> (store: any ReviewStore, actor: Actor) {
         let store: any ReviewStore
         if let preopened = context.preopened { store = preopened } else {
+            // Decided before the project is opened to write, which migrates an older schema and
+            // makes the lock file: a refused caller changes nothing at all.
+            try Self.authorizeBeforeWriting(path(in: context), for: action, as: name, in: context)
             store = Self.tellingWaits(try StoreFactory.open(path(in: context), access: .write), console: context.console)
         }
         return (store, try Authority.actor(for: action, as: name, store: store, context: context))
@@ -50,6 +53,16 @@ struct DatabaseOptions: ParsableArguments {
                 try StoreFactory.open(path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema), console: context.console)
         }
         return (store, try Authority.actor(for: action, as: name, store: store, context: context))
+    }
+
+    /// Decides who acts on a read-only store that is closed again before this returns (the store
+    /// is this function's alone, so it is released at its end). It must be:
+    /// opening a file another connection of this process has open, and closing it, drops that
+    /// connection's POSIX locks on it (they belong to the process), after which another process
+    /// can take the database for unused, delete its write-ahead log and lose what was committed.
+    static func authorizeBeforeWriting(_ location: String, for action: Action, as name: String?, in context: CommandContext) throws(StoreError) {
+        let probe = try StoreFactory.open(location, access: .read, acceptingOlderSchema: true)
+        _ = try Authority.actor(for: action, as: name, store: probe, context: context)
     }
 
     /// A store that says on standard error, as one line, why nothing happens while it waits for
@@ -118,6 +131,9 @@ public enum DocketCLI {
                 // give the group up for good before anything else happens.
                 context.preopened = try SharedMode.openProject(for: command, in: context)
                 SharedMode.dropGroup()
+                // What a command writes from a project only Docket may open (exports, backups,
+                // reports, rejects) is the caller's alone: new files get no group or other access.
+                if context.preopened != nil { umask(umask(0) | 0o077) }
             }
             if let runnable = command as? any ContextCommand {
                 try runnable.run(in: context)

@@ -27,12 +27,16 @@ struct LogCommand: ContextCommand {
             }
         }
         let (store, actor) = try database.openForReading(for: .log, in: context)
-        var reviewer = try reviewer.map { try store.reviewer(named: $0).name }
+        var reviewer = reviewer
         if actor.visibility == .own {
-            // A reviewer reads their own events only: what they did and what was done to their leases.
-            if let reviewer, reviewer != actor.name { throw StoreError.denied(.ownOnly(name: actor.name, other: reviewer)) }
+            // A reviewer reads their own events only: what they did and what was done to their
+            // leases. Someone else's name is refused before it is looked up.
+            if let named = reviewer, ((try? ReviewerName.normalised(named)) ?? named) != actor.name {
+                throw StoreError.denied(.ownOnly(name: actor.name, other: named))
+            }
             reviewer = actor.name
         }
+        reviewer = try reviewer.map { try store.reviewer(named: $0).name }
         var out = ""
         var count = 0
         try store.forEachEvent(item: item, reviewer: reviewer, since: from) { event in

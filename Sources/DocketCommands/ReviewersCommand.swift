@@ -7,8 +7,32 @@ struct ReviewersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reviewers",
         abstract: "Add and list reviewers.",
-        subcommands: [Add.self, List.self, SetRole.self]
+        subcommands: [Add.self, List.self, SetRole.self, Bind.self]
     )
+
+    struct Bind: ContextCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bind a reviewer to another login, or to none (admins only).",
+            discussion: "Example: docket reviewers bind ana --user achen"
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The reviewer.") var name: String
+        @Option(help: ArgumentHelp("The account (SQLite) or PostgreSQL login role that acts as them from now on.", valueName: "login"))
+        var user: String?
+        @Flag(help: "Bind them to no login: nobody acts as them any more (their feedback stays).") var none = false
+
+        func validate() throws {
+            guard (user == nil) != !none else { throw ValidationError("Give --user LOGIN or --none.") }
+        }
+
+        func run(in context: CommandContext) throws {
+            let store = try database.open(for: .bindLogin, in: context).store
+            try store.bindLogin(of: name, to: user, at: context.clock())
+            let reviewer = try store.reviewer(named: name)
+            context.console.write(user.map { "\(Sanitize.inline(reviewer.name)) is now bound to the login \($0).\n" } ?? "\(Sanitize.inline(reviewer.name)) is bound to no login now.\n")
+        }
+    }
 
     struct SetRole: ContextCommand {
         static let configuration = CommandConfiguration(
@@ -28,7 +52,7 @@ struct ReviewersCommand: ParsableCommand {
             }
             let (store, actor) = try database.open(for: .changeRole, as: actor, in: context)
             try store.setRole(of: name, to: role, by: actor, at: context.clock())
-            context.console.write("\(try store.reviewer(named: name).name) is now a \(role.rawValue).\n")
+            context.console.write("\(try store.reviewer(named: name).name) is now \(role.withArticle).\n")
         }
     }
 
@@ -52,7 +76,8 @@ struct ReviewersCommand: ParsableCommand {
             do { _ = try ReviewerName.normalised(name) } catch { throw StoreError.invalidReviewerName(error) }
             let store = try database.open(for: .addReviewer, in: context).store
             let reviewer = try store.addReviewer(name: name, role: role, login: user, at: context.clock())
-            context.console.write("Added \(reviewer.role.rawValue) \(reviewer.name).\n")
+            context.console.write("Added \(reviewer.role.rawValue) \(reviewer.name)." + (reviewer.login == nil
+                ? " The name is not a login, so nobody acts as them yet: bind one with `docket reviewers bind NAME --user LOGIN`.\n" : "\n"))
         }
     }
 

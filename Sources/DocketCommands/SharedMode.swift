@@ -38,14 +38,39 @@ enum SharedMode {
         guard let project = command as? any ProjectCommand else { return nil }
         let path = project.database.path(in: context)
         guard !PostgresLocation.isURL(path), isGroupProject(path) else { return nil }
+        // The files SQLite and Docket keep beside the database were made by the installer; one
+        // made now would belong to this caller, so a missing one stops here.
+        for suffix in ["-wal", "-shm", ".lock"] where !isGroupFile(path + suffix) {
+            throw .cannotOpen(path: path, reason: "its \(suffix) file is missing or not the group's; an admin runs scripts/install-shared again")
+        }
+        if project.access == .write {
+            // Opening to write migrates an older schema: only for someone the project knows.
+            try requireRegistered(path, in: context)
+        }
         let store = try StoreFactory.open(path, access: project.access, acceptingOlderSchema: project.acceptsOlderSchema)
         return DatabaseOptions.tellingWaits(store, console: context.console)
     }
 
+    /// Refuses a caller the project does not know, on a read-only store released before this
+    /// returns (see `DatabaseOptions.authorizeBeforeWriting` for why it must be).
+    static func requireRegistered(_ path: String, in context: CommandContext) throws(StoreError) {
+        let probe = try StoreFactory.open(path, access: .read, acceptingOlderSchema: true)
+        let (caller, own) = try Authority.caller(of: probe, context: context)
+        guard caller.privileged || own != nil else { throw .denied(.notRegistered(login: caller.login)) }
+    }
+
+    /// A Docket database of the group: a regular file (not a symbolic link) of the effective group,
+    /// closed to others, in a set-group-id directory of that group, not one of SQLite's or
+    /// Docket's side files, starting with SQLite's header and Docket's application id. Anything
+    /// else is opened later with the caller's own rights (and so, inside the group's directory,
+    /// not at all).
     static func isGroupProject(_ path: String) -> Bool {
+        isGroupFile(path) && StoreFactory.isSharedProject(path)
+    }
+
+    static func isGroupFile(_ path: String) -> Bool {
         var file = stat()
-        guard lstat(path, &file) == 0, (file.st_mode & S_IFMT) == S_IFREG, file.st_gid == getegid() else { return false }
-        return StoreFactory.isSharedProject(path)
+        return lstat(path, &file) == 0 && (file.st_mode & S_IFMT) == S_IFREG && file.st_gid == getegid()
     }
 }
 
@@ -89,3 +114,4 @@ extension BackupCommand: ProjectCommand {
 extension ReviewersCommand.SetRole: ProjectCommand { var access: DatabaseAccess { .write } }
 extension ReviewersCommand.Add: ProjectCommand { var access: DatabaseAccess { .write } }
 extension ReviewersCommand.List: ProjectCommand { var access: DatabaseAccess { .read } }
+extension ReviewersCommand.Bind: ProjectCommand { var access: DatabaseAccess { .write } }

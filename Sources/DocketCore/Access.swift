@@ -12,6 +12,9 @@ extension Role: Comparable {
     }
 
     public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
+
+    /// "a reviewer", "a lead", "an admin".
+    public var withArticle: String { self == .admin ? "an admin" : "a \(rawValue)" }
 }
 
 /// Everything a command can do to or read from a project, each with the least role it needs.
@@ -21,7 +24,7 @@ public enum Action: String, CaseIterable, Sendable {
     // Leads: everyone's feedback, decisions and the numbers drawn from them.
     case triage, adjudicate, escalations, agreement, aggregate, calibrate, drift, report, export
     // Admins: the project itself.
-    case addReviewer, changeRole, applyConfig, importItems, importLabels, round, backup, migrate, check, saveModel, bench
+    case addReviewer, bindLogin, changeRole, applyConfig, importItems, importLabels, round, backup, migrate, check, saveModel, bench
 
     /// The least role that may take this action.
     public var minimumRole: Role {
@@ -29,7 +32,7 @@ public enum Action: String, CaseIterable, Sendable {
         case .review, .show, .log, .status, .queue, .listReviewers, .showConfig: .reviewer
         case .triage, .adjudicate, .escalations, .agreement, .aggregate, .calibrate, .drift, .report, .export: .lead
         case .changeRole: .lead  // a lead moves people between reviewer and lead; see `Access.roleChange`
-        case .addReviewer, .applyConfig, .importItems, .importLabels, .round, .backup, .migrate, .check, .saveModel, .bench: .admin
+        case .addReviewer, .bindLogin, .applyConfig, .importItems, .importLabels, .round, .backup, .migrate, .check, .saveModel, .bench: .admin
         }
     }
 
@@ -53,6 +56,7 @@ public enum Action: String, CaseIterable, Sendable {
         case .report: "make reports"
         case .export: "export"
         case .addReviewer: "add reviewers"
+        case .bindLogin: "bind reviewers to logins"
         case .changeRole: "change roles"
         case .applyConfig: "apply configuration"
         case .importItems: "import items"
@@ -124,6 +128,21 @@ public struct Actor: Equatable, Sendable {
     public var name: String { person?.name ?? callerName }
 }
 
+/// A name or login as a sentence shows it: control and invisible characters as \u{…} escapes,
+/// so a refusal can never move the cursor or split a line.
+func shown(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        let v = scalar.value
+        if v < 0x20 || v == 0x7F || (0x80..<0xA0).contains(v) || scalar.properties.generalCategory == .format {
+            out += "\\u{" + String(v, radix: 16) + "}"
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
+
 public enum AccessDenial: Error, Equatable, Sendable, CustomStringConvertible {
     /// The caller's login is bound to no reviewer.
     case notRegistered(login: String)
@@ -143,21 +162,21 @@ public enum AccessDenial: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .notRegistered(login):
-            return "The account '\(login)' is not a reviewer of this project; an admin adds it with `docket reviewers add NAME --user \(login)`"
+            return "The login '\(shown(login))' is not bound to a reviewer of this project; an admin binds it with `docket reviewers add NAME --user \(shown(login))`"
         case let .roleTooLow(name, role, action, actingFor):
             let needs = action.minimumRole == .admin ? "an admin" : "a lead or an admin"
-            let acting = actingFor.map { " (\($0) acting for \(name))" } ?? ""
-            return "\(name) is a \(role.rawValue) and may not \(action.phrase)\(acting); that needs \(needs)"
+            let acting = actingFor.map { " (\($0) acting for \(shown(name)))" } ?? ""
+            return "\(shown(name)) is \(role.withArticle) and may not \(action.phrase)\(acting); that needs \(needs)"
         case let .onlyAdminsActForOthers(name, role, other):
-            return "\(name) is a \(role.rawValue) and may not act as \(other); only an admin may use --as for someone else"
+            return "\(shown(name)) is \(role.withArticle) and may not act as \(shown(other)); only an admin may use --as for someone else"
         case let .needsReviewer(login, action):
-            return "The account '\(login)' is not a reviewer and may not \(action.phrase) as itself; give --as NAME, or register it with `docket reviewers add NAME --user \(login)`"
+            return "The login '\(shown(login))' is not bound to a reviewer and may not \(action.phrase) as itself; give --as NAME, or bind it with `docket reviewers add NAME --user \(shown(login))`"
         case let .leadCannotTouchAdmins(name, target):
-            return "\(name) is a lead and may not change \(target)'s role to or from admin; only an admin may"
+            return "\(shown(name)) is a lead and may not change \(shown(target))'s role to or from admin; only an admin may"
         case let .ownOnly(name, other):
-            return "\(name) is a reviewer and sees only their own feedback and events, not \(other)'s"
+            return "\(shown(name)) is a reviewer and sees only their own feedback and events, not \(shown(other))'s"
         case let .lastAdmin(target):
-            return "\(target) is the project's last admin; make someone else an admin first"
+            return "\(shown(target)) is the project's last admin; make someone else an admin first"
         }
     }
 }
@@ -170,11 +189,13 @@ public enum Access {
         caller: Caller, own: Person?, as other: Person?, action: Action, needsPerson: Bool
     ) -> Result<Actor, AccessDenial> {
         let callerName = own?.name ?? caller.login
-        guard let callerRole = own?.role ?? (caller.privileged ? .admin : nil) else {
+        // Root (a PostgreSQL superuser) is an admin whatever role their registration holds: they
+        // can change the file or the database directly anyway.
+        guard let callerRole = caller.privileged ? .admin : own?.role else {
             return .failure(.notRegistered(login: caller.login))
         }
-        var actor = Actor(person: own, role: callerRole, onBehalfBy: nil, callerName: callerName)
-        if let other, other != own {
+        var actor = Actor(person: own.map { Person(name: $0.name, role: callerRole) }, role: callerRole, onBehalfBy: nil, callerName: callerName)
+        if let other, other.name != own?.name {
             guard callerRole == .admin else {
                 return .failure(.onlyAdminsActForOthers(name: callerName, role: callerRole, other: other.name))
             }

@@ -25,6 +25,10 @@ public final class PostgresStore: SQLStore {
     /// lock), so a COMMIT whose answer was lost can be looked up after reconnecting.
     var transactionID: Int64?
 
+    /// Each trigger's definition as this server writes it for Docket's migrations run afresh
+    /// (`referenceTriggerDefinitions`), normalised; nil when it could not be built.
+    var referenceTriggers: [String: String]?
+
     init(link: PostgresLink, readOnly: Bool) {
         self.link = link
         super.init(db: link, path: link.location.display, isReadOnly: readOnly)
@@ -185,6 +189,38 @@ public final class PostgresStore: SQLStore {
         while nanosleep(&request, &left) != 0 && errno == EINTR { request = left }
     }
 
+    /// Checks with the triggers' definitions as this server writes them (see `referenceTriggerDefinitions`).
+    public override func check() throws(StoreError) -> [Violation] {
+        referenceTriggers = try? referenceTriggerDefinitions()
+        defer { referenceTriggers = nil }
+        return try super.check()
+    }
+
+    /// Runs Docket's migrations in a scratch schema inside a transaction that is rolled back, and
+    /// returns each trigger's definition (pg_get_triggerdef, normalised, without schema names):
+    /// what the project's triggers must equal, written by the same server's deparser, so a
+    /// different timing, event, WHEN clause or level is seen whatever the server's version.
+    func referenceTriggerDefinitions() throws -> [String: String] {
+        let scratch = "docket_check_\(UInt32.random(in: 0...UInt32.max))"
+        try link.execute("BEGIN")
+        defer { try? link.execute("ROLLBACK") }
+        try link.execute("CREATE SCHEMA \(scratch)")
+        try link.execute("SET LOCAL search_path TO \(scratch)")
+        for migration in EmbeddedSchema.postgresMigrations { try link.execute(migration.sql) }
+        let rows = try link.query(
+            """
+            SELECT t.tgname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE NOT t.tgisinternal AND c.relnamespace = '\(scratch)'::regnamespace
+            """, [])
+        var definitions: [String: String] = [:]
+        for row in rows {
+            if case .text(let name)? = row.first, case .text(let definition)? = row.last {
+                definitions[name] = Self.normalisedSQL(definition).replacingOccurrences(of: scratch + ".", with: "")
+            }
+        }
+        return definitions
+    }
+
     /// "EXECUTE FUNCTION name(arguments)" of a trigger's definition, normalised: what it runs.
     static func executedFunction(_ definition: String) -> String {
         let text = normalisedSQL(definition)
@@ -203,9 +239,12 @@ public final class PostgresStore: SQLStore {
             SELECT t.tgname, t.tgenabled::text, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
             WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace
             """)
+        var definitions: [String: String] = [:]
+        let schema = try db.scalar("SELECT current_schema()::text").flatMap { if case .text(let name) = $0 { return name } else { return nil } } ?? "public"
         while try statement.step() {
             present[statement.text(0)] = statement.text(1)
             calls[statement.text(0)] = Self.executedFunction(statement.text(2))
+            definitions[statement.text(0)] = Self.normalisedSQL(statement.text(2)).replacingOccurrences(of: schema + ".", with: "")
         }
         statement.reset()
         var violations: [Violation] = []
@@ -216,11 +255,25 @@ public final class PostgresStore: SQLStore {
             // O fires in every session, A always; D is disabled and R fires only on replicas.
             case "D"?, "R"?: violations.append(Violation(rule: "trigger-disabled", detail: "the trigger \(name) is disabled"))
             default:
-                if let expectedCall = statements[name].map(Self.executedFunction), calls[name] != expectedCall {
+                let altered = if let reference = referenceTriggers?[name] {
+                    definitions[name] != reference
+                } else {
+                    statements[name].map(Self.executedFunction) != calls[name]
+                }
+                if altered {
                     violations.append(Violation(rule: "trigger-altered", detail: "the trigger \(name) is not the one the migrations create"))
                 }
             }
         }
+        // A trigger or a rule Docket never made can change what a write does just as well.
+        for name in present.keys.sorted() where !expected.contains(name) {
+            violations.append(Violation(rule: "trigger-unexpected", detail: "the trigger \(name) is not one the migrations create"))
+        }
+        let rules = try db.statement("SELECT rulename::text, tablename::text FROM pg_rules WHERE schemaname = current_schema() ORDER BY rulename")
+        while try rules.step() {
+            violations.append(Violation(rule: "rule-unexpected", detail: "the rule \(rules.text(0)) on \(rules.text(1)) is not one the migrations create"))
+        }
+        rules.reset()
         // The functions the triggers run: a docket_refuse() replaced by one that lets changes
         // through would leave every trigger in place and enabled.
         let functions = try db.statement(

@@ -141,6 +141,8 @@ public protocol ProjectStore: StoreIdentity {
     /// Every reviewer with their counts, by name.
     func reviewers() throws(StoreError) -> [Reviewer]
     func reviewer(named: String) throws(StoreError) -> Reviewer
+    /// Binds a reviewer to another login, or to none (nil).
+    func bindLogin(of name: String, to login: String?, at: Instant) throws(StoreError)
     /// Changes a reviewer's role as `Access.roleChange` allows, in one transaction.
     func setRole(of name: String, to role: Role, by actor: Actor, at: Instant) throws(StoreError)
     /// The login this connection acts as, when the backend has its own (PostgreSQL: current_user).
@@ -148,8 +150,8 @@ public protocol ProjectStore: StoreIdentity {
     /// The registered reviewer bound to `login`, if any.
     func person(boundTo login: String) throws(StoreError) -> Person?
     func person(named: String) throws(StoreError) -> Person
-    /// From now on every event this store writes names `admin` as acting for someone else.
-    func recordActing(by admin: String?)
+    /// From now on every event this store writes names `actor` where the event itself does not.
+    func recordActor(_ actor: Actor) throws(StoreError)
 }
 
 /// All-or-nothing imports of items and historical labels.

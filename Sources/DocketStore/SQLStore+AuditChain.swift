@@ -21,8 +21,11 @@ extension SQLStore {
             latest.reset()
         }
         let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
-        if linkedThrough < event.id - 1 {
-            // Events without links (written before the chain, or ids a rolled-back transaction left unused).
+        if linkedThrough == 0 && event.id > 1 {
+            // The first link of a log written before the chain: the events before it are linked
+            // now, in order. Once the chain has begun, an event without a link is never linked
+            // afterwards: its link was removed by hand, and `check` must go on naming the gap
+            // (ids a rolled-back transaction left unused have no event, so they make no gap).
             let earlier = try db.cursor("SELECT id, at, kind, reviewer, item, detail FROM events WHERE id > ? AND id < ? ORDER BY id")
             try earlier.bind([.integer(linkedThrough), .integer(event.id)])
             var pending: [(Int64, String)] = []
@@ -50,7 +53,9 @@ extension SQLStore {
         let (events, links) = try read {
             (try db.int("SELECT coalesce(max(id), 0) FROM events"), try db.int("SELECT coalesce(max(event), 0) FROM event_links"))
         }
-        guard events > links else { return }
+        // Only a log the chain has not begun: a log with links and events after them had its
+        // links removed by hand, which `check` names and no write may paper over.
+        guard events > 0, links == 0 else { return }
         try write {
             let last = try db.statement("SELECT id, at, kind, reviewer, item, detail FROM events ORDER BY id DESC LIMIT 1")
             guard try last.step() else { return }

@@ -161,11 +161,11 @@ final class SQLiteLabelSink: LabelSink {
             var reviewer = reviewerIDs[row.reviewer]
             if reviewer == nil {
                 reviewer = try db.insert(
-                    // Bound to the login of her name, unless that login already acts as someone else.
+                    // Bound to the login of her name when that is a login and acts as nobody else.
                     """
                     INSERT INTO reviewers (name, role, created_at, login)
-                    VALUES (?1, 'reviewer', ?2, CASE WHEN EXISTS (SELECT 1 FROM reviewers WHERE login = ?1) THEN NULL ELSE ?1 END) RETURNING id
-                    """, .text(row.reviewer), .integer(now.milliseconds))
+                    VALUES (?1, 'reviewer', ?2, CASE WHEN ?3 = 0 OR EXISTS (SELECT 1 FROM reviewers WHERE login = ?1) THEN NULL ELSE ?1 END) RETURNING id
+                    """, .text(row.reviewer), .integer(now.milliseconds), .integer(SQLStore.loginProblem(row.reviewer) == nil ? 1 : 0))
                 reviewerIDs[row.reviewer] = reviewer
                 addedReviewers.append(row.reviewer)
                 // The same event `reviewers add` logs, naming the import that registered her.

@@ -28,8 +28,10 @@ public class SQLStore: ReviewStore {
     /// True when the store was opened for a command that only reads: nothing was migrated and
     /// a write is refused (`StoreError.readOnly`).
     public let isReadOnly: Bool
-    /// The admin acting for someone else (`--as`), named in every event this store writes.
-    var actingAdmin: String?
+    /// Who the command acts as (`recordActor`): events of anyone else, or of no one, name them as "by".
+    var actor: Actor?
+    /// The acting person's reviewer id, when they are registered.
+    var actorReviewerID: Int64?
 
     init(db: any SQLConnection, path: String, isReadOnly: Bool) {
         self.db = db
@@ -165,11 +167,18 @@ public class SQLStore: ReviewStore {
     /// Appends an event to the audit log and links it into the chain (`AuditChain`), in the caller's transaction.
     func logEvent(kind: String, at: Instant, reviewer: Int64? = nil, item: Int64? = nil, detail: JSONValue? = nil) throws {
         var detail = detail
-        if let actingAdmin {
-            // An admin acting for someone else (`--as`): every event says so.
+        // Who did it, when the event does not say so itself: every event an admin causes acting
+        // for someone else (`--as`, "by admin X for Y"), and events about someone else or about
+        // no one (a reviewer added, an import, a role changed, an escalation a review raised).
+        let by: String? = if let actor {
+            actor.onBehalfBy ?? (reviewer == nil || reviewer != actorReviewerID ? actor.name : nil)
+        } else {
+            nil
+        }
+        if let by {
             var fields: [(String, JSONValue)] = []
             if case .object(let existing)? = detail { fields = existing }
-            fields.append(("by", .string(actingAdmin)))
+            fields.append(("by", .string(by)))
             detail = .object(fields)
         }
         let text = detail?.encoded()
@@ -206,33 +215,55 @@ public class SQLStore: ReviewStore {
 
     public func addReviewer(name raw: String, role: Role, login rawLogin: String? = nil, at now: Instant) throws(StoreError) -> Reviewer {
         let name = try Self.reviewerName(raw)
-        let login = rawLogin ?? name
-        if let reason = Self.loginProblem(login) { throw StoreError.invalidLogin(login: login, reason: reason) }
+        // Bound to the login of their name when that is a login at all (else to none, until
+        // `reviewers bind`); a login given with --user must be one.
+        let login: String? = rawLogin ?? (Self.loginProblem(name) == nil ? name : nil)
+        if let rawLogin, let reason = Self.loginProblem(rawLogin) { throw StoreError.invalidLogin(login: rawLogin, reason: reason) }
         return try write {
             if try db.scalar("SELECT id FROM reviewers WHERE name = ?", .text(name)) != nil {
                 throw StoreError.duplicateReviewer(name: name)
             }
-            if case .text(let holder)? = try db.scalar("SELECT name FROM reviewers WHERE login = ?", .text(login)) {
+            if let login, case .text(let holder)? = try db.scalar("SELECT name FROM reviewers WHERE login = ?", .text(login)) {
                 throw StoreError.duplicateLogin(login: login, reviewer: holder)
             }
             let id = try db.insert(
                 "INSERT INTO reviewers (name, role, created_at, login) VALUES (?, ?, ?, ?) RETURNING id",
-                .text(name), .text(role.rawValue), .integer(now.milliseconds), .text(login))
+                .text(name), .text(role.rawValue), .integer(now.milliseconds), SQLValue(login))
             try logEvent(kind: "reviewer-added", at: now, reviewer: id, detail: .object([
-                ("name", .string(name)), ("role", .string(role.rawValue)), ("login", .string(login)),
+                ("name", .string(name)), ("role", .string(role.rawValue)), ("login", login.map { .string($0) } ?? .null),
             ]))
             return Reviewer(id: id, name: name, role: role, createdAt: now, reviewsDone: 0, login: login)
         }
     }
 
-    /// Why a login cannot be bound (nil: it can): an OS account or PostgreSQL role name is
-    /// non-empty, at most 63 bytes and has no control characters, spaces or slashes.
+    /// Binds a reviewer to another login, or to none (nil): after an upgrade bound them to the
+    /// account of their name, or when someone's account changes. One transaction, one event.
+    public func bindLogin(of raw: String, to login: String?, at now: Instant) throws(StoreError) {
+        if let login, let reason = Self.loginProblem(login) { throw StoreError.invalidLogin(login: login, reason: reason) }
+        try write {
+            let target = try reviewerIdentity(named: raw)
+            if let login, case .text(let holder)? = try db.scalar("SELECT name FROM reviewers WHERE login = ? AND id <> ?", .text(login), .integer(target.id)) {
+                throw StoreError.duplicateLogin(login: login, reviewer: holder)
+            }
+            let before = try db.scalar("SELECT login FROM reviewers WHERE id = ?", .integer(target.id))
+            try db.run("UPDATE reviewers SET login = ? WHERE id = ?", SQLValue(login), .integer(target.id))
+            var from: JSONValue = .null
+            if case .text(let old)? = before { from = .string(old) }
+            try logEvent(kind: "login-bound", at: now, reviewer: target.id, detail: .object([
+                ("reviewer", .string(target.name)), ("from", from), ("to", login.map { .string($0) } ?? .null),
+            ]))
+        }
+    }
+
+    /// Why a login cannot be bound (nil: it can): an account or login role name as POSIX and
+    /// PostgreSQL both take it unquoted: 1 to 63 ASCII letters, digits, '_', '.', '@' or '-',
+    /// not starting with '-' or '.'.
     static func loginProblem(_ login: String) -> String? {
         if login.isEmpty { return "it is empty" }
-        if login.utf8.count > 63 { return "it is longer than 63 bytes" }
-        if login.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) || $0 == "/" || $0 == ":" }) {
-            return "it contains a space, a control character, '/' or ':'"
-        }
+        if login.utf8.count > 63 { return "it is longer than 63 characters" }
+        let allowed = login.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.@-".unicodeScalars.contains($0)) }
+        if !allowed { return "use only ASCII letters, digits, '_', '.', '@' and '-'" }
+        if login.hasPrefix("-") || login.hasPrefix(".") { return "it starts with '\(login.prefix(1))'" }
         return nil
     }
 
@@ -265,8 +296,11 @@ public class SQLStore: ReviewStore {
         return Person(name: found.name, role: found.role)
     }
 
-    /// Says, from now on, in every event this store writes, that `admin` acts for someone else.
-    public func recordActing(by admin: String?) { actingAdmin = admin }
+    /// From now on, events this store writes name `actor` where the event does not (see `logEvent`).
+    public func recordActor(_ actor: Actor) throws(StoreError) {
+        self.actor = actor
+        actorReviewerID = try actor.person.map { person throws(StoreError) in try reviewerIdentity(named: person.name).id }
+    }
 
     public func reviewers() throws(StoreError) -> [Reviewer] {
         try queryReviewers(filter: "", [])

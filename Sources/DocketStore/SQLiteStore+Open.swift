@@ -252,6 +252,9 @@ extension SQLiteStore {
         }
         if info.st_size == 0 { return DatabaseInspection(state: .empty) }
 
+        // Careful: closing this descriptor drops every POSIX lock this process holds on the file,
+        // including an open SQLite connection's. No connection of this process may be open on the
+        // file while it is inspected (a store opened to decide who acts is closed first).
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
         guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         var header = [UInt8](repeating: 0, count: 100)

@@ -128,6 +128,10 @@ public final class SQLiteStore: SQLStore {
                 violations.append(Violation(rule: "trigger-altered", detail: "the trigger \(name) is not the one the migrations create"))
             }
         }
+        let expected = Set(Self.expectedTriggers(EmbeddedSchema.migrations))
+        for name in present.keys.sorted() where !expected.contains(name) {
+            violations.append(Violation(rule: "trigger-unexpected", detail: "the trigger \(name) is not one the migrations create"))
+        }
         return violations
     }
 

@@ -110,7 +110,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .denied(let denial):
             return "\(denial). Nothing was changed."
         case let .invalidLogin(login, reason):
-            return "Cannot bind the login '\(login)': \(reason)."
+            return "Cannot bind the login '\(login.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F ? String($0) : "\\u{\(String($0.value, radix: 16))}" }.joined())': \(reason)."
         case let .duplicateLogin(login, reviewer):
             return "The login '\(login)' already acts as \(reviewer); each login is one reviewer."
         case .unknownItem(let id):

@@ -1,4 +1,7 @@
 import DocketCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Whether a command only reads the project or may change it.
 public enum DatabaseAccess: Sendable {
@@ -35,10 +38,19 @@ public enum StoreFactory {
         try SQLiteStore.createProject(path: location, settings: settings, at: now, admin: .caller(admin ?? ProcessIdentity.caller()))
     }
 
-    /// An SQLite project of the shared-machine install: in a set-group-id directory, of that
+    /// An SQLite project of the shared-machine install: a Docket database (SQLite's header and
+    /// Docket's application id; not one of the side files) in a set-group-id directory, of that
     /// directory's group, closed to others.
     public static func isSharedProject(_ path: String) -> Bool {
-        !PostgresLocation.isURL(path) && SQLiteStore.isShared(path)
+        guard !PostgresLocation.isURL(path), SQLiteStore.isShared(path),
+              !["-wal", "-shm", "-journal", ".lock"].contains(where: { path.hasSuffix($0) }) else { return false }
+        let descriptor = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var header = [UInt8](repeating: 0, count: 72)
+        guard read(descriptor, &header, header.count) == header.count else { return false }
+        let applicationID = header[68..<72].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return Array(header[0..<16]) == Array("SQLite format 3\0".utf8) && applicationID == UInt32(bitPattern: SQLiteStore.applicationID)
     }
 
     /// Upgrades the project's schema to this binary's; returns the versions before and after.

@@ -231,7 +231,26 @@ import Testing
         #expect(sandbox.run("reviewers add cy --role boss").errors == "docket: Invalid --role 'boss': use reviewer, lead or admin.\n")
         #expect(sandbox.run("reviewers add cy --user cyrus").output == "Added reviewer cy.\n")
         #expect(sandbox.run("reviewers add dee --user cyrus").errors == "docket: The login 'cyrus' already acts as cy; each login is one reviewer.\n")
-        #expect(sandbox.run(["reviewers", "add", "eve", "--user", "e ve"]).errors == "docket: Cannot bind the login 'e ve': it contains a space, a control character, '/' or ':'.\n")
+        for login in ["e ve", "\u{200B}bo", "../x", "$(id)", "a\u{1B}[2J"] {
+            #expect(sandbox.run(["reviewers", "add", "eve", "--user", login]).errors.hasSuffix(": use only ASCII letters, digits, '_', '.', '@' and '-'.\n"), "\(login)")
+        }
+        #expect(sandbox.run(["reviewers", "add", "eve", "--user", "."]).errors == "docket: Cannot bind the login '.': it starts with '.'.\n")
+        // Binding again: another login, or none (then nobody acts as them).
+        #expect(sandbox.run("reviewers bind bo --user bob").output == "bo is now bound to the login bob.\n")
+        #expect(sandbox.run("status", caller: .account("bob")).status == 0)
+        #expect(sandbox.run("reviewers bind bo --user cyrus").errors == "docket: The login 'cyrus' already acts as cy; each login is one reviewer.\n")
+        let neither = sandbox.run("reviewers bind bo")
+        #expect(neither.status == 64 && neither.errors.hasPrefix("Error: Give --user LOGIN or --none.\n"), "\(neither.errors)")
+        #expect(sandbox.run("reviewers bind bo --none").output == "bo is bound to no login now.\n")
+        let nobody = sandbox.run("status", caller: .account("bob"))
+        #expect(nobody.status == 77)
+        #expect(nobody.errors == "docket: The login 'bob' is not bound to a reviewer of this project; an admin binds it with `docket reviewers add NAME --user bob`. Nothing was changed.\n")
+        #expect(sandbox.run("reviewers bind bo --user bo", caller: .account("ana")).status == 77)  // a lead may not
+        #expect(sandbox.run("reviewers bind bo --user bo").status == 0)
+        // Who added and bound whom is in the log.
+        let added = sandbox.run("log --json").output.split(separator: "\n").filter { $0.contains(#""kind":"reviewer-added","reviewer":"cy""#) }
+        #expect(added.count == 1 && added[0].contains(#""by":"admin""#), "\(added)")
+        #expect(sandbox.run(["reviewers", "add", "eve", "--user=-rf"]).errors == "docket: Cannot bind the login '-rf': it starts with '-'.\n")
         #expect(sandbox.run("reviewers list --json").output == #"[{"name":"admin","role":"admin","login":"admin","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"ana","role":"lead","login":"ana","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"bo","role":"reviewer","login":"bo","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"cy","role":"reviewer","login":"cyrus","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"}]"# + "\n")
     }
 

@@ -163,5 +163,53 @@ import Testing
         let own_gid = getpwnam(reviewer)!.pointee.pw_gid
         #expect(groups == "Gid:\t\(own_gid)\t\(own_gid)\t\(own_gid)\t\(own_gid)\n", "\(groups)")
         #expect(try install.docket(admin, ["check"]).status == 0)
+
+        // What the admin backs up or a lead exports is theirs alone (no group or other access).
+        let backup = install.home(admin) + "/copy.db"
+        #expect(try install.docket(admin, ["backup", backup]).status == 0)
+        #expect(stat(backup, &info) == 0 && info.st_mode & 0o077 == 0, "backup mode \(String(info.st_mode & 0o777, radix: 8))")
+        #expect(stat(own, &info) == 0 && info.st_mode & 0o077 == 0, "export mode \(String(info.st_mode & 0o777, radix: 8))")
+
+        // Nothing in the group's directory but the project is opened with the group: its side
+        // files, and names that do not exist, all look alike to a reviewer.
+        for path in [install.project + ".lock", install.project + "-wal", install.directory + "/project/none.db"] {
+            let probe = try Install.run(["/usr/sbin/runuser", "-u", reviewer, "--", install.binary, "status", "--db", path])
+            #expect(probe.status == 66 && probe.errors.contains("Permission denied"), "\(path): \(probe.errors)")
+        }
+
+        // An account bound to nobody is refused before anything is opened to write.
+        let stranger = "dks\(install.admin.dropFirst(3))"
+        _ = try Install.run(["/usr/sbin/useradd", "--no-create-home", "--shell", "/bin/sh", stranger])
+        defer { _ = try? Install.run(["/usr/sbin/userdel", stranger]) }
+        let refused77 = try Install.run(["/usr/sbin/runuser", "-u", stranger, "--", install.binary, "review", "--db", install.project], stdin: "quit\n")
+        #expect(refused77.status == 77, "\(refused77.errors)")
+
+        // A side file gone (sqlite3 removes -wal and -shm when it closes): refused, not re-made by a reviewer.
+        #expect(unlink(install.project + "-shm") == 0)
+        let missing = try install.docket(reviewer, ["status"])
+        #expect(missing.status == 66 && missing.errors.contains("its -shm file is missing or not the group's"), "\(missing.errors)")
+        #expect(!FileManager.default.fileExists(atPath: install.project + "-shm"))
+    }
+
+    @Test func theInstallerTakesOnlyADirectoryOfItsOwn() throws {
+        guard let install = try Install() else { return }
+        defer { install.remove() }
+        let busy = install.directory + "/busy"
+        try FileManager.default.createDirectory(atPath: busy, withIntermediateDirectories: false)
+        try "notes".write(toFile: busy + "/notes.txt", atomically: true, encoding: .utf8)
+        let run = try Install.run([
+            Fixtures.repositoryRoot + "/scripts/install-shared", "--binary", Fixtures.docketBinary, "--install", install.binary,
+            "--group", install.group, "--project", busy + "/p.db",
+        ])
+        #expect(run.status == 73)
+        #expect(run.errors.contains("already holds other files"), "\(run.errors)")
+        var info = stat()
+        #expect(stat(busy, &info) == 0 && info.st_mode & 0o7777 == 0o755 || info.st_mode & 0o7777 == 0o775, "the directory was left as it was")
+        // Running it again on its own directory is fine.
+        let again = try Install.run([
+            Fixtures.repositoryRoot + "/scripts/install-shared", "--binary", Fixtures.docketBinary, "--install", install.binary,
+            "--group", install.group, "--project", install.project,
+        ])
+        #expect(again.status == 0, "\(again.errors)")
     }
 }

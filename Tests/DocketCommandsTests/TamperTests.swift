@@ -76,6 +76,53 @@ import Testing
         }
     }
 
+    /// What else changes a write without touching Docket's guards: an extra trigger that drops
+    /// or rewrites rows, a guard that never fires (WHEN false), a rule that does nothing instead.
+    @Test(arguments: TestBackend.allCases)
+    func anExtraTriggerOrRuleIsNamed(backend: TestBackend) throws {
+        let sandbox = try Self.project(backend)
+        try Self.tamper(
+            sandbox, backend,
+            sqlite: "CREATE TRIGGER zz BEFORE INSERT ON feedback WHEN new.label = 'unsafe' BEGIN SELECT RAISE(IGNORE); END",
+            postgres: """
+                DROP TRIGGER feedback_no_update ON feedback;
+                CREATE TRIGGER feedback_no_update BEFORE UPDATE ON feedback FOR EACH ROW WHEN (false)
+                EXECUTE FUNCTION docket_refuse('feedback is append-only; withdraw it instead');
+                CREATE TRIGGER zz BEFORE INSERT ON feedback FOR EACH ROW EXECUTE FUNCTION docket_assignments_taken();
+                CREATE RULE quiet AS ON UPDATE TO decisions DO INSTEAD NOTHING;
+                """)
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.contains("trigger-unexpected: the trigger zz is not one the migrations create"), "\(run.errors)")
+        if backend == .postgres {
+            #expect(run.errors.contains("trigger-altered: the trigger feedback_no_update is not the one the migrations create"), "\(run.errors)")
+            #expect(run.errors.contains("rule-unexpected: the rule quiet on decisions is not one the migrations create"), "\(run.errors)")
+        }
+    }
+
+    /// Links removed by hand stay missing: no later write links the events again (which would
+    /// make an edited event verify).
+    @Test(arguments: TestBackend.allCases)
+    func removedLinksAreNeverMadeAgain(backend: TestBackend) throws {
+        let sandbox = try Self.project(backend)
+        try Self.tamper(
+            sandbox, backend,
+            sqlite: """
+                DROP TRIGGER events_no_update; DROP TRIGGER event_links_no_delete;
+                UPDATE events SET detail = '{"name":"ana","role":"admin"}' WHERE id = 5; DELETE FROM event_links WHERE event >= 5
+                """,
+            postgres: """
+                ALTER TABLE events DISABLE TRIGGER events_no_update; ALTER TABLE event_links DISABLE TRIGGER event_links_no_delete;
+                UPDATE events SET detail = '{"name":"ana","role":"admin"}' WHERE id = 5; DELETE FROM event_links WHERE event >= 5;
+                ALTER TABLE events ENABLE TRIGGER events_no_update; ALTER TABLE event_links ENABLE TRIGGER event_links_no_delete
+                """)
+        #expect(sandbox.run("check").errors.contains("audit-chain: "))
+        sandbox.run(["review", "--as", "bo"], stdin: "quit\n")  // a later write by someone else
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.contains("audit-chain: "), "\(run.errors)")
+    }
+
     @Test(arguments: TestBackend.allCases)
     func aDeletedEventIsNamed(backend: TestBackend) throws {
         let sandbox = try Self.project(backend)

@@ -31,7 +31,10 @@ import Testing
             == "lee is a lead and may not import items; that needs an admin")
         #expect(decide("mallory", own: nil, .status) == .failure(.notRegistered(login: "mallory")))
         #expect(AccessDenial.notRegistered(login: "mallory").description
-            == "The account 'mallory' is not a reviewer of this project; an admin adds it with `docket reviewers add NAME --user mallory`")
+            == "The login 'mallory' is not bound to a reviewer of this project; an admin binds it with `docket reviewers add NAME --user mallory`")
+        // A name in a refusal never moves the cursor or splits the line.
+        #expect(AccessDenial.onlyAdminsActForOthers(name: "ana", role: .reviewer, other: "bo\n\u{1B}[2J").description
+            == "ana is a reviewer and may not act as bo\\u{a}\\u{1b}[2J; only an admin may use --as for someone else")
     }
 
     @Test func onlyAnAdminActsForSomeoneElseAndThenWithTheirRole() throws {
@@ -47,6 +50,9 @@ import Testing
     }
 
     @Test func rootIsAnAdminButReviewsOnlyAsSomeone() throws {
+        // Registered and demoted, root is still an admin: they can change the file anyway.
+        let demoted = try decide("root", own: Person(name: "root", role: .reviewer), .check, privileged: true).get()
+        #expect(demoted.role == .admin && demoted.person == Person(name: "root", role: .admin))
         #expect(try decide("root", own: nil, .importItems, privileged: true).get().role == .admin)
         #expect(decide("root", own: nil, .review, privileged: true) == .failure(.needsReviewer(login: "root", action: .review)))
         #expect(try decide("root", own: nil, as: ana, .review, privileged: true).get().onBehalfBy == "root")
