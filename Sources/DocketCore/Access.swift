@@ -116,6 +116,8 @@ public struct Actor: Equatable, Sendable {
     public var onBehalfBy: String?
     /// The caller's own name as events and messages give it.
     public var callerName: String
+    /// Root or a PostgreSQL superuser: an admin whatever their registration says.
+    public var privileged: Bool = false
 
     public init(person: Person?, role: Role, onBehalfBy: String?, callerName: String) {
         self.person = person
@@ -195,6 +197,7 @@ public enum Access {
             return .failure(.notRegistered(login: caller.login))
         }
         var actor = Actor(person: own.map { Person(name: $0.name, role: callerRole) }, role: callerRole, onBehalfBy: nil, callerName: callerName)
+        actor.privileged = caller.privileged
         if let other, other.name != own?.name {
             guard callerRole == .admin else {
                 return .failure(.onlyAdminsActForOthers(name: callerName, role: callerRole, other: other.name))

@@ -1,3 +1,5 @@
+import CSQLite
+
 /// One numbered migration from `Schema/`.
 struct Migration: Sendable {
     var version: Int
@@ -13,7 +15,8 @@ public enum SchemaInfo {
 
 enum Migrator {
     /// Applies every embedded migration newer than the database's `user_version`, each in its own transaction.
-    static func migrate(_ connection: Connection) throws(StoreError) {
+    /// `afterApplying` runs inside each migration's transaction, after its SQL, with its version.
+    static func migrate(_ connection: Connection, afterApplying: (Int) throws -> Void = { _ in }) throws(StoreError) {
         let current: Int
         do { current = Int(try connection.int("PRAGMA user_version")) } catch { throw .sqlite(error) }
         let latest = SchemaInfo.latestVersion
@@ -25,6 +28,9 @@ enum Migrator {
                     let now = Int(try connection.int("PRAGMA user_version"))
                     guard now < migration.version else { return }
                     try connection.execute(migration.sql)
+                    do { try afterApplying(migration.version) } catch let error as SQLiteError { throw error } catch {
+                        throw SQLiteError(code: SQLITE_ERROR, extendedCode: SQLITE_ERROR, message: "\(error)", sql: nil)
+                    }
                     try connection.execute("PRAGMA user_version = \(migration.version)")
                 }
             } catch let error as SQLiteError {

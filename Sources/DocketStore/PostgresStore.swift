@@ -28,6 +28,8 @@ public final class PostgresStore: SQLStore {
     /// Each trigger's definition as this server writes it for Docket's migrations run afresh
     /// (`referenceTriggerDefinitions`), normalised; nil when it could not be built.
     var referenceTriggers: [String: String]?
+    /// Why the reference could not be built, when it could not.
+    var referenceProblem: String?
 
     init(link: PostgresLink, readOnly: Bool) {
         self.link = link
@@ -191,8 +193,10 @@ public final class PostgresStore: SQLStore {
 
     /// Checks with the triggers' definitions as this server writes them (see `referenceTriggerDefinitions`).
     public override func check() throws(StoreError) -> [Violation] {
-        referenceTriggers = try? referenceTriggerDefinitions()
-        defer { referenceTriggers = nil }
+        do { referenceTriggers = try referenceTriggerDefinitions() } catch {
+            referenceProblem = (error as? PostgresFailure)?.message ?? "\(error)"
+        }
+        defer { referenceTriggers = nil; referenceProblem = nil }
         return try super.check()
     }
 
@@ -265,6 +269,27 @@ public final class PostgresStore: SQLStore {
                 }
             }
         }
+        if referenceTriggers == nil {
+            // Only the function each trigger runs was compared: say so, never pass quietly.
+            violations.append(Violation(
+                rule: "trigger-definitions-unverified",
+                detail: "the triggers' whole definitions could not be compared (\(referenceProblem ?? "no reference")); check needs a login that may create a schema, in a transaction it rolls back"))
+        }
+        // Row-level security Docket never set up can hide rows from every command.
+        let policies = try db.statement(
+            """
+            SELECT c.relname::text, coalesce(p.polname::text, ''), c.relrowsecurity OR c.relforcerowsecurity
+            FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
+            WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND (p.oid IS NOT NULL OR c.relrowsecurity OR c.relforcerowsecurity)
+            ORDER BY 1, 2
+            """)
+        while try policies.step() {
+            let table = policies.text(0), policy = policies.text(1)
+            violations.append(policy.isEmpty
+                ? Violation(rule: "row-security-unexpected", detail: "row-level security is on for \(table), which the migrations never turn on")
+                : Violation(rule: "policy-unexpected", detail: "the policy \(policy) on \(table) is not one the migrations create"))
+        }
+        policies.reset()
         // A trigger or a rule Docket never made can change what a write does just as well.
         for name in present.keys.sorted() where !expected.contains(name) {
             violations.append(Violation(rule: "trigger-unexpected", detail: "the trigger \(name) is not one the migrations create"))
@@ -330,6 +355,9 @@ public final class PostgresStore: SQLStore {
         }
     }
 
+    /// The PostgreSQL migration that adds the audit chain (Schema/postgres/0002_audit_chain.sql).
+    static let chainMigration = 2
+
     /// Applies the embedded PostgreSQL migrations newer than the recorded version, inside the
     /// caller's transaction (which holds the write lock); returns the versions before and after.
     static func applyMigrations(_ link: PostgresLink) throws -> (from: Int, to: Int) {
@@ -345,6 +373,10 @@ public final class PostgresStore: SQLStore {
                 if failure.isConnectionLost { throw failure }
                 throw StoreError.migrationFailed(name: "postgres/\(migration.name)", reason: failure.message)
             }
+        }
+        if current > 0, current < chainMigration, latest >= chainMigration {
+            // The migration that adds the chain links the log written before it, in this transaction.
+            try PostgresStore(link: link, readOnly: false).linkWholeLog()
         }
         if latest > current {
             _ = try link.query("DELETE FROM docket_schema", [])
@@ -383,7 +415,6 @@ public final class PostgresStore: SQLStore {
         }
         let store = PostgresStore(link: link, readOnly: access == .read)
         guard try store.hasProject() else { throw .noProject(path: location) }
-        if access == .write { try store.linkUnchainedEvents() }
         store.reconnects = true
         return store
     }

@@ -15,7 +15,7 @@ extension SQLStore {
         try write {
             let target = try reviewerIdentity(named: name)
             var current = actor
-            if let person = actor.person {
+            if let person = actor.person, !actor.privileged {
                 // The role as the database holds it now, not as the caller found it a moment ago.
                 let fresh = try reviewerIdentity(named: person.name)
                 current.person = Person(name: fresh.name, role: fresh.role)

@@ -5,64 +5,49 @@ import DocketCore
 // the database to write, and `check` recomputes the chain.
 
 extension SQLStore {
-    /// Inside a write transaction: links `event` (just inserted) and any event before it that has no link yet.
+    /// Inside a write transaction: links `event` (just inserted) to the link before it. Only that:
+    /// an event without a link (its link removed by hand) is never linked afterwards, so `check`
+    /// goes on naming the gap; a log from before the chain is linked once, by the migration that
+    /// adds the chain, in its own transaction (`linkWholeLog`).
     func chain(_ event: AuditChain.Event) throws {
         var previous = AuditChain.genesis
-        var linkedThrough: Int64 = 0
         if let head = chainHead {
             // The link this transaction wrote last: nobody else appends while it holds the write lock.
-            (linkedThrough, previous) = head
+            previous = head.link
         } else {
-            let latest = try db.statement("SELECT event, link FROM event_links ORDER BY event DESC LIMIT 1")
-            if try latest.step() {
-                linkedThrough = latest.int(0)
-                previous = latest.text(1)
-            }
+            let latest = try db.statement("SELECT link FROM event_links ORDER BY event DESC LIMIT 1")
+            if try latest.step() { previous = latest.text(0) }
             latest.reset()
         }
-        let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
-        if linkedThrough == 0 && event.id > 1 {
-            // The first link of a log written before the chain: the events before it are linked
-            // now, in order. Once the chain has begun, an event without a link is never linked
-            // afterwards: its link was removed by hand, and `check` must go on naming the gap
-            // (ids a rolled-back transaction left unused have no event, so they make no gap).
-            let earlier = try db.cursor("SELECT id, at, kind, reviewer, item, detail FROM events WHERE id > ? AND id < ? ORDER BY id")
-            try earlier.bind([.integer(linkedThrough), .integer(event.id)])
-            var pending: [(Int64, String)] = []
-            while try earlier.step() {
-                let old = Self.auditEvent(earlier, from: 0)
-                previous = AuditChain.link(previous: previous, event: old)
-                pending.append((old.id, previous))
-            }
-            earlier.reset()
-            for (id, link) in pending {
-                insert.reset()
-                try insert.bind([.integer(id), .text(link)])
-                while try insert.step() {}
-            }
-        }
         let link = AuditChain.link(previous: previous, event: event)
-        insert.reset()
+        let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
         try insert.bind([.integer(event.id), .text(link)])
         while try insert.step() {}
+        insert.reset()
         chainHead = (event.id, link)
     }
 
-    /// Links every event that has none yet (a database made before the chain); a no-op otherwise.
-    func linkUnchainedEvents() throws(StoreError) {
-        let (events, links) = try read {
-            (try db.int("SELECT coalesce(max(id), 0) FROM events"), try db.int("SELECT coalesce(max(event), 0) FROM event_links"))
+    /// Inside the transaction of the migration that adds the chain (SQLite 11, PostgreSQL 2):
+    /// links every event of a log written before it, in order. Nothing else ever links an
+    /// event after the fact.
+    func linkWholeLog() throws {
+        guard try db.int("SELECT count(*) FROM event_links") == 0 else { return }
+        var previous = AuditChain.genesis
+        var pending: [(Int64, String)] = []
+        let events = try db.cursor("SELECT id, at, kind, reviewer, item, detail FROM events ORDER BY id")
+        while try events.step() {
+            let event = Self.auditEvent(events, from: 0)
+            previous = AuditChain.link(previous: previous, event: event)
+            pending.append((event.id, previous))
         }
-        // Only a log the chain has not begun: a log with links and events after them had its
-        // links removed by hand, which `check` names and no write may paper over.
-        guard events > 0, links == 0 else { return }
-        try write {
-            let last = try db.statement("SELECT id, at, kind, reviewer, item, detail FROM events ORDER BY id DESC LIMIT 1")
-            guard try last.step() else { return }
-            let event = Self.auditEvent(last, from: 0)
-            last.reset()
-            if try db.scalar("SELECT link FROM event_links WHERE event = ?", .integer(event.id)) == nil { try chain(event) }
+        events.reset()
+        let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
+        for (id, link) in pending {
+            insert.reset()
+            try insert.bind([.integer(id), .text(link)])
+            while try insert.step() {}
         }
+        insert.reset()
     }
 
     static func auditEvent(_ statement: any SQLStatement, from column: Int32) -> AuditChain.Event {

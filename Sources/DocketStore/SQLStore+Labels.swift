@@ -161,16 +161,15 @@ final class SQLiteLabelSink: LabelSink {
             var reviewer = reviewerIDs[row.reviewer]
             if reviewer == nil {
                 reviewer = try db.insert(
-                    // Bound to the login of her name when that is a login and acts as nobody else.
-                    """
-                    INSERT INTO reviewers (name, role, created_at, login)
-                    VALUES (?1, 'reviewer', ?2, CASE WHEN ?3 = 0 OR EXISTS (SELECT 1 FROM reviewers WHERE login = ?1) THEN NULL ELSE ?1 END) RETURNING id
-                    """, .text(row.reviewer), .integer(now.milliseconds), .integer(SQLStore.loginProblem(row.reviewer) == nil ? 1 : 0))
+                    // Bound to no login: a name in a file of historical labels says nothing about
+                    // who may act as her here (an admin binds one with `reviewers bind`).
+                    "INSERT INTO reviewers (name, role, created_at, login) VALUES (?, 'reviewer', ?, NULL) RETURNING id",
+                    .text(row.reviewer), .integer(now.milliseconds))
                 reviewerIDs[row.reviewer] = reviewer
                 addedReviewers.append(row.reviewer)
                 // The same event `reviewers add` logs, naming the import that registered her.
                 try store.logEvent(kind: "reviewer-added", at: now, reviewer: reviewer, detail: .object([
-                    ("name", .string(row.reviewer)), ("role", .string(Role.reviewer.rawValue)), ("source", .string(source)),
+                    ("name", .string(row.reviewer)), ("role", .string(Role.reviewer.rawValue)), ("login", .null), ("source", .string(source)),
                 ]))
             }
             let existing = try db.scalar(

@@ -246,6 +246,7 @@ public class SQLStore: ReviewStore {
                 throw StoreError.duplicateLogin(login: login, reviewer: holder)
             }
             let before = try db.scalar("SELECT login FROM reviewers WHERE id = ?", .integer(target.id))
+            if before == SQLValue(login) { return }  // already so: nothing to record
             try db.run("UPDATE reviewers SET login = ? WHERE id = ?", SQLValue(login), .integer(target.id))
             var from: JSONValue = .null
             if case .text(let old)? = before { from = .string(old) }

@@ -267,7 +267,7 @@ extension SQLiteStore {
         // create the -wal and -shm files (and could not remove them); an immutable one creates
         // nothing, and only looks at a few pages here.
         let wal = header[18] == 2 || header[19] == 2
-        let immutable = wal && access(path + "-wal", F_OK) != 0
+        let immutable = wal && !exists(path + "-wal")
         let connection: Connection
         do {
             connection = immutable
@@ -315,7 +315,7 @@ extension SQLiteStore {
     /// none); elsewhere the reader takes part in WAL's locking, as it must to see writers' commits,
     /// and SQLite creates the `-wal`/`-shm` files it needs.
     static func readConnection(_ path: String, _ inspection: DatabaseInspection) throws(StoreError) -> Connection {
-        if let connection = inspection.connection, !inspection.immutable || access(split(path).directory, W_OK) != 0 {
+        if let connection = inspection.connection, !inspection.immutable || !effectivelyWritable(split(path).directory) {
             return connection
         }
         do { return try Connection(path: path, flags: [.readOnly]) } catch { throw .sqlite(error) }
@@ -333,6 +333,20 @@ extension SQLiteStore {
 
     private static func memoryConnection() throws(StoreError) -> Connection {
         do { return try Connection(path: ":memory:", flags: [.readWrite, .create]) } catch { throw .sqlite(error) }
+    }
+
+    /// Whether `path` exists for this process's effective ids (stat), not its real ones (access(2)
+    /// would ask for the real ids: under the shared install's set-group-id binary a reviewer
+    /// cannot search the project's directory, so access() would say the -wal file is missing and
+    /// the project would be read as an immutable file, stale and torn under writers).
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// Whether this process may write in `directory` with its effective ids (faccessat, AT_EACCESS).
+    static func effectivelyWritable(_ directory: String) -> Bool {
+        faccessat(AT_FDCWD, directory, W_OK, AT_EACCESS) == 0
     }
 
     /// Opens (creating it if needed) `<db>.lock`, on which writers queue; -1 if it cannot be.

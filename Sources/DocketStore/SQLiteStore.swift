@@ -45,12 +45,17 @@ public final class SQLiteStore: SQLStore {
             try connection.execute("PRAGMA foreign_keys = ON")
         } catch { throw .sqlite(error) }
         if setup.migrate {
-            try Migrator.migrate(connection)
-            try linkUnchainedEvents()
+            try Migrator.migrate(connection) { version throws in
+                // The migration that adds the chain links the log written before it, in its own transaction.
+                if version == Self.chainMigration { try self.linkWholeLog() }
+            }
         }
     }
 
     // `open(path:access:)`, `create(path:settings:at:)` and `migrate(path:)` are in SQLiteStore+Open.swift.
+
+    /// The SQLite migration that adds the audit chain (Schema/0011_audit_chain.sql).
+    static let chainMigration = 11
 
     /// A project of the shared-machine install (`scripts/install-shared`): in a set-group-id
     /// directory, of that directory's group, and closed to others.

@@ -247,11 +247,20 @@ import Testing
         #expect(nobody.errors == "docket: The login 'bob' is not bound to a reviewer of this project; an admin binds it with `docket reviewers add NAME --user bob`. Nothing was changed.\n")
         #expect(sandbox.run("reviewers bind bo --user bo", caller: .account("ana")).status == 77)  // a lead may not
         #expect(sandbox.run("reviewers bind bo --user bo").status == 0)
+        // Binding a login it already has changes nothing.
+        let events = sandbox.run("log --json").output.split(separator: "\n").count
+        #expect(sandbox.run("reviewers bind bo --user bo").status == 0)
+        #expect(sandbox.run("log --json").output.split(separator: "\n").count == events)
+        // Root stays an admin when registered and demoted: they can change the file anyway.
+        #expect(sandbox.run("reviewers add dee --role admin").status == 0)
+        #expect(sandbox.run("reviewers role admin --role reviewer", caller: .account("dee")).output == "admin is now a reviewer.\n")
+        #expect(sandbox.run("reviewers role admin --role admin").output == "admin is now an admin.\n")
+        #expect(sandbox.run("reviewers role dee --role lead").output == "dee is now a lead.\n")
         // Who added and bound whom is in the log.
         let added = sandbox.run("log --json").output.split(separator: "\n").filter { $0.contains(#""kind":"reviewer-added","reviewer":"cy""#) }
         #expect(added.count == 1 && added[0].contains(#""by":"admin""#), "\(added)")
         #expect(sandbox.run(["reviewers", "add", "eve", "--user=-rf"]).errors == "docket: Cannot bind the login '-rf': it starts with '-'.\n")
-        #expect(sandbox.run("reviewers list --json").output == #"[{"name":"admin","role":"admin","login":"admin","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"ana","role":"lead","login":"ana","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"bo","role":"reviewer","login":"bo","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"cy","role":"reviewer","login":"cyrus","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"}]"# + "\n")
+        #expect(sandbox.run("reviewers list --json").output == #"[{"name":"admin","role":"admin","login":"admin","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"ana","role":"lead","login":"ana","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"bo","role":"reviewer","login":"bo","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"cy","role":"reviewer","login":"cyrus","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"dee","role":"lead","login":"dee","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"}]"# + "\n")
     }
 
     @Test func checkAndBackup() {

@@ -184,6 +184,25 @@ import Testing
         let refused77 = try Install.run(["/usr/sbin/runuser", "-u", stranger, "--", install.binary, "review", "--db", install.project], stdin: "quit\n")
         #expect(refused77.status == 77, "\(refused77.errors)")
 
+        // Readers see the latest commits, also while they are still in the write-ahead log: a
+        // connection held open elsewhere keeps the log from being folded into the database.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3") {
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            holder.arguments = [install.project]
+            let input = Pipe()
+            holder.standardInput = input
+            holder.standardOutput = FileHandle.nullDevice
+            try holder.run()
+            input.fileHandleForWriting.write(Data(".filectrl persist_wal 1\nSELECT count(*) FROM items;\n".utf8))
+            Thread.sleep(forTimeInterval: 0.3)
+            #expect(try install.docket(admin, ["reviewers", "add", "late"]).status == 0)
+            let list = try install.docket(reviewer, ["reviewers", "list"])
+            #expect(list.status == 0 && list.output.contains("late "), "\(list.output)\(list.errors)")
+            try input.fileHandleForWriting.close()
+            holder.waitUntilExit()
+        }
+
         // A side file gone (sqlite3 removes -wal and -shm when it closes): refused, not re-made by a reviewer.
         #expect(unlink(install.project + "-shm") == 0)
         let missing = try install.docket(reviewer, ["status"])

@@ -121,6 +121,37 @@ import Testing
         let run = sandbox.run("check")
         #expect(run.status == 1)
         #expect(run.errors.contains("audit-chain: "), "\(run.errors)")
+        // Every link removed, from the first: still never made again.
+        try Self.tamper(
+            sandbox, backend,
+            sqlite: "DELETE FROM event_links",
+            postgres: "ALTER TABLE event_links DISABLE TRIGGER event_links_no_delete; DELETE FROM event_links; ALTER TABLE event_links ENABLE TRIGGER event_links_no_delete")
+        sandbox.run(["review", "--as", "bo"], stdin: "quit\n")
+        #expect(sandbox.run("check").errors.contains("audit-chain: event 1 has no link in the chain"), "\(sandbox.run("check").errors)")
+    }
+
+    /// Row-level security Docket never set up hides rows from every command: named. And a check
+    /// that cannot compare the triggers whole says so instead of passing.
+    @Test func rowSecurityAndAnUnverifiableCheckAreNamed() throws {
+        guard TestPostgres.isAvailable else { return }
+        let sandbox = try Self.project(.postgres)
+        try TestPostgres.psql(sandbox.databasePath, """
+            ALTER TABLE feedback ENABLE ROW LEVEL SECURITY; ALTER TABLE feedback FORCE ROW LEVEL SECURITY;
+            CREATE POLICY hide ON feedback USING (assignment IS NOT NULL)
+            """)
+        var run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.contains("policy-unexpected: the policy hide on feedback is not one the migrations create"), "\(run.errors)")
+        try TestPostgres.psql(sandbox.databasePath, "DROP POLICY hide ON feedback; ALTER TABLE feedback NO FORCE ROW LEVEL SECURITY")
+        run = sandbox.run("check")
+        #expect(run.errors.contains("row-security-unexpected: row-level security is on for feedback, which the migrations never turn on"), "\(run.errors)")
+        try TestPostgres.psql(sandbox.databasePath, "ALTER TABLE feedback DISABLE ROW LEVEL SECURITY")
+        #expect(sandbox.run("check").status == 0)
+        let database = String(sandbox.databasePath.split(separator: "/").last ?? "")
+        try TestPostgres.psql(sandbox.databasePath, "REVOKE CREATE ON DATABASE \(database) FROM docket, PUBLIC")
+        run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.contains("trigger-definitions-unverified: the triggers' whole definitions could not be compared"), "\(run.errors)")
     }
 
     @Test(arguments: TestBackend.allCases)
