@@ -418,7 +418,8 @@ print(json.dumps({k: [v[0] * 1000, v[1]] for k, v in out.items()}))
             for r, c in enumerate(line.strip()):
                 f.write(f"{i + 1},{r + 1},{'abc'[int(c)]}\n")
     run(["sqlite3", db], input=f"CREATE TEMP TABLE raw (item INTEGER, reviewer INTEGER, label TEXT);\n.mode csv\n.import {csv} raw\n"
-         "INSERT INTO feedback (item, reviewer, kind, label, created_at, source) SELECT item, reviewer, 'label', label, 0, 'import' FROM raw;\n")
+         "INSERT INTO feedback (item, reviewer, kind, label, created_at, source) "
+         "SELECT item, (SELECT id FROM reviewers WHERE name = 'r' || (raw.reviewer - 1)), 'label', label, 0, 'import' FROM raw;\n")
     t0 = time.perf_counter()
     out = run([docket, "agreement", "--db", db, "--metric", "krippendorff", "--json"]).stdout
     whole = time.perf_counter() - t0

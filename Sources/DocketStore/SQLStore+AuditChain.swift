@@ -50,6 +50,77 @@ extension SQLStore {
         insert.reset()
     }
 
+    /// The reviewers table and the session feedback must be what the (chained) log says: each
+    /// reviewer added by a `reviewer-added` event, with the role of their last `role-changed` (else
+    /// the one they were added with) and the login of their last `login-bound` (else the one they
+    /// were added with; their own name for events from before logins). A role made or a login
+    /// rebound around Docket (`UPDATE reviewers SET role = 'admin'`), or feedback written around
+    /// a session, is named: forging the events too would break the chain. Rows with no event at
+    /// all are named only past the newest row the log does record (a project's oldest history may
+    /// predate some events; a row forged afterwards does not).
+    func identityViolations() throws -> [Violation] {
+        struct Expected { var name: String; var role: String; var login: String? }
+        var expected: [Int64: Expected] = [:]
+        var idByName: [String: Int64] = [:]
+        var feedbackEvents = Set<Int64>()
+        let events = try db.cursor(
+            "SELECT kind, reviewer, detail FROM events WHERE kind IN ('reviewer-added', 'role-changed', 'login-bound', 'feedback', 'restored') ORDER BY id")
+        while try events.step() {
+            guard let text = events.optionalText(2), case .object(let fields)? = try? JSON.parse(text) else { continue }
+            let detail = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+            func string(_ key: String) -> String? { if case .string(let value)? = detail[key] { value } else { nil } }
+            switch events.text(0) {
+            case "reviewer-added":
+                guard let id = events.optionalInt(1), let name = string("name"), let role = string("role") else { continue }
+                let login: String? = detail.keys.contains("login") ? string("login") : name
+                expected[id] = Expected(name: name, role: role, login: login)
+                idByName[name] = id
+            case "role-changed":
+                if let name = string("reviewer"), let id = idByName[name], let role = string("to") { expected[id]?.role = role }
+            case "login-bound":
+                if let id = events.optionalInt(1) { expected[id]?.login = string("to") }
+            default:
+                if case .number(let id)? = detail["feedback"] { feedbackEvents.insert(Int64(id)) }
+            }
+        }
+        events.reset()
+        var violations: [Violation] = []
+        let newestReviewer = expected.keys.max() ?? Int64.max
+        let reviewers = try db.cursor("SELECT id, name, role, login FROM reviewers ORDER BY id")
+        while try reviewers.step() {
+            let id = reviewers.int(0), name = reviewers.text(1), role = reviewers.text(2), login = reviewers.optionalText(3)
+            guard let should = expected[id] else {
+                if id > newestReviewer {
+                    violations.append(Violation(rule: "reviewer-without-event", detail: "reviewer \(name) was added around Docket (the log has no reviewer-added event for them)"))
+                }
+                continue
+            }
+            if should.name != name {
+                violations.append(Violation(rule: "reviewer-renamed", detail: "reviewer \(should.name) is named \(name) now, which the log never recorded"))
+            }
+            if should.role != role {
+                violations.append(Violation(rule: "role-without-event", detail: "\(name) is \(role) but the log last made them \(should.role)"))
+            }
+            if should.login != login {
+                violations.append(Violation(rule: "login-without-event", detail: "\(name) is bound to \(login ?? "no login") but the log last bound them to \(should.login ?? "no login")"))
+            }
+        }
+        reviewers.reset()
+        let newestFeedback = feedbackEvents.max() ?? Int64.max
+        let feedback = try db.cursor("SELECT id FROM feedback WHERE source = 'session' AND id > ? ORDER BY id")
+        try feedback.bind([.integer(newestFeedback)])
+        var missing: [Int64] = []
+        while try feedback.step() {
+            if !feedbackEvents.contains(feedback.int(0)) { missing.append(feedback.int(0)) }
+        }
+        feedback.reset()
+        if !missing.isEmpty {
+            let shown = missing.prefix(5).map(String.init).joined(separator: ", ") + (missing.count > 5 ? " and \(missing.count - 5) more" : "")
+            violations.append(Violation(rule: "feedback-without-event", detail: "feedback \(shown) was written around Docket (no feedback event)"))
+        }
+        return violations
+    }
+
     static func auditEvent(_ statement: any SQLStatement, from column: Int32) -> AuditChain.Event {
         AuditChain.Event(
             id: statement.int(column), at: statement.int(column + 1), kind: statement.text(column + 2),

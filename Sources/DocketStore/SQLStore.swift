@@ -28,7 +28,7 @@ public class SQLStore: ReviewStore {
     /// True when the store was opened for a command that only reads: nothing was migrated and
     /// a write is refused (`StoreError.readOnly`).
     public let isReadOnly: Bool
-    /// Who the command acts as (`recordActor`): events of anyone else, or of no one, name them as "by".
+    /// Who the command acts as (`recordActor`): events of anyone else, or of no one, name them as "actor".
     var actor: Actor?
     /// The acting person's reviewer id, when they are registered.
     var actorReviewerID: Int64?
@@ -178,7 +178,7 @@ public class SQLStore: ReviewStore {
         if let by {
             var fields: [(String, JSONValue)] = []
             if case .object(let existing)? = detail { fields = existing }
-            fields.append(("by", .string(by)))
+            fields.append(("actor", .string(by)))
             detail = .object(fields)
         }
         let text = detail?.encoded()
@@ -414,6 +414,7 @@ public class SQLStore: ReviewStore {
             var violations: [Violation] = []
             violations += try backendViolations()
             violations += try auditChainViolations()
+            violations += try identityViolations()
             let overlap = try overlapViolations()
             violations += overlap.exceeded + overlap.twice
             let rules: [(String, String, (any SQLStatement) -> String)] = [

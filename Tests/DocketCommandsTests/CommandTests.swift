@@ -258,7 +258,7 @@ import Testing
         #expect(sandbox.run("reviewers role dee --role lead").output == "dee is now a lead.\n")
         // Who added and bound whom is in the log.
         let added = sandbox.run("log --json").output.split(separator: "\n").filter { $0.contains(#""kind":"reviewer-added","reviewer":"cy""#) }
-        #expect(added.count == 1 && added[0].contains(#""by":"admin""#), "\(added)")
+        #expect(added.count == 1 && added[0].contains(#""actor":"admin""#), "\(added)")
         #expect(sandbox.run(["reviewers", "add", "eve", "--user=-rf"]).errors == "docket: Cannot bind the login '-rf': it starts with '-'.\n")
         #expect(sandbox.run("reviewers list --json").output == #"[{"name":"admin","role":"admin","login":"admin","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"ana","role":"lead","login":"ana","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"bo","role":"reviewer","login":"bo","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"cy","role":"reviewer","login":"cyrus","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"},{"name":"dee","role":"lead","login":"dee","reviews":0,"labels":0,"added_at":"2026-11-18T11:06:40.000Z"}]"# + "\n")
     }

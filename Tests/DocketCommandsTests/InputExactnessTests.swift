@@ -198,9 +198,9 @@ import Testing
         let updates = events.filter { $0["kind"] == .string("item-updated") }
         #expect(updates.count == 2)
         #expect(updates[0]["item"] == .string("a"))
-        #expect(updates[0]["detail"]?.encoded() == #"{"source":"\#(file)","fields":["prompt","responses"],"had_feedback":true,"old":{"prompt":"old prompt","responses":["one","two"]},"by":"admin"}"#)
+        #expect(updates[0]["detail"]?.encoded() == #"{"source":"\#(file)","fields":["prompt","responses"],"had_feedback":true,"old":{"prompt":"old prompt","responses":["one","two"]},"actor":"admin"}"#)
         #expect(updates[1]["item"] == .string("b"))
-        #expect(updates[1]["detail"]?.encoded() == #"{"source":"\#(file)","fields":["prompt"],"had_feedback":false,"old":{"prompt":"unreviewed"},"by":"admin"}"#)
+        #expect(updates[1]["detail"]?.encoded() == #"{"source":"\#(file)","fields":["prompt"],"had_feedback":false,"old":{"prompt":"unreviewed"},"actor":"admin"}"#)
     }
 
     // MARK: Reviewer names

@@ -130,6 +130,28 @@ import Testing
         #expect(sandbox.run("check").errors.contains("audit-chain: event 1 has no link in the chain"), "\(sandbox.run("check").errors)")
     }
 
+    /// A role, a login or feedback changed around Docket, where the guards allow it: each is
+    /// named against what the chained log says.
+    @Test(arguments: TestBackend.allCases)
+    func rolesLoginsAndFeedbackAreComparedWithTheLog(backend: TestBackend) throws {
+        let sandbox = try Self.project(backend)
+        try Self.tamper(
+            sandbox, backend,
+            sqlite: """
+                UPDATE reviewers SET role = 'admin' WHERE name = 'bo'; UPDATE reviewers SET login = 'mallory' WHERE name = 'ana';
+                INSERT INTO feedback (item, reviewer, kind, label, created_at) SELECT 1, id, 'label', 'unsafe', 0 FROM reviewers WHERE name = 'bo'
+                """,
+            postgres: """
+                UPDATE reviewers SET role = 'admin' WHERE name = 'bo'; UPDATE reviewers SET login = 'mallory' WHERE name = 'ana';
+                INSERT INTO feedback (item, reviewer, kind, label, created_at) SELECT 1, id, 'label', 'unsafe', 0 FROM reviewers WHERE name = 'bo'
+                """)
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.contains("role-without-event: bo is admin but the log last made them reviewer"), "\(run.errors)")
+        #expect(run.errors.contains("login-without-event: ana is bound to mallory but the log last bound them to ana"), "\(run.errors)")
+        #expect(run.errors.contains("feedback-without-event: feedback "), "\(run.errors)")
+    }
+
     /// Row-level security Docket never set up hides rows from every command: named. And a check
     /// that cannot compare the triggers whole says so instead of passing.
     @Test func rowSecurityAndAnUnverifiableCheckAreNamed() throws {
