@@ -58,6 +58,14 @@ struct PostgresRolesTests {
             == "docket: docket is the project's last admin; make someone else an admin first. Nothing was changed.\n")
         let events = try runDocket(["log", "--json", "--db", url]).output
         #expect(events.contains(#""kind":"role-changed","reviewer":"lee""#), "\(events)")
+
+        // Around Docket with psql, the reviewer's own login role can change what its grants allow
+        // (the database does not enforce the table yet: README), and check names it afterwards.
+        #expect(try runDocket(["check", "--db", url]).status == 0)
+        try TestPostgres.psql(asRole(reviewerRole), "UPDATE reviewers SET role = 'admin' WHERE login = '\(reviewerRole)'")
+        let check = try runDocket(["check", "--db", url])
+        #expect(check.status == 1)
+        #expect(check.errors.contains("role-without-event: ana is admin but the log last made them reviewer"), "\(check.errors)")
     }
 }
 
