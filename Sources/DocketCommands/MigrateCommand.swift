@@ -54,5 +54,11 @@ struct MigrateCommand: ContextCommand {
             throw CommandError.checkFailed(violations: violations.count)
         }
         context.console.write("docket check passes on the copy.\n")
+        // A PostgreSQL copy is used by its login role: say so when nobody there would be let in.
+        if let caller = try copy.sessionCaller(), !caller.privileged, try copy.person(boundTo: caller.login) == nil {
+            context.console.writeError(
+                "docket: Note: the login role '\(Sanitize.inline(caller.login))' is bound to no reviewer of the copy, so Docket refuses it there; "
+                + "bind an admin to it on the source (docket reviewers add NAME --role admin --user \(Sanitize.inline(caller.login))) and copy again, or use the copy as a superuser.\n")
+        }
     }
 }

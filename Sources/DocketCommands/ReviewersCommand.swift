@@ -23,14 +23,16 @@ struct ReviewersCommand: ParsableCommand {
         @Flag(help: "Bind them to no login: nobody acts as them any more (their feedback stays).") var none = false
 
         func validate() throws {
-            guard (user == nil) != !none else { throw ValidationError("Give --user LOGIN or --none.") }
+            if user != nil && none { throw ValidationError("Give --user LOGIN or --none, not both.") }
+            if user == nil && !none { throw ValidationError("Give --user LOGIN or --none.") }
         }
 
         func run(in context: CommandContext) throws {
             let store = try database.open(for: .bindLogin, in: context).store
-            try store.bindLogin(of: name, to: user, at: context.clock())
-            let reviewer = try store.reviewer(named: name)
-            context.console.write(user.map { "\(Sanitize.inline(reviewer.name)) is now bound to the login \($0).\n" } ?? "\(Sanitize.inline(reviewer.name)) is bound to no login now.\n")
+            let changed = try store.bindLogin(of: name, to: user, at: context.clock())
+            let shown = Sanitize.inline(try store.reviewer(named: name).name)
+            let state = user.map { "bound to the login \($0)" } ?? "bound to no login"
+            context.console.write(changed ? "\(shown) is now \(state).\n" : "\(shown) is \(state) already; nothing changed.\n")
         }
     }
 
@@ -51,8 +53,9 @@ struct ReviewersCommand: ParsableCommand {
                 throw CommandError.invalidOption(name: "--role", value: role, reason: "use reviewer, lead or admin")
             }
             let (store, actor) = try database.open(for: .changeRole, as: actor, in: context)
-            try store.setRole(of: name, to: role, by: actor, at: context.clock())
-            context.console.write("\(try store.reviewer(named: name).name) is now \(role.withArticle).\n")
+            let changed = try store.setRole(of: name, to: role, by: actor, at: context.clock())
+            let shown = Sanitize.inline(try store.reviewer(named: name).name)
+            context.console.write(changed ? "\(shown) is now \(role.withArticle).\n" : "\(shown) is \(role.withArticle) already; nothing changed.\n")
         }
     }
 

@@ -164,7 +164,7 @@ public enum AccessDenial: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .notRegistered(login):
-            return "The login '\(shown(login))' is not bound to a reviewer of this project; an admin binds it with `docket reviewers add NAME --user \(shown(login))`"
+            return "The login '\(shown(login))' is not bound to a reviewer of this project; an admin binds it with `docket reviewers bind NAME --user \(shown(login))` (or `docket reviewers add NAME --user \(shown(login))` for someone new)"
         case let .roleTooLow(name, role, action, actingFor):
             let needs = action.minimumRole == .admin ? "an admin" : "a lead or an admin"
             let acting = actingFor.map { " (\($0) acting for \(shown(name)))" } ?? ""

@@ -447,6 +447,39 @@ final class PostgresLink: SQLConnection {
         }
     }
 
+    /// The connection closed under a query that never heard of it.
+    struct ClosedUnderQuery: Error {}
+
+    /// Waits for `future`, or stops waiting once the connection has closed and the query's own
+    /// answer has not come within a moment: postgres-nio can leave a query sent just as the server
+    /// ended the session waiting forever (seen with pg_terminate_backend between transactions).
+    static func waitUnlessClosed<T: Sendable>(_ future: EventLoopFuture<T>, _ connection: PostgresConnection) throws -> T {
+        let loop = future.eventLoop
+        let once = Once(loop.makePromise(of: T.self))
+        future.whenComplete { once.settle($0) }
+        connection.closeFuture.whenComplete { _ in
+            loop.scheduleTask(in: .seconds(2)) { once.settle(.failure(ClosedUnderQuery())) }
+        }
+        return try once.promise.futureResult.wait()
+    }
+
+    /// A promise completed by whichever comes first.
+    final class Once<T: Sendable>: @unchecked Sendable {
+        let promise: EventLoopPromise<T>
+        private let lock = NSLock()
+        private var done = false
+
+        init(_ promise: EventLoopPromise<T>) { self.promise = promise }
+
+        func settle(_ result: Result<T, any Error>) {
+            lock.lock()
+            let first = !done
+            done = true
+            lock.unlock()
+            if first { promise.completeWith(result) }
+        }
+    }
+
     /// Runs one statement (already in PostgreSQL's form) and returns its rows.
     func query(_ sql: String, _ values: [SQLValue]) throws(PostgresFailure) -> [[SQLValue]] {
         guard let connection, !connection.isClosed else {
@@ -466,7 +499,7 @@ final class PostgresLink: SQLConnection {
             }
         }
         do {
-            let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: Self.logger).wait()
+            let result = try Self.waitUnlessClosed(connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: Self.logger), connection)
             changes = result.metadata.rows ?? 0
             return result.rows.map { row in row.map(Self.value) }
         } catch {

@@ -142,9 +142,9 @@ public protocol ProjectStore: StoreIdentity {
     func reviewers() throws(StoreError) -> [Reviewer]
     func reviewer(named: String) throws(StoreError) -> Reviewer
     /// Binds a reviewer to another login, or to none (nil).
-    func bindLogin(of name: String, to login: String?, at: Instant) throws(StoreError)
+    @discardableResult func bindLogin(of name: String, to login: String?, at: Instant) throws(StoreError) -> Bool
     /// Changes a reviewer's role as `Access.roleChange` allows, in one transaction.
-    func setRole(of name: String, to role: Role, by actor: Actor, at: Instant) throws(StoreError)
+    @discardableResult func setRole(of name: String, to role: Role, by actor: Actor, at: Instant) throws(StoreError) -> Bool
     /// The login this connection acts as, when the backend has its own (PostgreSQL: current_user).
     func sessionCaller() throws(StoreError) -> Caller?
     /// The registered reviewer bound to `login`, if any.

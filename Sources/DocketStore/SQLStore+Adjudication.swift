@@ -11,9 +11,11 @@ extension SQLStore {
 
     /// Changes a reviewer's role as `Access.roleChange` allows (a lead moves people between
     /// reviewer and lead; no change leaves the project without an admin), in one transaction.
-    public func setRole(of name: String, to role: Role, by actor: Actor, at now: Instant) throws(StoreError) {
+    @discardableResult
+    public func setRole(of name: String, to role: Role, by actor: Actor, at now: Instant) throws(StoreError) -> Bool {
         try write {
             let target = try reviewerIdentity(named: name)
+            if target.role == role { return false }  // already so: nothing to change or record
             var current = actor
             if let person = actor.person, !actor.privileged {
                 // The role as the database holds it now, not as the caller found it a moment ago.
@@ -27,11 +29,13 @@ extension SQLStore {
             if let denial = Access.roleChange(actor: current, target: Person(name: target.name, role: target.role), to: role, admins: Int(admins)) {
                 throw StoreError.denied(denial)
             }
-            let actorID = try actor.person.map { try reviewerIdentity(named: $0.name).id }
             try db.run("UPDATE reviewers SET role = ? WHERE id = ?", .text(role.rawValue), .integer(target.id))
-            try logEvent(kind: "role-changed", at: now, reviewer: actorID, detail: .object([
+            // The event is the changed reviewer's (as reviewer-added and login-bound are); who
+            // changed it is its "actor".
+            try logEvent(kind: "role-changed", at: now, reviewer: target.id, detail: .object([
                 ("reviewer", .string(target.name)), ("from", .string(target.role.rawValue)), ("to", .string(role.rawValue)),
             ]))
+            return true
         }
     }
 

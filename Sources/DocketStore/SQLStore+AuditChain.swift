@@ -55,16 +55,20 @@ extension SQLStore {
     /// the one they were added with) and the login of their last `login-bound` (else the one they
     /// were added with; their own name for events from before logins). A role made or a login
     /// rebound around Docket (`UPDATE reviewers SET role = 'admin'`), or feedback written around
-    /// a session, is named: forging the events too would break the chain. Rows with no event at
-    /// all are named only past the newest row the log does record (a project's oldest history may
-    /// predate some events; a row forged afterwards does not).
+    /// a session, is named: forging the events too would break the chain. A reviewer with no
+    /// event is named when they are a lead or an admin, or newer than the newest one the log
+    /// records (early imports of historical labels registered reviewers without one); session
+    /// feedback with no event whatever its id; imported labels when there are more than the
+    /// `import-labels` events say were inserted.
     func identityViolations() throws -> [Violation] {
         struct Expected { var name: String; var role: String; var login: String? }
         var expected: [Int64: Expected] = [:]
         var idByName: [String: Int64] = [:]
         var feedbackEvents = Set<Int64>()
+        var imported = 0
+        var importsCounted = true  // every import-labels event says how many rows it inserted
         let events = try db.cursor(
-            "SELECT kind, reviewer, detail FROM events WHERE kind IN ('reviewer-added', 'role-changed', 'login-bound', 'feedback', 'restored') ORDER BY id")
+            "SELECT kind, reviewer, detail FROM events WHERE kind IN ('reviewer-added', 'role-changed', 'login-bound', 'feedback', 'restored', 'import-labels') ORDER BY id")
         while try events.step() {
             guard let text = events.optionalText(2), case .object(let fields)? = try? JSON.parse(text) else { continue }
             let detail = Dictionary(fields, uniquingKeysWith: { first, _ in first })
@@ -79,6 +83,8 @@ extension SQLStore {
                 if let name = string("reviewer"), let id = idByName[name], let role = string("to") { expected[id]?.role = role }
             case "login-bound":
                 if let id = events.optionalInt(1) { expected[id]?.login = string("to") }
+            case "import-labels":
+                if case .number(let count)? = detail["inserted"] { imported += Int(count) } else { importsCounted = false }
             default:
                 if case .number(let id)? = detail["feedback"] { feedbackEvents.insert(Int64(id)) }
             }
@@ -90,7 +96,7 @@ extension SQLStore {
         while try reviewers.step() {
             let id = reviewers.int(0), name = reviewers.text(1), role = reviewers.text(2), login = reviewers.optionalText(3)
             guard let should = expected[id] else {
-                if id > newestReviewer {
+                if id > newestReviewer || id <= 0 || role != Role.reviewer.rawValue {
                     violations.append(Violation(rule: "reviewer-without-event", detail: "reviewer \(name) was added around Docket (the log has no reviewer-added event for them)"))
                 }
                 continue
@@ -106,17 +112,23 @@ extension SQLStore {
             }
         }
         reviewers.reset()
-        let newestFeedback = feedbackEvents.max() ?? Int64.max
-        let feedback = try db.cursor("SELECT id FROM feedback WHERE source = 'session' AND id > ? ORDER BY id")
-        try feedback.bind([.integer(newestFeedback)])
+        let feedback = try db.cursor("SELECT id FROM feedback WHERE source = 'session' ORDER BY id")
         var missing: [Int64] = []
-        while try feedback.step() {
+        // (A log without any feedback event has nothing to compare with: a project older than
+        // its events, or one with imported labels only.)
+        while !feedbackEvents.isEmpty, try feedback.step() {
             if !feedbackEvents.contains(feedback.int(0)) { missing.append(feedback.int(0)) }
         }
         feedback.reset()
         if !missing.isEmpty {
             let shown = missing.prefix(5).map(String.init).joined(separator: ", ") + (missing.count > 5 ? " and \(missing.count - 5) more" : "")
             violations.append(Violation(rule: "feedback-without-event", detail: "feedback \(shown) was written around Docket (no feedback event)"))
+        }
+        let importedRows = try db.int("SELECT count(*) FROM feedback WHERE source = 'import'")
+        if importsCounted, importedRows > Int64(imported) {
+            violations.append(Violation(
+                rule: "imported-labels-without-event",
+                detail: "\(importedRows) imported labels are stored but the log's imports inserted \(imported): \(importedRows - Int64(imported)) were written around Docket"))
         }
         return violations
     }

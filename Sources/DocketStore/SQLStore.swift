@@ -238,21 +238,23 @@ public class SQLStore: ReviewStore {
 
     /// Binds a reviewer to another login, or to none (nil): after an upgrade bound them to the
     /// account of their name, or when someone's account changes. One transaction, one event.
-    public func bindLogin(of raw: String, to login: String?, at now: Instant) throws(StoreError) {
+    @discardableResult
+    public func bindLogin(of raw: String, to login: String?, at now: Instant) throws(StoreError) -> Bool {
         if let login, let reason = Self.loginProblem(login) { throw StoreError.invalidLogin(login: login, reason: reason) }
-        try write {
+        return try write {
             let target = try reviewerIdentity(named: raw)
             if let login, case .text(let holder)? = try db.scalar("SELECT name FROM reviewers WHERE login = ? AND id <> ?", .text(login), .integer(target.id)) {
                 throw StoreError.duplicateLogin(login: login, reviewer: holder)
             }
             let before = try db.scalar("SELECT login FROM reviewers WHERE id = ?", .integer(target.id))
-            if before == SQLValue(login) { return }  // already so: nothing to record
+            if before == SQLValue(login) { return false }  // already so: nothing to record
             try db.run("UPDATE reviewers SET login = ? WHERE id = ?", SQLValue(login), .integer(target.id))
             var from: JSONValue = .null
             if case .text(let old)? = before { from = .string(old) }
             try logEvent(kind: "login-bound", at: now, reviewer: target.id, detail: .object([
                 ("reviewer", .string(target.name)), ("from", from), ("to", login.map { .string($0) } ?? .null),
             ]))
+            return true
         }
     }
 

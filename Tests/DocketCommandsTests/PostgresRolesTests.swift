@@ -49,7 +49,7 @@ struct PostgresRolesTests {
         // A login role bound to nobody is nobody.
         let stranger = try runDocket(["status", "--db", asRole(strangerRole)])
         #expect(stranger.status == 77)
-        #expect(stranger.errors == "docket: The login '\(strangerRole)' is not bound to a reviewer of this project; an admin binds it with `docket reviewers add NAME --user \(strangerRole)`. Nothing was changed.\n")
+        #expect(stranger.errors == "docket: The login '\(strangerRole)' is not bound to a reviewer of this project; an admin binds it with `docket reviewers bind NAME --user \(strangerRole)` (or `docket reviewers add NAME --user \(strangerRole)` for someone new). Nothing was changed.\n")
         // The lead sees everyone's labels; an admin acting for ana is recorded as such.
         let export = try runDocket(["export", "--format", "labels", "--db", asRole(leadRole)])
         #expect(export.status == 0 && export.output.contains(#""label":"safe""#), "\(export.errors)")

@@ -152,6 +152,23 @@ import Testing
         #expect(run.errors.contains("feedback-without-event: feedback "), "\(run.errors)")
     }
 
+    /// Rows forged with ids below the log's newest, and labels forged as imported, are named too.
+    @Test(arguments: TestBackend.allCases)
+    func rowsForgedWithLowIdsOrAsImportsAreNamed(backend: TestBackend) throws {
+        let sandbox = try Self.project(backend)
+        let sql = """
+            INSERT INTO reviewers (id, name, role, login, created_at) VALUES (0, 'eve', 'admin', 'eve', 0);
+            INSERT INTO feedback (id, item, reviewer, kind, label, created_at) VALUES (-1, 1, 0, 'label', 'safe', 0);
+            INSERT INTO feedback (item, reviewer, kind, label, created_at, source) VALUES (1, 0, 'label', 'safe', 0, 'import')
+            """
+        try Self.tamper(sandbox, backend, sqlite: sql, postgres: sql)
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.contains("reviewer-without-event: reviewer eve was added around Docket"), "\(run.errors)")
+        #expect(run.errors.contains("feedback-without-event: feedback -1 was written around Docket"), "\(run.errors)")
+        #expect(run.errors.contains("imported-labels-without-event: 1 imported labels are stored but the log's imports inserted 0"), "\(run.errors)")
+    }
+
     /// Row-level security Docket never set up hides rows from every command: named. And a check
     /// that cannot compare the triggers whole says so instead of passing.
     @Test func rowSecurityAndAnUnverifiableCheckAreNamed() throws {

@@ -31,7 +31,7 @@ import Testing
             == "lee is a lead and may not import items; that needs an admin")
         #expect(decide("mallory", own: nil, .status) == .failure(.notRegistered(login: "mallory")))
         #expect(AccessDenial.notRegistered(login: "mallory").description
-            == "The login 'mallory' is not bound to a reviewer of this project; an admin binds it with `docket reviewers add NAME --user mallory`")
+            == "The login 'mallory' is not bound to a reviewer of this project; an admin binds it with `docket reviewers bind NAME --user mallory` (or `docket reviewers add NAME --user mallory` for someone new)")
         // A name in a refusal never moves the cursor or splits the line.
         #expect(AccessDenial.onlyAdminsActForOthers(name: "ana", role: .reviewer, other: "bo\n\u{1B}[2J").description
             == "ana is a reviewer and may not act as bo\\u{a}\\u{1b}[2J; only an admin may use --as for someone else")

@@ -64,7 +64,7 @@ func closedPort() -> Int {
     /// Ends the store's session from another connection, as a restart or a dropped link would.
     static func terminateSessions(of url: String) throws {
         let ended = try TestPostgres.psql(
-            url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
         #expect(ended == "1")
     }
 
