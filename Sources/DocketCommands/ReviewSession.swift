@@ -512,6 +512,12 @@ final class ReviewSession {
         guard let last = submissions.popLast() else { return fail("Nothing to undo in this session.") }
         let withdrawal = try store.withdraw(feedback: last.feedback, by: reviewer, at: clock())
         rankingSoFar = []
+        // The answer brought back is a new row: the next undo takes back that row, not the
+        // original it copies (which stays withdrawn).
+        if let restored = withdrawal.restored, let original = withdrawal.restoredFrom,
+           let index = submissions.lastIndex(where: { $0.feedback == original }) {
+            submissions[index].feedback = restored
+        }
         if let reopened = withdrawal.reopened, reopened != current?.assignment {
             if let current { try store.release(assignment: current.assignment, at: clock()) }
             if last.summary.hasPrefix("skip") == false { reviewed = max(0, reviewed - 1) }

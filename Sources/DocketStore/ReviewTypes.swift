@@ -82,6 +82,8 @@ public struct Withdrawal: Equatable, Sendable {
     public var reopened: Int64?
     /// A copy of the answer the withdrawn one had replaced, now current again.
     public var restored: Int64? = nil
+    /// The answer `restored` is a copy of.
+    public var restoredFrom: Int64? = nil
 }
 
 public struct ReviewerProgress: Equatable, Sendable {

@@ -225,6 +225,7 @@ extension SQLStore {
             // Undoing a change of mind brings back the answer it replaced, as a new row (rows
             // are never un-withdrawn), so the reviewer is left with their earlier answer.
             var restored: Int64?
+            var restoredFrom: Int64?
             if let previous = try db.scalar("SELECT max(feedback) FROM supersessions WHERE by = ?", .integer(id)), case .integer(let old) = previous {
                 restored = try db.insert(
                     """
@@ -234,6 +235,7 @@ extension SQLStore {
                            rubric, ?, NULL, source FROM feedback WHERE id = ?
                     RETURNING id
                     """, .integer(now.milliseconds), .integer(old))
+                restoredFrom = old
                 try logEvent(kind: "restored", at: now, reviewer: reviewer.id, item: item, detail: .object([
                     ("feedback", .number(Double(restored!))), ("copy_of", .number(Double(old))), ("kind", .string(kind.rawValue)),
                 ]))
@@ -253,7 +255,7 @@ extension SQLStore {
                 try settleEscalations(item: item, definition: definition, at: now)
                 try evaluateTieEscalation(item: item, feedback: id, definition: definition, at: now)
             }
-            return Withdrawal(feedback: id, kind: kind, itemID: itemID, reopened: reopened, restored: restored)
+            return Withdrawal(feedback: id, kind: kind, itemID: itemID, reopened: reopened, restored: restored, restoredFrom: restoredFrom)
         }
     }
 

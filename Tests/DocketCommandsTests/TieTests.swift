@@ -132,6 +132,17 @@ import Testing
         #expect(try JSON.parse(sandbox.run("report --json").output)["final_labels"]!["items"] == .number(2))
     }
 
+    /// Undo after a changed answer brings the earlier one back, and the next undo takes that back.
+    @Test func undoTwiceAfterAChangedAnswer() throws {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "label safe\nlabel unsafe\nundo\nundo\nundo\nquit\n")
+        #expect(run.output.contains("Your label safe stands again."), "\(run.output)")
+        #expect(!run.output.contains("already withdrawn"), "\(run.output)")
+        #expect(run.output.contains("! Nothing to undo in this session."), "\(run.output)")
+        #expect(try JSON.parse(sandbox.run("status --json").output)["labels"] == .number(0))
+        #expect(sandbox.run("check").status == 0)
+    }
+
     /// `label safe` then `label unsafe` is one current label everywhere.
     @Test func aChangedLabelCountsOnce() throws {
         let sandbox = reviewProject()
