@@ -17,7 +17,15 @@ enum Authority {
         return (resolved, try store.person(boundTo: resolved.login))
     }
 
+    /// Who acts on `store`, and from now on its events name them (`recordActor`).
     static func actor(for action: Action, as name: String?, store: any ReviewStore, context: CommandContext) throws(StoreError) -> Actor {
+        let actor = try decide(for: action, as: name, store: store, context: context)
+        try store.recordActor(actor)
+        return actor
+    }
+
+    /// Who acts, or why the action is refused, as `store` knows the people.
+    static func decide(for action: Action, as name: String?, store: any ReviewStore, context: CommandContext) throws(StoreError) -> Actor {
         let (resolved, own) = try caller(of: store, context: context)
         var other: Person?
         if let name {
@@ -31,7 +39,6 @@ enum Authority {
         }
         switch Access.decide(caller: resolved, own: own, as: other, action: action, needsPerson: needsPerson.contains(action)) {
         case .success(let actor):
-            try store.recordActor(actor)
             return actor
         case .failure(let denial):
             throw .denied(denial)

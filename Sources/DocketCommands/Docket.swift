@@ -31,14 +31,17 @@ struct DatabaseOptions: ParsableArguments {
     /// For commands that change the database: opens it read-write, migrating an older schema,
     /// and decides who acts (`Authority`): the action is refused unless the acting role may take it.
     func open(for action: Action, as name: String? = nil, in context: CommandContext) throws(StoreError) -> (store: any ReviewStore, actor: Actor) {
-        let store: any ReviewStore
-        if let preopened = context.preopened { store = preopened } else {
-            // Decided before the project is opened to write, which migrates an older schema and
-            // makes the lock file: a refused caller changes nothing at all.
-            try Self.authorizeBeforeWriting(path(in: context), for: action, as: name, in: context)
-            store = Self.tellingWaits(try StoreFactory.open(path(in: context), access: .write), console: context.console)
+        if let preopened = context.preopened {
+            return (preopened, try Authority.actor(for: action, as: name, store: preopened, context: context))
         }
-        return (store, try Authority.actor(for: action, as: name, store: store, context: context))
+        // Decided before the project is opened to write, which migrates an older schema and
+        // makes the lock file: a refused caller changes nothing at all.
+        let actor = try Self.onReadOnlyLook(path(in: context), context: context) { probe throws(StoreError) in
+            try Authority.decide(for: action, as: name, store: probe, context: context)
+        }
+        let store = Self.tellingWaits(try StoreFactory.open(path(in: context), access: .write), console: context.console)
+        try store.recordActor(actor)
+        return (store, actor)
     }
 
     /// For commands that only read: opens it SQLITE_OPEN_READONLY and changes nothing (no
@@ -55,14 +58,17 @@ struct DatabaseOptions: ParsableArguments {
         return (store, try Authority.actor(for: action, as: name, store: store, context: context))
     }
 
-    /// Decides who acts on a read-only store that is closed again before this returns (the store
-    /// is this function's alone, so it is released at its end). It must be:
-    /// opening a file another connection of this process has open, and closing it, drops that
-    /// connection's POSIX locks on it (they belong to the process), after which another process
-    /// can take the database for unused, delete its write-ahead log and lose what was committed.
-    static func authorizeBeforeWriting(_ location: String, for action: Action, as name: String?, in context: CommandContext) throws(StoreError) {
+    /// Runs `body` on a read-only store of the project (an older schema as it is) that is closed
+    /// again before this returns: the store is this function's alone, so it is released at its
+    /// end. It must be: opening a file another connection of this process has open, and closing
+    /// it, drops that connection's POSIX locks on it (they belong to the process), after which
+    /// another process can take the database for unused, delete its write-ahead log and lose
+    /// what was committed. Nothing may open the project again while `body` runs.
+    static func onReadOnlyLook<T>(
+        _ location: String, context: CommandContext, _ body: (any ReviewStore) throws(StoreError) -> T
+    ) throws(StoreError) -> T {
         let probe = try StoreFactory.open(location, access: .read, acceptingOlderSchema: true)
-        _ = try Authority.actor(for: action, as: name, store: probe, context: context)
+        return try body(probe)
     }
 
     /// A store that says on standard error, as one line, why nothing happens while it waits for

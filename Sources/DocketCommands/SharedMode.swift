@@ -45,18 +45,13 @@ enum SharedMode {
         }
         if project.access == .write {
             // Opening to write migrates an older schema: only for someone the project knows.
-            try requireRegistered(path, in: context)
+            let (caller, own) = try DatabaseOptions.onReadOnlyLook(path, context: context) { probe throws(StoreError) in
+                try Authority.caller(of: probe, context: context)
+            }
+            guard caller.privileged || own != nil else { throw .denied(.notRegistered(login: caller.login)) }
         }
         let store = try StoreFactory.open(path, access: project.access, acceptingOlderSchema: project.acceptsOlderSchema)
         return DatabaseOptions.tellingWaits(store, console: context.console)
-    }
-
-    /// Refuses a caller the project does not know, on a read-only store released before this
-    /// returns (see `DatabaseOptions.authorizeBeforeWriting` for why it must be).
-    static func requireRegistered(_ path: String, in context: CommandContext) throws(StoreError) {
-        let probe = try StoreFactory.open(path, access: .read, acceptingOlderSchema: true)
-        let (caller, own) = try Authority.caller(of: probe, context: context)
-        guard caller.privileged || own != nil else { throw .denied(.notRegistered(login: caller.login)) }
     }
 
     /// A Docket database of the group: a regular file (not a symbolic link) of the effective group,

@@ -235,7 +235,8 @@ public final class PostgresStore: SQLStore {
     /// The triggers Docket's PostgreSQL migrations create: each must be present, enabled and run
     /// the function (with the argument) the migrations gave it, and each function must be unchanged.
     override func backendViolations() throws -> [Violation] {
-        let expected = Self.expectedTriggers(EmbeddedSchema.postgresMigrations)
+        let expectedStatements = Self.expectedTriggerStatements(EmbeddedSchema.postgresMigrations)
+        let expected = expectedStatements.map(\.name)
         var present: [String: String] = [:]
         var calls: [String: String] = [:]
         let statement = try db.statement(
@@ -252,7 +253,7 @@ public final class PostgresStore: SQLStore {
         }
         statement.reset()
         var violations: [Violation] = []
-        let statements = Dictionary(Self.expectedTriggerStatements(EmbeddedSchema.postgresMigrations).map { ($0.name, $0.statement) }, uniquingKeysWith: { $1 })
+        let statements = Dictionary(expectedStatements.map { ($0.name, $0.statement) }, uniquingKeysWith: { $1 })
         for name in expected.sorted() {
             switch present[name] {
             case nil: violations.append(Violation(rule: "trigger-missing", detail: "the trigger \(name) is missing"))

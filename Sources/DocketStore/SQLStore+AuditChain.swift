@@ -156,12 +156,8 @@ extension SQLStore {
         return violations
     }
 
-    /// The triggers a list of migrations leaves in place (every CREATE [OR REPLACE] TRIGGER not dropped later).
-    static func expectedTriggers(_ migrations: [Migration]) -> [String] {
-        expectedTriggerStatements(migrations).map(\.name)
-    }
-
-    /// The triggers the migrations leave in place, each with the statement that last created it.
+    /// The triggers a list of migrations leaves in place (every CREATE [OR REPLACE] TRIGGER not
+    /// dropped later), each with the statement that last created it.
     static func expectedTriggerStatements(_ migrations: [Migration]) -> [(name: String, statement: String)] {
         var found: [(name: String, statement: String)] = []
         for migration in migrations {

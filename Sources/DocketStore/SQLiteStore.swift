@@ -124,7 +124,8 @@ public final class SQLiteStore: SQLStore {
         let triggers = try connection.statement("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
         var present: [String: String] = [:]
         while try triggers.step() { present[triggers.text(0)] = triggers.optionalText(1) ?? "" }
-        for (name, statement) in Self.expectedTriggerStatements(EmbeddedSchema.migrations) {
+        let statements = Self.expectedTriggerStatements(EmbeddedSchema.migrations)
+        for (name, statement) in statements {
             guard let stored = present[name] else {
                 violations.append(Violation(rule: "trigger-missing", detail: "the trigger \(name) is missing"))
                 continue
@@ -133,7 +134,7 @@ public final class SQLiteStore: SQLStore {
                 violations.append(Violation(rule: "trigger-altered", detail: "the trigger \(name) is not the one the migrations create"))
             }
         }
-        let expected = Set(Self.expectedTriggers(EmbeddedSchema.migrations))
+        let expected = Set(statements.map(\.name))
         for name in present.keys.sorted() where !expected.contains(name) {
             violations.append(Violation(rule: "trigger-unexpected", detail: "the trigger \(name) is not one the migrations create"))
         }

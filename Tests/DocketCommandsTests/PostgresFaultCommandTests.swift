@@ -7,20 +7,6 @@ import Testing
 
 @testable import DocketStore
 
-/// A loopback port nothing listens on (bound, read and closed again).
-func closedPort() -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// What each command says when its PostgreSQL server cannot be reached or refuses it: one
 /// sentence on standard error naming host and port (no text of the network library), nothing on
 /// standard output, and an exit status a script can act on; and what `init` refuses.

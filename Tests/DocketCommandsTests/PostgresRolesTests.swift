@@ -71,18 +71,5 @@ struct PostgresRolesTests {
 
 /// Runs the built binary with `stdin` as its standard input.
 func runDocketWithInput(_ arguments: [String], stdin: String) throws -> (status: Int32, output: String, errors: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: Fixtures.docketBinary)
-    process.arguments = arguments
-    let input = Pipe(), out = Pipe(), err = Pipe()
-    process.standardInput = input
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    input.fileHandleForWriting.write(Data(stdin.utf8))
-    try input.fileHandleForWriting.close()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    try runProgram([Fixtures.docketBinary] + arguments, stdin: stdin)
 }

@@ -8,6 +8,26 @@ func runDocket(_ arguments: [String], in directory: String? = nil, binary: Strin
     try startDocket(arguments, in: directory, binary: binary).finish()
 }
 
+/// Runs a program (its path first) with `stdin` as its standard input, in `directory`, and
+/// returns its exit status and what it wrote.
+func runProgram(_ arguments: [String], stdin: String = "", in directory: String? = nil) throws -> (status: Int32, output: String, errors: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: arguments[0])
+    process.arguments = Array(arguments.dropFirst())
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let input = Pipe(), out = Pipe(), err = Pipe()
+    process.standardInput = input
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    input.fileHandleForWriting.write(Data(stdin.utf8))
+    try input.fileHandleForWriting.close()
+    let output = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+}
+
 struct RunningDocket {
     let process: Process
     let out: Pipe

@@ -60,21 +60,7 @@ import Testing
         }
 
         static func run(_ arguments: [String], stdin: String = "", in directory: String? = nil) throws -> (status: Int32, output: String, errors: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: arguments[0])
-            process.arguments = Array(arguments.dropFirst())
-            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-            let input = Pipe(), out = Pipe(), err = Pipe()
-            process.standardInput = input
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try input.fileHandleForWriting.close()
-            let output = out.fileHandleForReading.readDataToEndOfFile()
-            let errors = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+            try runProgram(arguments, stdin: stdin, in: directory)
         }
     }
 
@@ -223,7 +209,7 @@ import Testing
         #expect(run.status == 73)
         #expect(run.errors.contains("already holds other files"), "\(run.errors)")
         var info = stat()
-        #expect(stat(busy, &info) == 0 && info.st_mode & 0o7777 == 0o755 || info.st_mode & 0o7777 == 0o775, "the directory was left as it was")
+        #expect(stat(busy, &info) == 0 && (info.st_mode & 0o7777 == 0o755 || info.st_mode & 0o7777 == 0o775), "the directory was left as it was")
         // Running it again on its own directory is fine.
         let again = try Install.run([
             Fixtures.repositoryRoot + "/scripts/install-shared", "--binary", Fixtures.docketBinary, "--install", install.binary,

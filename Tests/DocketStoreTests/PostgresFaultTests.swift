@@ -5,20 +5,6 @@ import Testing
 
 @testable import DocketStore
 
-/// A loopback port nothing listens on (bound, read and closed again).
-func closedPort() -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// What a PostgreSQL store does when its server goes away or refuses it: a lost connection is
 /// made again and the interrupted transaction run again, exactly once in effect; a COMMIT whose
 /// answer was lost is looked up, not repeated; a server that cannot be reached, or refuses the
