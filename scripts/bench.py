@@ -14,7 +14,7 @@ import time
 COLUMNS = ["id", "prompt", "response", "category", "risk", "uncertainty", "diversity", "embedding", "meta"]
 
 
-def generate(path_jsonl, path_csv, n, seed, with_embedding, dim=16):
+def generate(path_jsonl, path_csv, n, seed, with_embedding, dim=16, prefix="it"):
     """Items with given diversity (or embeddings), written as JSONL and as CSV with the same values."""
     rng = random.Random(seed)
     cats = ["violence", "weapons", "self-harm", "fraud", "privacy", "hate", "medical", "cyber"]
@@ -23,7 +23,7 @@ def generate(path_jsonl, path_csv, n, seed, with_embedding, dim=16):
         for i in range(n):
             risk = round(rng.betavariate(2, 5), 4)
             unc = round(rng.random(), 4)
-            row = {"id": f"it{i:08d}", "prompt": f"prompt number {i} about {cats[i % 8]}",
+            row = {"id": f"{prefix}{i:08d}", "prompt": f"prompt number {i} about {cats[i % 8]}",
                    "response": f"response text {i} with some words in it", "category": cats[i % 8],
                    "risk": risk, "uncertainty": unc}
             if with_embedding:
@@ -74,7 +74,7 @@ def main():
     ap.add_argument("--out", default="bench-out")
     ap.add_argument("--claims", type=int, default=2000, help="claims per process")
     ap.add_argument("--stats-items", type=int, default=1_000_000, help="items for the statistics benchmark (5 labels each)")
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: session, queue, postgres, stats, clusters")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: session, queue, export, postgres, stats, clusters")
     ap.add_argument("--pg-items", type=int, default=100_000, help="items for the PostgreSQL benchmark")
     ap.add_argument("--cluster-sizes", default="16:100000,64:100000,384:100000,16:1000000,64:1000000,384:1000000",
                     help="DIM:ITEMS runs of exact near-duplicate grouping (1M items is the target; slow on diffuse data)")
@@ -126,6 +126,21 @@ def main():
             f"({t_sqlite:.2f} s): ratio {t_sqlite / t_docket:.2f}; sqlite3 .import into the same indexes {n / t_indexed:,.0f} rows/s "
             f"({t_indexed:.2f} s): ratio {t_indexed / t_docket:.2f}")
         say(f"import peak memory: {peak:.0f} MB")
+        # Adding as many new items again, to a project that already holds n (the shell: the same
+        # rows appended to its plain table, which holds the first n).
+        jl2, csv2 = os.path.join(args.out, f"items-{n}-more.jsonl"), os.path.join(args.out, f"items-{n}-more.csv")
+        if not os.path.exists(jl2):
+            generate(jl2, csv2, n, seed=n + 1, with_embedding=False, prefix="more")
+        t_more, peak_more = timed_peak([docket, "import", "items", "--db", db, jl2])
+        plain = os.path.join(args.out, f"baseline-{n}-plain.db")
+        if os.path.exists(plain):
+            os.remove(plain)
+        run(["sqlite3", plain], input=f"{schema}\n.mode csv\n.import --skip 1 {csv} items\n")
+        t0 = time.perf_counter()
+        run(["sqlite3", plain], input=f".mode csv\n.import --skip 1 {csv2} items\n")
+        t_more_sqlite = time.perf_counter() - t0
+        say(f"import of {n:,} more into a project holding {n:,}: docket {n / t_more:,.0f} rows/s ({t_more:.2f} s), peak {peak_more:.0f} MB; "
+            f"sqlite3 .import into the plain table holding {n:,} {n / t_more_sqlite:,.0f} rows/s ({t_more_sqlite:.2f} s): ratio {t_more_sqlite / t_more:.2f}")
         t_csv, peak_csv = timed_peak([docket, "import", "items", "--db", db, csv])
         say(f"re-import of the same rows as CSV (all unchanged): {n / t_csv:,.0f} rows/s, peak {peak_csv:.0f} MB")
 
@@ -166,6 +181,9 @@ def main():
         t_check = time.perf_counter() - t0
         say(f"check after the claim runs: {'OK' if chk.returncode == 0 else chk.stderr.strip()} ({t_check:.1f} s)")
 
+    if "export" not in skip:
+        for n in [int(x) for x in args.sizes.split(",")]:
+            export_bench(docket, args, say, n)
     if "postgres" not in skip:
         postgres_bench(docket, args, say)
     if "stats" not in skip:
@@ -190,6 +208,52 @@ def main():
     say(f"\n== {n:,} items with 16-d embeddings (diversity by lazy greedy k-center) ==")
     say(f"queue --budget 1000: median {statistics.median(ns) / 1e6:.1f} ms in-process")
     write_report(args, report)
+
+
+def labels_project(docket, args, n):
+    """A project of n items with 5 labels each (seeded), loaded with the sqlite3 shell."""
+    db = os.path.join(args.out, f"labels-{n}.db")
+    if os.path.exists(db):
+        return db
+    tmp = db + ".building"
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        if os.path.exists(tmp + suffix):
+            os.remove(tmp + suffix)
+    run([docket, "init", "--db", tmp, "--labels", "a,b,c", "--seed", "1"])
+    items = os.path.join(args.out, f"labels-items-{n}.jsonl")
+    with open(items, "w") as f:
+        for i in range(n):
+            f.write('{"id":"s%d","category":"c%d"}\n' % (i, i % 4))
+    run([docket, "import", "items", "--db", tmp, items])
+    for r in range(5):
+        run([docket, "reviewers", "add", "--db", tmp, f"r{r}"])
+    rng = random.Random(n)
+    csv = os.path.join(args.out, f"labels-{n}.csv")
+    with open(csv, "w") as f:
+        for i in range(n):
+            for r in range(5):
+                f.write(f"{i + 1},{r + 1},{'abc'[rng.randrange(3)]},{1_795_000_000_000 + rng.randrange(10**9)}\n")
+    run(["sqlite3", tmp], input=f"CREATE TEMP TABLE raw (item INTEGER, reviewer INTEGER, label TEXT, at INTEGER);\n.mode csv\n.import {csv} raw\n"
+         "INSERT INTO feedback (item, reviewer, kind, label, created_at, source) "
+         "SELECT item, (SELECT id FROM reviewers WHERE name = 'r' || (raw.reviewer - 1)), 'label', label, at, 'import' FROM raw;\n")
+    os.rename(tmp, db)
+    return db
+
+
+def export_bench(docket, args, say, n):
+    """export --format labels of n items x 5 labels, against sqlite3 -json over the same join."""
+    db = labels_project(docket, args, n)
+    out_file = os.path.join(args.out, f"export-{n}.jsonl")
+    t_export, peak = timed_peak([docket, "export", "--db", db, "--format", "labels", "--out", out_file])
+    query = ("SELECT i.id AS item, r.name AS reviewer, f.label, f.created_at FROM feedback f JOIN items i ON i.seq = f.item "
+             "JOIN reviewers r ON r.id = f.reviewer WHERE f.kind = 'label' ORDER BY f.item, f.reviewer;")
+    t0 = time.perf_counter()
+    with open(os.path.join(args.out, f"sqlite-json-{n}.json"), "w") as sink:
+        subprocess.run(["sqlite3", "-json", db, query], stdout=sink, check=True)
+    t_sqlite = time.perf_counter() - t0
+    size = os.path.getsize(out_file) / 1e6
+    say(f"\nexport labels, {n:,} items x 5 labels: docket {n / t_export:,.0f} items/s ({t_export:.2f} s, {size:,.0f} MB, peak {peak:.0f} MB); "
+        f"sqlite3 -json over the same join {n / t_sqlite:,.0f} items/s ({t_sqlite:.2f} s): ratio {t_sqlite / t_export:.2f}")
 
 
 def session_bench(docket, args, say):
@@ -424,21 +488,6 @@ print(json.dumps({k: [v[0] * 1000, v[1]] for k, v in out.items()}))
     out = run([docket, "agreement", "--db", db, "--metric", "krippendorff", "--json"]).stdout
     whole = time.perf_counter() - t0
     say(f"docket agreement --metric krippendorff from the database ({5 * n:,} labels): {whole:.2f} s, alpha {json.loads(out)[0]['value']:.6f}")
-
-    # Export: labels of 1M items x 5 reviewers, against sqlite3 -json over the same join.
-    out_file = os.path.join(args.out, f"export-{n}.jsonl")
-    t0 = time.perf_counter()
-    run([docket, "export", "--db", db, "--format", "labels", "--out", out_file])
-    t_export = time.perf_counter() - t0
-    query = ("SELECT i.id AS item, r.name AS reviewer, f.label, f.created_at FROM feedback f JOIN items i ON i.seq = f.item "
-             "JOIN reviewers r ON r.id = f.reviewer WHERE f.kind = 'label' ORDER BY f.item, f.reviewer;")
-    t0 = time.perf_counter()
-    with open(os.path.join(args.out, f"sqlite-json-{n}.json"), "w") as sink:
-        subprocess.run(["sqlite3", "-json", db, query], stdout=sink, check=True)
-    t_sqlite = time.perf_counter() - t0
-    say(f"export labels, {n:,} items x 5 labels: docket {n / t_export:,.0f} items/s ({5 * n / t_export:,.0f} labels/s, {t_export:.2f} s); "
-        f"sqlite3 -json over the same join {5 * n / t_sqlite:,.0f} labels/s ({t_sqlite:.2f} s): ratio {t_sqlite / t_export:.2f}")
-
 
 if __name__ == "__main__":
     main()

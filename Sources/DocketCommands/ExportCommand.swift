@@ -67,6 +67,9 @@ struct ExportCommand: ContextCommand {
         func emit(_ members: [(String, JSONValue)]) {
             var members = members
             if plan != nil { members.append(("split", .string(splitOf(members.first { $0.0 == "item" }?.1.stringValue ?? "") ?? ""))) }
+            emitMembers(members)
+        }
+        func emitMembers(_ members: [(String, JSONValue)]) {
             if csv {
                 let byName = Dictionary(members, uniquingKeysWith: { a, _ in a })
                 writer.line(columns.map { name in
@@ -83,9 +86,32 @@ struct ExportCommand: ContextCommand {
             }
             if writer.count & 0x3FF == 0 { progress.update(done: 0, total: nil, rows: writer.count) }
         }
+        /// A record written as JSON bytes by `write` (the labels format: its one definition). A
+        /// split is its last member; for CSV the bytes are read back into members.
+        func emitBytes(item: String, _ write: (inout [UInt8]) -> Void) {
+            let split = plan == nil ? nil : splitOf(item) ?? ""
+            if csv {
+                var bytes: [UInt8] = []
+                write(&bytes)
+                guard case .object(var members)? = try? JSON.parse(bytes: bytes) else { preconditionFailure("a record written by Docket is JSON") }
+                if let split { members.append(("split", .string(split))) }
+                emitMembers(members)
+                return
+            }
+            writer.line { out in
+                write(&out)
+                if let split {
+                    out.removeLast()
+                    JSONText.appendLiteral(",\"split\":", to: &out)
+                    JSONText.appendString(split, to: &out)
+                    out.append(0x7D)
+                }
+            }
+            if writer.count & 0x3FF == 0 { progress.update(done: 0, total: nil, rows: writer.count) }
+        }
         do {
             switch format {
-            case "labels": try exportLabels(store, filter, definition, emit)
+            case "labels": try exportLabels(store, filter, definition, emitBytes)
             case "sft": try exportSFT(store, filter, emit)
             case "preferences": try exportPreferences(store, filter, emit)
             case "ratings": try exportSimple(store, filter, kind: .rating, emit)
@@ -135,48 +161,115 @@ struct ExportCommand: ContextCommand {
     /// One record per item with a final label or a tie (`LabelRules.resolve`: adjudicated, else
     /// single, else the configured aggregate, with the `ties` setting), adjudicated items without
     /// reviewer labels included.
-    func exportLabels(_ store: any ReviewStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: ([(String, JSONValue)]) -> Void) throws {
+    func exportLabels(
+        _ store: any ReviewStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: (String, (inout [UInt8]) -> Void) -> Void
+    ) throws {
         let policy = LabelPolicy(definition)
         let model = policy.method == .dawidSkene ? try store.savedDawidSkeneModel(asOf: filter.asOf) : nil
-        try store.forEachItemLabelRows(filter: filter) { item, rows, decisions in
-            let labels = LabelRules.resolve(rows: rows, decisions: decisions, policy: policy, model: model)
-            guard let source = labels.final.source else { return }
-            if adjudicatedOnly, labels.adjudication == nil { return }
-            if let minAgreement {
-                guard let agreement = labels.votes.agreement, agreement >= minAgreement else { return }
-            }
-            let total = labels.votes.total
-            let decision = labels.adjudication
-            emit([
-                ("item", .string(item.id)), ("category", item.category.map { .string($0) } ?? .null),
-                ("label", labels.final.label.map { .string($0) } ?? .null), ("label_source", .string(source.rawValue)),
-                ("tie", .bool(labels.final.isTie)), ("agreement", labels.votes.agreement.map { .number($0) } ?? .null),
-                ("votes", .array(labels.votes.counts.map { vote in
-                    .object([("label", .string(vote.label)), ("count", .number(Double(vote.count))), ("share", .number(total > 0 ? Double(vote.count) / Double(total) : 0))])
-                })),
-                ("reviewer_labels", .array(labels.current.map { answer in
-                    .object([("reviewer", .string(answer.reviewer)), ("label", .string(answer.value)), ("rubric", answer.rubric.map { .number(Double($0)) } ?? .null), ("created_at", .string(answer.createdAt.iso8601))])
-                })),
-                ("adjudicated_by", decision.map { .string($0.lead) } ?? .null),
-                ("rationale", decision.map { .string($0.rationale) } ?? .null),
-                ("provenance", provenance(item, labels: labels.current)),
-            ])
-        }
+        // Two cores: the store's scan and the label rules on one, writing the records on the other.
+        typealias Record = (item: ItemProvenance, labels: ItemLabels, source: LabelSource)
+        try Pipeline.run(
+            produce: { send in
+                var batch: [Record] = []
+                batch.reserveCapacity(Self.batchSize)
+                try store.forEachItemLabelRows(filter: filter) { item, rows, decisions in
+                    let labels = LabelRules.resolve(rows: rows, decisions: decisions, policy: policy, model: model)
+                    guard let source = labels.final.source else { return }
+                    if adjudicatedOnly, labels.adjudication == nil { return }
+                    if let minAgreement {
+                        guard let agreement = labels.votes.agreement, agreement >= minAgreement else { return }
+                    }
+                    batch.append((item, labels, source))
+                    if batch.count == Self.batchSize {
+                        try send(batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty { try send(batch) }
+            },
+            consume: { batch in
+                for record in batch {
+                    emit(record.item.id) { out in Self.writeLabelsRecord(record.item, record.labels, record.source, to: &out) }
+                }
+            })
     }
 
-    /// The provenance of a labels record: the reviewers whose current labels it carries.
-    func provenance(_ item: ItemProvenance, labels: [LabelAnswer]) -> JSONValue {
-        let times = labels.map(\.createdAt.milliseconds)
-        return .object([
-            ("item", .string(item.id)),
-            ("reviewers", .array(Array(Set(labels.map(\.reviewer))).sorted().map { .string($0) })),
-            ("rubric_versions", .array(Array(Set(labels.compactMap(\.rubric))).sorted().map { .number(Double($0)) })),
-            ("policy", item.policy.map { .string($0) } ?? .null),
-            ("propensity", item.propensity.map { .number($0) } ?? .null),
-            ("served_at", item.servedAt.map { .string($0.iso8601) } ?? .null),
-            ("first_feedback_at", times.min().map { .string(Instant(milliseconds: $0).iso8601) } ?? .null),
-            ("last_feedback_at", times.max().map { .string(Instant(milliseconds: $0).iso8601) } ?? .null),
-        ])
+    /// Records handed from the scan to the writer at a time.
+    static let batchSize = 512
+
+    /// A labels record as JSON bytes, written member by member without building a value tree
+    /// (this runs once per item of a training set). Fields in the order of `columns["labels"]`.
+    static func writeLabelsRecord(_ item: ItemProvenance, _ labels: ItemLabels, _ source: LabelSource, to out: inout [UInt8]) {
+        JSONText.appendLiteral("{\"item\":", to: &out)
+        JSONText.appendString(item.id, to: &out)
+        JSONText.appendLiteral(",\"category\":", to: &out)
+        JSONText.appendString(item.category, to: &out)
+        JSONText.appendLiteral(",\"label\":", to: &out)
+        JSONText.appendString(labels.final.label, to: &out)
+        JSONText.appendLiteral(",\"label_source\":", to: &out)
+        JSONText.appendString(source.rawValue, to: &out)
+        JSONText.appendLiteral(",\"tie\":", to: &out)
+        JSONText.appendBool(labels.final.isTie, to: &out)
+        JSONText.appendLiteral(",\"agreement\":", to: &out)
+        if let agreement = labels.votes.agreement { JSONText.appendNumber(agreement, to: &out) } else { JSONText.appendNull(to: &out) }
+        JSONText.appendLiteral(",\"votes\":[", to: &out)
+        let total = labels.votes.total
+        for (offset, vote) in labels.votes.counts.enumerated() {
+            JSONText.appendLiteral(offset == 0 ? "{\"label\":" : ",{\"label\":", to: &out)
+            JSONText.appendString(vote.label, to: &out)
+            JSONText.appendLiteral(",\"count\":", to: &out)
+            JSONText.appendInteger(Int64(vote.count), to: &out)
+            JSONText.appendLiteral(",\"share\":", to: &out)
+            JSONText.appendNumber(total > 0 ? Double(vote.count) / Double(total) : 0, to: &out)
+            out.append(0x7D)
+        }
+        JSONText.appendLiteral("],\"reviewer_labels\":[", to: &out)
+        for (offset, answer) in labels.current.enumerated() {
+            JSONText.appendLiteral(offset == 0 ? "{\"reviewer\":" : ",{\"reviewer\":", to: &out)
+            JSONText.appendString(answer.reviewer, to: &out)
+            JSONText.appendLiteral(",\"label\":", to: &out)
+            JSONText.appendString(answer.value, to: &out)
+            JSONText.appendLiteral(",\"rubric\":", to: &out)
+            if let rubric = answer.rubric { JSONText.appendInteger(Int64(rubric), to: &out) } else { JSONText.appendNull(to: &out) }
+            JSONText.appendLiteral(",\"created_at\":", to: &out)
+            JSONText.appendInstant(answer.createdAt, to: &out)
+            out.append(0x7D)
+        }
+        let decision = labels.adjudication
+        JSONText.appendLiteral("],\"adjudicated_by\":", to: &out)
+        JSONText.appendString(decision?.lead, to: &out)
+        JSONText.appendLiteral(",\"rationale\":", to: &out)
+        JSONText.appendString(decision?.rationale, to: &out)
+        // The provenance: the reviewers whose current labels the record carries (`current` holds
+        // one answer per reviewer, ordered by name), their rubric versions and times.
+        JSONText.appendLiteral(",\"provenance\":{\"item\":", to: &out)
+        JSONText.appendString(item.id, to: &out)
+        JSONText.appendLiteral(",\"reviewers\":[", to: &out)
+        var rubrics: [Int] = []
+        var first: Instant?, last: Instant?
+        for (offset, answer) in labels.current.enumerated() {
+            if offset > 0 { out.append(0x2C) }
+            JSONText.appendString(answer.reviewer, to: &out)
+            if let rubric = answer.rubric, !rubrics.contains(rubric) { rubrics.append(rubric) }
+            if first.map({ answer.createdAt < $0 }) ?? true { first = answer.createdAt }
+            if last.map({ answer.createdAt > $0 }) ?? true { last = answer.createdAt }
+        }
+        JSONText.appendLiteral("],\"rubric_versions\":[", to: &out)
+        for (offset, rubric) in rubrics.sorted().enumerated() {
+            if offset > 0 { out.append(0x2C) }
+            JSONText.appendInteger(Int64(rubric), to: &out)
+        }
+        JSONText.appendLiteral("],\"policy\":", to: &out)
+        JSONText.appendString(item.policy, to: &out)
+        JSONText.appendLiteral(",\"propensity\":", to: &out)
+        if let propensity = item.propensity { JSONText.appendNumber(propensity, to: &out) } else { JSONText.appendNull(to: &out) }
+        JSONText.appendLiteral(",\"served_at\":", to: &out)
+        JSONText.appendInstant(item.servedAt, to: &out)
+        JSONText.appendLiteral(",\"first_feedback_at\":", to: &out)
+        JSONText.appendInstant(first, to: &out)
+        JSONText.appendLiteral(",\"last_feedback_at\":", to: &out)
+        JSONText.appendInstant(last, to: &out)
+        JSONText.appendLiteral("}}", to: &out)
     }
 
     func exportSFT(_ store: any ReviewStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {

@@ -57,8 +57,9 @@ struct ImportCommand: ParsableCommand {
             let parser = ItemRowParser(labels: settings.labels, measure: measure)
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             let summary = try store.importItems(update: update || updateReviewed, updateReviewed: updateReviewed, source: reader.name, at: context.clock()) { sink in
-                try importer.run { fields in
-                    switch parser.parse(fields) {
+                // Parsing and checking rows on one core, the store on the other.
+                try importer.run(pipelined: true, prepare: parser.parse) { parsed in
+                    switch parsed {
                     case .invalid(let problems): return problems
                     case .valid(let item):
                         if case .failure(let problem) = try sink.add(item) { return [problem] }
@@ -110,8 +111,8 @@ extension ImportCommand {
             importer.requiredColumn = "item"
             importer.unknownColumn = { LabelRowParser.fields.contains($0) ? nil : LabelRowParser.unknownField($0) }
             let summary = try store.importLabels(createItems: createItems, source: reader.name, at: context.clock()) { sink in
-                try importer.run { fields in
-                    switch LabelRowParser.parse(fields) {
+                try importer.run(pipelined: true, prepare: LabelRowParser.parse) { parsed in
+                    switch parsed {
                     case .invalid(let problems): return problems
                     case .valid(let row):
                         if case .failure(let problem) = try sink.add(row) { return [problem] }

@@ -34,6 +34,12 @@ final class RecordWriter {
         endLine()
     }
 
+    /// Appends a record `write` puts straight into the buffer as bytes, then a line break.
+    func line(_ write: (inout [UInt8]) -> Void) {
+        write(&buffer)
+        endLine()
+    }
+
     private func endLine() {
         buffer.append(0x0A)
         count += 1

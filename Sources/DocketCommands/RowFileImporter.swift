@@ -108,6 +108,10 @@ final class RejectsWriter {
 }
 
 /// Streams rows from a JSONL or CSV file to a handler, collecting every problem with its line.
+///
+/// Two stages, on two cores when `pipelined`: reading, parsing and `prepare` (the row's own
+/// rules, pure) on one thread; `apply` (the store) and every report on the calling thread, in
+/// line order, so the problems listed and the rejects file are the same either way.
 final class RowFileImporter {
     let reader: LineReader
     let format: RowFormat
@@ -125,9 +129,14 @@ final class RowFileImporter {
     private(set) var rejectedRows = 0
     private var listed = 0
 
-    /// Handles one row's fields; returns its problems (none when the row was taken).
-    typealias Handler = ([(String, RawField)]) throws -> [FieldProblem]
-    private var handler: Handler = { _ in [] }
+    /// What the reading stage found, in line order: a row to apply (with its raw text when a
+    /// rejects file may need it), problems to report, or how far the reading is.
+    enum Step<Prepared> {
+        case row(line: Int, Prepared, raw: String?)
+        case problems(line: Int, [FieldProblem], raw: String, header: Bool)
+        case progress(done: Int64, total: Int64?, rows: Int)
+        case notice(String)
+    }
 
     init(reader: LineReader, format: RowFormat, console: any Console, maxListed: Int, rejects: RejectsWriter?) {
         self.reader = reader
@@ -149,13 +158,44 @@ final class RowFileImporter {
         }
     }
 
-    func run(_ handler: @escaping Handler) throws -> ImportDecision {
-        self.handler = handler
+    /// Reads every row: `prepare` turns its fields into what `apply` takes (on the reading
+    /// thread when `pipelined`), and `apply` returns the row's problems (none when it was taken).
+    func run<Prepared>(
+        pipelined: Bool = false, prepare: ([(String, RawField)]) -> Prepared, apply: (Prepared) throws -> [FieldProblem]
+    ) throws -> ImportDecision {
         let progress = ProgressBar(console: console, label: "importing \(reader.name)")
+        func handle(_ step: Step<Prepared>) throws {
+            switch step {
+            case .row(let line, let prepared, let raw):
+                let problems = try apply(prepared)
+                if !problems.isEmpty { report(line: line, problems, raw: raw ?? "") }
+            case .problems(let line, let problems, let raw, let header):
+                if header { headerRefused = true }
+                report(line: line, problems, raw: raw)
+            case .progress(let done, let total, let rows):
+                progress.update(done: done, total: total, rows: rows)
+            case .notice(let text):
+                console.writeError(text)
+            }
+        }
         var rows = 0
-        switch format {
-        case .jsonl: rows = try runJSONL(progress: progress)
-        case .csv: rows = try runCSV(progress: progress)
+        if pipelined {
+            try Pipeline.run(
+                produce: { send in
+                    var batch: [Step<Prepared>] = []
+                    batch.reserveCapacity(Self.batchSize)
+                    rows = try read(prepare: prepare) { step in
+                        batch.append(step)
+                        if batch.count == Self.batchSize {
+                            try send(batch)
+                            batch.removeAll(keepingCapacity: true)
+                        }
+                    }
+                    if !batch.isEmpty { try send(batch) }
+                },
+                consume: { batch in for step in batch { try handle(step) } })
+        } else {
+            rows = try read(prepare: prepare, handle)
         }
         progress.finish()
         if listed > maxListed {
@@ -175,6 +215,9 @@ final class RowFileImporter {
         return .commit(rejected: rejectedRows)
     }
 
+    /// Rows handed from the reading thread to the store at a time.
+    static let batchSize = 256
+
     /// The error of an import that was rolled back.
     func rejection() -> CommandError {
         headerRefused
@@ -182,13 +225,18 @@ final class RowFileImporter {
             : .importRejected(file: reader.name, problems: problemCount)
     }
 
-    private func add(_ fields: [(String, RawField)], line: Int, raw: () -> String) throws {
-        let problems = try handler(fields)
-        if !problems.isEmpty { report(line: line, problems, raw: raw()) }
+    /// The reading stage: every row and problem of the file, in order, through `emit`; returns
+    /// the number of rows. Touches only the reader and the settings, never the counts.
+    private func read<Prepared>(prepare: ([(String, RawField)]) -> Prepared, _ emit: (Step<Prepared>) throws -> Void) throws -> Int {
+        switch format {
+        case .jsonl: return try readJSONL(prepare: prepare, emit)
+        case .csv: return try readCSV(prepare: prepare, emit)
+        }
     }
 
-    private func runJSONL(progress: ProgressBar) throws -> Int {
+    private func readJSONL<Prepared>(prepare: ([(String, RawField)]) -> Prepared, _ emit: (Step<Prepared>) throws -> Void) throws -> Int {
         var rows = 0
+        let keepRaw = rejects != nil
         while let _ = try reader.nextLine({ bytes throws -> Void in
             let line = reader.lineNumber
             // Blank lines are allowed between records.
@@ -201,25 +249,26 @@ final class RowFileImporter {
                 let problem = error.isInvalidUTF8
                     ? FieldProblem(field: error.member ?? "line", problem: UTF8Check.problem)
                     : FieldProblem(field: "json", problem: "\(error)")
-                report(line: line, [problem], raw: raw())
+                try emit(.problems(line: line, [problem], raw: raw(), header: false))
                 return
             }
             guard case .object(let members) = value else {
-                report(line: line, [FieldProblem(field: "json", problem: "each line must be a JSON object, got \(value.typeName)")], raw: raw())
+                try emit(.problems(line: line, [FieldProblem(field: "json", problem: "each line must be a JSON object, got \(value.typeName)")], raw: raw(), header: false))
                 return
             }
-            try add(members.map { ($0.0, RawField.json($0.1)) }, line: line, raw: raw)
-            if rows & 0x3FF == 0 { progress.update(done: reader.bytesRead, total: reader.size, rows: rows) }
+            try emit(.row(line: line, prepare(members.map { ($0.0, RawField.json($0.1)) }), raw: keepRaw ? raw() : nil))
+            if rows & 0x3FF == 0 { try emit(.progress(done: reader.bytesRead, total: reader.size, rows: rows)) }
         }) {}
         return rows
     }
 
-    private func runCSV(progress: ProgressBar) throws -> Int {
+    private func readCSV<Prepared>(prepare: ([(String, RawField)]) -> Prepared, _ emit: (Step<Prepared>) throws -> Void) throws -> Int {
         var csv = CSVRecordReader()
         var header: [String]?
         var rows = 0
         var recordStart = 1
         var rawLines: [String] = []
+        let keepRaw = rejects != nil
         // Columns left out of every row: unknown, or named with bytes that are not UTF-8 (both
         // reported once, at the header).
         var skipped: [Bool] = []
@@ -227,17 +276,17 @@ final class RowFileImporter {
         while let _ = try reader.nextLine({ bytes throws -> Void in
             let line = reader.lineNumber
             if !csv.pending { recordStart = line; rawLines.removeAll(keepingCapacity: true) }
-            if rejects != nil { rawLines.append(String(decoding: bytes, as: UTF8.self)) }
+            if keepRaw { rawLines.append(String(decoding: bytes, as: UTF8.self)) }
             let record: [String]?
             do { record = try csv.feed(bytes) } catch {
-                report(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"))
+                try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"), header: false))
                 return
             }
             guard let record else { return }
             guard let columns = header else {
                 columnNames = record
                 for bad in csv.invalidFields { columnNames[bad.index] = bad.escaped }
-                skipped = checkHeader(record, invalid: csv.invalidFields, line: recordStart)
+                skipped = try checkHeader(record, invalid: csv.invalidFields, line: recordStart, emit)
                 header = record
                 return
             }
@@ -247,29 +296,33 @@ final class RowFileImporter {
                 let problems = csv.invalidFields.map { bad in
                     FieldProblem(field: bad.index < columnNames.count ? columnNames[bad.index] : "line", problem: UTF8Check.problem)
                 }
-                report(line: recordStart, problems, raw: rawLines.joined(separator: "\n"))
+                try emit(.problems(line: recordStart, problems, raw: rawLines.joined(separator: "\n"), header: false))
                 return
             }
             guard record.count == columns.count else {
-                report(line: recordStart, [FieldProblem(field: "csv", problem: "the row has \(record.count) fields, the header has \(columns.count)")], raw: rawLines.joined(separator: "\n"))
+                try emit(.problems(
+                    line: recordStart, [FieldProblem(field: "csv", problem: "the row has \(record.count) fields, the header has \(columns.count)")],
+                    raw: rawLines.joined(separator: "\n"), header: false))
                 return
             }
             var fields: [(String, RawField)] = []
             for index in 0..<columns.count where !record[index].isEmpty && !skipped[index] {
                 fields.append((columns[index], .text(record[index])))
             }
-            try add(fields, line: recordStart, raw: { rawLines.joined(separator: "\n") })
-            if rows & 0x3FF == 0 { progress.update(done: reader.bytesRead, total: reader.size, rows: rows) }
+            try emit(.row(line: recordStart, prepare(fields), raw: keepRaw ? rawLines.joined(separator: "\n") : nil))
+            if rows & 0x3FF == 0 { try emit(.progress(done: reader.bytesRead, total: reader.size, rows: rows)) }
         }) {}
         do { try csv.finish() } catch {
-            report(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"))
+            try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"), header: false))
         }
-        if header == nil { console.writeError("\(reader.name): the file is empty; a CSV file needs a header line.\n") }
+        if header == nil { try emit(.notice("\(reader.name): the file is empty; a CSV file needs a header line.\n")) }
         return rows
     }
 
     /// Reports every problem of the header line at once; returns the columns to leave out of rows.
-    private func checkHeader(_ header: [String], invalid: [CSVRecordReader.InvalidField], line: Int) -> [Bool] {
+    private func checkHeader<Prepared>(
+        _ header: [String], invalid: [CSVRecordReader.InvalidField], line: Int, _ emit: (Step<Prepared>) throws -> Void
+    ) throws -> [Bool] {
         var seen = Set<String>()
         var problems: [FieldProblem] = []
         var skipped = [Bool](repeating: false, count: header.count)
@@ -289,10 +342,7 @@ final class RowFileImporter {
         if let required = requiredColumn, !header.contains(required) {
             problems.append(FieldProblem(field: required, problem: "the header has no \(required) column"))
         }
-        if !problems.isEmpty {
-            headerRefused = true
-            report(line: line, problems, raw: header.joined(separator: ","))
-        }
+        if !problems.isEmpty { try emit(.problems(line: line, problems, raw: header.joined(separator: ","), header: true)) }
         return skipped
     }
 }

@@ -85,6 +85,13 @@ public enum ItemID {
     /// U+2028, U+2029): ids are printed one per line and typed on command lines.
     public static func problem(_ id: String) -> String? {
         if id.isEmpty { return "must not be empty" }
+        // Printable ASCII with something besides spaces, the usual id, needs no Unicode tables.
+        var printable = true, onlySpaces = true
+        for byte in id.utf8 {
+            if byte < 0x20 || byte >= 0x7F { printable = false; break }
+            if byte != 0x20 { onlySpaces = false }
+        }
+        if printable, !onlySpaces { return nil }
         var onlySpace = true
         for (offset, scalar) in id.unicodeScalars.enumerated() {
             if isBreakOrControl(scalar) {

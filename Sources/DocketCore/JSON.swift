@@ -373,9 +373,9 @@ extension JSONValue {
     /// Appends the JSON text as UTF-8 bytes (the fast path for writing datasets).
     public func encode(into out: inout [UInt8], sortedKeys: Bool) {
         switch self {
-        case .null: out.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
-        case .bool(let value): out.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
-        case .number(let value): out.append(contentsOf: JSONText.number(value).utf8)
+        case .null: JSONText.appendNull(to: &out)
+        case .bool(let value): JSONText.appendBool(value, to: &out)
+        case .number(let value): JSONText.appendNumber(value, to: &out)
         case .string(let value): JSONText.appendString(value, to: &out)
         case .array(let elements):
             out.append(0x5B)
@@ -408,6 +408,54 @@ public enum JSONText {
             return String(Int64(value))
         }
         return "\(value)"
+    }
+
+    /// Appends `number(value)` as bytes, integers digit by digit without building a string.
+    public static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+        guard value.isFinite else { appendNull(to: &out); return }
+        if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
+            appendInteger(Int64(value), to: &out)
+        } else {
+            out.append(contentsOf: "\(value)".utf8)
+        }
+    }
+
+    /// Appends an integer in decimal.
+    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(0x2D) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, most significant last
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(truncatingIfNeeded: 48 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for k in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[k]) }
+        }
+    }
+
+    public static func appendNull(to out: inout [UInt8]) { appendLiteral("null", to: &out) }
+
+    public static func appendBool(_ value: Bool, to out: inout [UInt8]) { appendLiteral(value ? "true" : "false", to: &out) }
+
+    /// Appends ASCII text given at compile time (punctuation and member names) as it is.
+    public static func appendLiteral(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends a string, or null when there is none.
+    public static func appendString(_ value: String?, to out: inout [UInt8]) {
+        if let value { appendString(value, to: &out) } else { appendNull(to: &out) }
+    }
+
+    /// Appends an instant as a quoted `Instant.iso8601` string, or null when there is none.
+    public static func appendInstant(_ value: Instant?, to out: inout [UInt8]) {
+        guard let value else { appendNull(to: &out); return }
+        out.append(0x22)
+        value.appendISO8601(to: &out)
+        out.append(0x22)
     }
 
     public static func string(_ value: String) -> String {

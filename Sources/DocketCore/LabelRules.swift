@@ -9,12 +9,6 @@ import Darwin
 // `status`, `reviewers list`, `export`, `report`, `aggregate`, `adjudicate`, `calibrate` and the
 // escalation policy all ask these functions; the store only fetches the rows they read.
 
-/// Where a stored piece of feedback came from: a review session or an imported labels file.
-public enum FeedbackOrigin: String, Sendable, CaseIterable {
-    case session
-    case `import`
-}
-
 /// One stored answer of a single-answer kind (a label, a rating) by one reviewer on one item,
 /// with what the rules need to know about it.
 public struct Answer<Value: Equatable & Sendable>: Equatable, Sendable {
@@ -25,17 +19,15 @@ public struct Answer<Value: Equatable & Sendable>: Equatable, Sendable {
     /// Withdrawn by `undo`, or replaced by a later answer of the same reviewer: a supersession is
     /// recorded as a withdrawal as well (Schema/0007_supersessions.sql), so both read alike here.
     public var withdrawn: Bool
-    public var origin: FeedbackOrigin
     /// The rubric version it was given under, when known.
     public var rubric: Int?
     public var createdAt: Instant
 
-    public init(id: Int64, reviewer: String, value: Value, withdrawn: Bool = false, origin: FeedbackOrigin = .session, rubric: Int? = nil, createdAt: Instant) {
+    public init(id: Int64, reviewer: String, value: Value, withdrawn: Bool = false, rubric: Int? = nil, createdAt: Instant) {
         self.id = id
         self.reviewer = reviewer
         self.value = value
         self.withdrawn = withdrawn
-        self.origin = origin
         self.rubric = rubric
         self.createdAt = createdAt
     }
@@ -274,6 +266,20 @@ public enum LabelRules {
     /// and any order are fine. Returns one answer per reviewer, ordered by reviewer name.
     /// Complexity: O(n log n) for n rows.
     public static func current<Value>(_ rows: [Answer<Value>]) -> [Answer<Value>] {
+        // An item's rows are few: a linear search beats hashing every name (export runs this per item).
+        if rows.count <= 32 {
+            var kept: [Answer<Value>] = []
+            kept.reserveCapacity(rows.count)
+            for row in rows where !row.withdrawn {
+                if let index = kept.firstIndex(where: { $0.reviewer == row.reviewer }) {
+                    if kept[index].id < row.id { kept[index] = row }
+                } else {
+                    kept.append(row)
+                }
+            }
+            kept.sort { $0.reviewer < $1.reviewer }
+            return kept
+        }
         var latest: [String: Answer<Value>] = [:]
         for row in rows where !row.withdrawn {
             if let kept = latest[row.reviewer], kept.id > row.id { continue }
@@ -330,6 +336,10 @@ public enum LabelRules {
     /// The votes over the declared labels from current labels (one per reviewer, see `current`).
     /// Complexity: O(n + k) for n labels and k declared labels.
     public static func votes(_ current: [LabelAnswer], declared: [String]) -> Votes {
+        // Few labels and few answers: counted by comparison, without hashing (export runs this per item).
+        if current.count <= 32, declared.count <= 32, current.allSatisfy({ declared.contains($0.value) }) {
+            return votes(entries: declared.map { label in VoteCount(label: label, count: current.reduce(0) { $0 + ($1.value == label ? 1 : 0) }) })
+        }
         var counts: [String: Int] = [:]
         for answer in current { counts[answer.value, default: 0] += 1 }
         return votes(counts: counts, declared: declared)
@@ -344,6 +354,11 @@ public enum LabelRules {
                 entries.append(VoteCount(label: label, count: counts[label]!))
             }
         }
+        return votes(entries: entries)
+    }
+
+    /// The votes of counts in rank order.
+    private static func votes(entries: [VoteCount]) -> Votes {
         let total = entries.reduce(0) { $0 + $1.count }
         let topCount = entries.map(\.count).max() ?? 0
         let top = topCount > 0 ? entries.filter { $0.count == topCount }.map(\.label) : []

@@ -14,6 +14,14 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-29T10:56:43.000Z`.
     public var iso8601: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendISO8601(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `iso8601` as bytes: this runs for every timestamp of an export.
+    public func appendISO8601(to out: inout [UInt8]) {
         let ms = milliseconds
         var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let msOfDay = ms - days * 86_400_000
@@ -28,19 +36,19 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        // Written digit by digit into 24 bytes: this runs for every timestamp of an export.
-        var bytes = [UInt8](repeating: 0, count: 24)
-        func put(_ value: Int64, _ at: Int, _ width: Int) {
-            var v = value
-            for k in stride(from: at + width - 1, through: at, by: -1) {
-                bytes[k] = UInt8(48 + v % 10)
-                v /= 10
-            }
+        // Fixed-width fields (the lowest digits of a value wider than its field), written into
+        // 24 bytes on the stack and appended at once.
+        let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { b in
+            func digit(_ value: Int64) -> UInt8 { UInt8(truncatingIfNeeded: 48 + value % 10) }
+            b[0] = digit(year / 1000); b[1] = digit(year / 100); b[2] = digit(year / 10); b[3] = digit(year); b[4] = 45
+            b[5] = digit(month / 10); b[6] = digit(month); b[7] = 45; b[8] = digit(day / 10); b[9] = digit(day); b[10] = 84
+            b[11] = digit(hour / 10); b[12] = digit(hour); b[13] = 58; b[14] = digit(minute / 10); b[15] = digit(minute); b[16] = 58
+            b[17] = digit(second / 10); b[18] = digit(second); b[19] = 46
+            b[20] = digit(milli / 100); b[21] = digit(milli / 10); b[22] = digit(milli); b[23] = 90
+            out.append(contentsOf: b)
         }
-        put(year, 0, 4); bytes[4] = 45; put(month, 5, 2); bytes[7] = 45; put(day, 8, 2); bytes[10] = 84
-        put(msOfDay / 3_600_000, 11, 2); bytes[13] = 58; put(msOfDay / 60000 % 60, 14, 2); bytes[16] = 58
-        put(msOfDay / 1000 % 60, 17, 2); bytes[19] = 46; put(msOfDay % 1000, 20, 3); bytes[23] = 90
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     public var description: String { iso8601 }

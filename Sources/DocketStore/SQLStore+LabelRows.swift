@@ -10,7 +10,7 @@ extension SQLStore {
     func labelAnswers(item: Int64, asOf: Instant? = nil) throws -> [LabelAnswer] {
         let statement = try db.statement(
             """
-            SELECT f.id, r.name, f.label, EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id AND w.at <= ?2), f.source, rb.version, f.created_at
+            SELECT f.id, r.name, f.label, EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id AND w.at <= ?2), rb.version, f.created_at
             FROM feedback f JOIN reviewers r ON r.id = f.reviewer LEFT JOIN rubrics rb ON rb.id = f.rubric
             WHERE f.item = ?1 AND f.kind = 'label' AND f.created_at <= ?2 ORDER BY f.id
             """)
@@ -19,8 +19,7 @@ extension SQLStore {
         while try statement.step() {
             rows.append(LabelAnswer(
                 id: statement.int(0), reviewer: statement.text(1), value: statement.text(2), withdrawn: statement.int(3) != 0,
-                origin: FeedbackOrigin(rawValue: statement.text(4)) ?? .session, rubric: statement.optionalInt(5).map(Int.init),
-                createdAt: Instant(milliseconds: statement.int(6))))
+                rubric: statement.optionalInt(4).map(Int.init), createdAt: Instant(milliseconds: statement.int(5))))
         }
         return rows
     }
@@ -29,7 +28,7 @@ extension SQLStore {
     func ratingAnswers(item: Int64) throws -> [RatingAnswer] {
         let statement = try db.statement(
             """
-            SELECT f.id, r.name, f.rating, EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id), f.source, f.created_at
+            SELECT f.id, r.name, f.rating, EXISTS (SELECT 1 FROM withdrawals w WHERE w.feedback = f.id), f.created_at
             FROM feedback f JOIN reviewers r ON r.id = f.reviewer WHERE f.item = ? AND f.kind = 'rating' ORDER BY f.id
             """)
         try statement.bind([.integer(item)])
@@ -37,7 +36,7 @@ extension SQLStore {
         while try statement.step() {
             rows.append(RatingAnswer(
                 id: statement.int(0), reviewer: statement.text(1), value: statement.double(2), withdrawn: statement.int(3) != 0,
-                origin: FeedbackOrigin(rawValue: statement.text(4)) ?? .session, createdAt: Instant(milliseconds: statement.int(5))))
+                createdAt: Instant(milliseconds: statement.int(4))))
         }
         return rows
     }
@@ -148,20 +147,43 @@ extension SQLStore {
             while try withdrawals.step() { withdrawn.insert(withdrawals.int(0)) }
             let decisions = try decisionEntriesByItem(asOf: filter.asOf)
 
+            // Reviewers and rubrics are few: their names and versions are looked up here by id,
+            // so the scan reads the label index and the item alone.
+            var names: [Int64: String] = [:]
+            let reviewers = try db.cursor("SELECT id, name FROM reviewers")
+            while try reviewers.step() { names[reviewers.int(0)] = reviewers.text(1) }
+            var versions: [Int64: Int] = [:]
+            let rubrics = try db.cursor("SELECT id, version FROM rubrics")
+            while try rubrics.step() { versions[rubrics.int(0)] = Int(rubrics.int(1)) }
+
             var conditions = ["f.kind = 'label'", "f.created_at <= ?"]
             var arguments: [SQLValue] = [.integer(asOf)]
             if let since = filter.since { conditions.append("f.created_at >= ?"); arguments.append(.integer(since.milliseconds)) }
             if let until = filter.until { conditions.append("f.created_at < ?"); arguments.append(.integer(until.milliseconds)) }
-            if let category = filter.category { conditions.append("i.category = ?"); arguments.append(.text(category)) }
-            if let rubric = filter.rubric { conditions.append("rb.version = ?"); arguments.append(.integer(Int64(rubric))) }
+            if let rubric = filter.rubric {
+                conditions.append("f.rubric IN (SELECT id FROM rubrics WHERE version = ?)")
+                arguments.append(.integer(Int64(rubric)))
+            }
+            // Two ordered scans merged by item seq, the labels and the items (of the category),
+            // rather than a look-up of the item for every label.
             let statement = try db.cursor(
                 """
-                SELECT f.item, i.id, i.category, i.policy, i.propensity, i.served_at, f.id, r.name, f.label, f.source, rb.version, f.created_at
-                FROM feedback f JOIN items i ON i.seq = f.item JOIN reviewers r ON r.id = f.reviewer LEFT JOIN rubrics rb ON rb.id = f.rubric
-                WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY f.item, f.reviewer, f.id
+                SELECT f.item, f.id, f.reviewer, f.label, f.rubric, f.created_at FROM feedback f
+                WHERE \(conditions.joined(separator: " AND ")) ORDER BY f.item, f.reviewer, f.id
                 """)
             try statement.bind(arguments)
+            let items = try db.cursor(
+                "SELECT seq, id, category, policy, propensity, served_at FROM items WHERE CAST(?1 AS TEXT) IS NULL OR category = ?1 ORDER BY seq")
+            try items.bind([SQLValue(filter.category)])
+            var itemSeq: Int64 = .min
+            /// Moves the items' scan to `seq`; false when that item is not in the scan (another category).
+            func seekItem(_ seq: Int64) throws -> Bool {
+                while itemSeq < seq {
+                    guard try items.step() else { itemSeq = .max; return false }
+                    itemSeq = items.int(0)
+                }
+                return itemSeq == seq
+            }
 
             // Items decided without label rows in the stream are sent between the others, in seq order.
             var decidedOnly: [Int64] = []
@@ -203,17 +225,17 @@ extension SQLStore {
             while try statement.step() {
                 let seq = statement.int(0)
                 if current?.seq != seq {
+                    guard try seekItem(seq) else { continue }
                     try flush()
                     current = ItemProvenance(
-                        seq: seq, id: statement.text(1), category: statement.optionalText(2), policy: statement.optionalText(3),
-                        propensity: statement.optionalDouble(4), servedAt: statement.optionalInt(5).map { Instant(milliseconds: $0) })
+                        seq: seq, id: items.text(1), category: items.optionalText(2), policy: items.optionalText(3),
+                        propensity: items.optionalDouble(4), servedAt: items.optionalInt(5).map { Instant(milliseconds: $0) })
                     rows.removeAll(keepingCapacity: true)
                 }
-                let id = statement.int(6)
+                let id = statement.int(1)
                 rows.append(LabelAnswer(
-                    id: id, reviewer: statement.text(7), value: statement.text(8), withdrawn: !withdrawn.isEmpty && withdrawn.contains(id),
-                    origin: FeedbackOrigin(rawValue: statement.text(9)) ?? .session, rubric: statement.optionalInt(10).map(Int.init),
-                    createdAt: Instant(milliseconds: statement.int(11))))
+                    id: id, reviewer: names[statement.int(2)] ?? "", value: statement.text(3), withdrawn: !withdrawn.isEmpty && withdrawn.contains(id),
+                    rubric: statement.optionalInt(4).flatMap { versions[$0] }, createdAt: Instant(milliseconds: statement.int(5))))
             }
             try flush()
             try sendDecidedOnly(before: Int64.max)

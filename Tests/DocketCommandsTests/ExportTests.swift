@@ -93,6 +93,24 @@ func exportProject() -> Sandbox {
         #expect(sandbox.run("export --format tables").status == 64)
     }
 
+    /// The labels records are written as bytes (the fast path); CSV, splits and filters go
+    /// through the same record. Golden files pin every rendering.
+    @Test(arguments: [
+        ("csv", ["--csv"]), ("split", ["--split", "train=0.5,eval=0.5", "--seed", "3"]),
+        ("csv-split", ["--csv", "--split", "train=0.5,eval=0.5", "--seed", "3"]), ("category", ["--category", "crime"]),
+        ("adjudicated", ["--adjudicated-only"]), ("min-agreement", ["--min-agreement", "0.9"]),
+    ])
+    func labelsInEveryRendering(name: String, flags: [String]) throws {
+        let sandbox = exportProject()
+        let run = sandbox.run(["export", "--format", "labels"] + flags)
+        #expect(run.status == 0, "\(run.errors)")
+        let golden = here.appendingPathComponent("Fixtures/export/labels-\(name).txt")
+        if ProcessInfo.processInfo.environment["DOCKET_REGENERATE_GOLDEN"] == "1" {
+            try run.output.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        #expect(run.output == (try String(contentsOf: golden, encoding: .utf8)), "labels \(flags) differs from its golden file")
+    }
+
     @Test func csvQuotesAndNeutralisesFormulas() throws {
         let sandbox = exportProject()
         let output = sandbox.run("export --format critiques --csv").output

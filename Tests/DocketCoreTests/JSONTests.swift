@@ -110,6 +110,31 @@ import Testing
         #expect(Instant(milliseconds: 1_795_000_000_000).iso8601 == "2026-11-18T11:06:40.000Z")
     }
 
+    /// The byte writers behind the labels export print exactly what the string forms print.
+    @Test func byteWritersMatchTheTextForms() {
+        let numbers: [Double] = [0, -0.0, 1, -1, 0.6, 0.2, 1.0 / 3, 2.5e-8, 1e21, -123456789, 9_007_199_254_740_991, 9_007_199_254_740_992, .nan, .infinity, -.infinity]
+        for number in numbers {
+            var bytes: [UInt8] = []
+            JSONText.appendNumber(number, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == JSONText.number(number), "\(number)")
+        }
+        for integer: Int64 in [0, 7, -7, 10, 1_000_000, Int64.max, Int64.min + 1, Int64.min] {
+            var bytes: [UInt8] = []
+            JSONText.appendInteger(integer, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == String(integer))
+        }
+        var bytes: [UInt8] = []
+        JSONText.appendInstant(Instant(milliseconds: 951_782_400_123), to: &bytes)
+        JSONText.appendInstant(nil, to: &bytes)
+        JSONText.appendString(nil, to: &bytes)
+        JSONText.appendString("a\"\u{1B}", to: &bytes)
+        JSONText.appendLiteral(",", to: &bytes)
+        JSONText.appendBool(false, to: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == #""2000-02-29T00:00:00.123Z"nullnull"a\"\u001b",false"#)
+        // Times outside four-digit years keep their lowest digits, as before.
+        #expect(Instant(milliseconds: 253_402_300_800_000).iso8601 == "0000-01-01T00:00:00.000Z")
+    }
+
     @Test func levenshteinAndSuggestions() {
         #expect(Suggestion.levenshtein("kitten", "sitting") == 3)
         #expect(Suggestion.levenshtein("", "abc") == 3)

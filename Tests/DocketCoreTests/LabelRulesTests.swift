@@ -6,8 +6,8 @@ import Testing
     let t0 = Instant(milliseconds: 1_795_000_000_000)
     let declared = ["safe", "borderline", "unsafe"]
 
-    func row(_ id: Int64, _ reviewer: String, _ label: String, withdrawn: Bool = false, origin: FeedbackOrigin = .session) -> LabelAnswer {
-        LabelAnswer(id: id, reviewer: reviewer, value: label, withdrawn: withdrawn, origin: origin, createdAt: Instant(milliseconds: t0.milliseconds + id))
+    func row(_ id: Int64, _ reviewer: String, _ label: String, withdrawn: Bool = false) -> LabelAnswer {
+        LabelAnswer(id: id, reviewer: reviewer, value: label, withdrawn: withdrawn, createdAt: Instant(milliseconds: t0.milliseconds + id))
     }
 
     @Test func theLatestAnswerNotWithdrawnIsCurrent() {
@@ -17,7 +17,7 @@ import Testing
             row(3, "ana", "unsafe"),
             row(4, "cy", "safe", withdrawn: true),  // undone: cy has no current label
             row(5, "dee", "safe"), row(6, "dee", "borderline"),  // two kept rows (an older database): the later wins
-            row(7, "eve", "unsafe", origin: .import),
+            row(7, "eve", "unsafe"),
         ]
         let current = LabelRules.current(rows.shuffled())
         #expect(current.map(\.reviewer) == ["ana", "bo", "dee", "eve"])
@@ -55,6 +55,31 @@ import Testing
         #expect(count.items == expected.values.filter { !$0.isEmpty }.count)
         for reviewer in ["ana", "bo", "cy", "dee"] {
             #expect(count.byReviewer[reviewer, default: 0] == expected.values.reduce(0) { $0 + $1.filter { $0.reviewer == reviewer }.count })
+        }
+    }
+
+    /// `current` and `votes` count small items by comparison and large ones by hashing: both
+    /// ways agree with the definition (each reviewer's latest kept answer, by name; every
+    /// declared label in order, then the others alphabetically), on seeded rows around the switch.
+    @Test(arguments: [1, 2, 3, 4, 5, 6] as [UInt64]) func currentAndVotesAgreeWithTheirDefinitionAtEverySize(seed: UInt64) {
+        var generator = SplitMix64(seed: seed)
+        for size in [0, 1, 2, 5, 31, 32, 33, 40, 90] {
+            let reviewers = (0..<max(1, size / 2)).map { "r\($0)" }
+            let labels = declared + ["odd", "zeta"]
+            let rows = (0..<size).map { k in
+                row(Int64(generator.next(below: 1000)) * 100 + Int64(k), reviewers[Int(generator.next(below: UInt64(reviewers.count)))],
+                    labels[Int(generator.next(below: generator.next(below: 2) == 0 ? 3 : 5))], withdrawn: generator.next(below: 5) == 0)
+            }
+            var latest: [String: LabelAnswer] = [:]
+            for answer in rows where !answer.withdrawn && (latest[answer.reviewer].map { $0.id < answer.id } ?? true) { latest[answer.reviewer] = answer }
+            let expected = latest.values.sorted { $0.reviewer < $1.reviewer }
+            let current = LabelRules.current(rows.shuffled(using: &generator))
+            #expect(current == expected, "size \(size)")
+            let votes = LabelRules.votes(current, declared: declared)
+            let others = Set(current.map(\.value)).subtracting(declared).sorted()
+            #expect(votes.counts.map(\.label) == declared + others, "size \(size)")
+            #expect(votes.counts.map(\.count) == (declared + others).map { label in current.filter { $0.value == label }.count }, "size \(size)")
+            #expect(votes.total == current.count)
         }
     }
 
