@@ -57,8 +57,14 @@ struct ImportCommand: ParsableCommand {
             let parser = ItemRowParser(labels: settings.labels, measure: measure)
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             let summary = try store.importItems(update: update || updateReviewed, updateReviewed: updateReviewed, source: reader.name, at: context.clock()) { sink in
+                // The rows still to come, estimated from the bytes read so far, let the store
+                // choose how to maintain its indexes.
+                importer.onProgress = { done, total, rows in
+                    guard let total, done > 0, total > done else { return }
+                    try sink.expect(moreRows: Int(Double(total - done) / Double(done) * Double(rows)))
+                }
                 // Parsing and checking rows on one core, the store on the other.
-                try importer.run(pipelined: true, prepare: parser.parse) { parsed in
+                return try importer.run(pipelined: true, prepare: parser.parse) { parsed in
                     switch parsed {
                     case .invalid(let problems): return problems
                     case .valid(let item):

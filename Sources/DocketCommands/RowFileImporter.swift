@@ -124,6 +124,9 @@ final class RowFileImporter {
     /// unknown column is reported once, at the header's line, not once per row.
     var unknownColumn: (String) -> FieldProblem? = { ItemRowParser.isKnown($0) ? nil : ItemRowParser.unknownField($0) }
     /// The CSV header had problems: every row depends on it, so nothing is imported, even with --rejects.
+    /// Told, on the applying side, how far the reading is: bytes read, the input's size when
+    /// known, and rows read.
+    var onProgress: ((_ done: Int64, _ total: Int64?, _ rows: Int) throws -> Void)?
     private(set) var headerRefused = false
     private(set) var problemCount = 0
     private(set) var rejectedRows = 0
@@ -174,6 +177,7 @@ final class RowFileImporter {
                 report(line: line, problems, raw: raw)
             case .progress(let done, let total, let rows):
                 progress.update(done: done, total: total, rows: rows)
+                try onProgress?(done, total, rows)
             case .notice(let text):
                 console.writeError(text)
             }

@@ -23,6 +23,10 @@ public protocol ItemSink {
     /// Adds or matches one item. A conflict with stored content (without `update`) comes back as a
     /// field problem, so the caller can report it against the input line.
     func add(_ draft: ItemDraft) throws(StoreError) -> Result<ItemAddOutcome, FieldProblem>
+    /// How many more rows the input probably holds (from its size and the rows read so far):
+    /// a load large against the project builds the queue's index once at the end instead of
+    /// row by row. Only a hint; the import's result does not depend on it.
+    func expect(moreRows: Int) throws(StoreError)
 }
 
 public struct ImportSummary: Equatable, Sendable {

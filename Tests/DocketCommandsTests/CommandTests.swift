@@ -6,6 +6,7 @@ import Foundation
 import Testing
 
 @testable import DocketCommands
+@testable import DocketStore
 
 @Suite struct InitCommandTests {
     @Test func createsAProjectAndPrintsItsSettings() {
@@ -81,6 +82,51 @@ import Testing
         let file = sandbox.write("items.jsonl", Fixtures.jsonl([("a", 0.9, 0.1, 0.5), ("b", 0.2, 0.5, 0.5)]) + "\n")
         #expect(sandbox.run(["import", "items", file]).output == "Imported \(file): 2 new.\n")
         #expect(sandbox.run(["import", "items", file]).output == "Imported \(file): 0 new, 2 unchanged.\n")
+    }
+
+    /// A load large against the project drops the queue's index inside the import's transaction
+    /// and builds it at the end: the index comes back exactly as the migration wrote it, a
+    /// rolled-back load keeps it, and the queue reads the same as after a small load.
+    @Test func aLargeLoadBuildsTheQueueIndexAtTheEnd() throws {
+        let sandbox = project()
+        func queueIndex() throws -> String? {
+            let store = try SQLiteStore.open(path: sandbox.databasePath, access: .read)
+            let statement = try store.connection.statement("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'items_unserved'")
+            return try statement.step() ? statement.text(0) : nil
+        }
+        let definition = try #require(try queueIndex())
+        // The hint of a large load drops the index inside the transaction; a rollback restores it.
+        do {
+            let store = try SQLiteStore.open(path: sandbox.databasePath)
+            var during: String? = "not run"
+            _ = try store.importItems(update: false, updateReviewed: false, source: "test", at: Instant(milliseconds: 0)) { sink in
+                try sink.expect(moreRows: 49_999)
+                #expect(try store.db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'items_unserved'") == .integer(1), "a small load keeps it")
+                try sink.expect(moreRows: 100_000)
+                during = try store.db.scalar("SELECT sql FROM sqlite_master WHERE name = 'items_unserved'").map { "\($0)" }
+                return .rollback
+            }
+            #expect(during == nil)
+        }
+        #expect(try queueIndex() == definition)
+        let rows = (0..<60_000).map { #"{"id":"x\#($0)","risk":0.\#(($0 * 7919) % 1000)}"# }
+        let bad = sandbox.write("bad.jsonl", rows.joined(separator: "\n") + "\n{\"id\":\"\"}\n")
+        let refused = sandbox.run(["import", "items", bad])
+        #expect(refused.status == 65)
+        #expect(refused.errors.hasPrefix("\(bad):60001: id: must not be empty\n"))
+        #expect(try queueIndex() == definition)
+        let file = sandbox.write("items.jsonl", rows.joined(separator: "\n") + "\n")
+        #expect(sandbox.run(["import", "items", file]).output == "Imported \(file): 60,000 new.\n")
+        #expect(try queueIndex() == definition)
+        #expect(sandbox.run("check").status == 0)
+        // The same rows in a project that already holds as many keep the index row by row; both
+        // queues read the same.
+        let small = project()
+        let half = small.write("half.jsonl", rows.prefix(30_000).joined(separator: "\n") + "\n")
+        let rest = small.write("rest.jsonl", rows.suffix(30_000).joined(separator: "\n") + "\n")
+        small.run(["import", "items", half])
+        small.run(["import", "items", rest])
+        #expect(sandbox.run("queue --budget 50 --json").output == small.run("queue --budget 50 --json").output)
     }
 
     @Test func reportsEveryBadRowAndImportsNothing() {
