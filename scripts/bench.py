@@ -47,6 +47,13 @@ def generate(path_jsonl, path_csv, n, seed, with_embedding, dim=16, prefix="it")
             fc.write(",".join(cells) + "\n")
 
 
+def remove_db(path):
+    """A project's file and the files SQLite and Docket keep beside it."""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
@@ -99,9 +106,7 @@ def main():
         if not os.path.exists(jl):
             generate(jl, csv, n, seed=n, with_embedding=False)
         db = os.path.join(args.out, f"docket-{n}.db")
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(db + suffix):
-                os.remove(db + suffix)
+        remove_db(db)
         run([docket, "init", "--db", db, "--labels", "safe,borderline,unsafe", "--overlap", "2", "--seed", "1"])
         t_docket, peak = timed_peak([docket, "import", "items", "--db", db, jl])
         # Baseline: the sqlite3 shell importing the same rows as CSV into a plain table.
@@ -133,9 +138,7 @@ def main():
             generate(jl2, csv2, n, seed=n + 1, with_embedding=False, prefix="more")
         # Into a copy, so the queue and claims below still see n items.
         more_db = os.path.join(args.out, f"docket-{n}-more.db")
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            if os.path.exists(more_db + suffix):
-                os.remove(more_db + suffix)
+        remove_db(more_db)
         run(["sqlite3", db, f".backup {more_db}"])
         t_more, peak_more = timed_peak([docket, "import", "items", "--db", more_db, jl2])
         plain = os.path.join(args.out, f"baseline-{n}-plain.db")
@@ -208,9 +211,7 @@ def main():
     if not os.path.exists(jl):
         generate(jl, csv, n, seed=7, with_embedding=True)
     db = os.path.join(args.out, f"emb-{n}.db")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    remove_db(db)
     run([docket, "init", "--db", db, "--seed", "1"])
     run([docket, "import", "items", "--db", db, jl])
     out = run([docket, "queue-timing", "--db", db, "--budget", "1000", "--repeats", "5"]).stdout
@@ -226,9 +227,7 @@ def labels_project(docket, args, n):
     if os.path.exists(db):
         return db
     tmp = db + ".building"
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        if os.path.exists(tmp + suffix):
-            os.remove(tmp + suffix)
+    remove_db(tmp)
     run([docket, "init", "--db", tmp, "--labels", "a,b,c", "--seed", "1"])
     items = os.path.join(args.out, f"labels-items-{n}.jsonl")
     with open(items, "w") as f:
@@ -370,9 +369,7 @@ def postgres_bench(docket, args, say):
             generate(jl, csv, n, seed=n, with_embedding=False)
         pg = database("bench")
         lite = os.path.join(args.out, f"pg-side-{n}.db")
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            if os.path.exists(lite + suffix):
-                os.remove(lite + suffix)
+        remove_db(lite)
         for db in (pg, lite):
             run([docket, "init", "--db", db, "--labels", "safe,borderline,unsafe", "--overlap", "2", "--seed", "1"])
         t_pg, peak = timed_peak([docket, "import", "items", "--db", pg, jl])
@@ -477,9 +474,7 @@ print(json.dumps({k: [v[0] * 1000, v[1]] for k, v in out.items()}))
 
     # The whole command from the database: 1M items, 5M labels loaded with the sqlite3 shell.
     db = os.path.join(args.out, f"stats-{n}.db")
-    for suffix in ("", "-wal", "-shm", ".lock"):
-        if os.path.exists(db + suffix):
-            os.remove(db + suffix)
+    remove_db(db)
     run([docket, "init", "--db", db, "--labels", "a,b,c", "--seed", "1"])
     items = os.path.join(args.out, f"stats-items-{n}.jsonl")
     with open(items, "w") as f:
