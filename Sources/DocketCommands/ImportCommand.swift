@@ -64,7 +64,7 @@ struct ImportCommand: ParsableCommand {
                     try sink.expect(moreRows: Int(Double(total - done) / Double(done) * Double(rows)))
                 }
                 // Parsing and checking rows on one core, the store on the other.
-                return try importer.run(pipelined: true, prepare: parser.parse) { parsed in
+                return try importer.run(prepare: parser.parse) { parsed in
                     switch parsed {
                     case .invalid(let problems): return problems
                     case .valid(let item):
@@ -117,7 +117,7 @@ extension ImportCommand {
             importer.requiredColumn = "item"
             importer.unknownColumn = { LabelRowParser.fields.contains($0) ? nil : LabelRowParser.unknownField($0) }
             let summary = try store.importLabels(createItems: createItems, source: reader.name, at: context.clock()) { sink in
-                try importer.run(pipelined: true, prepare: LabelRowParser.parse) { parsed in
+                try importer.run(prepare: LabelRowParser.parse) { parsed in
                     switch parsed {
                     case .invalid(let problems): return problems
                     case .valid(let row):

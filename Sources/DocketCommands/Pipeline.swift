@@ -7,7 +7,7 @@ import Foundation
 ///
 /// The first error wins and stops both sides: an error of `consume` makes the producer's next
 /// `send` throw `Pipeline.Stopped` (and the producer's own cleanup runs on its thread); an error
-/// of `produce` is thrown after `consume` has taken the batches sent before it. `pipelined`
+/// of `produce` is thrown after `consume` has taken the batches sent before it. `run`
 /// returns only after the producer's thread has finished, so neither closure outlives the call.
 enum Pipeline {
     /// What `send` throws once the consumer has stopped.

@@ -109,9 +109,9 @@ final class RejectsWriter {
 
 /// Streams rows from a JSONL or CSV file to a handler, collecting every problem with its line.
 ///
-/// Two stages, on two cores when `pipelined`: reading, parsing and `prepare` (the row's own
-/// rules, pure) on one thread; `apply` (the store) and every report on the calling thread, in
-/// line order, so the problems listed and the rejects file are the same either way.
+/// Two stages on two cores: reading, parsing and `prepare` (the row's own rules, pure) on a
+/// thread of their own; `apply` (the store) and every report on the calling thread, in line
+/// order, so the problems listed and the rejects file are those of reading row by row.
 final class RowFileImporter {
     let reader: LineReader
     let format: RowFormat
@@ -162,10 +162,8 @@ final class RowFileImporter {
     }
 
     /// Reads every row: `prepare` turns its fields into what `apply` takes (on the reading
-    /// thread when `pipelined`), and `apply` returns the row's problems (none when it was taken).
-    func run<Prepared>(
-        pipelined: Bool = false, prepare: ([(String, RawField)]) -> Prepared, apply: (Prepared) throws -> [FieldProblem]
-    ) throws -> ImportDecision {
+    /// thread), and `apply` returns the row's problems (none when it was taken).
+    func run<Prepared>(prepare: ([(String, RawField)]) -> Prepared, apply: (Prepared) throws -> [FieldProblem]) throws -> ImportDecision {
         let progress = ProgressBar(console: console, label: "importing \(reader.name)")
         func handle(_ step: Step<Prepared>) throws {
             switch step {
@@ -183,24 +181,20 @@ final class RowFileImporter {
             }
         }
         var rows = 0
-        if pipelined {
-            try Pipeline.run(
-                produce: { send in
-                    var batch: [Step<Prepared>] = []
-                    batch.reserveCapacity(Self.batchSize)
-                    rows = try read(prepare: prepare) { step in
-                        batch.append(step)
-                        if batch.count == Self.batchSize {
-                            try send(batch)
-                            batch.removeAll(keepingCapacity: true)
-                        }
+        try Pipeline.run(
+            produce: { send in
+                var batch: [Step<Prepared>] = []
+                batch.reserveCapacity(Self.batchSize)
+                rows = try read(prepare: prepare) { step in
+                    batch.append(step)
+                    if batch.count == Self.batchSize {
+                        try send(batch)
+                        batch.removeAll(keepingCapacity: true)
                     }
-                    if !batch.isEmpty { try send(batch) }
-                },
-                consume: { batch in for step in batch { try handle(step) } })
-        } else {
-            rows = try read(prepare: prepare, handle)
-        }
+                }
+                if !batch.isEmpty { try send(batch) }
+            },
+            consume: { batch in for step in batch { try handle(step) } })
         progress.finish()
         if listed > maxListed {
             console.writeError("\(reader.name): … and \(Format.count(listed - maxListed)) more problems.\n")

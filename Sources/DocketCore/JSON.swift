@@ -403,14 +403,13 @@ public enum JSONText {
     /// Integral values within ±2^53 print without a fraction; other finite values print in
     /// Swift's shortest round-tripping form; non-finite values print as `null`.
     public static func number(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
-            return String(Int64(value))
-        }
-        return "\(value)"
+        var bytes: [UInt8] = []
+        appendNumber(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `number(value)` as bytes, integers digit by digit without building a string.
+    /// Appends `number(value)` as bytes (the one place of the rule), integers digit by digit
+    /// without building a string.
     public static func appendNumber(_ value: Double, to out: inout [UInt8]) {
         guard value.isFinite else { appendNull(to: &out); return }
         if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {

@@ -172,8 +172,14 @@ extension SQLStore {
                 WHERE \(conditions.joined(separator: " AND ")) ORDER BY f.item, f.reviewer, f.id
                 """)
             try statement.bind(arguments)
-            let items = try db.cursor(
-                "SELECT seq, id, category, policy, propensity, served_at FROM items WHERE CAST(?1 AS TEXT) IS NULL OR category = ?1 ORDER BY seq")
+            // An item's provenance: these columns, read by `provenance(_:)`.
+            let columns = "seq, id, category, policy, propensity, served_at"
+            func provenance(_ row: any SQLStatement) -> ItemProvenance {
+                ItemProvenance(
+                    seq: row.int(0), id: row.text(1), category: row.optionalText(2), policy: row.optionalText(3),
+                    propensity: row.optionalDouble(4), servedAt: row.optionalInt(5).map { Instant(milliseconds: $0) })
+            }
+            let items = try db.cursor("SELECT \(columns) FROM items WHERE CAST(?1 AS TEXT) IS NULL OR category = ?1 ORDER BY seq")
             try items.bind([SQLValue(filter.category)])
             var itemSeq: Int64 = .min
             /// Moves the items' scan to `seq`; false when that item is not in the scan (another category).
@@ -197,17 +203,15 @@ extension SQLStore {
                 decidedOnly.sort()
             }
             var next = 0
-            let item = try db.statement("SELECT seq, id, category, policy, propensity, served_at FROM items WHERE seq = ?1 AND (CAST(?2 AS TEXT) IS NULL OR category = ?2)")
+            let item = try db.statement("SELECT \(columns) FROM items WHERE seq = ?1 AND (CAST(?2 AS TEXT) IS NULL OR category = ?2)")
             func sendDecidedOnly(before seq: Int64) throws {
                 while next < decidedOnly.count, decidedOnly[next] < seq {
                     item.reset()
                     try item.bind([.integer(decidedOnly[next]), SQLValue(filter.category)])
                     if try item.step() {
-                        let provenance = ItemProvenance(
-                            seq: item.int(0), id: item.text(1), category: item.optionalText(2), policy: item.optionalText(3),
-                            propensity: item.optionalDouble(4), servedAt: item.optionalInt(5).map { Instant(milliseconds: $0) })
+                        let decided = provenance(item)
                         item.reset()
-                        try body(provenance, [], decisions[decidedOnly[next]] ?? [])
+                        try body(decided, [], decisions[decidedOnly[next]] ?? [])
                     }
                     item.reset()
                     next += 1
@@ -227,9 +231,7 @@ extension SQLStore {
                 if current?.seq != seq {
                     guard try seekItem(seq) else { continue }
                     try flush()
-                    current = ItemProvenance(
-                        seq: seq, id: items.text(1), category: items.optionalText(2), policy: items.optionalText(3),
-                        propensity: items.optionalDouble(4), servedAt: items.optionalInt(5).map { Instant(milliseconds: $0) })
+                    current = provenance(items)
                     rows.removeAll(keepingCapacity: true)
                 }
                 let id = statement.int(1)

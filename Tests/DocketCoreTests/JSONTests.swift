@@ -110,13 +110,19 @@ import Testing
         #expect(Instant(milliseconds: 1_795_000_000_000).iso8601 == "2026-11-18T11:06:40.000Z")
     }
 
-    /// The byte writers behind the labels export print exactly what the string forms print.
-    @Test func byteWritersMatchTheTextForms() {
-        let numbers: [Double] = [0, -0.0, 1, -1, 0.6, 0.2, 1.0 / 3, 2.5e-8, 1e21, -123456789, 9_007_199_254_740_991, 9_007_199_254_740_992, .nan, .infinity, -.infinity]
-        for number in numbers {
+    /// The byte writers behind the labels export: numbers as JSON prints them (integers within
+    /// ±2^53 without a fraction, others in Swift's shortest form, non-finite as null).
+    @Test func byteWritersPrintExactly() {
+        let numbers: [(Double, String)] = [
+            (0, "0"), (-0.0, "0"), (1, "1"), (-1, "-1"), (0.6, "0.6"), (0.2, "0.2"), (1.0 / 3, "0.3333333333333333"), (2.5e-8, "2.5e-08"),
+            (1e21, "1e+21"), (-123456789, "-123456789"), (9_007_199_254_740_991, "9007199254740991"),
+            (9_007_199_254_740_992, "9007199254740992.0"), (.nan, "null"), (.infinity, "null"), (-.infinity, "null"),
+        ]
+        for (number, text) in numbers {
             var bytes: [UInt8] = []
             JSONText.appendNumber(number, to: &bytes)
-            #expect(String(decoding: bytes, as: UTF8.self) == JSONText.number(number), "\(number)")
+            #expect(String(decoding: bytes, as: UTF8.self) == text, "\(number)")
+            #expect(JSONText.number(number) == text)
         }
         for integer: Int64 in [0, 7, -7, 10, 1_000_000, Int64.max, Int64.min + 1, Int64.min] {
             var bytes: [UInt8] = []
