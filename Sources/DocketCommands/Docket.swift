@@ -41,6 +41,7 @@ struct DatabaseOptions: ParsableArguments {
         }
         let store = Self.tellingWaits(try StoreFactory.open(path(in: context), access: .write), console: context.console)
         try store.recordActor(actor)
+        try store.applyEscalationBacklog(at: context.clock())
         return (store, actor)
     }
 
@@ -55,7 +56,9 @@ struct DatabaseOptions: ParsableArguments {
             store = Self.tellingWaits(
                 try StoreFactory.open(path(in: context), access: .read, acceptingOlderSchema: acceptingOlderSchema), console: context.console)
         }
-        return (store, try Authority.actor(for: action, as: name, store: store, context: context))
+        let actor = try Authority.actor(for: action, as: name, store: store, context: context)
+        if !acceptingOlderSchema { try store.applyEscalationBacklog(at: context.clock()) }
+        return (store, actor)
     }
 
     /// Runs `body` on a read-only store of the project (an older schema as it is) that is closed

@@ -10,6 +10,15 @@ struct ReviewersCommand: ParsableCommand {
         subcommands: [Add.self, List.self, SetRole.self, Bind.self]
     )
 
+    /// On PostgreSQL, says on standard error when the database treats the reviewer's login
+    /// otherwise than their role (`LoginHold.mismatch`): the role changed, the grant did not.
+    static func noteDatabaseHold(of reviewer: Reviewer, in store: any ReviewStore, context: CommandContext) throws {
+        guard let login = reviewer.login, let hold = try store.databaseHold(onLogin: login),
+              let note = hold.mismatch(name: reviewer.name, role: reviewer.role, login: login)
+        else { return }
+        context.console.writeError("docket: note: " + Sanitize.inline(note) + ".\n")
+    }
+
     struct Bind: ContextCommand {
         static let configuration = CommandConfiguration(
             abstract: "Bind a reviewer to another login, or to none (admins only).",
@@ -30,9 +39,11 @@ struct ReviewersCommand: ParsableCommand {
         func run(in context: CommandContext) throws {
             let store = try database.open(for: .bindLogin, in: context).store
             let changed = try store.bindLogin(of: name, to: user, at: context.clock())
-            let shown = Sanitize.inline(try store.reviewer(named: name).name)
-            let state = user.map { "bound to the login \($0)" } ?? "bound to no login"
+            let reviewer = try store.reviewer(named: name)
+            let shown = Sanitize.inline(reviewer.name)
+            let state = user.map { "bound to the login \(Sanitize.inline($0))" } ?? "bound to no login"
             context.console.write(changed ? "\(shown) is now \(state).\n" : "\(shown) is \(state) already; nothing changed.\n")
+            try ReviewersCommand.noteDatabaseHold(of: reviewer, in: store, context: context)
         }
     }
 
@@ -54,8 +65,10 @@ struct ReviewersCommand: ParsableCommand {
             }
             let (store, actor) = try database.open(for: .changeRole, as: actor, in: context)
             let changed = try store.setRole(of: name, to: role, by: actor, at: context.clock())
-            let shown = Sanitize.inline(try store.reviewer(named: name).name)
+            let reviewer = try store.reviewer(named: name)
+            let shown = Sanitize.inline(reviewer.name)
             context.console.write(changed ? "\(shown) is now \(role.withArticle).\n" : "\(shown) is \(role.withArticle) already; nothing changed.\n")
+            try ReviewersCommand.noteDatabaseHold(of: reviewer, in: store, context: context)
         }
     }
 
@@ -81,6 +94,7 @@ struct ReviewersCommand: ParsableCommand {
             let reviewer = try store.addReviewer(name: name, role: role, login: user, at: context.clock())
             context.console.write("Added \(reviewer.role.rawValue) \(reviewer.name)." + (reviewer.login == nil
                 ? " The name is not a login, so nobody acts as them yet: bind one with `docket reviewers bind NAME --user LOGIN`.\n" : "\n"))
+            try ReviewersCommand.noteDatabaseHold(of: reviewer, in: store, context: context)
         }
     }
 
@@ -116,7 +130,7 @@ struct ReviewersCommand: ParsableCommand {
             }
             context.console.write(Format.table(
                 header: ["name", "role", "login", "reviews", "labels", "added"],
-                rows: reviewers.map { [Sanitize.inline($0.name), $0.role.rawValue, Sanitize.inline($0.login ?? "-"), Format.count($0.reviewsDone), Format.count($0.labels), $0.createdAt.iso8601] },
+                rows: reviewers.map { [Sanitize.inline($0.name), $0.role.rawValue, Sanitize.inline($0.login ?? "-"), Format.count($0.reviewsDone), $0.labels.map(Format.count) ?? "-", $0.createdAt.iso8601] },
                 rightAligned: [3, 4]))
         }
     }

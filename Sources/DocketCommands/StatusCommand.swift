@@ -26,6 +26,8 @@ struct StatusCommand: ContextCommand {
             object.set("reviews", status.reviewsDone)
             object.set("labels", status.labels)
             object.set("labelled_items", status.labelledItems)
+            // Only where the database shows the login its own answers alone (PostgreSQL).
+            if status.labelsAreOwnOnly { object.set("labels_counted", "own") }
             object.set("items_complete", status.itemsComplete)
             object.set("open_leases", status.openLeases)
             object.set("reviewers", status.reviewers)
@@ -38,7 +40,7 @@ struct StatusCommand: ContextCommand {
             items:       \(Format.count(status.items))
             budget:      \(budget)
             reviews:     \(Format.count(status.reviewsDone)) done, \(Format.count(status.itemsComplete)) items complete at overlap \(status.overlap)
-            labels:      \(Format.count(status.labels)) current, on \(Format.count(status.labelledItems)) items
+            labels:      \(Format.count(status.labels)) current, on \(Format.count(status.labelledItems)) items\(status.labelsAreOwnOnly ? " (yours: the database shows your login only your own answers)" : "")
             open leases: \(Format.count(status.openLeases))
             reviewers:   \(Format.count(status.reviewers))
 

@@ -88,10 +88,16 @@ public struct Caller: Equatable, Sendable {
     /// Root, or a PostgreSQL superuser: they can change the project's file or database directly,
     /// so Docket treats them as an admin even when they are not registered.
     public var privileged: Bool
+    /// Set when the database itself holds this login to a reviewer's rights (PostgreSQL: a login
+    /// role that is not a member of the database's owner, under row-level security): the owner's
+    /// role name. Such a login reads only its own answers and writes only as itself, whatever role
+    /// its reviewer has in the project.
+    public var heldToReviewerUnder: String?
 
-    public init(login: String, privileged: Bool) {
+    public init(login: String, privileged: Bool, heldToReviewerUnder owner: String? = nil) {
         self.login = login
         self.privileged = privileged
+        self.heldToReviewerUnder = owner
     }
 }
 
@@ -160,6 +166,9 @@ public enum AccessDenial: Error, Equatable, Sendable, CustomStringConvertible {
     case lastAdmin(target: String)
     /// A reviewer asked for someone else's part.
     case ownOnly(name: String, other: String)
+    /// A lead's or an admin's act (or acting for someone else) from a login the database holds
+    /// to a reviewer's rights.
+    case loginHeldToReviewer(name: String, role: Role, login: String, owner: String, action: Action)
 
     public var description: String {
         switch self {
@@ -179,6 +188,8 @@ public enum AccessDenial: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(shown(name)) is a reviewer and sees only their own feedback and events, not \(shown(other))'s"
         case let .lastAdmin(target):
             return "\(shown(target)) is the project's last admin; make someone else an admin first"
+        case let .loginHeldToReviewer(name, role, login, owner, action):
+            return "\(shown(name)) is \(role.withArticle), but the database holds the login '\(shown(login))' to a reviewer's rights (it reads only its own answers and writes only as itself), so it may not \(action.phrase) from it; a lead's or an admin's login must be a member of the database's owner: a database superuser runs GRANT \(shown(owner)) TO \(shown(login))"
         }
     }
 }
@@ -208,6 +219,10 @@ public enum Access {
         }
         guard actor.role >= action.minimumRole else {
             return .failure(.roleTooLow(name: actor.name, role: actor.role, action: action, actingFor: actor.onBehalfBy))
+        }
+        // The database would refuse it, or show only the login's own answers: say so first.
+        if let owner = caller.heldToReviewerUnder, action.minimumRole > .reviewer || actor.onBehalfBy != nil {
+            return .failure(.loginHeldToReviewer(name: callerName, role: callerRole, login: caller.login, owner: owner, action: action))
         }
         if needsPerson && actor.person == nil {
             return .failure(.needsReviewer(login: caller.login, action: action))

@@ -25,9 +25,9 @@ public final class PostgresStore: SQLStore {
     /// lock), so a COMMIT whose answer was lost can be looked up after reconnecting.
     var transactionID: Int64?
 
-    /// Each trigger's definition as this server writes it for Docket's migrations run afresh
-    /// (`referenceTriggerDefinitions`), normalised; nil when it could not be built.
-    var referenceTriggers: [String: String]?
+    /// Each trigger's, policy's, grant's and function's definition as this server writes them for
+    /// Docket's migrations run afresh (`referenceDefinitions`), normalised; nil when it could not be built.
+    var reference: SchemaDefinitions?
     /// Why the reference could not be built, when it could not.
     var referenceProblem: String?
 
@@ -191,38 +191,99 @@ public final class PostgresStore: SQLStore {
         while nanosleep(&request, &left) != 0 && errno == EINTR { request = left }
     }
 
-    /// Checks with the triggers' definitions as this server writes them (see `referenceTriggerDefinitions`).
+    /// Checks with the definitions as this server writes them (see `referenceDefinitions`).
     public override func check() throws(StoreError) -> [Violation] {
-        do { referenceTriggers = try referenceTriggerDefinitions() } catch {
+        do { reference = try referenceDefinitions() } catch {
             referenceProblem = (error as? PostgresFailure)?.message ?? "\(error)"
         }
-        defer { referenceTriggers = nil; referenceProblem = nil }
+        defer { reference = nil; referenceProblem = nil }
         return try super.check()
     }
 
+    /// What `check` compares, by name, each definition normalised and without schema names.
+    struct SchemaDefinitions: Equatable {
+        /// Triggers: pg_get_triggerdef.
+        var triggers: [String: String] = [:]
+        /// Row-level security policies, by "table.policy": command, permissive, roles, USING and WITH CHECK.
+        var policies: [String: String] = [:]
+        /// Tables with row-level security on (and whether forced), by table.
+        var rowSecurity: [String: String] = [:]
+        /// Privileges granted to anyone but the owner, by "table" or "table.column": grantee and privileges.
+        var grants: [String: String] = [:]
+        /// Docket's functions' rights and settings: SECURITY DEFINER and the pinned search_path.
+        var functionSettings: [String: String] = [:]
+    }
+
+    /// Reads the definitions `check` compares from the tables, policies, grants and functions of `schema`.
+    func definitions(in schema: String) throws -> SchemaDefinitions {
+        let namespace = "'\(schema)'::regnamespace"
+        func pairs(_ sql: String) throws -> [String: String] {
+            var result: [String: String] = [:]
+            for row in try link.query(sql, []) {
+                if case .text(let name)? = row.first, case .text(let value)? = row.last {
+                    result[name] = Self.normalisedSQL(value).replacingOccurrences(of: schema + ".", with: "")
+                        .replacingOccurrences(of: "search_path=\(schema),", with: "search_path=SCHEMA,")
+                }
+            }
+            return result
+        }
+        var found = SchemaDefinitions()
+        found.triggers = try pairs(
+            """
+            SELECT t.tgname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE NOT t.tgisinternal AND c.relnamespace = \(namespace)
+            """)
+        found.policies = try pairs(
+            """
+            SELECT c.relname::text || '.' || p.polname::text,
+                   p.polcmd::text || ' ' || CASE WHEN p.polpermissive THEN 'permissive' ELSE 'restrictive' END || ' to '
+                   || array_to_string(ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END FROM unnest(p.polroles) r ORDER BY 1), ',')
+                   || ' using ' || coalesce(pg_get_expr(p.polqual, p.polrelid), '-') || ' check ' || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '-')
+            FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace = \(namespace)
+            """)
+        found.rowSecurity = try pairs(
+            """
+            SELECT relname::text, CASE WHEN relforcerowsecurity THEN 'forced' ELSE 'on' END || CASE WHEN relrowsecurity THEN '' ELSE ' (not enabled)' END
+            FROM pg_class WHERE relnamespace = \(namespace) AND relkind = 'r' AND (relrowsecurity OR relforcerowsecurity)
+            """)
+        found.grants = try pairs(
+            """
+            SELECT name, string_agg(grantee || ' ' || privileges, '; ' ORDER BY grantee) FROM (
+                SELECT c.relname::text AS name, CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END AS grantee,
+                       string_agg(a.privilege_type, ',' ORDER BY a.privilege_type) AS privileges
+                FROM pg_class c, aclexplode(c.relacl) a
+                WHERE c.relnamespace = \(namespace) AND c.relkind IN ('r', 'S') AND a.grantee <> c.relowner AND c.relname <> 'docket_schema'
+                GROUP BY 1, 2
+                UNION ALL
+                SELECT c.relname::text || '.' || t.attname::text, CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END,
+                       string_agg(a.privilege_type, ',' ORDER BY a.privilege_type)
+                FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid, aclexplode(t.attacl) a
+                WHERE c.relnamespace = \(namespace) AND c.relkind = 'r' AND t.attnum > 0 AND NOT t.attisdropped AND a.grantee <> c.relowner
+                GROUP BY 1, 2) g
+            GROUP BY name
+            """)
+        found.functionSettings = try pairs(
+            """
+            SELECT p.proname::text, CASE WHEN p.prosecdef THEN 'security definer' ELSE 'security invoker' END
+                   || ' ' || coalesce(array_to_string(p.proconfig, ' '), '')
+            FROM pg_proc p WHERE p.pronamespace = \(namespace) AND p.proname LIKE 'docket\\_%'
+            """)
+        return found
+    }
+
     /// Runs Docket's migrations in a scratch schema inside a transaction that is rolled back, and
-    /// returns each trigger's definition (pg_get_triggerdef, normalised, without schema names):
-    /// what the project's triggers must equal, written by the same server's deparser, so a
-    /// different timing, event, WHEN clause or level is seen whatever the server's version.
-    func referenceTriggerDefinitions() throws -> [String: String] {
+    /// returns its definitions (triggers by pg_get_triggerdef, policies, row-level security,
+    /// grants and functions' settings, normalised, without schema names): what the project's
+    /// must equal, written by the same server's deparser, so a different timing, event, WHEN
+    /// clause, level, policy expression or grant is seen whatever the server's version.
+    func referenceDefinitions() throws -> SchemaDefinitions {
         let scratch = "docket_check_\(UInt32.random(in: 0...UInt32.max))"
         try link.execute("BEGIN")
         defer { try? link.execute("ROLLBACK") }
         try link.execute("CREATE SCHEMA \(scratch)")
         try link.execute("SET LOCAL search_path TO \(scratch)")
         for migration in EmbeddedSchema.postgresMigrations { try link.execute(migration.sql) }
-        let rows = try link.query(
-            """
-            SELECT t.tgname::text, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-            WHERE NOT t.tgisinternal AND c.relnamespace = '\(scratch)'::regnamespace
-            """, [])
-        var definitions: [String: String] = [:]
-        for row in rows {
-            if case .text(let name)? = row.first, case .text(let definition)? = row.last {
-                definitions[name] = Self.normalisedSQL(definition).replacingOccurrences(of: scratch + ".", with: "")
-            }
-        }
-        return definitions
+        return try definitions(in: scratch)
     }
 
     /// "EXECUTE FUNCTION name(arguments)" of a trigger's definition, normalised: what it runs.
@@ -260,7 +321,7 @@ public final class PostgresStore: SQLStore {
             // O fires in every session, A always; D is disabled and R fires only on replicas.
             case "D"?, "R"?: violations.append(Violation(rule: "trigger-disabled", detail: "the trigger \(name) is disabled"))
             default:
-                let altered = if let reference = referenceTriggers?[name] {
+                let altered = if let reference = reference?.triggers[name] {
                     definitions[name] != reference
                 } else {
                     statements[name].map(Self.executedFunction) != calls[name]
@@ -270,27 +331,14 @@ public final class PostgresStore: SQLStore {
                 }
             }
         }
-        if referenceTriggers == nil {
-            // Only the function each trigger runs was compared: say so, never pass quietly.
+        if reference == nil {
+            // Only the function each trigger runs, and the policies' names, were compared: say
+            // so, never pass quietly.
             violations.append(Violation(
                 rule: "trigger-definitions-unverified",
-                detail: "the triggers' whole definitions could not be compared (\(referenceProblem ?? "no reference")); check needs a login that may create a schema, in a transaction it rolls back"))
+                detail: "the triggers', policies' and grants' whole definitions could not be compared (\(referenceProblem ?? "no reference")); check needs a login that may create a schema, in a transaction it rolls back"))
         }
-        // Row-level security Docket never set up can hide rows from every command.
-        let policies = try db.statement(
-            """
-            SELECT c.relname::text, coalesce(p.polname::text, ''), c.relrowsecurity OR c.relforcerowsecurity
-            FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
-            WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND (p.oid IS NOT NULL OR c.relrowsecurity OR c.relforcerowsecurity)
-            ORDER BY 1, 2
-            """)
-        while try policies.step() {
-            let table = policies.text(0), policy = policies.text(1)
-            violations.append(policy.isEmpty
-                ? Violation(rule: "row-security-unexpected", detail: "row-level security is on for \(table), which the migrations never turn on")
-                : Violation(rule: "policy-unexpected", detail: "the policy \(policy) on \(table) is not one the migrations create"))
-        }
-        policies.reset()
+        violations += try rowSecurityViolations(schema: schema)
         // A trigger or a rule Docket never made can change what a write does just as well.
         for name in present.keys.sorted() where !expected.contains(name) {
             violations.append(Violation(rule: "trigger-unexpected", detail: "the trigger \(name) is not one the migrations create"))
@@ -307,6 +355,7 @@ public final class PostgresStore: SQLStore {
         var bodies: [String: String] = [:]
         while try functions.step() { bodies[functions.text(0)] = functions.text(1) }
         functions.reset()
+        let settings = try self.definitions(in: schema).functionSettings
         for (name, body) in Self.expectedFunctionBodies(EmbeddedSchema.postgresMigrations) {
             guard let stored = bodies[name] else {
                 violations.append(Violation(rule: "function-missing", detail: "the function \(name)() is missing"))
@@ -314,9 +363,91 @@ public final class PostgresStore: SQLStore {
             }
             if Self.normalisedSQL(stored) != Self.normalisedSQL(body) {
                 violations.append(Violation(rule: "function-altered", detail: "the function \(name)() is not the one the migrations create"))
+            } else if let reference, settings[name] != reference.functionSettings[name] {
+                violations.append(Violation(
+                    rule: "function-altered", detail: "the function \(name)() does not run with the rights or settings the migrations give it (\(settings[name] ?? "none"))"))
+            }
+        }
+        violations += try staffReviewerViolations()
+        return violations
+    }
+
+    /// Row-level security, its policies and the grants, compared with the migrations run afresh
+    /// (or, without that reference, the policies' names and the tables the migrations turn it on
+    /// for): a policy dropped or loosened, row-level security turned off, or a grant added (say,
+    /// SELECT on the gold labels for everyone) would let a reviewer's login read or write what
+    /// the role table keeps from it.
+    func rowSecurityViolations(schema: String) throws -> [Violation] {
+        let project = try definitions(in: schema)
+        var violations: [Violation] = []
+        let expected = reference ?? Self.expectedRowSecurity(EmbeddedSchema.postgresMigrations)
+        for key in Set(expected.rowSecurity.keys).union(project.rowSecurity.keys).sorted() {
+            switch (expected.rowSecurity[key], project.rowSecurity[key]) {
+            case (nil, _?):
+                violations.append(Violation(rule: "row-security-unexpected", detail: "row-level security is on for \(key), which the migrations never turn on"))
+            case (_?, nil):
+                violations.append(Violation(rule: "row-security-missing", detail: "row-level security is off for \(key), which the migrations turn it on for"))
+            case let (wanted?, found?) where reference != nil && wanted != found:
+                violations.append(Violation(rule: "row-security-altered", detail: "row-level security for \(key) is \(found), not \(wanted) as the migrations set it"))
+            default: break
+            }
+        }
+        for key in Set(expected.policies.keys).union(project.policies.keys).sorted() {
+            let parts = key.split(separator: ".", maxSplits: 1).map(String.init)
+            let named = parts.count == 2 ? "the policy \(parts[1]) on \(parts[0])" : "the policy \(key)"
+            switch (expected.policies[key], project.policies[key]) {
+            case (nil, _?): violations.append(Violation(rule: "policy-unexpected", detail: "\(named) is not one the migrations create"))
+            case (_?, nil): violations.append(Violation(rule: "policy-missing", detail: "\(named) is missing"))
+            case let (wanted?, found?) where reference != nil && wanted != found:
+                violations.append(Violation(rule: "policy-altered", detail: "\(named) is not the one the migrations create"))
+            default: break
+            }
+        }
+        if let reference {
+            for key in Set(reference.grants.keys).union(project.grants.keys).sorted() where reference.grants[key] != project.grants[key] {
+                violations.append(Violation(
+                    rule: "grant-altered",
+                    detail: "the privileges on \(key) are \(project.grants[key] ?? "none but the owner's"), not \(reference.grants[key] ?? "none but the owner's") as the migrations grant them"))
             }
         }
         return violations
+    }
+
+    /// The policies (by "table.policy") and the tables with row-level security that the
+    /// migrations' text creates, for a check that cannot build the reference: names only.
+    static func expectedRowSecurity(_ migrations: [Migration]) -> SchemaDefinitions {
+        var found = SchemaDefinitions()
+        for migration in migrations {
+            for statement in PostgresSQL.split(migration.sql) {
+                let words = statementWords(statement)
+                let upper = words.map { $0.uppercased() }
+                if upper.count > 4, upper[0] == "CREATE", upper[1] == "POLICY", upper[3] == "ON" {
+                    found.policies["\(words[4]).\(words[2])"] = ""
+                } else if upper.count > 5, upper[0] == "ALTER", upper[1] == "TABLE", Array(upper[3...5]) == ["ENABLE", "ROW", "LEVEL"] {
+                    found.rowSecurity[words[2]] = "on"
+                }
+            }
+        }
+        return found
+    }
+
+    /// A reviewer whose login is a member of the database's owner is not held to a reviewer's
+    /// rights by the database: their login reads every answer.
+    func staffReviewerViolations() throws -> [Violation] {
+        let rows = try link.query(
+            """
+            SELECT r.name::text, r.login::text, pg_get_userbyid(c.relowner)::text FROM reviewers r
+            JOIN pg_roles g ON g.rolname = r.login
+            JOIN pg_class c ON c.relname = 'items' AND c.relnamespace = current_schema()::regnamespace
+            WHERE r.role = 'reviewer' AND c.relrowsecurity AND (pg_has_role(g.oid, c.relowner, 'USAGE') OR g.rolbypassrls)
+            ORDER BY r.name
+            """, [])
+        return rows.compactMap { row in
+            guard row.count == 3, case .text(let name) = row[0], case .text(let login) = row[1], case .text(let owner) = row[2] else { return nil }
+            return Violation(
+                rule: "reviewer-login-unrestricted",
+                detail: "\(name) is a reviewer, but their login \(login) is a member of the database's owner \(owner) (or bypasses row-level security), so the database lets it read every answer; a database superuser runs REVOKE \(owner) FROM \(login)")
+        }
     }
 
     public override func backup(to target: String, through temporary: String) throws(StoreError) {
@@ -358,6 +489,8 @@ public final class PostgresStore: SQLStore {
 
     /// The PostgreSQL migration that adds the audit chain (Schema/postgres/0002_audit_chain.sql).
     static let chainMigration = 2
+    /// The PostgreSQL migration that holds reviewers' logins to their rights (0004_row_security.sql).
+    static let rowSecurityMigration = 4
 
     /// Applies the embedded PostgreSQL migrations newer than the recorded version, inside the
     /// caller's transaction (which holds the write lock); returns the versions before and after.
@@ -416,6 +549,11 @@ public final class PostgresStore: SQLStore {
         }
         let store = PostgresStore(link: link, readOnly: access == .read)
         guard try store.hasProject() else { throw .noProject(path: location) }
+        let current = access == .write ? latest : version
+        if current >= rowSecurityMigration {
+            store.keepsEscalationBacklog = true
+            store.heldToReviewer = try store.read { try store.currentLogin() }.heldToReviewerUnder != nil
+        }
         store.reconnects = true
         return store
     }
@@ -433,12 +571,37 @@ public final class PostgresStore: SQLStore {
         }
     }
 
-    /// The login role this connection acts as (current_user), privileged when a superuser.
+    /// The login role this connection acts as (current_user), privileged when a superuser, and
+    /// held to a reviewer's rights when row-level security is on (migration 4) and the role is
+    /// not a member of the database's owner (nor one that bypasses row-level security).
     func currentLogin() throws -> Caller {
-        let statement = try db.statement("SELECT current_user::text, coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)")
+        let statement = try db.statement(
+            """
+            SELECT current_user::text, coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false),
+                   (SELECT pg_get_userbyid(c.relowner)::text FROM pg_class c
+                    WHERE c.relname = 'items' AND c.relnamespace = current_schema()::regnamespace AND c.relrowsecurity
+                      AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+                      AND NOT coalesce((SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user), false))
+            """)
         defer { statement.reset() }
         guard try statement.step() else { throw StoreError.corrupt(detail: "current_user is unknown") }
-        return Caller(login: statement.text(0), privileged: statement.int(1) != 0)
+        return Caller(login: statement.text(0), privileged: statement.int(1) != 0, heldToReviewerUnder: statement.optionalText(2))
+    }
+
+    override public func databaseHold(onLogin login: String) throws(StoreError) -> LoginHold? {
+        guard keepsEscalationBacklog else { return nil }
+        return try read { () throws -> LoginHold? in
+            let statement = try db.statement(
+                """
+                SELECT pg_get_userbyid(c.relowner)::text, pg_has_role(g.oid, c.relowner, 'USAGE') OR g.rolbypassrls OR g.rolsuper
+                FROM pg_roles g JOIN pg_class c ON c.relname = 'items' AND c.relnamespace = current_schema()::regnamespace
+                WHERE g.rolname = ?
+                """)
+            defer { statement.reset() }
+            try statement.bind([.text(login)])
+            guard try statement.step() else { return nil }
+            return LoginHold(owner: statement.text(0), heldToReviewer: statement.int(1) == 0)
+        }
     }
 
     override public func sessionCaller() throws(StoreError) -> Caller? {

@@ -1,5 +1,31 @@
 import DocketCore
 
+/// How the database itself treats a login (`databaseHold(onLogin:)`).
+public struct LoginHold: Equatable, Sendable {
+    /// The database's owner: its members are staff, not held to a reviewer's rights.
+    public var owner: String
+    /// True when the database holds the login to a reviewer's rights.
+    public var heldToReviewer: Bool
+
+    public init(owner: String, heldToReviewer: Bool) {
+        self.owner = owner
+        self.heldToReviewer = heldToReviewer
+    }
+
+    /// What an admin should know when `name`, bound to `login`, has `role`: a lead or an admin
+    /// whose login the database holds to a reviewer's rights cannot lead from it, and a reviewer
+    /// whose login it does not hold reads every answer. nil when the two agree.
+    public func mismatch(name: String, role: Role, login: String) -> String? {
+        if role >= .lead && heldToReviewer {
+            return "\(name) is \(role.withArticle), but the database holds the login \(login) to a reviewer's rights until a database superuser runs GRANT \(owner) TO \(login)"
+        }
+        if role == .reviewer && !heldToReviewer {
+            return "\(name) is a reviewer, but the login \(login) is a member of the database's owner \(owner), so the database lets it read every answer; a database superuser runs REVOKE \(owner) FROM \(login)"
+        }
+        return nil
+    }
+}
+
 public struct Reviewer: Equatable, Sendable {
     public var id: Int64
     public var name: String
@@ -7,8 +33,9 @@ public struct Reviewer: Equatable, Sendable {
     public var createdAt: Instant
     /// Reviews completed (assignments done).
     public var reviewsDone: Int
-    /// Current labels (`LabelRules.current`: one per item, the latest not withdrawn), from sessions or imports.
-    public var labels: Int = 0
+    /// Current labels (`LabelRules.current`: one per item, the latest not withdrawn), from sessions
+    /// or imports; nil when the database does not show this login another reviewer's answers.
+    public var labels: Int? = 0
     /// The login bound to this reviewer: their OS account (SQLite) or PostgreSQL login role.
     public var login: String?
 }
@@ -77,6 +104,9 @@ public struct StatusSnapshot: Equatable, Sendable {
     public var labels: Int = 0
     /// Items with at least one current label.
     public var labelledItems: Int = 0
+    /// True when the database shows this login only its own answers (PostgreSQL, a login held to
+    /// a reviewer's rights): `labels` and `labelledItems` count the reviewer's own.
+    public var labelsAreOwnOnly = false
     public var budgetLeft: Int? { budget.map { max(0, $0 - served) } }
 }
 
@@ -147,6 +177,10 @@ public protocol ProjectStore: StoreIdentity {
     func reviewer(named: String) throws(StoreError) -> Reviewer
     /// Binds a reviewer to another login, or to none (nil).
     @discardableResult func bindLogin(of name: String, to login: String?, at: Instant) throws(StoreError) -> Bool
+    /// Whether the database itself holds `login` to a reviewer's rights (PostgreSQL with row-level
+    /// security: a login role that is not a member of the database's owner), with the owner's
+    /// name; nil where the database does not tell logins apart (SQLite) or the role does not exist.
+    func databaseHold(onLogin login: String) throws(StoreError) -> LoginHold?
     /// Changes a reviewer's role as `Access.roleChange` allows, in one transaction.
     @discardableResult func setRole(of name: String, to role: Role, by actor: Actor, at: Instant) throws(StoreError) -> Bool
     /// The login this connection acts as, when the backend has its own (PostgreSQL: current_user).
@@ -209,6 +243,11 @@ public protocol ReviewSessionStore: AnyObject {
     /// had replaced, and reopens its item if it had completed it.
     func withdraw(feedback: Int64, by reviewer: String, at: Instant) throws(StoreError) -> Withdrawal
     func progress(of reviewer: String, at: Instant) throws(StoreError) -> ReviewerProgress
+    /// Applies the escalation policy to the feedback that logins held to a reviewer's rights gave
+    /// (PostgreSQL, `escalation_backlog`), in the order it was given, when this login may read
+    /// every answer; returns how many were applied (0 on SQLite, which has no such logins).
+    @discardableResult
+    func applyEscalationBacklog(at: Instant) throws(StoreError) -> Int
     /// The reviewer's own pace for the session header; items finished since `dayStart` are today's.
     func pace(of reviewer: String, dayStart: Instant) throws(StoreError) -> ReviewerPace
 }

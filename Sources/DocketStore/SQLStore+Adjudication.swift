@@ -113,7 +113,7 @@ extension SQLStore {
     public func itemReport(id itemID: String) throws(StoreError) -> ItemReport {
         try read {
             let (definition, _) = try taskDefinition()
-            let statement = try db.statement("SELECT seq, prompt, response, responses, category, risk, triage, gold FROM items WHERE id = ?")
+            let statement = try db.statement("SELECT seq, prompt, response, responses, category, risk, triage, \(heldToReviewer ? "NULL" : "gold") FROM items WHERE id = ?")
             try statement.bind([.text(itemID)])
             guard try statement.step() else { throw StoreError.unknownItem(id: itemID) }
             let responses = statement.stringArray(3)
@@ -144,6 +144,10 @@ extension SQLStore {
                 let stored = StoredFeedback(id: replaced.int(1), draft: feedbackDraft(replaced, from: 3), createdAt: Instant(milliseconds: replaced.int(2)))
                 report.superseded.append((replaced.text(0), stored, replaced.int(12)))
             }
+            // A login the database holds to a reviewer's rights reads its own answers alone: the
+            // votes, the final label, escalations and decisions are not its to read (and `show`
+            // gives a reviewer none of them anyway).
+            if heldToReviewer { return report }
             // Labels, votes and the final label: the core's rules over the stored rows.
             report.labels = try itemLabels(item: report.seq, definition: definition, withModel: true)
             let escalations = try db.statement(

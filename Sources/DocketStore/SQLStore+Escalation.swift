@@ -62,6 +62,45 @@ extension SQLStore {
         }
     }
 
+    /// Inside a write transaction, after `feedback` was recorded: the escalation policy, as every
+    /// path that records feedback runs it (a session's submission, or the backlog of a login that
+    /// could not run it itself).
+    func applyEscalationPolicy(item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant) throws {
+        if draft.kind == .label { try settleEscalations(item: item, definition: definition, at: now) }
+        try evaluateEscalation(item: item, feedback: feedback, draft: draft, definition: definition, at: now)
+    }
+
+    /// Inside a write transaction, after the label `feedback` was withdrawn: the policy's settling
+    /// and tie rules, as every path that withdraws a label runs them.
+    func applyEscalationPolicy(afterWithdrawing feedback: Int64, item: Int64, definition: TaskDefinition, at now: Instant) throws {
+        try settleEscalations(item: item, definition: definition, at: now)
+        try evaluateTieEscalation(item: item, feedback: feedback, definition: definition, at: now)
+    }
+
+    public func applyEscalationBacklog(at now: Instant) throws(StoreError) -> Int {
+        guard keepsEscalationBacklog, !heldToReviewer else { return 0 }
+        // A cheap read first: most commands find nothing waiting and need no write lock.
+        guard try read({ try db.int("SELECT count(*) FROM escalation_backlog") }) > 0 else { return 0 }
+        return try writeEvenIfOpenedToRead { () throws -> Int in
+            let rows = try db.statement(
+                "SELECT b.id, b.feedback, b.withdrawn, f.item, \(Self.feedbackColumns) FROM escalation_backlog b JOIN feedback f ON f.id = b.feedback ORDER BY b.id")
+            var waiting: [(id: Int64, feedback: Int64, withdrawn: Bool, item: Int64, draft: FeedbackDraft)] = []
+            while try rows.step() { waiting.append((rows.int(0), rows.int(1), rows.int(2) != 0, rows.int(3), feedbackDraft(rows, from: 4))) }
+            rows.reset()
+            guard let last = waiting.last?.id else { return 0 }
+            let definition = try taskDefinition().definition
+            for entry in waiting {
+                if entry.withdrawn {
+                    try applyEscalationPolicy(afterWithdrawing: entry.feedback, item: entry.item, definition: definition, at: now)
+                } else {
+                    try applyEscalationPolicy(item: entry.item, feedback: entry.feedback, draft: entry.draft, definition: definition, at: now)
+                }
+            }
+            try db.run("DELETE FROM escalation_backlog WHERE id <= ?", .integer(last))
+            return waiting.count
+        }
+    }
+
     func evaluateEscalation(item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant) throws {
         // Without a policy only the tie rule is left, and only a label can make or break a tie.
         guard !definition.escalation.isEmpty || (definition.ties == .escalate && draft.kind == .label) else { return }

@@ -28,7 +28,7 @@ extension SQLStore {
             // gold reserved for calibration (never selected, never spending the budget) counts on
             // its own, each gold item until this reviewer has had it.
             let hadUnserved = try db.int(
-                "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.served_at IS NULL AND (i.gold IS NULL OR ?2 = 0)",
+                "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.served_at IS NULL AND (\(goldCondition(isGold: false, seq: "i.seq", gold: "i.gold")) OR ?2 = 0)",
                 .integer(reviewer.id), .integer(state.reservesGold ? 1 : 0))
             var fresh = max(0, state.unserved - Int(hadUnserved))
             if let budget = state.settings.budget { fresh = min(fresh, max(0, budget - state.served)) }
@@ -37,7 +37,7 @@ extension SQLStore {
                 // Every gold item this reviewer has had or has on screen (the one on screen is
                 // counted among the open assignments below).
                 let hadGold = try db.int(
-                    "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND i.gold IS NOT NULL AND i.served_at IS NULL",
+                    "SELECT count(*) FROM assignments a JOIN items i ON i.seq = a.item WHERE a.reviewer = ? AND \(goldCondition(isGold: true, seq: "i.seq", gold: "i.gold")) AND i.served_at IS NULL",
                     .integer(reviewer.id))
                 gold = max(0, state.unservedGold - Int(hadGold))
             }

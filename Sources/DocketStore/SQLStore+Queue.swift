@@ -41,8 +41,9 @@ extension SQLStore {
         var reservesGold = false
         /// Reserved gold items not yet selected: not part of the pool.
         var unservedGold: Int = 0
-        /// The SQL condition that keeps reserved gold out of the pool.
-        var poolFilter: String { reservesGold ? "AND gold IS NULL" : "" }
+        /// The SQL condition that keeps reserved gold out of the pool (`goldCondition`).
+        var notGold = "gold IS NULL"
+        var poolFilter: String { reservesGold ? "AND \(notGold)" : "" }
         /// The pool the queue selects from: unserved items that are not gold.
         var unserved: Int { itemCount - served - unservedGold }
     }
@@ -53,7 +54,7 @@ extension SQLStore {
         let statement = try db.statement(
             """
             SELECT served, item_count, (SELECT coalesce(max(seq), 0) FROM items),
-                   CASE WHEN ? <> 0 THEN (SELECT count(*) FROM items WHERE gold IS NOT NULL AND served_at IS NULL) ELSE 0 END
+                   CASE WHEN ? <> 0 THEN (SELECT count(*) FROM items WHERE \(goldCondition(isGold: true)) AND served_at IS NULL) ELSE 0 END
             FROM project WHERE id = 1
             """)
         try statement.bind([.integer(reservesGold ? 1 : 0)])
@@ -61,7 +62,7 @@ extension SQLStore {
         guard try statement.step() else { throw StoreError.noProject(path: path) }
         return SelectionState(
             settings: settings, served: Int(statement.int(0)), itemCount: Int(statement.int(1)), maxSeq: statement.int(2),
-            reservesGold: reservesGold, unservedGold: Int(statement.int(3)))
+            reservesGold: reservesGold, unservedGold: Int(statement.int(3)), notGold: goldCondition(isGold: false))
     }
 
     /// Embeddings of every item already selected: the set diversity is measured against.
@@ -334,7 +335,7 @@ extension SQLStore {
         guard generator.nextUnit() < calibration.goldRate else { return nil }
         let candidates = try db.statement(
             """
-            SELECT seq, id FROM items INDEXED BY items_gold WHERE gold IS NOT NULL
+            SELECT seq, id FROM items \(heldToReviewer ? "" : "INDEXED BY items_gold ")WHERE \(goldCondition(isGold: true))
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item = items.seq AND a.reviewer = ?1)
               AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.item = items.seq AND f.reviewer = ?1 AND f.source = 'import')
             ORDER BY seq

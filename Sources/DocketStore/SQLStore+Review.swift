@@ -177,8 +177,11 @@ extension SQLStore {
                     ("feedback", .number(Double(old))), ("by", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)),
                 ]))
             }
-            if draft.kind == .label { try settleEscalations(item: item, definition: definition, at: now) }
-            try evaluateEscalation(item: item, feedback: feedbackID, draft: draft, definition: definition, at: now)
+            if heldToReviewer {
+                try db.run("INSERT INTO escalation_backlog (feedback) VALUES (?)", .integer(feedbackID))
+            } else {
+                try applyEscalationPolicy(item: item, feedback: feedbackID, draft: draft, definition: definition, at: now)
+            }
             if draft.kind == .skip {
                 try db.run("UPDATE assignments SET state = 'skipped', closed_at = ? WHERE id = ?", .integer(now.milliseconds), .integer(assignment))
                 try logEvent(kind: "skipped", at: now, reviewer: reviewer, item: item, detail: .object([("assignment", .number(Double(assignment)))]))
@@ -251,9 +254,11 @@ extension SQLStore {
                 reopened = assignment
             }
             if kind == .label {
-                let definition = try taskDefinition().definition
-                try settleEscalations(item: item, definition: definition, at: now)
-                try evaluateTieEscalation(item: item, feedback: id, definition: definition, at: now)
+                if heldToReviewer {
+                    try db.run("INSERT INTO escalation_backlog (feedback, withdrawn) VALUES (?, 1)", .integer(id))
+                } else {
+                    try applyEscalationPolicy(afterWithdrawing: id, item: item, definition: try taskDefinition().definition, at: now)
+                }
             }
             return Withdrawal(feedback: id, kind: kind, itemID: itemID, reopened: reopened, restored: restored, restoredFrom: restoredFrom)
         }

@@ -24,6 +24,21 @@ public class SQLStore: ReviewStore {
     var definitionCache: (rubricID: Int64, definition: TaskDefinition, rubric: RubricVersion)?
     /// The last link the current write transaction added to the audit chain (`chain(_:)`).
     var chainHead: (event: Int64, link: String)?
+    /// True when the database holds this connection's login to a reviewer's rights (PostgreSQL
+    /// row-level security, migration 4): it reads only its own answers and not the gold labels,
+    /// so the escalation policy waits for a staff login (`applyEscalationBacklog`) and the
+    /// queue learns which items are gold from the database (`goldCondition`).
+    var heldToReviewer = false
+    /// Whether the schema has `escalation_backlog` (PostgreSQL, migration 4).
+    var keepsEscalationBacklog = false
+
+    /// The SQL condition that an item (its `seq` and `gold` columns as named) is a gold item, or
+    /// with `isGold` false that it is not: from the gold label, or for a login that may not read
+    /// it, from the list of gold items the database gives (`docket_gold_items()`).
+    func goldCondition(isGold: Bool, seq: String = "seq", gold: String = "gold") -> String {
+        if heldToReviewer { return "\(seq) \(isGold ? "IN" : "NOT IN") (SELECT unnest(docket_gold_items()))" }
+        return isGold ? "\(gold) IS NOT NULL" : "\(gold) IS NULL"
+    }
 
     /// True when the store was opened for a command that only reads: nothing was migrated and
     /// a write is refused (`StoreError.readOnly`).
@@ -118,6 +133,12 @@ public class SQLStore: ReviewStore {
     /// if it throws, and maps errors to `StoreError`.
     func write<T>(_ body: () throws -> T) throws(StoreError) -> T {
         if isReadOnly { throw .readOnly(path: path) }
+        return try writeEvenIfOpenedToRead(body)
+    }
+
+    /// `write` for the upkeep a command that only reads still does on a server (PostgreSQL:
+    /// `applyEscalationBacklog`); never on an SQLite file opened read-only.
+    func writeEvenIfOpenedToRead<T>(_ body: () throws -> T) throws(StoreError) -> T {
         do {
             return try retryingOnLostConnection { try withWriteLock { try transaction(begin: beginWrite, body) } }
         } catch { throw Self.map(error) }
@@ -305,6 +326,9 @@ public class SQLStore: ReviewStore {
         actorReviewerID = try actor.person.map { person throws(StoreError) in try reviewerIdentity(named: person.name).id }
     }
 
+    /// SQLite has no logins of its own; `PostgresStore` answers.
+    public func databaseHold(onLogin login: String) throws(StoreError) -> LoginHold? { nil }
+
     public func reviewers() throws(StoreError) -> [Reviewer] {
         try queryReviewers(filter: "", [])
     }
@@ -330,7 +354,11 @@ public class SQLStore: ReviewStore {
             statement.reset()
             guard !result.isEmpty else { return result }
             let counts = try currentLabelCount(reviewer: result.count == 1 ? result[0].id : nil)
-            for index in result.indices { result[index].labels = counts.byReviewer[result[index].id] ?? 0 }
+            // A login held to a reviewer's rights counts its own labels only: the others' are unknown to it.
+            let own = heldToReviewer ? try db.scalar("SELECT docket_reviewer_of(current_user::text)") : nil
+            for index in result.indices {
+                result[index].labels = heldToReviewer && own != .integer(result[index].id) ? nil : counts.byReviewer[result[index].id] ?? 0
+            }
             return result
         }
     }
@@ -382,6 +410,7 @@ public class SQLStore: ReviewStore {
             let labels = try currentLabelCount()
             snapshot.labels = labels.labels
             snapshot.labelledItems = labels.items
+            snapshot.labelsAreOwnOnly = heldToReviewer
             return snapshot
         }
     }

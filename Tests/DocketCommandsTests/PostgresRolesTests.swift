@@ -4,8 +4,9 @@ import Foundation
 import Testing
 
 /// On PostgreSQL the acting reviewer is the one bound to the login role (current_user): one
-/// login role per person, each running the real binary. The database grants every role the
-/// tables (Docket enforces the role table; the README says what the database does not).
+/// login role per person, each running the real binary. A lead's login is a member of the
+/// database's owner; what the database itself holds a reviewer's login to is
+/// `PostgresRowSecurityTests`.
 @Suite(.serialized, .enabled(if: TestPostgres.isAvailable, "needs DOCKET_TEST_POSTGRES (scripts/test starts a cluster)"))
 struct PostgresRolesTests {
     @Test func theLoginRoleIsTheReviewer() throws {
@@ -18,8 +19,7 @@ struct PostgresRolesTests {
         #expect(created.status == 0, "\(created.errors)")
         try TestPostgres.psql(url, """
             CREATE ROLE \(reviewerRole) LOGIN; CREATE ROLE \(leadRole) LOGIN; CREATE ROLE \(strangerRole) LOGIN;
-            GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO \(reviewerRole), \(leadRole), \(strangerRole);
-            GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \(reviewerRole), \(leadRole), \(strangerRole)
+            GRANT docket TO \(leadRole)
             """)
         defer {
             for role in [reviewerRole, leadRole, strangerRole] { _ = try? TestPostgres.psql(url, "DROP OWNED BY \(role); DROP ROLE \(role)") }
@@ -54,15 +54,19 @@ struct PostgresRolesTests {
         let export = try runDocket(["export", "--format", "labels", "--db", asRole(leadRole)])
         #expect(export.status == 0 && export.output.contains(#""label":"safe""#), "\(export.errors)")
         #expect(try runDocket(["reviewers", "role", "lee", "--role", "reviewer", "--db", asRole(leadRole)]).status == 0)  // a lead may step down
+        try TestPostgres.psql(url, "REVOKE docket FROM \(leadRole)")  // and their login with them
         #expect(try runDocket(["reviewers", "role", "docket", "--role", "lead", "--db", url]).errors
             == "docket: docket is the project's last admin; make someone else an admin first. Nothing was changed.\n")
         let events = try runDocket(["log", "--json", "--db", url]).output
         #expect(events.contains(#""kind":"role-changed","reviewer":"lee""#), "\(events)")
 
-        // Around Docket with psql, the reviewer's own login role can change what its grants allow
-        // (the database does not enforce the table yet: README), and check names it afterwards.
+        // Around Docket with psql, the reviewer's own login role cannot make itself an admin; the
+        // owner can, and check names it afterwards.
         #expect(try runDocket(["check", "--db", url]).status == 0)
-        try TestPostgres.psql(asRole(reviewerRole), "UPDATE reviewers SET role = 'admin' WHERE login = '\(reviewerRole)'")
+        #expect(throws: TestPostgresError.self) {
+            try TestPostgres.psql(asRole(reviewerRole), "UPDATE reviewers SET role = 'admin' WHERE login = '\(reviewerRole)'")
+        }
+        try TestPostgres.psql(url, "UPDATE reviewers SET role = 'admin' WHERE login = '\(reviewerRole)'")
         let check = try runDocket(["check", "--db", url])
         #expect(check.status == 1)
         #expect(check.errors.contains("role-without-event: ana is admin but the log last made them reviewer"), "\(check.errors)")

@@ -1,0 +1,255 @@
+import DocketCommandTestSupport
+import DocketCore
+import DocketTestSupport
+import Foundation
+import Testing
+
+/// PostgreSQL migration 4: the database itself holds a reviewer's login role to a reviewer's
+/// rights. Each person has a login role and runs the real binary; psql connections with the
+/// reviewer's role try to read and write around Docket.
+@Suite(.serialized, .enabled(if: TestPostgres.isAvailable, "needs DOCKET_TEST_POSTGRES (scripts/test starts a cluster)"))
+struct PostgresRowSecurityTests {
+    static let definition = """
+        labels: [safe, unsafe]
+        asks: [label]
+        overlap: 2
+        explore: 0
+        escalation:
+          - when: {no_majority: true}
+            to: lead
+
+        """
+    static let items = """
+        {"id":"a","prompt":"pa","response":"ra","risk":0.9}
+        {"id":"b","prompt":"pb","response":"rb","risk":0.5,"gold":"unsafe"}
+        {"id":"c","prompt":"pc","response":"rc","risk":0.1}
+
+        """
+
+    /// A project with reviewers ana and bo (their own login roles), lead lee (a member of the
+    /// database's owner) and lead eve (not a member), and the roles' URLs; the roles are dropped
+    /// by `cleanUp`.
+    struct Team {
+        var url: String
+        var tag: String
+        var roles: [String: String]
+        func login(_ person: String) -> String { "dk\(person.prefix(1))_\(tag)" }
+        func as_(_ person: String) -> String { url.replacingOccurrences(of: "://docket@", with: "://\(login(person))@") }
+        func cleanUp() {
+            for person in ["ana", "bo", "lee", "eve"] { _ = try? TestPostgres.psql(url, "DROP OWNED BY \(login(person)); DROP ROLE \(login(person))") }
+        }
+    }
+
+    func team() throws -> Team {
+        let url = try TestPostgres.newDatabase()
+        let team = Team(url: url, tag: "\(getpid() % 100_000)_\(UInt16.random(in: 0...UInt16.max))", roles: [:])
+        let sandbox = Sandbox()
+        #expect(try runDocket(["init", "--labels", "safe,unsafe", "--seed", "7", "--db", url]).status == 0)
+        #expect(try runDocket(["config", "apply", sandbox.write("d.yaml", Self.definition), "--db", url]).status == 0)
+        #expect(try runDocket(["import", "items", sandbox.write("i.jsonl", Self.items), "--db", url]).status == 0)
+        try TestPostgres.psql(url, ["ana", "bo", "lee", "eve"].map { "CREATE ROLE \(team.login($0)) LOGIN;" }.joined() + "GRANT docket TO \(team.login("lee"));")
+        for (person, role) in [("ana", "reviewer"), ("bo", "reviewer"), ("lee", "lead"), ("eve", "lead")] {
+            let added = try runDocket(["reviewers", "add", person, "--role", role, "--user", team.login(person), "--db", url])
+            #expect(added.status == 0)
+            // Only eve's login is not what her role needs, and the admin is told so.
+            #expect(added.errors == (person != "eve" ? "" : "docket: note: eve is a lead, but the database holds the login \(team.login("eve")) to a reviewer's rights until a database superuser runs GRANT docket TO \(team.login("eve")).\n"))
+        }
+        return team
+    }
+
+    /// What psql says when the statement is refused (its first line), or nil when it ran.
+    func refusal(_ url: String, _ sql: String) -> String? {
+        do {
+            try TestPostgres.psql(url, sql)
+            return nil
+        } catch {
+            return "\(error)".split(separator: "\n").first.map(String.init)
+        }
+    }
+
+    @Test func aReviewersLoginReadsAndWritesOnlyItsOwn() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let ana = team.as_("ana"), bo = team.as_("bo")
+        // Both review through Docket with their own logins: the same item, different labels.
+        let first = try runDocketWithInput(["review", "--db", ana], stdin: "safe\nquit\n")
+        #expect(first.status == 0, "\(first.errors)")
+        #expect(first.output.contains("Reviewing as ana."))
+        let second = try runDocketWithInput(["review", "--db", bo], stdin: "unsafe\nquit\n")
+        #expect(second.status == 0, "\(second.errors)")
+        let owner = team.url
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM feedback") == "2")
+
+        // psql with ana's login: her own answer only, no gold labels, nothing of the leads'.
+        #expect(try TestPostgres.psql(ana, "SELECT count(*) || ' ' || string_agg(label, ',') FROM feedback") == "1 safe")
+        #expect(try TestPostgres.psql(ana, "SELECT count(DISTINCT reviewer) FROM events WHERE kind <> 'lease-expired'") == "1")
+        #expect(try TestPostgres.psql(ana, "SELECT count(*) FROM items") == "3")
+        for sql in ["SELECT gold FROM items", "SELECT * FROM escalations", "SELECT * FROM decisions", "SELECT * FROM models",
+                    "SELECT * FROM escalation_backlog"] {
+            #expect(refusal(ana, sql)?.contains("permission denied for table") == true, "\(sql)")
+        }
+        // Nor can it write as anyone else, or make itself more than it is.
+        let boID = try TestPostgres.psql(owner, "SELECT id FROM reviewers WHERE name = 'bo'")
+        let anaID = try TestPostgres.psql(owner, "SELECT id FROM reviewers WHERE name = 'ana'")
+        // bo's review of a.
+        let boLease = try TestPostgres.psql(owner, "SELECT id || ' ' || item FROM assignments WHERE reviewer = \(boID) ORDER BY id LIMIT 1").split(separator: " ")
+        #expect(boLease.count == 2)
+        let boAssignment = boLease.first.map(String.init) ?? "0", boItem = boLease.last.map(String.init) ?? "0"
+        let refusals: [(String, String)] = [
+            ("UPDATE reviewers SET role = 'admin' WHERE name = 'ana'", "permission denied for table reviewers"),
+            ("UPDATE reviewers SET login = '\(team.login("ana"))' WHERE name = 'lee'", "permission denied for table reviewers"),
+            ("INSERT INTO reviewers (name, role, created_at) VALUES ('mallory', 'admin', 0)", "permission denied for table reviewers"),
+            ("INSERT INTO feedback (item, reviewer, assignment, kind, label, created_at) VALUES (\(boItem), \(boID), \(boAssignment), 'label', 'safe', 0)",
+             "a reviewer's login may only give feedback as itself, on its own open assignment"),
+            ("INSERT INTO feedback (item, reviewer, kind, label, created_at, source) VALUES (1, \(anaID), 'label', 'unsafe', 0, 'import')",
+             "a reviewer's login may only give feedback as itself, on its own open assignment"),
+            ("INSERT INTO decisions (item, lead, kind, value, rationale, created_at) VALUES (1, \(anaID), 'label', 'safe', 'x', 0)",
+             "permission denied for table decisions"),
+            ("INSERT INTO escalations (item, tier, rule, reason, created_at) VALUES (1, 'lead', 1, 'x', 0)", "permission denied for table escalations"),
+            ("UPDATE items SET gold = 'safe' WHERE id = 'c'", "permission denied for table items"),
+            ("UPDATE items SET taken = 0 WHERE id = 'a'", "permission denied for table items"),
+            ("UPDATE items SET utility = 1 WHERE id = 'a'", "item a was selected already; a reviewer's login may not change it"),
+            ("UPDATE project SET budget = 1000", "permission denied for table project"),
+            ("UPDATE project SET served = 0", "a reviewer's login may only count one more selection"),
+            ("UPDATE assignments SET reviewer = \(anaID) WHERE id = \(boAssignment)", "a reviewer's login may not move assignment \(boAssignment)"),
+            ("INSERT INTO events (at, kind, reviewer, detail) VALUES (0, 'feedback', \(boID), '{}')", "a reviewer's login may only log its own events"),
+            ("INSERT INTO withdrawals (feedback, reviewer, at) SELECT id, \(anaID), 0 FROM feedback WHERE reviewer = \(boID)", ""),
+            ("INSERT INTO event_links (event, link) VALUES (1000000, repeat('0', 64))", "a reviewer's login may only link an event it wrote, not event 1000000"),
+            ("DELETE FROM feedback", "permission denied for table feedback"),
+            ("ALTER TABLE feedback DISABLE ROW LEVEL SECURITY", "must be owner of table feedback"),
+            ("DROP POLICY feedback_own ON feedback", "must be owner of relation feedback"),
+        ]
+        for (sql, message) in refusals {
+            if message.isEmpty {
+                // bo's feedback is invisible to ana, so this withdraws nothing.
+                #expect(refusal(ana, sql) == nil, "\(sql)")
+            } else {
+                #expect(refusal(ana, sql) == "ERROR:  \(message)", "\(sql)")
+            }
+        }
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM withdrawals") == "0")
+        // A temporary table cannot stand in for the reviewers table the policies and guard read.
+        let spoof = """
+            CREATE TEMP TABLE reviewers (id bigint, login text, role text); INSERT INTO reviewers VALUES (\(boID), current_user, 'reviewer');
+            SELECT count(*) FROM public.feedback
+            """
+        #expect(try TestPostgres.psql(ana, spoof) == "1")
+
+        // The escalation policy waits for a staff login: ana's and bo's feedback is in the
+        // backlog, and the lead's first command applies it.
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM escalation_backlog") == "2")
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM escalations") == "0")
+        let escalations = try runDocket(["escalations", "--json", "--db", team.as_("lee")])
+        #expect(escalations.status == 0, "\(escalations.errors)")
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM escalation_backlog") == "0")
+        let onPostgres = try Self.escalationFields(escalations.output)
+        #expect(onPostgres == [["a", "lead", "[1]", "no majority among 2 labels (safe 1, unsafe 1)"]])
+        // The same reviews on SQLite, where the policy runs at once, give the same escalation.
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,unsafe --seed 7")
+        sandbox.run(["config", "apply", sandbox.write("d.yaml", Self.definition)])
+        sandbox.run(["import", "items", sandbox.write("i.jsonl", Self.items)])
+        sandbox.run("reviewers add ana")
+        sandbox.run("reviewers add bo")
+        sandbox.run(["review", "--as", "ana"], stdin: "safe\nquit\n")
+        sandbox.run(["review", "--as", "bo"], stdin: "unsafe\nquit\n")
+        #expect(try Self.escalationFields(sandbox.run("escalations --json").output) == onPostgres)
+
+        // What ana's Docket shows her: her answers, counts of her own labels, no one else's.
+        let status = try runDocket(["status", "--db", ana])
+        #expect(status.output.contains("labels:      1 current, on 1 items (yours: the database shows your login only your own answers)\n"), "\(status.output)")
+        let list = try runDocket(["reviewers", "list", "--json", "--db", ana]).output
+        #expect(list.contains(#""name":"ana","role":"reviewer","login":"\#(team.login("ana"))","reviews":1,"labels":1"#), "\(list)")
+        #expect(list.contains(#""name":"bo","role":"reviewer","login":"\#(team.login("bo"))","reviews":1,"labels":null"#), "\(list)")
+        let show = try runDocket(["show", "a", "--json", "--db", ana])
+        #expect(show.status == 0 && show.output == #"{"item":"a","feedback":["label safe"],"superseded":[]}"# + "\n", "\(show.output)\(show.errors)")
+
+        // A lead whose login is not a member of the owner may review, not lead: Docket says why.
+        let eve = try runDocket(["export", "--format", "labels", "--db", team.as_("eve")])
+        #expect(eve.status == 77)
+        #expect(eve.errors == "docket: eve is a lead, but the database holds the login '\(team.login("eve"))' to a reviewer's rights (it reads only its own answers and writes only as itself), so it may not export from it; a lead's or an admin's login must be a member of the database's owner: a database superuser runs GRANT docket TO \(team.login("eve")). Nothing was changed.\n")
+        // The lead whose login is one sees everyone's labels.
+        let export = try runDocket(["export", "--format", "labels", "--db", team.as_("lee")])
+        #expect(export.status == 0 && export.output.contains(#""reviewer_labels":[{"reviewer":"ana","label":"safe""#), "\(export.errors)")
+
+        // check: all in order; then a reviewer's login made a member of the owner is named.
+        let check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 0, "\(check.output)\(check.errors)")
+        try TestPostgres.psql(owner, "GRANT docket TO \(team.login("bo"))")
+        let loose = try runDocket(["check", "--db", owner])
+        #expect(loose.status == 1)
+        #expect(loose.errors.contains("violation: reviewer-login-unrestricted: bo is a reviewer, but their login \(team.login("bo")) is a member of the database's owner docket"), "\(loose.errors)")
+        try TestPostgres.psql(owner, "REVOKE docket FROM \(team.login("bo"))")
+    }
+
+    /// An undo that brings back an answer, a change of mind, a gold item mixed into the queue and
+    /// ending another reviewer's lease that is over all work for a reviewer's login, and the
+    /// withdrawn label goes through the backlog.
+    @Test func aReviewersSessionDoesEverythingItsRoleMay() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let sandbox = Sandbox()
+        let calibrated = Self.definition.replacingOccurrences(of: "asks: [label]", with: "asks: [label, rating]\nrating: {name: helpfulness, scale: [1, 5]}")
+            + "calibration: {gold_rate: 1}\n"
+        #expect(try runDocket(["config", "apply", sandbox.write("g.yaml", calibrated), "--db", team.url]).status == 0)
+        // bo labels the gold item and leaves it unfinished; the lease runs out.
+        let partial = try runDocketWithInput(["review", "--db", team.as_("bo")], stdin: "safe\nquit\n")
+        #expect(partial.output.contains("b stays yours, with what you gave"), "\(partial.output)")
+        try TestPostgres.psql(team.url, "UPDATE assignments SET expires_at = 1 WHERE state = 'open'")
+        let session = try runDocketWithInput(["review", "--db", team.as_("ana")], stdin: "unsafe\nsafe\nundo\n4\nquit\n")
+        #expect(session.status == 0, "\(session.errors)")
+        #expect(session.output.contains("── b ·"), "\(session.output)")  // the gold item, mixed in first at rate 1
+        #expect(session.output.contains("Recorded label safe (replaces your label unsafe). Still asked: rating."), "\(session.output)")
+        #expect(session.output.contains("Withdrew label safe on b. Your label unsafe stands again."), "\(session.output)")
+        #expect(session.output.contains("Item b done."), "\(session.output)")
+        let owner = team.url
+        #expect(try TestPostgres.psql(owner, "SELECT string_agg(withdrawn::text, ',' ORDER BY id) FROM escalation_backlog") == "0,0,0,1,0")
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM assignments WHERE gold = 1") == "2")
+        // ana's claim ended bo's lease, in bo's name.
+        #expect(try TestPostgres.psql(owner, "SELECT r.name FROM events e JOIN reviewers r ON r.id = e.reviewer WHERE e.kind = 'lease-expired'") == "bo")
+        #expect(try TestPostgres.psql(owner, "SELECT state FROM assignments a JOIN reviewers r ON r.id = a.reviewer WHERE r.name = 'bo'") == "expired")
+        let check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 0, "\(check.output)\(check.errors)")
+        // The admin's next command applies the backlog; the log is still one unbroken chain.
+        #expect(try runDocket(["status", "--db", owner]).status == 0)
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM escalation_backlog") == "0")
+        #expect(try runDocket(["check", "--db", owner]).status == 0)
+    }
+
+    /// Tampering with the database's enforcement is named by check.
+    @Test func checkNamesLoosenedRowSecurity() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let owner = team.url
+        try TestPostgres.psql(owner, """
+            ALTER TABLE feedback DISABLE ROW LEVEL SECURITY;
+            DROP POLICY events_own ON events;
+            ALTER POLICY withdrawals_own ON withdrawals USING (true);
+            CREATE POLICY peek ON decisions FOR SELECT USING (true);
+            GRANT SELECT (gold) ON items TO PUBLIC;
+            ALTER FUNCTION docket_reviewer_of(text) RESET search_path;
+            ALTER FUNCTION docket_gold_items() SECURITY INVOKER
+            """)
+        let check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 1)
+        for line in [
+            "violation: row-security-missing: row-level security is off for feedback, which the migrations turn it on for",
+            "violation: policy-unexpected: the policy peek on decisions is not one the migrations create",
+            "violation: policy-missing: the policy events_own on events is missing",
+            "violation: policy-altered: the policy withdrawals_own on withdrawals is not the one the migrations create",
+            "violation: grant-altered: the privileges on items.gold are public SELECT, not none but the owner's as the migrations grant them",
+            "violation: function-altered: the function docket_reviewer_of() does not run with the rights or settings the migrations give it (security definer)",
+            "violation: function-altered: the function docket_gold_items() does not run with the rights or settings the migrations give it (security invoker search_path=SCHEMA, pg_temp)",
+        ] {
+            #expect(check.errors.contains(line + "\n"), "\(line)\n\(check.errors)")
+        }
+    }
+
+    /// item, tier, rule and reason of each escalation in `escalations --json`.
+    static func escalationFields(_ output: String) throws -> [[String]] {
+        try JSON.parse(output).arrayValue.map { escalation in
+            [escalation["item"]?.textValue ?? "", escalation["tier"]?.textValue ?? "",
+             escalation["rule"].map { JSONValue.array([$0]).encoded() } ?? "", escalation["reason"]?.textValue ?? ""]
+        }
+    }
+}
