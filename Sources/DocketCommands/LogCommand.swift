@@ -32,7 +32,7 @@ struct LogCommand: ContextCommand {
             // A reviewer reads their own events only: what they did and what was done to their
             // leases. Someone else's name is refused before it is looked up.
             if let named = reviewer, ((try? ReviewerName.normalised(named)) ?? named) != actor.name {
-                throw StoreError.denied(.ownOnly(name: actor.name, other: named))
+                throw StoreError.denied(.ownOnly(name: actor.name, role: actor.role, other: named))
             }
             reviewer = actor.name
         }

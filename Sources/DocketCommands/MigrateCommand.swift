@@ -41,6 +41,8 @@ struct MigrateCommand: ContextCommand {
         let source = from ?? database.path(in: context)
         let store = try StoreFactory.open(source, access: .read)
         _ = try Authority.actor(for: .migrate, as: nil, store: store, context: context)
+        // What reviewers' logins left for a staff login (PostgreSQL) is done before the copy.
+        try store.applyEscalationBacklog()
         if store.ownedFiles.contains(to) || source == to {
             throw CommandError.cannotWrite(path: PostgresLocation.withoutPassword(to), reason: "it is the project being copied")
         }

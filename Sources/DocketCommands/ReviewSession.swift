@@ -279,10 +279,12 @@ final class ReviewSession {
     /// The asks a bare answer fills, in order: the missing ones among label, rating, ranking and
     /// preference, or all of them when none is missing (answering again changes an answer).
     private func answerTargets(_ item: ReviewItem) -> [FeedbackKind] {
-        let answerable: Set<FeedbackKind> = [.label, .rating, .ranking, .preference]
-        let missing = item.missing.filter(answerable.contains)
-        return missing.isEmpty ? item.asked.filter(answerable.contains) : missing
+        let missing = item.missing.filter(Self.answerable.contains)
+        return missing.isEmpty ? item.asked.filter(Self.answerable.contains) : missing
     }
+
+    /// The asks a bare answer can give.
+    static let answerable: Set<FeedbackKind> = [.label, .rating, .ranking, .preference]
 
     /// A line that is not a command: the answers to the item's asks, in order (`3 4`, `unsafe 4`, `BA`).
     private func answer(_ line: String) throws {
@@ -295,11 +297,16 @@ final class ReviewSession {
             targets = [.label]
         } else if tokens.count == 1, let fit = targets.firstIndex(where: { looksLikeAnswer(tokens[0], for: $0, item: item) }) {
             targets = Array(targets[fit...])
+        } else if targets.isEmpty || !looksLikeAnswer(tokens[0], for: targets[0], item: item) {
+            // Answering again changes an answer: a line that starts with an ask already answered
+            // (`unsafe 2` once an undo took back only the rating) restates the asks from there.
+            let asked = item.asked.filter(Self.answerable.contains)
+            if let fit = asked.firstIndex(where: { looksLikeAnswer(tokens[0], for: $0, item: item) }) { targets = Array(asked[fit...]) }
         }
         guard !targets.isEmpty, looksLikeAnswer(tokens[0], for: targets[0], item: item) else {
             let word = tokens[0]
             var message = "Unknown command '\(Sanitize.inline(word))'."
-            if let suggestion = Suggestion.nearest(to: word.lowercased(), in: SessionCommand.all.map(\.name) + definition.labels) {
+            if let suggestion = Suggestion.nearest(to: word.lowercased(), in: SessionCommand.all.map(\.name) + definition.labels), suggestion != word {
                 message += " Did you mean `\(suggestion)`?"
             }
             return fail(message + " Type help for the commands.")

@@ -124,6 +124,9 @@ public struct Actor: Equatable, Sendable {
     public var callerName: String
     /// Root or a PostgreSQL superuser: an admin whatever their registration says.
     public var privileged: Bool = false
+    /// The database holds the caller's login to a reviewer's rights (`Caller.heldToReviewerUnder`):
+    /// whatever the role, the login reads its own answers only, so that is what it is shown.
+    public var heldToReviewer: Bool = false
 
     public init(person: Person?, role: Role, onBehalfBy: String?, callerName: String) {
         self.person = person
@@ -132,7 +135,7 @@ public struct Actor: Equatable, Sendable {
         self.callerName = callerName
     }
 
-    public var visibility: Visibility { Visibility(role: role) }
+    public var visibility: Visibility { heldToReviewer ? .own : Visibility(role: role) }
     public var name: String { person?.name ?? callerName }
 }
 
@@ -165,7 +168,7 @@ public enum AccessDenial: Error, Equatable, Sendable, CustomStringConvertible {
     /// The change would leave the project without an admin.
     case lastAdmin(target: String)
     /// A reviewer asked for someone else's part.
-    case ownOnly(name: String, other: String)
+    case ownOnly(name: String, role: Role, other: String)
     /// A lead's or an admin's act (or acting for someone else) from a login the database holds
     /// to a reviewer's rights.
     case loginHeldToReviewer(name: String, role: Role, login: String, owner: String, action: Action)
@@ -184,8 +187,9 @@ public enum AccessDenial: Error, Equatable, Sendable, CustomStringConvertible {
             return "The login '\(shown(login))' is not bound to a reviewer and may not \(action.phrase) as itself; give --as NAME, or bind it with `docket reviewers add NAME --user \(shown(login))`"
         case let .leadCannotTouchAdmins(name, target):
             return "\(shown(name)) is a lead and may not change \(shown(target))'s role to or from admin; only an admin may"
-        case let .ownOnly(name, other):
-            return "\(shown(name)) is a reviewer and sees only their own feedback and events, not \(shown(other))'s"
+        case let .ownOnly(name, role, other):
+            if role == .reviewer { return "\(shown(name)) is a reviewer and sees only their own feedback and events, not \(shown(other))'s" }
+            return "\(shown(name)) is \(role.withArticle), but the database shows their login only their own feedback and events, not \(shown(other))'s"
         case let .lastAdmin(target):
             return "\(shown(target)) is the project's last admin; make someone else an admin first"
         case let .loginHeldToReviewer(name, role, login, owner, action):
@@ -209,6 +213,7 @@ public enum Access {
         }
         var actor = Actor(person: own.map { Person(name: $0.name, role: callerRole) }, role: callerRole, onBehalfBy: nil, callerName: callerName)
         actor.privileged = caller.privileged
+        actor.heldToReviewer = caller.heldToReviewerUnder != nil
         if let other, other.name != own?.name {
             guard callerRole == .admin else {
                 return .failure(.onlyAdminsActForOthers(name: callerName, role: callerRole, other: other.name))

@@ -39,8 +39,14 @@ public final class PostgresStore: SQLStore {
     override func beginWrite() throws {
         transactionID = nil
         try link.execute("BEGIN")
-        let rows = try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey)), txid_current()", [])
-        if case .integer(let id)? = rows.first?.last { transactionID = id }
+        // A login that reads every answer first catches up with what held logins left for it.
+        let catchingUp = keepsEscalationBacklog && !heldToReviewer
+        let waiting = catchingUp
+            ? ", EXISTS (SELECT 1 FROM escalation_backlog) OR EXISTS (SELECT 1 FROM event_backlog)"
+            : ""
+        let rows = try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey)), txid_current()\(waiting)", [])
+        if case .integer(let id)? = rows.first?[1] { transactionID = id }
+        if catchingUp, case .integer(1)? = rows.first?.last { try catchUp() }
     }
 
     override func beginRead() throws {
@@ -193,6 +199,16 @@ public final class PostgresStore: SQLStore {
 
     /// Checks with the definitions as this server writes them (see `referenceDefinitions`).
     public override func check() throws(StoreError) -> [Violation] {
+        // Ownership first: a table or function given to another role puts row-level security
+        // between the check and the rows (or makes the policies call themselves), so nothing
+        // else it read could be trusted.
+        let owners: [Violation]
+        do { owners = try ownershipViolations() } catch { throw SQLStore.map(error) }
+        if !owners.isEmpty {
+            return owners + [Violation(
+                rule: "check-incomplete",
+                detail: "the other checks were not run: while Docket's schema has more than one owner, row-level security can hide rows from the check itself; give every object back to its owner (ALTER … OWNER TO) and run check again")]
+        }
         do { reference = try referenceDefinitions() } catch {
             referenceProblem = (error as? PostgresFailure)?.message ?? "\(error)"
         }
@@ -210,8 +226,11 @@ public final class PostgresStore: SQLStore {
         var rowSecurity: [String: String] = [:]
         /// Privileges granted to anyone but the owner, by "table" or "table.column": grantee and privileges.
         var grants: [String: String] = [:]
-        /// Docket's functions' rights and settings: SECURITY DEFINER and the pinned search_path.
+        /// Docket's functions' rights and settings: SECURITY DEFINER, LEAKPROOF, volatility, who
+        /// may run them and the pinned search_path.
         var functionSettings: [String: String] = [:]
+        /// Column defaults, by "table.column".
+        var defaults: [String: String] = [:]
     }
 
     /// Reads the definitions `check` compares from the tables, policies, grants and functions of `schema`.
@@ -265,8 +284,18 @@ public final class PostgresStore: SQLStore {
         found.functionSettings = try pairs(
             """
             SELECT p.proname::text, CASE WHEN p.prosecdef THEN 'security definer' ELSE 'security invoker' END
+                   || CASE WHEN p.proleakproof THEN ' leakproof' ELSE '' END || ' volatility ' || p.provolatile::text
+                   || ' executed by ' || CASE WHEN p.proacl IS NULL THEN 'public' ELSE coalesce(
+                          (SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END, ',' ORDER BY 1)
+                           FROM aclexplode(p.proacl) a WHERE a.grantee <> p.proowner AND a.privilege_type = 'EXECUTE'), 'its owner alone') END
                    || ' ' || coalesce(array_to_string(p.proconfig, ' '), '')
             FROM pg_proc p WHERE p.pronamespace = \(namespace) AND p.proname LIKE 'docket\\_%'
+            """)
+        found.defaults = try pairs(
+            """
+            SELECT c.relname::text || '.' || a.attname::text, pg_get_expr(d.adbin, d.adrelid)
+            FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+            WHERE c.relnamespace = \(namespace) AND c.relname <> 'docket_schema'
             """)
         return found
     }
@@ -369,6 +398,7 @@ public final class PostgresStore: SQLStore {
             }
         }
         violations += try staffReviewerViolations()
+        violations += try schemaCreateViolations()
         return violations
     }
 
@@ -404,6 +434,11 @@ public final class PostgresStore: SQLStore {
             }
         }
         if let reference {
+            for key in Set(reference.defaults.keys).union(project.defaults.keys).sorted() where reference.defaults[key] != project.defaults[key] {
+                violations.append(Violation(
+                    rule: "column-default-altered",
+                    detail: "the default of \(key) is \(project.defaults[key] ?? "none"), not \(reference.defaults[key] ?? "none") as the migrations make it"))
+            }
             for key in Set(reference.grants.keys).union(project.grants.keys).sorted() where reference.grants[key] != project.grants[key] {
                 violations.append(Violation(
                     rule: "grant-altered",
@@ -423,12 +458,58 @@ public final class PostgresStore: SQLStore {
                 let upper = words.map { $0.uppercased() }
                 if upper.count > 4, upper[0] == "CREATE", upper[1] == "POLICY", upper[3] == "ON" {
                     found.policies["\(words[4]).\(words[2])"] = ""
+                } else if upper.count > 4, upper[0] == "DROP", upper[1] == "POLICY", upper[3] == "ON" {
+                    found.policies["\(words[4].trimmingCharacters(in: [";"])).\(words[2])"] = nil
                 } else if upper.count > 5, upper[0] == "ALTER", upper[1] == "TABLE", Array(upper[3...5]) == ["ENABLE", "ROW", "LEVEL"] {
                     found.rowSecurity[words[2]] = "on"
                 }
             }
         }
         return found
+    }
+
+    /// Who owns Docket's tables, sequences and functions: an owner is not held by row-level
+    /// security (a table given to a reviewer's login shows it every answer), and a function's
+    /// owner can rewrite what every policy calls.
+    func ownershipViolations() throws -> [Violation] {
+        let rows = try link.query(
+            """
+            SELECT kind, name, owner FROM (
+                SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind, c.relname::text AS name, pg_get_userbyid(c.relowner)::text AS owner
+                FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'S') AND c.relname <> 'docket_schema'
+                UNION ALL
+                SELECT 'function', p.proname::text || '()', pg_get_userbyid(p.proowner)::text
+                FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'docket\\_%') o
+            ORDER BY kind, name
+            """, [])
+        var owned: [(kind: String, name: String, owner: String)] = []
+        for row in rows where row.count == 3 {
+            if case .text(let kind) = row[0], case .text(let name) = row[1], case .text(let owner) = row[2] { owned.append((kind, name, owner)) }
+        }
+        // The owner is the one that owns the most of them (the login that ran the migrations).
+        let counts = Dictionary(owned.map { ($0.owner, 1) }, uniquingKeysWith: +)
+        guard let owner = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) })?.key else { return [] }
+        return owned.filter { $0.owner != owner }.map {
+            Violation(rule: "owner-altered", detail: "the \($0.kind) \($0.name) is owned by \($0.owner), not by \(owner) as the rest of Docket's schema is")
+        }
+    }
+
+    /// Logins other than the schema's owner (and its members) that may create objects in it.
+    func schemaCreateViolations() throws -> [Violation] {
+        var violations: [Violation] = []
+        let creators = try link.query(
+            """
+            SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END, ', ' ORDER BY 1)
+            FROM pg_namespace n, aclexplode(n.nspacl) a
+            WHERE n.oid = current_schema()::regnamespace AND a.privilege_type = 'CREATE' AND a.grantee <> n.nspowner
+              AND (a.grantee = 0 OR NOT pg_has_role(a.grantee, n.nspowner, 'USAGE'))
+            """, [])
+        if case .text(let names)? = creators.first?.first {
+            violations.append(Violation(
+                rule: "schema-open",
+                detail: "\(names) may create objects in Docket's schema, and so add functions, operators or tables the migrations never made; the schema's owner runs REVOKE CREATE ON SCHEMA … FROM them"))
+        }
+        return violations
     }
 
     /// A reviewer whose login is a member of the database's owner is not held to a reviewer's
@@ -491,6 +572,8 @@ public final class PostgresStore: SQLStore {
     static let chainMigration = 2
     /// The PostgreSQL migration that holds reviewers' logins to their rights (0004_row_security.sql).
     static let rowSecurityMigration = 4
+    /// The PostgreSQL migration that records the item's feedback with each backlog entry (0005_row_security_holds.sql).
+    static let backlogStateMigration = 5
 
     /// Applies the embedded PostgreSQL migrations newer than the recorded version, inside the
     /// caller's transaction (which holds the write lock); returns the versions before and after.
@@ -551,7 +634,7 @@ public final class PostgresStore: SQLStore {
         guard try store.hasProject() else { throw .noProject(path: location) }
         let current = access == .write ? latest : version
         if current >= rowSecurityMigration {
-            store.keepsEscalationBacklog = true
+            store.keepsEscalationBacklog = current >= backlogStateMigration
             store.heldToReviewer = try store.read { try store.currentLogin() }.heldToReviewerUnder != nil
         }
         store.reconnects = true
@@ -589,7 +672,7 @@ public final class PostgresStore: SQLStore {
     }
 
     override public func databaseHold(onLogin login: String) throws(StoreError) -> LoginHold? {
-        guard keepsEscalationBacklog else { return nil }
+        guard keepsEscalationBacklog || heldToReviewer else { return nil }
         return try read { () throws -> LoginHold? in
             let statement = try db.statement(
                 """

@@ -6,14 +6,14 @@ extension SQLStore {
     /// Inside a write transaction, after a label was given or withdrawn: an open escalation whose
     /// reason was the votes (a tie, no majority) is settled when the votes no longer give it
     /// (`EscalationPolicy.stillHolds`): closed as resolved by nobody, with an event.
-    func settleEscalations(item: Int64, definition: TaskDefinition, at now: Instant) throws {
+    func settleEscalations(item: Int64, definition: TaskDefinition, at now: Instant, asOf state: FeedbackState? = nil) throws {
         let open = try db.statement("SELECT id, rule, tier FROM escalations WHERE item = ? AND status = 'open'")
         try open.bind([.integer(item)])
         var escalations: [(id: Int64, rule: Int, tier: String)] = []
         while try open.step() { escalations.append((open.int(0), Int(open.int(1)), open.text(2))) }
         open.reset()
         guard !escalations.isEmpty else { return }
-        let labels = try itemLabels(item: item, definition: definition)
+        let labels = try itemLabels(item: item, definition: definition, asOf: state)
         let facts = EscalationFacts(feedback: FeedbackDraft(kind: .label), labels: labels, ties: definition.ties)
         var settled = false
         for escalation in escalations where EscalationPolicy.stillHolds(rule: escalation.rule, rules: definition.escalation, facts) == false {
@@ -44,6 +44,8 @@ extension SQLStore {
         try flags.bind([.integer(item)])
         var current: [(id: Int64, draft: FeedbackDraft)] = []
         while try flags.step() {
+            // As the flags stood then, when evaluating a backlog entry.
+            if let state, !state.contains(flags.int(0)) { continue }
             current.append((flags.int(0), FeedbackDraft(
                 kind: .flag, text: flags.optionalText(3), reason: flags.optionalText(1), severity: flags.optionalInt(2).map(Int.init))))
         }
@@ -65,47 +67,96 @@ extension SQLStore {
     /// Inside a write transaction, after `feedback` was recorded: the escalation policy, as every
     /// path that records feedback runs it (a session's submission, or the backlog of a login that
     /// could not run it itself).
-    func applyEscalationPolicy(item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant) throws {
-        if draft.kind == .label { try settleEscalations(item: item, definition: definition, at: now) }
-        try evaluateEscalation(item: item, feedback: feedback, draft: draft, definition: definition, at: now)
+    func applyEscalationPolicy(
+        item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant, asOf state: FeedbackState? = nil
+    ) throws {
+        if draft.kind == .label { try settleEscalations(item: item, definition: definition, at: now, asOf: state) }
+        try evaluateEscalation(item: item, feedback: feedback, draft: draft, definition: definition, at: now, asOf: state)
     }
 
     /// Inside a write transaction, after the label `feedback` was withdrawn: the policy's settling
     /// and tie rules, as every path that withdraws a label runs them.
-    func applyEscalationPolicy(afterWithdrawing feedback: Int64, item: Int64, definition: TaskDefinition, at now: Instant) throws {
-        try settleEscalations(item: item, definition: definition, at: now)
-        try evaluateTieEscalation(item: item, feedback: feedback, definition: definition, at: now)
+    func applyEscalationPolicy(
+        afterWithdrawing feedback: Int64, item: Int64, definition: TaskDefinition, at now: Instant, asOf state: FeedbackState? = nil
+    ) throws {
+        try settleEscalations(item: item, definition: definition, at: now, asOf: state)
+        try evaluateTieEscalation(item: item, feedback: feedback, definition: definition, at: now, asOf: state)
     }
 
-    public func applyEscalationBacklog(at now: Instant) throws(StoreError) -> Int {
+    public func applyEscalationBacklog() throws(StoreError) -> Int {
         guard keepsEscalationBacklog, !heldToReviewer else { return 0 }
-        // A cheap read first: most commands find nothing waiting and need no write lock.
-        guard try read({ try db.int("SELECT count(*) FROM escalation_backlog") }) > 0 else { return 0 }
-        return try writeEvenIfOpenedToRead { () throws -> Int in
-            let rows = try db.statement(
-                "SELECT b.id, b.feedback, b.withdrawn, f.item, \(Self.feedbackColumns) FROM escalation_backlog b JOIN feedback f ON f.id = b.feedback ORDER BY b.id")
-            var waiting: [(id: Int64, feedback: Int64, withdrawn: Bool, item: Int64, draft: FeedbackDraft)] = []
-            while try rows.step() { waiting.append((rows.int(0), rows.int(1), rows.int(2) != 0, rows.int(3), feedbackDraft(rows, from: 4))) }
-            rows.reset()
-            guard let last = waiting.last?.id else { return 0 }
-            let definition = try taskDefinition().definition
-            for entry in waiting {
-                if entry.withdrawn {
-                    try applyEscalationPolicy(afterWithdrawing: entry.feedback, item: entry.item, definition: definition, at: now)
-                } else {
-                    try applyEscalationPolicy(item: entry.item, feedback: entry.feedback, draft: entry.draft, definition: definition, at: now)
-                }
-            }
-            try db.run("DELETE FROM escalation_backlog WHERE id <= ?", .integer(last))
-            return waiting.count
-        }
+        // A write transaction of a staff login catches up first (`catchUp`, from beginWrite).
+        return try writeEvenIfOpenedToRead { caughtUp }
     }
 
-    func evaluateEscalation(item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant) throws {
+    /// Inside a write transaction of a login that reads every answer, before anything else:
+    /// links the events that logins held to a reviewer's rights wrote and listed in
+    /// `event_backlog` (they do not link their own: the links would let them guess others'
+    /// events), in order, and applies the escalation
+    /// policy to the feedback they gave or withdrew (`escalation_backlog`), in the order given,
+    /// each against the item's feedback as it stood then, at the time it was given. Returns how
+    /// many backlog entries were applied.
+    @discardableResult
+    func catchUp() throws -> Int {
+        var previous = AuditChain.genesis
+        var lastLinked: Int64 = 0
+        let head = try db.statement("SELECT event, link FROM event_links ORDER BY event DESC LIMIT 1")
+        if try head.step() { (lastLinked, previous) = (head.int(0), head.text(1)) }
+        head.reset()
+        // Only the events held logins listed, and only after the chain's last link: a link removed
+        // by hand is never made again (`check` goes on naming it).
+        let unlinked = try db.statement(
+            "SELECT e.id, e.at, e.kind, e.reviewer, e.item, e.detail FROM event_backlog b JOIN events e ON e.id = b.event WHERE e.id > ? ORDER BY e.id")
+        try unlinked.bind([.integer(lastLinked)])
+        var pending: [AuditChain.Event] = []
+        while try unlinked.step() { pending.append(Self.auditEvent(unlinked, from: 0)) }
+        unlinked.reset()
+        try db.run("DELETE FROM event_backlog")
+        let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
+        for event in pending {
+            previous = AuditChain.link(previous: previous, event: event)
+            insert.reset()
+            try insert.bind([.integer(event.id), .text(previous)])
+            while try insert.step() {}
+            chainHead = (event.id, previous)
+        }
+        insert.reset()
+
+        let rows = try db.statement(
+            """
+            SELECT b.id, b.feedback, b.withdrawn, f.item, b.through, array_to_string(b.live, ','),
+                   CASE WHEN b.withdrawn = 0 THEN f.created_at ELSE (SELECT w.at FROM withdrawals w WHERE w.feedback = f.id) END,
+                   \(Self.feedbackColumns)
+            FROM escalation_backlog b JOIN feedback f ON f.id = b.feedback ORDER BY b.id
+            """)
+        var waiting: [(id: Int64, feedback: Int64, withdrawn: Bool, item: Int64, state: FeedbackState?, at: Instant, draft: FeedbackDraft)] = []
+        while try rows.step() {
+            let live = Set((rows.optionalText(5) ?? "").split(separator: ",").compactMap { Int64($0) })
+            let state = rows.optionalInt(4).map { FeedbackState(through: $0, live: live) }
+            waiting.append((rows.int(0), rows.int(1), rows.int(2) != 0, rows.int(3), state, Instant(milliseconds: rows.int(6)), feedbackDraft(rows, from: 7)))
+        }
+        rows.reset()
+        guard let last = waiting.last?.id else { return 0 }
+        let definition = try taskDefinition().definition
+        for entry in waiting {
+            if entry.withdrawn {
+                try applyEscalationPolicy(afterWithdrawing: entry.feedback, item: entry.item, definition: definition, at: entry.at, asOf: entry.state)
+            } else {
+                try applyEscalationPolicy(item: entry.item, feedback: entry.feedback, draft: entry.draft, definition: definition, at: entry.at, asOf: entry.state)
+            }
+        }
+        try db.run("DELETE FROM escalation_backlog WHERE id <= ?", .integer(last))
+        caughtUp += waiting.count
+        return waiting.count
+    }
+
+    func evaluateEscalation(
+        item: Int64, feedback: Int64, draft: FeedbackDraft, definition: TaskDefinition, at now: Instant, asOf state: FeedbackState? = nil
+    ) throws {
         // Without a policy only the tie rule is left, and only a label can make or break a tie.
         guard !definition.escalation.isEmpty || (definition.ties == .escalate && draft.kind == .label) else { return }
         if try db.scalar("SELECT id FROM escalations WHERE item = ? AND status = 'open'", .integer(item)) != nil { return }
-        let labels = try itemLabels(item: item, definition: definition)
+        let labels = try itemLabels(item: item, definition: definition, asOf: state)
         let facts = try db.statement("SELECT risk, triage, gold FROM items WHERE seq = ?")
         try facts.bind([.integer(item)])
         _ = try facts.step()
@@ -122,10 +173,10 @@ extension SQLStore {
     /// Inside a write transaction, after a label was withdrawn: a withdrawal can leave a tie
     /// behind, which goes to the lead under `ties: escalate` (only the implicit tie rule is
     /// evaluated: the policy's rules look at feedback as it is given).
-    func evaluateTieEscalation(item: Int64, feedback: Int64, definition: TaskDefinition, at now: Instant) throws {
+    func evaluateTieEscalation(item: Int64, feedback: Int64, definition: TaskDefinition, at now: Instant, asOf state: FeedbackState? = nil) throws {
         guard definition.ties == .escalate else { return }
         if try db.scalar("SELECT id FROM escalations WHERE item = ? AND status = 'open'", .integer(item)) != nil { return }
-        let labels = try itemLabels(item: item, definition: definition)
+        let labels = try itemLabels(item: item, definition: definition, asOf: state)
         let draft = FeedbackDraft(kind: .label)
         guard let match = EscalationPolicy.tie(definition.escalation, EscalationFacts(feedback: draft, labels: labels, ties: definition.ties)) else { return }
         let triage = try db.scalar("SELECT triage FROM items WHERE seq = ?", .integer(item))

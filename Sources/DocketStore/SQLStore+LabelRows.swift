@@ -7,6 +7,25 @@ import DocketCore
 extension SQLStore {
     /// Every label row of one item (withdrawn ones marked), as of `asOf` when given: rows created
     /// later are left out, and a withdrawal recorded later does not count yet.
+    /// An item's feedback as it stood at one moment (PostgreSQL's escalation backlog records it
+    /// when a reviewer's login gives or withdraws feedback): the newest feedback id then, and the
+    /// ids not withdrawn then.
+    struct FeedbackState {
+        var through: Int64
+        var live: Set<Int64>
+
+        func contains(_ id: Int64) -> Bool { id <= through && live.contains(id) }
+
+        /// The label rows as they stood: later rows left out, withdrawn exactly when they were then.
+        func apply(to rows: [LabelAnswer]) -> [LabelAnswer] {
+            rows.filter { $0.id <= through }.map { row in
+                var row = row
+                row.withdrawn = !live.contains(row.id)
+                return row
+            }
+        }
+    }
+
     func labelAnswers(item: Int64, asOf: Instant? = nil) throws -> [LabelAnswer] {
         let statement = try db.statement(
             """
@@ -102,11 +121,15 @@ extension SQLStore {
 
     /// The label rules' view of one item: its rows and decisions, resolved by `LabelRules`. The
     /// saved model is read when `withModel`, or when final labels or the policy need it.
-    func itemLabels(item: Int64, definition: TaskDefinition, withModel: Bool = false) throws -> ItemLabels {
+    /// With `asOf`, the item's feedback as it stood then (`FeedbackState`): later rows left out,
+    /// and rows withdrawn since counted as they were.
+    func itemLabels(item: Int64, definition: TaskDefinition, withModel: Bool = false, asOf state: FeedbackState? = nil) throws -> ItemLabels {
         let needsModel = withModel || definition.finalLabel == FinalLabelMethod.dawidSkene.rawValue
             || definition.escalation.contains { if case .posteriorBelow = $0.condition { return true } else { return false } }
+        var rows = try labelAnswers(item: item)
+        if let state { rows = state.apply(to: rows) }
         return LabelRules.resolve(
-            rows: try labelAnswers(item: item), decisions: try decisionEntries(item: item), policy: LabelPolicy(definition),
+            rows: rows, decisions: try decisionEntries(item: item), policy: LabelPolicy(definition),
             model: needsModel ? try dawidSkeneModel() : nil)
     }
 

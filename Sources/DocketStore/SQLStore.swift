@@ -29,8 +29,10 @@ public class SQLStore: ReviewStore {
     /// so the escalation policy waits for a staff login (`applyEscalationBacklog`) and the
     /// queue learns which items are gold from the database (`goldCondition`).
     var heldToReviewer = false
-    /// Whether the schema has `escalation_backlog` (PostgreSQL, migration 4).
+    /// Whether the schema has `escalation_backlog` as `catchUp` reads it (PostgreSQL, migration 5).
     var keepsEscalationBacklog = false
+    /// Backlog entries `catchUp` applied on this store so far.
+    var caughtUp = 0
 
     /// The SQL condition that an item (its `seq` and `gold` columns as named) is a gold item, or
     /// with `isGold` false that it is not: from the gold label, or for a login that may not read
@@ -206,6 +208,12 @@ public class SQLStore: ReviewStore {
         let id = try db.insert(
             "INSERT INTO events (at, kind, reviewer, item, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
             .integer(at.milliseconds), .text(kind), SQLValue(reviewer), SQLValue(item), SQLValue(text))
+        // A login held to a reviewer's rights may not read the chain: it lists the event for a
+        // staff login's next write to link (`catchUp`).
+        if heldToReviewer {
+            try db.run("INSERT INTO event_backlog (event) VALUES (?)", .integer(id))
+            return
+        }
         try chain(AuditChain.Event(id: id, at: at.milliseconds, kind: kind, reviewer: reviewer, item: item, detail: text))
     }
 

@@ -22,7 +22,7 @@ struct PostgresRolesTests {
             GRANT docket TO \(leadRole)
             """)
         defer {
-            for role in [reviewerRole, leadRole, strangerRole] { _ = try? TestPostgres.psql(url, "DROP OWNED BY \(role); DROP ROLE \(role)") }
+            for role in [reviewerRole, leadRole, strangerRole] { _ = try? TestPostgres.psql(url, "DROP ROLE IF EXISTS \(role)") }
         }
         let admin = try runDocket(["reviewers", "list", "--json", "--db", url])
         #expect(admin.output.contains(#""name":"docket","role":"admin","login":"docket""#), "\(admin.output)")

@@ -36,7 +36,8 @@ struct PostgresRowSecurityTests {
         func login(_ person: String) -> String { "dk\(person.prefix(1))_\(tag)" }
         func as_(_ person: String) -> String { url.replacingOccurrences(of: "://docket@", with: "://\(login(person))@") }
         func cleanUp() {
-            for person in ["ana", "bo", "lee", "eve"] { _ = try? TestPostgres.psql(url, "DROP OWNED BY \(login(person)); DROP ROLE \(login(person))") }
+            // DROP OWNED BY needs membership in the role; the roles own nothing, and DROP ROLE ends their grants.
+            for person in ["ana", "bo", "lee", "eve"] { _ = try? TestPostgres.psql(url, "DROP ROLE IF EXISTS \(login(person))") }
         }
     }
 
@@ -110,11 +111,23 @@ struct PostgresRowSecurityTests {
             ("UPDATE items SET taken = 0 WHERE id = 'a'", "permission denied for table items"),
             ("UPDATE items SET utility = 1 WHERE id = 'a'", "item a was selected already; a reviewer's login may not change it"),
             ("UPDATE project SET budget = 1000", "permission denied for table project"),
-            ("UPDATE project SET served = 0", "a reviewer's login may only count one more selection"),
-            ("UPDATE assignments SET reviewer = \(anaID) WHERE id = \(boAssignment)", "a reviewer's login may not move assignment \(boAssignment)"),
-            ("INSERT INTO events (at, kind, reviewer, detail) VALUES (0, 'feedback', \(boID), '{}')", "a reviewer's login may only log its own events"),
+            ("UPDATE project SET served = 0", "a reviewer's login may only count one more selection, of the item selected at that step"),
+            ("UPDATE project SET served = served + 1", "a reviewer's login may only count one more selection, of the item selected at that step"),
+            ("UPDATE items SET served_at = 1, policy = 'exploit', propensity = 1, selection_step = 7 WHERE id = 'c'",
+             "item c may only be selected at the project's next step"),
+            ("UPDATE assignments SET reviewer = \(anaID) WHERE id = \(boAssignment)", "permission denied for table assignments"),
+            ("INSERT INTO events (at, kind, reviewer, detail) VALUES (0, 'feedback', \(boID), '{}')", "a reviewer's login may only log its own review's events"),
+            ("INSERT INTO events (at, kind, reviewer, detail) VALUES (0, 'role-changed', \(anaID), '{}')", "a reviewer's login may only log its own review's events"),
+            ("INSERT INTO events (at, kind, reviewer, detail) VALUES (0, 'feedback', \(anaID), '{\"actor\":\"docket\"}')",
+             "a reviewer's login may only log its own review's events"),
+            ("INSERT INTO events (at, kind, reviewer, detail) VALUES (0, 'lease-expired', \(boID), '{\"assignment\":\(boAssignment)}')",
+             "a reviewer's login may only log its own review's events"),
+            ("INSERT INTO events (id, at, kind, reviewer) VALUES (100000, 0, 'claimed', \(anaID))", "a reviewer's login may not choose the id of a new row of events"),
+            ("INSERT INTO escalation_backlog (feedback) SELECT id FROM feedback", "a reviewer's login may only queue feedback it gives or withdraws in the same transaction"),
+            ("SELECT * FROM event_links", "permission denied for table event_links"),
+            ("BEGIN; LOCK TABLE assignments IN ACCESS EXCLUSIVE MODE; COMMIT", "permission denied for table assignments"),
             ("INSERT INTO withdrawals (feedback, reviewer, at) SELECT id, \(anaID), 0 FROM feedback WHERE reviewer = \(boID)", ""),
-            ("INSERT INTO event_links (event, link) VALUES (1000000, repeat('0', 64))", "a reviewer's login may only link an event it wrote, not event 1000000"),
+            ("INSERT INTO event_links (event, link) VALUES (1000000, repeat('0', 64))", "permission denied for table event_links"),
             ("DELETE FROM feedback", "permission denied for table feedback"),
             ("ALTER TABLE feedback DISABLE ROW LEVEL SECURITY", "must be owner of table feedback"),
             ("DROP POLICY feedback_own ON feedback", "must be owner of relation feedback"),
@@ -135,6 +148,9 @@ struct PostgresRowSecurityTests {
             """
         #expect(try TestPostgres.psql(ana, spoof) == "1")
 
+        // Their events wait for a staff login to link them (they may not read the chain).
+        let unlinked = "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_links l WHERE l.event = e.id)"
+        #expect(try TestPostgres.psql(owner, unlinked) != "0")
         // The escalation policy waits for a staff login: ana's and bo's feedback is in the
         // backlog, and the lead's first command applies it.
         #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM escalation_backlog") == "2")
@@ -142,6 +158,7 @@ struct PostgresRowSecurityTests {
         let escalations = try runDocket(["escalations", "--json", "--db", team.as_("lee")])
         #expect(escalations.status == 0, "\(escalations.errors)")
         #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM escalation_backlog") == "0")
+        #expect(try TestPostgres.psql(owner, unlinked) == "0")
         let onPostgres = try Self.escalationFields(escalations.output)
         #expect(onPostgres == [["a", "lead", "[1]", "no majority among 2 labels (safe 1, unsafe 1)"]])
         // The same reviews on SQLite, where the policy runs at once, give the same escalation.
@@ -168,6 +185,12 @@ struct PostgresRowSecurityTests {
         let eve = try runDocket(["export", "--format", "labels", "--db", team.as_("eve")])
         #expect(eve.status == 77)
         #expect(eve.errors == "docket: eve is a lead, but the database holds the login '\(team.login("eve"))' to a reviewer's rights (it reads only its own answers and writes only as itself), so it may not export from it; a lead's or an admin's login must be a member of the database's owner: a database superuser runs GRANT docket TO \(team.login("eve")). Nothing was changed.\n")
+        // What she may run shows her what the database shows her login: her own part.
+        let eveShow = try runDocket(["show", "a", "--json", "--db", team.as_("eve")])
+        #expect(eveShow.status == 0 && eveShow.output == #"{"item":"a","feedback":[],"superseded":[]}"# + "\n", "\(eveShow.output)\(eveShow.errors)")
+        let eveLog = try runDocket(["log", "--reviewer", "ana", "--db", team.as_("eve")])
+        #expect(eveLog.status == 77)
+        #expect(eveLog.errors == "docket: eve is a lead, but the database shows their login only their own feedback and events, not ana's. Nothing was changed.\n")
         // The lead whose login is one sees everyone's labels.
         let export = try runDocket(["export", "--format", "labels", "--db", team.as_("lee")])
         #expect(export.status == 0 && export.output.contains(#""reviewer_labels":[{"reviewer":"ana","label":"safe""#), "\(export.errors)")
@@ -216,6 +239,71 @@ struct PostgresRowSecurityTests {
         #expect(try runDocket(["check", "--db", owner]).status == 0)
     }
 
+    /// Answers outside the task definition are refused by the database too.
+    @Test func answersOutsideTheDefinitionAreRefused() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let sandbox = Sandbox()
+        let rated = Self.definition.replacingOccurrences(of: "asks: [label]", with: "asks: [label, rating]\nrating: {name: helpfulness, scale: [1, 5]}")
+        #expect(try runDocket(["config", "apply", sandbox.write("r.yaml", rated), "--db", team.url]).status == 0)
+        let ana = team.as_("ana")
+        #expect(try runDocketWithInput(["review", "--db", ana], stdin: "safe\nquit\n").status == 0)
+        // ana's open lease (asked for a rating too, the item stays open): assignment, item, reviewer.
+        let lease = try TestPostgres.psql(team.url, "SELECT id || ',' || item || ',' || reviewer FROM assignments WHERE state = 'open'")
+        #expect(!lease.isEmpty)
+        for (values, message) in [
+            ("'label', 'bogus', NULL, NULL", "bogus is not one of the project's labels"),
+            ("'rating', NULL, 'NaN', NULL", "the rating NaN is not on the rubric's scale"),
+            ("'rating', NULL, 6, NULL", "the rating 6 is not on the rubric's scale"),
+            ("'flag', NULL, NULL, 'made-up'", "made-up is not one of the rubric's flag reasons"),
+        ] {
+            let sql = "INSERT INTO feedback (assignment, item, reviewer, kind, label, rating, reason, severity, created_at) VALUES (\(lease), \(values), "
+                + (values.hasPrefix("'flag'") ? "3" : "NULL") + ", 0)"
+            #expect(refusal(ana, sql) == "ERROR:  \(message)", "\(sql)")
+        }
+        #expect(refusal(ana, "INSERT INTO feedback (assignment, item, reviewer, kind, rating, created_at) VALUES (\(lease), 'rating', 4, 0)") == nil)
+    }
+
+    /// The backlog applies the policy to the item as it stood when each answer was given: a flag
+    /// followed by a label escalates as the flag, as on SQLite, not as the later disagreement.
+    @Test func theBacklogSeesTheItemAsItWas() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let sandbox = Sandbox()
+        let policy = """
+            labels: [safe, unsafe]
+            asks: [label]
+            overlap: 2
+            explore: 0
+            escalation:
+              - when: {flag: [unsafe], min_severity: 3}
+                to: lead
+              - when: {no_majority: true}
+                to: second-review
+
+            """
+        #expect(try runDocket(["config", "apply", sandbox.write("p.yaml", policy), "--db", team.url]).status == 0)
+        #expect(try runDocketWithInput(["review", "--db", team.as_("bo")], stdin: "unsafe\nquit\n").status == 0)
+        #expect(try runDocketWithInput(["review", "--db", team.as_("ana")], stdin: "flag unsafe 3 dangerous\nsafe\nquit\n").status == 0)
+        let onPostgres = try runDocket(["escalations", "--json", "--db", team.as_("lee")])
+        #expect(onPostgres.status == 0, "\(onPostgres.errors)")
+        let lite = Sandbox()
+        lite.run("init --labels safe,unsafe --seed 7")
+        lite.run(["config", "apply", lite.write("p.yaml", policy)])
+        lite.run(["import", "items", lite.write("i.jsonl", Self.items)])
+        lite.run("reviewers add ana")
+        lite.run("reviewers add bo")
+        lite.run(["review", "--as", "bo"], stdin: "unsafe\nquit\n")
+        lite.run(["review", "--as", "ana"], stdin: "flag unsafe 3 dangerous\nsafe\nquit\n")
+        let expected = try Self.escalationFields(lite.run("escalations --json").output)
+        #expect(expected == [["a", "lead", "[1]", "flagged unsafe at severity 3"]])
+        #expect(try Self.escalationFields(onPostgres.output) == expected)
+        // The escalation carries the time the flag was given, not the time the lead looked.
+        let times = try TestPostgres.psql(team.url, "SELECT (e.created_at = f.created_at)::text FROM escalations e JOIN feedback f ON f.id = e.feedback")
+        #expect(times == "true")
+        #expect(try TestPostgres.psql(team.url, "SELECT overlap FROM items WHERE id = 'a'") == "2")
+    }
+
     /// Tampering with the database's enforcement is named by check.
     @Test func checkNamesLoosenedRowSecurity() throws {
         let team = try team()
@@ -238,11 +326,50 @@ struct PostgresRowSecurityTests {
             "violation: policy-missing: the policy events_own on events is missing",
             "violation: policy-altered: the policy withdrawals_own on withdrawals is not the one the migrations create",
             "violation: grant-altered: the privileges on items.gold are public SELECT, not none but the owner's as the migrations grant them",
-            "violation: function-altered: the function docket_reviewer_of() does not run with the rights or settings the migrations give it (security definer)",
-            "violation: function-altered: the function docket_gold_items() does not run with the rights or settings the migrations give it (security invoker search_path=SCHEMA, pg_temp)",
+            "violation: function-altered: the function docket_reviewer_of() does not run with the rights or settings the migrations give it (security definer volatility s executed by public)",
+            "violation: function-altered: the function docket_gold_items() does not run with the rights or settings the migrations give it (security invoker volatility s executed by public search_path=SCHEMA, pg_temp)",
         ] {
             #expect(check.errors.contains(line + "\n"), "\(line)\n\(check.errors)")
         }
+    }
+
+    /// Who owns what, who may create objects in the schema or run Docket's functions, and the
+    /// columns' defaults: changed by hand, named by check; a second owner stops the check first.
+    @Test func checkNamesOwnersCreatorsAndDefaults() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let owner = team.url, ana = team.login("ana")
+        #expect(try runDocket(["check", "--db", owner]).status == 0)
+        try TestPostgres.psql(owner, """
+            GRANT CREATE ON SCHEMA public TO \(ana);
+            REVOKE EXECUTE ON FUNCTION docket_gold_items() FROM PUBLIC;
+            ALTER TABLE feedback ALTER COLUMN reviewer SET DEFAULT 3
+            """)
+        var check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 1)
+        #expect(check.errors == """
+            violation: column-default-altered: the default of feedback.reviewer is 3, not none as the migrations make it
+            violation: function-altered: the function docket_gold_items() does not run with the rights or settings the migrations give it (security definer volatility s executed by its owner alone search_path=SCHEMA, pg_temp)
+            violation: schema-open: \(ana) may create objects in Docket's schema, and so add functions, operators or tables the migrations never made; the schema's owner runs REVOKE CREATE ON SCHEMA … FROM them
+            docket: The check found 3 violations.
+
+            """, "\(check.errors)")
+        // (A new owner needs CREATE on the schema, so ana keeps it for now.)
+        try TestPostgres.psql(owner, """
+            GRANT EXECUTE ON FUNCTION docket_gold_items() TO PUBLIC;
+            ALTER TABLE feedback ALTER COLUMN reviewer DROP DEFAULT;
+            GRANT \(ana) TO docket;
+            ALTER TABLE feedback OWNER TO \(ana)
+            """)
+        check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 1)
+        #expect(check.errors.hasPrefix("""
+            violation: owner-altered: the sequence feedback_id_seq is owned by \(ana), not by docket as the rest of Docket's schema is
+            violation: owner-altered: the table feedback is owned by \(ana), not by docket as the rest of Docket's schema is
+            violation: check-incomplete: the other checks were not run
+            """), "\(check.errors)")
+        try TestPostgres.psql(owner, "ALTER TABLE feedback OWNER TO docket; REVOKE \(ana) FROM docket; REVOKE CREATE ON SCHEMA public FROM \(ana)")
+        #expect(try runDocket(["check", "--db", owner]).status == 0)
     }
 
     /// item, tier, rule and reason of each escalation in `escalations --json`.

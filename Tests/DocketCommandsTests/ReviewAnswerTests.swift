@@ -54,6 +54,20 @@ func recorded(_ output: String) -> [String] {
         #expect(try store.db.scalar("SELECT rating FROM feedback WHERE kind = 'rating' ORDER BY id LIMIT 1") == .real(4))
     }
 
+    /// After an undo took back only the rating, a line with both answers restates them: the label
+    /// changes (superseding the earlier one) and the rating is given. A hostile review found it
+    /// refused as `Unknown command 'unsafe'. Did you mean `unsafe`?`.
+    @Test func bothAnswersAgainAfterAnUndoOfOne() throws {
+        let sandbox = reviewProject()
+        let run = sandbox.run(["review", "--as", "ana"], stdin: "safe 3\nundo\nunsafe 2\nquit\n")
+        #expect(recorded(run.output) == [
+            "Recorded label safe. Still asked: rating.", "Recorded rating 3.", "Item i1 done.",
+            "Recorded label unsafe (replaces your label safe). Still asked: rating.", "Recorded rating 2.", "Item i1 done.",
+        ], "\(run.output)")
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        #expect(try store.db.int("SELECT count(*) FROM supersessions") == 1)
+    }
+
     /// One answer at a time works too, and a rating alone answers the rating once the label is in.
     @Test func oneBareAnswerAtATime() {
         let sandbox = reviewProject()
