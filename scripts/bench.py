@@ -401,6 +401,28 @@ def postgres_bench(docket, args, say):
             wall = time.perf_counter() - t0
             say(f"claim on PostgreSQL, {procs} process{'es' if procs > 1 else ''}: p50 {pct(lat, 0.5) / 1e6:.3f} ms, "
                 f"p99 {pct(lat, 0.99) / 1e6:.3f} ms over {len(lat):,} claims ({len(lat) / wall:,.0f} claims/s in all)")
+        # A reviewer's own login role (row-level security, the guard, the backlogs) against the
+        # owner acting for a reviewer, each reviewing the same number of items in one session.
+        items = max(50, args.claims // 10)
+        login = "bench_reviewer"
+        run(["psql", "-X", "-q", pg, "-c", f"DROP ROLE IF EXISTS {login}", "-c", f"CREATE ROLE {login} LOGIN"])
+        run([docket, "reviewers", "add", "--db", pg, "held", "--user", login])
+        run([docket, "reviewers", "add", "--db", pg, "owned", "--user", "bench_nobody"])
+        held_url = pg.replace("://docket@", f"://{login}@")
+        per_item = {}
+        for name, cmd in (("owner --as", [docket, "review", "--db", pg, "--as", "owned"]), ("own login", [docket, "review", "--db", held_url])):
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, input="safe\n" * items + "quit\n", capture_output=True, text=True)
+            if p.returncode != 0:
+                sys.exit(p.stderr)
+            per_item[name] = (time.perf_counter() - t0) / items
+        t0 = time.perf_counter()
+        run([docket, "status", "--db", pg])
+        catch_up = time.perf_counter() - t0
+        say(f"review on PostgreSQL, {items} items in one session: a reviewer's own login {per_item['own login'] * 1e3:.2f} ms an item, "
+            f"the owner acting for a reviewer {per_item['owner --as'] * 1e3:.2f} ms (ratio {per_item['own login'] / per_item['owner --as']:.2f}); "
+            f"the next staff command links and applies what the login left in {catch_up:.2f} s")
+        run(["psql", "-X", "-q", pg, "-c", f"DROP ROLE IF EXISTS {login}"])
         chk = subprocess.run([docket, "check", "--db", pg], capture_output=True, text=True)
         say(f"check after the claim runs on PostgreSQL: {'OK' if chk.returncode == 0 else chk.stderr.strip()}")
         for db, name in ((pg, "PostgreSQL"), (lite, "SQLite")):

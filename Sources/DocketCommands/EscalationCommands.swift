@@ -32,7 +32,7 @@ struct EscalationsCommand: ContextCommand {
                 object.set("reason", record.reason)
                 object.set("severity", record.severity)
                 object.set("created_at", record.createdAt.iso8601)
-                object.set("age_seconds", Int((now.milliseconds - record.createdAt.milliseconds) / 1000))
+                object.set("age_seconds", Int(now.milliseconds(since: record.createdAt) / 1000))
                 return object.value
             }).encoded() + "\n")
             return
@@ -40,7 +40,7 @@ struct EscalationsCommand: ContextCommand {
         guard !records.isEmpty else { return context.console.write("No open escalations\(tier.map { " in tier \($0)" } ?? "").\n") }
         context.console.write(Format.table(
             header: ["item", "tier", "severity", "age", "reason"],
-            rows: records.map { [Sanitize.inline($0.itemID), Sanitize.inline($0.tier), String($0.severity), Self.age(now.milliseconds - $0.createdAt.milliseconds), Sanitize.inline($0.reason)] },
+            rows: records.map { [Sanitize.inline($0.itemID), Sanitize.inline($0.tier), String($0.severity), Self.age(now.milliseconds(since: $0.createdAt)), Sanitize.inline($0.reason)] },
             rightAligned: [2, 3]))
     }
 

@@ -234,7 +234,7 @@ final class ReviewSession {
         guard let item = current else { return }
         let now = clock()
         let half = Int64(definition.leaseSeconds) * 500
-        if force || item.expiresAt.milliseconds - now.milliseconds < half {
+        if force || item.expiresAt.milliseconds(since: now) < half {
             // Never wait for a lost server here: this runs at the prompt, and the next answer reconnects.
             if let end = try? store.withoutWaiting({ try store.renew(assignment: item.assignment, at: now) }) { current?.expiresAt = end }
         }
@@ -483,7 +483,7 @@ final class ReviewSession {
             return fail(problem)
         }
         let now = clock()
-        let seconds = Double(now.milliseconds - mark.milliseconds) / 1000
+        let seconds = Double(now.milliseconds(since: mark)) / 1000
         let submission = try store.submit(draft, assignment: item.assignment, secondsSpent: max(0, seconds), at: now)
         mark = now
         submissions.append((submission.feedback, item.assignment, draft.summary))

@@ -12,6 +12,20 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         return Instant(milliseconds: sum)
     }
 
+    /// Milliseconds from `earlier` to this instant, saturating instead of trapping (a time stored
+    /// by hand may be anything).
+    public func milliseconds(since earlier: Instant) -> Int64 {
+        let (difference, overflowed) = milliseconds.subtractingReportingOverflow(earlier.milliseconds)
+        guard !overflowed else { return milliseconds < earlier.milliseconds ? .min : .max }
+        return difference
+    }
+
+    /// Days since the epoch, rounded down (so a time before it is in day -1), without overflow.
+    var epochDay: Int64 {
+        let (days, remainder) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        return remainder < 0 ? days - 1 : days
+    }
+
     /// ISO 8601 in UTC with milliseconds, e.g. `2026-11-29T10:56:43.000Z`.
     public var iso8601: String {
         var bytes: [UInt8] = []
@@ -22,9 +36,9 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Appends `iso8601` as bytes: this runs for every timestamp of an export.
     public func appendISO8601(to out: inout [UInt8]) {
-        let ms = milliseconds
-        var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-        let msOfDay = ms - days * 86_400_000
+        var days = epochDay
+        // Wrapping arithmetic: the true value is within a day, even where days × 86,400,000 is not.
+        let msOfDay = milliseconds &- days &* 86_400_000
         // Civil-from-days (Howard Hinnant's algorithm).
         days += 719_468
         let era = (days >= 0 ? days : days - 146_096) / 146_097
@@ -41,7 +55,8 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
         var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &text) { b in
-            func digit(_ value: Int64) -> UInt8 { UInt8(truncatingIfNeeded: 48 + value % 10) }
+            // The magnitude's digit: a year before 0 (written by hand) prints its lowest digits too.
+            func digit(_ value: Int64) -> UInt8 { UInt8(truncatingIfNeeded: 48 + (value % 10).magnitude) }
             b[0] = digit(year / 1000); b[1] = digit(year / 100); b[2] = digit(year / 10); b[3] = digit(year); b[4] = 45
             b[5] = digit(month / 10); b[6] = digit(month); b[7] = 45; b[8] = digit(day / 10); b[9] = digit(day); b[10] = 84
             b[11] = digit(hour / 10); b[12] = digit(hour); b[13] = 58; b[14] = digit(minute / 10); b[15] = digit(minute); b[16] = 58
@@ -55,9 +70,11 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// The Monday (UTC) of this instant's ISO week, as `YYYY-MM-DD`. 1970-01-01 was a Thursday.
     public var isoWeekStart: String {
-        let days = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds - 86_399_999) / 86_400_000
-        let monday = days - ((days + 3) % 7 + 7) % 7
-        return String(Instant(milliseconds: monday * 86_400_000).iso8601.prefix(10))
+        let days = epochDay
+        let monday = days - ((days % 7 + 7 + 3) % 7)
+        let (start, overflowed) = monday.multipliedReportingOverflow(by: 86_400_000)
+        // A Monday before the first representable instant: the day itself stands for its week.
+        return String((overflowed ? self : Instant(milliseconds: start)).iso8601.prefix(10))
     }
 
     /// Parses an RFC 3339 time, the one parser for every time Docket reads (import fields and

@@ -39,14 +39,15 @@ public final class PostgresStore: SQLStore {
     override func beginWrite() throws {
         transactionID = nil
         try link.execute("BEGIN")
-        // A login that reads every answer first catches up with what held logins left for it.
-        let catchingUp = keepsEscalationBacklog && !heldToReviewer
-        let waiting = catchingUp
-            ? ", EXISTS (SELECT 1 FROM escalation_backlog) OR EXISTS (SELECT 1 FROM event_backlog)"
-            : ""
-        let rows = try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey)), txid_current()\(waiting)", [])
-        if case .integer(let id)? = rows.first?[1] { transactionID = id }
-        if catchingUp, case .integer(1)? = rows.first?.last { try catchUp() }
+        let rows = try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey)), txid_current()", [])
+        if case .integer(let id)? = rows.first?.last { transactionID = id }
+        // A login that reads every answer first catches up with what held logins left for it. In
+        // a statement of its own: one that also took the lock would read with the snapshot from
+        // before it waited, and miss what the writer it waited for committed.
+        if keepsEscalationBacklog && !heldToReviewer,
+           case .integer(1)? = try link.query("SELECT EXISTS (SELECT 1 FROM escalation_backlog) OR EXISTS (SELECT 1 FROM event_backlog)", []).first?.first {
+            try catchUp()
+        }
     }
 
     override func beginRead() throws {

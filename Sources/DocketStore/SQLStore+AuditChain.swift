@@ -84,9 +84,10 @@ extension SQLStore {
             case "login-bound":
                 if let id = events.optionalInt(1) { expected[id]?.login = string("to") }
             case "import-labels":
-                if case .number(let count)? = detail["inserted"] { imported += Int(count) } else { importsCounted = false }
+                // A count or id that is no integer (written by hand) counts for nothing, never traps.
+                if case .number(let count)? = detail["inserted"], let whole = Int(exactly: count) { imported &+= whole } else { importsCounted = false }
             default:
-                if case .number(let id)? = detail["feedback"] { feedbackEvents.insert(Int64(id)) }
+                if case .number(let id)? = detail["feedback"], let whole = Int64(exactly: id) { feedbackEvents.insert(whole) }
             }
         }
         events.reset()

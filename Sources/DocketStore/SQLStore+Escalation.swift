@@ -104,23 +104,34 @@ extension SQLStore {
         if try head.step() { (lastLinked, previous) = (head.int(0), head.text(1)) }
         head.reset()
         // Only the events held logins listed, and only after the chain's last link: a link removed
-        // by hand is never made again (`check` goes on naming it).
+        // by hand is never made again (`check` goes on naming it). In batches, so memory stays
+        // flat and each batch of links is one statement, however many events wait.
+        let batch = 512
         let unlinked = try db.statement(
-            "SELECT e.id, e.at, e.kind, e.reviewer, e.item, e.detail FROM event_backlog b JOIN events e ON e.id = b.event WHERE e.id > ? ORDER BY e.id")
-        try unlinked.bind([.integer(lastLinked)])
-        var pending: [AuditChain.Event] = []
-        while try unlinked.step() { pending.append(Self.auditEvent(unlinked, from: 0)) }
-        unlinked.reset()
-        try db.run("DELETE FROM event_backlog")
-        let insert = try db.statement("INSERT INTO event_links (event, link) VALUES (?, ?)")
-        for event in pending {
-            previous = AuditChain.link(previous: previous, event: event)
-            insert.reset()
-            try insert.bind([.integer(event.id), .text(previous)])
+            "SELECT e.id, e.at, e.kind, e.reviewer, e.item, e.detail FROM event_backlog b JOIN events e ON e.id = b.event WHERE e.id > ? ORDER BY e.id LIMIT \(batch)")
+        let full = try db.statement("INSERT INTO event_links (event, link) VALUES " + Array(repeating: "(?, ?)", count: batch).joined(separator: ", "))
+        var after = lastLinked
+        while true {
+            try unlinked.bind([.integer(after)])
+            var links: [SQLValue] = []
+            while try unlinked.step() {
+                let event = Self.auditEvent(unlinked, from: 0)
+                previous = AuditChain.link(previous: previous, event: event)
+                links += [.integer(event.id), .text(previous)]
+                after = event.id
+            }
+            unlinked.reset()
+            guard !links.isEmpty else { break }
+            let insert = links.count == 2 * batch
+                ? full : try db.statement("INSERT INTO event_links (event, link) VALUES " + Array(repeating: "(?, ?)", count: links.count / 2).joined(separator: ", "))
+            try insert.bind(links)
             while try insert.step() {}
-            chainHead = (event.id, previous)
+            insert.reset()
+            chainHead = (after, previous)
+            if links.count < 2 * batch { break }
         }
-        insert.reset()
+        // What was linked, and what can no longer be (listed, but at or before a link already made).
+        try db.run("DELETE FROM event_backlog WHERE event <= ?", .integer(after))
 
         let rows = try db.statement(
             """

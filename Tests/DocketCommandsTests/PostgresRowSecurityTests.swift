@@ -261,7 +261,132 @@ struct PostgresRowSecurityTests {
                 + (values.hasPrefix("'flag'") ? "3" : "NULL") + ", 0)"
             #expect(refusal(ana, sql) == "ERROR:  \(message)", "\(sql)")
         }
-        #expect(refusal(ana, "INSERT INTO feedback (assignment, item, reviewer, kind, rating, created_at) VALUES (\(lease), 'rating', 4, 0)") == nil)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(refusal(ana, "INSERT INTO feedback (assignment, item, reviewer, kind, rating, created_at) VALUES (\(lease), 'rating', 4, \(now))") == nil)
+    }
+
+    /// Migration 6: times near the server's clock, flat event details, one answer per
+    /// transaction, events once per kind and item about an item the login holds, and answers as
+    /// FeedbackRules takes them; the database and the core agree on every answer tried.
+    @Test func theBoundsOfAReviewersWrites() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let owner = team.url, ana = team.as_("ana")
+        let sandbox = Sandbox()
+        let definition = """
+            labels: [safe, unsafe]
+            asks: [label, rating, ranking, edit, critique]
+            rating: {name: helpfulness, scale: [1, 5]}
+            overlap: 2
+            explore: 0
+
+            """
+        #expect(try runDocket(["config", "apply", sandbox.write("b.yaml", definition), "--db", owner]).status == 0)
+        #expect(try runDocket(["import", "items", sandbox.write("d.jsonl", #"{"id":"d","prompt":"pd","responses":["x","y"],"risk":0.05}"# + "\n"), "--db", owner]).status == 0)
+        let me = try TestPostgres.psql(owner, "SELECT id FROM reviewers WHERE name = 'ana'")
+        let item = try TestPostgres.psql(owner, "SELECT seq FROM items WHERE id = 'd'")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let assignment = try TestPostgres.psql(owner, """
+            UPDATE items SET served_at = \(now), policy = 'exploit', propensity = 1, selection_step = (SELECT served FROM project) WHERE seq = \(item);
+            UPDATE project SET served = served + 1;
+            INSERT INTO assignments (item, reviewer, state, claimed_at, expires_at) VALUES (\(item), \(me), 'open', \(now), \(now + 600_000)) RETURNING id
+            """)
+        func give(_ columns: String, _ values: String, at: Int64? = nil) -> String? {
+            refusal(ana, "INSERT INTO feedback (item, reviewer, assignment, created_at, \(columns)) VALUES (\(item), \(me), \(assignment), \(at ?? now), \(values))")
+        }
+        // The core's rule and the database's, answer by answer, on a two-response item.
+        // The definition as the project stores it, for the core's rule.
+        let stored = try TestPostgres.psql(owner, "SELECT r.definition FROM project p JOIN rubrics r ON r.id = p.rubric")
+        guard case .valid(let store) = TaskDefinition.read(try JSON.parse(stored)) else {
+            Issue.record("the stored definition does not read: \(stored)")
+            return
+        }
+        let drafts: [(FeedbackDraft, String, String)] = [
+            (FeedbackDraft(kind: .rating, rating: 4), "kind, rating", "'rating', 4"),
+            (FeedbackDraft(kind: .rating, rating: 4.5), "kind, rating", "'rating', 4.5"),
+            (FeedbackDraft(kind: .ranking, ranking: ["B", "A"]), "kind, ranking", #"'ranking', '["B","A"]'"#),
+            (FeedbackDraft(kind: .ranking, ranking: ["A"]), "kind, ranking", #"'ranking', '["A"]'"#),
+            (FeedbackDraft(kind: .ranking, ranking: ["A", "A"]), "kind, ranking", #"'ranking', '["A","A"]'"#),
+            (FeedbackDraft(kind: .ranking, ranking: ["A", "C"]), "kind, ranking", #"'ranking', '["A","C"]'"#),
+            (FeedbackDraft(kind: .edit, text: "better", target: "B"), "kind, text, target", "'edit', 'better', 'B'"),
+            (FeedbackDraft(kind: .edit, text: "better", target: "Q"), "kind, text, target", "'edit', 'better', 'Q'"),
+            (FeedbackDraft(kind: .edit, text: "", target: "A"), "kind, text, target", "'edit', '', 'A'"),
+            (FeedbackDraft(kind: .critique, text: " \n"), "kind, text", "'critique', E' \\n'"),
+            (FeedbackDraft(kind: .critique, text: "too long"), "kind, text", "'critique', 'too long'"),
+        ]
+        for (draft, columns, values) in drafts {
+            let core = FeedbackRules.problem(with: draft, definition: store, responses: 2)
+            let database = give(columns, values)
+            #expect((core == nil) == (database == nil), "\(draft): core \(core ?? "takes it"), database \(database ?? "takes it")")
+            if database != nil { #expect(database == "ERROR:  this \(draft.kind.rawValue) is not one the task definition takes (FeedbackRules)") }
+        }
+        #expect(give("kind, label", "'label', 'safe'", at: 0) == "ERROR:  a reviewer's login writes times within a day of the server's clock; check this machine's clock")
+        #expect(give("kind, label", "'label', 'safe'", at: -9_223_372_036_854_775_807)?.hasPrefix("ERROR:  a reviewer's login writes times within a day") == true)
+        // One answer per transaction.
+        #expect(refusal(ana, """
+            BEGIN;
+            INSERT INTO feedback (item, reviewer, assignment, created_at, kind, label) VALUES (\(item), \(me), \(assignment), \(now), 'label', 'safe');
+            INSERT INTO feedback (item, reviewer, assignment, created_at, kind, label) VALUES (\(item), \(me), \(assignment), \(now), 'label', 'unsafe');
+            COMMIT
+            """) == "ERROR:  a reviewer's login gives one answer per transaction")
+        // Events: flat details, about an item it holds, once per kind and item.
+        let event = "INSERT INTO events (at, kind, reviewer, item, detail) VALUES"
+        #expect(refusal(ana, "\(event) (\(now), 'claimed', \(me), \(item), '{\"assignment\":[1]}')")
+            == "ERROR:  a reviewer's login writes an event's detail as one flat JSON object")
+        #expect(refusal(ana, "\(event) (\(now), 'claimed', \(me), \(item), repeat('[', 2500) || repeat(']', 2500))")
+            == "ERROR:  a reviewer's login writes an event's detail as one flat JSON object")
+        #expect(refusal(ana, "\(event) (\(now), 'claimed', \(me), (SELECT seq FROM items WHERE id = 'c'), '{}')")
+            == "ERROR:  a reviewer's login logs each event of its review once, about an item it holds")
+        #expect(refusal(ana, "BEGIN; \(event) (\(now), 'claimed', \(me), \(item), '{}'); \(event) (\(now), 'claimed', \(me), \(item), '{}'); COMMIT")
+            == "ERROR:  a reviewer's login logs each event of its review once, about an item it holds")
+        #expect(refusal(ana, "\(event) (\(now + 172_800_000), 'claimed', \(me), \(item), '{}')")
+            == "ERROR:  a reviewer's login writes times within a day of the server's clock; check this machine's clock")
+    }
+
+    /// A staff write that waited for the write lock while a reviewer's write committed still
+    /// catches up with it (a statement that both took the lock and looked would read with the
+    /// snapshot from before the wait and miss it; the staff's own events would then be linked
+    /// past the reviewer's, which could never be linked again).
+    @Test func aStaffWriteThatWaitedStillCatchesUp() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let owner = team.url
+        // ana claims through Docket once (an item she holds), and lee's session has his item on screen.
+        #expect(try runDocketWithInput(["review", "--db", team.as_("ana")], stdin: "quit\n").status == 0)
+        let lee = Process(), leeInput = Pipe(), leeOutput = Pipe()
+        lee.executableURL = URL(fileURLWithPath: Fixtures.docketBinary)
+        lee.arguments = ["review", "--db", team.as_("lee")]
+        (lee.standardInput, lee.standardOutput, lee.standardError) = (leeInput, leeOutput, leeOutput)
+        try lee.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        // ana's own write holds Docket's write lock for two seconds, then commits an event of hers
+        // listed for linking; lee answers while she holds it, so his write waits for hers.
+        let me = try TestPostgres.psql(owner, "SELECT id FROM reviewers WHERE name = 'ana'")
+        let held = try TestPostgres.psql(owner, "SELECT id || ' ' || item FROM assignments WHERE reviewer = \(me) LIMIT 1").split(separator: " ")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let writer = try startProgram(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", team.as_("ana")], stdin: """
+            BEGIN;
+            SELECT pg_advisory_xact_lock(\(0x444F_434B));
+            INSERT INTO events (at, kind, reviewer, item, detail) VALUES (\(now), 'lease-released', \(me), \(held.last ?? "0"), '{"assignment":\(held.first ?? "0")}');
+            INSERT INTO event_backlog (event) SELECT max(id) FROM events WHERE reviewer = \(me);
+            SELECT pg_sleep(2);
+            COMMIT;
+
+            """)
+        Thread.sleep(forTimeInterval: 0.7)
+        leeInput.fileHandleForWriting.write(Data("safe\nquit\n".utf8))
+        try leeInput.fileHandleForWriting.close()
+        let written = writer.finish()
+        #expect(written.status == 0, "\(written.errors)")
+        lee.waitUntilExit()
+        let session = String(decoding: leeOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(lee.terminationStatus == 0 && session.contains("Recorded label safe."), "\(session)")
+        // Everything ana wrote is linked, by lee's write or the next one.
+        #expect(try runDocket(["status", "--db", owner]).status == 0)
+        let unlinked = "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_links l WHERE l.event = e.id)"
+        #expect(try TestPostgres.psql(owner, unlinked) == "0")
+        let check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 0, "\(check.output)\(check.errors)")
     }
 
     /// The backlog applies the policy to the item as it stood when each answer was given: a flag
@@ -370,6 +495,21 @@ struct PostgresRowSecurityTests {
             """), "\(check.errors)")
         try TestPostgres.psql(owner, "ALTER TABLE feedback OWNER TO docket; REVOKE \(ana) FROM docket; REVOKE CREATE ON SCHEMA public FROM \(ana)")
         #expect(try runDocket(["check", "--db", owner]).status == 0)
+    }
+
+    /// Starts a program (its path first) with `stdin` written to it and closed.
+    func startProgram(_ arguments: [String], stdin: String = "") throws -> RunningDocket {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        return RunningDocket(process: process, out: out, err: err)
     }
 
     /// item, tier, rule and reason of each escalation in `escalations --json`.

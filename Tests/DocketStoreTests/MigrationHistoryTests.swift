@@ -35,6 +35,7 @@ import Testing
         "postgres/0003_identity.sql": "36e032a83022f4e40a5dce60ce1b263fa23e26835c6a4703c9e1d11564ccb309",
         "postgres/0004_row_security.sql": "cede72bde4295c3f62cbe759f24cf40747833c260e654a89157776ef13fc9beb",
         "postgres/0005_row_security_holds.sql": "8574c343b57db72c2685a0f4e96f68676208ef582c84774ab5c95cf799bc8efc",
+        "postgres/0006_row_security_bounds.sql": "0cbaccee40b4f51961d4960448520759f46e60e850d617d8d1b6cdcee933d1a6",
     ]
 
     static func sha256(_ url: URL) throws -> String {

@@ -345,7 +345,7 @@ extension MonitoringReport {
     static func budget(_ input: MonitoringInput, decided: [ReportItem], attack: (ReportItem) -> Bool, options: MonitoringOptions, now: Instant) -> Budget {
         let spent = input.items.count
         let firstServed = input.items.compactMap(\.servedAt).min()
-        let days = firstServed.map { max(1.0 / 24, Double(now.milliseconds - $0.milliseconds) / 86_400_000) }
+        let days = firstServed.map { max(1.0 / 24, Double(now.milliseconds(since: $0)) / 86_400_000) }
         let perReviewer = Dictionary(grouping: input.work, by: \.reviewer)
         let seconds = input.work.map(\.seconds).sorted()
         // Labels (or items) beyond `have` for an interval of `width` to shrink to the target width;
