@@ -265,6 +265,34 @@ struct PostgresRowSecurityTests {
         #expect(refusal(ana, "INSERT INTO feedback (assignment, item, reviewer, kind, rating, created_at) VALUES (\(lease), 'rating', 4, \(now))") == nil)
     }
 
+    /// A lease taken up again and over again is ended again by another reviewer's claim (a third
+    /// review found migration 6 allowed one end per lease, ever, which then failed every
+    /// reviewer's claim).
+    @Test func aLeaseOverTwiceEndsTwice() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let owner = team.url, sandbox = Sandbox()
+        let rated = Self.definition.replacingOccurrences(of: "asks: [label]", with: "asks: [label, rating]\nrating: {name: helpfulness, scale: [1, 5]}")
+        #expect(try runDocket(["config", "apply", sandbox.write("r.yaml", rated), "--db", owner]).status == 0)
+        func runOut() throws {
+            let past = Int64(Date().timeIntervalSince1970 * 1000) - 1000
+            try TestPostgres.psql(owner, "UPDATE assignments SET expires_at = \(past) WHERE state = 'open'")
+        }
+        #expect(try runDocketWithInput(["review", "--db", team.as_("ana")], stdin: "safe\nquit\n").status == 0)  // started, stays hers
+        try runOut()
+        var claim = try runDocketWithInput(["review", "--db", team.as_("bo")], stdin: "quit\n")
+        #expect(claim.status == 0, "\(claim.errors)")
+        let resumed = try runDocketWithInput(["review", "--db", team.as_("ana")], stdin: "quit\n")  // takes it up again
+        #expect(resumed.status == 0 && resumed.output.contains("Given: label safe"), "\(resumed.output)\(resumed.errors)")
+        try runOut()
+        claim = try runDocketWithInput(["review", "--db", team.as_("bo")], stdin: "quit\n")
+        #expect(claim.status == 0, "\(claim.errors)")
+        #expect(try TestPostgres.psql(owner, "SELECT count(*) FROM events WHERE kind = 'lease-expired' AND reviewer = (SELECT id FROM reviewers WHERE name = 'ana')") == "2")
+        #expect(try runDocket(["status", "--db", owner]).status == 0)
+        let check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 0, "\(check.output)\(check.errors)")
+    }
+
     /// Migration 6: times near the server's clock, flat event details, one answer per
     /// transaction, events once per kind and item about an item the login holds, and answers as
     /// FeedbackRules takes them; the database and the core agree on every answer tried.

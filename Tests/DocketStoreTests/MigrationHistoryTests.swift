@@ -36,6 +36,7 @@ import Testing
         "postgres/0004_row_security.sql": "cede72bde4295c3f62cbe759f24cf40747833c260e654a89157776ef13fc9beb",
         "postgres/0005_row_security_holds.sql": "8574c343b57db72c2685a0f4e96f68676208ef582c84774ab5c95cf799bc8efc",
         "postgres/0006_row_security_bounds.sql": "0cbaccee40b4f51961d4960448520759f46e60e850d617d8d1b6cdcee933d1a6",
+        "postgres/0007_lease_ends_again.sql": "03ec3043460cf0ec6061cad937fbdc6349dd4923f0552dd18a1d2dee34916894",
     ]
 
     static func sha256(_ url: URL) throws -> String {
