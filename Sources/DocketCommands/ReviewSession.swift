@@ -60,6 +60,9 @@ final class ReviewSession {
     let dayStart: (Instant) -> Instant
 
     private var definition = TaskDefinition()
+    /// The rubric `definition` came from: answers are recorded under it, the one the reviewer saw,
+    /// even when a config change came while the session ran.
+    private var rubric: RubricVersion?
     private var current: ReviewItem?
     /// When the current item was shown or last received feedback: time spent is measured from here.
     private var mark = Instant(milliseconds: 0)
@@ -128,7 +131,7 @@ final class ReviewSession {
     // MARK: Loop
 
     func run() throws {
-        definition = try store.taskDefinition().definition
+        (definition, rubric) = try store.taskDefinition()
         input.completer = { [weak self] line, start in self?.completions(line: line, wordStart: start) ?? [] }
         input.onIdle = { [weak self] in self?.keepAlive(force: true) }
         if !json {
@@ -484,7 +487,7 @@ final class ReviewSession {
         }
         let now = clock()
         let seconds = Double(now.milliseconds(since: mark)) / 1000
-        let submission = try store.submit(draft, assignment: item.assignment, secondsSpent: max(0, seconds), at: now)
+        let submission = try store.submit(draft, assignment: item.assignment, secondsSpent: max(0, seconds), underRubric: rubric?.id, at: now)
         mark = now
         submissions.append((submission.feedback, item.assignment, draft.summary))
         let replacedSummaries = item.given.filter { submission.replaced.contains($0.id) }.map(\.draft.summary)

@@ -21,6 +21,9 @@ public final class PostgresStore: SQLStore {
     /// False while the store is being opened: a server lost then is reported at once (one
     /// sentence within the connect timeout), not retried for `reconnectSeconds`.
     var reconnects = false
+    /// Whether the schema has `docket_waiting()` (migration 8), which also says when the login
+    /// stopped being staff.
+    var asksWhatWaits = false
     /// The transaction id of the open write transaction (`txid_current()`, taken with the write
     /// lock), so a COMMIT whose answer was lost can be looked up after reconnecting.
     var transactionID: Int64?
@@ -44,8 +47,16 @@ public final class PostgresStore: SQLStore {
         // A login that reads every answer first catches up with what held logins left for it. In
         // a statement of its own: one that also took the lock would read with the snapshot from
         // before it waited, and miss what the writer it waited for committed.
-        if keepsEscalationBacklog && !heldToReviewer,
-           case .integer(1)? = try link.query("SELECT EXISTS (SELECT 1 FROM escalation_backlog) OR EXISTS (SELECT 1 FROM event_backlog)", []).first?.first {
+        guard keepsEscalationBacklog && !heldToReviewer else { return }
+        if asksWhatWaits {
+            // NULL: the login is no longer staff (a lead demoted and REVOKEd while their session
+            // ran); the session goes on as a reviewer's login from this write on.
+            switch try link.query("SELECT docket_waiting(current_user::text)", []).first?.first {
+            case .integer(1)?: try catchUp()
+            case .integer(0)?: break
+            default: heldToReviewer = true
+            }
+        } else if case .integer(1)? = try link.query("SELECT EXISTS (SELECT 1 FROM escalation_backlog) OR EXISTS (SELECT 1 FROM event_backlog)", []).first?.first {
             try catchUp()
         }
     }
@@ -575,6 +586,8 @@ public final class PostgresStore: SQLStore {
     static let rowSecurityMigration = 4
     /// The PostgreSQL migration that records the item's feedback with each backlog entry (0005_row_security_holds.sql).
     static let backlogStateMigration = 5
+    /// The PostgreSQL migration that adds `docket_waiting()` (0008_rubric_of_the_answer.sql).
+    static let waitingMigration = 8
 
     /// Applies the embedded PostgreSQL migrations newer than the recorded version, inside the
     /// caller's transaction (which holds the write lock); returns the versions before and after.
@@ -636,6 +649,7 @@ public final class PostgresStore: SQLStore {
         let current = access == .write ? latest : version
         if current >= rowSecurityMigration {
             store.keepsEscalationBacklog = current >= backlogStateMigration
+            store.asksWhatWaits = current >= waitingMigration
             store.heldToReviewer = try store.read { try store.currentLogin() }.heldToReviewerUnder != nil
         }
         store.reconnects = true

@@ -236,7 +236,9 @@ public protocol ReviewSessionStore: AnyObject {
     /// Records one piece of feedback, committed before it returns; completes the item when
     /// every asked kind has been given (or on a skip). A later answer of the same kind
     /// supersedes the earlier one.
-    func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, at: Instant) throws(StoreError) -> Submission
+    /// `underRubric` is the rubric the answer was given under (the one the reviewer's session
+    /// showed, when a config change came since); nil: the project's current one.
+    func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, underRubric: Int64?, at: Instant) throws(StoreError) -> Submission
     /// Completes an assignment explicitly (`next`), when nothing asked is missing.
     func complete(assignment: Int64, at: Instant) throws(StoreError)
     /// Withdraws a reviewer's feedback (an event; nothing is deleted), restores the answer it
@@ -343,6 +345,13 @@ extension ImportStore {
         update: Bool, source: String, at now: Instant, _ body: (any ItemSink) throws -> ImportDecision
     ) throws -> ImportSummary {
         try importItems(update: update, updateReviewed: false, source: source, at: now, body)
+    }
+}
+
+extension ReviewSessionStore {
+    /// An answer given under the project's current rubric.
+    public func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, at now: Instant) throws(StoreError) -> Submission {
+        try submit(draft, assignment: assignment, secondsSpent: secondsSpent, underRubric: nil, at: now)
     }
 }
 

@@ -135,7 +135,7 @@ extension SQLStore {
 
     /// Records one piece of feedback in its own transaction. A lease that expired is taken up
     /// again when the item still has room, so work done past the lease is not lost.
-    public func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, at now: Instant) throws(StoreError) -> Submission {
+    public func submit(_ draft: FeedbackDraft, assignment: Int64, secondsSpent: Double?, underRubric: Int64?, at now: Instant) throws(StoreError) -> Submission {
         try write { () throws -> Submission in
             let (definition, rubric) = try taskDefinition()
             let statement = try db.statement("SELECT item, reviewer, state FROM assignments WHERE id = ?")
@@ -162,7 +162,7 @@ extension SQLStore {
                 .integer(item), .integer(reviewer), .integer(assignment), .text(draft.kind.rawValue), SQLValue(draft.label),
                 SQLValue(draft.rating), SQLValue(draft.ranking.map { JSONValue.array($0.map { .string($0) }).encoded() }),
                 SQLValue(draft.preference?.rawValue), SQLValue(draft.text), SQLValue(draft.target), SQLValue(draft.reason),
-                SQLValue(draft.severity), SQLValue(rubric?.id), .integer(now.milliseconds), SQLValue(secondsSpent))
+                SQLValue(draft.severity), SQLValue(underRubric ?? rubric?.id), .integer(now.milliseconds), SQLValue(secondsSpent))
             try logEvent(kind: "feedback", at: now, reviewer: reviewer, item: item, detail: .object([
                 ("feedback", .number(Double(feedbackID))), ("kind", .string(draft.kind.rawValue)), ("assignment", .number(Double(assignment))),
             ]))

@@ -265,6 +265,64 @@ struct PostgresRowSecurityTests {
         #expect(refusal(ana, "INSERT INTO feedback (assignment, item, reviewer, kind, rating, created_at) VALUES (\(lease), 'rating', 4, \(now))") == nil)
     }
 
+    /// Sessions that outlive a change (a fourth review, of honest use): a reviewer's session that
+    /// began before a new rubric answers under the rubric it began with, as on SQLite; and a
+    /// lead's session whose login stops being staff mid-way goes on as a reviewer's login.
+    @Test func sessionsOutliveAConfigChangeAndADemotion() throws {
+        let team = try team()
+        defer { team.cleanUp() }
+        let owner = team.url, sandbox = Sandbox()
+        let wide = Self.definition.replacingOccurrences(of: "asks: [label]", with: "asks: [label, rating]\nrating: {name: helpfulness, scale: [1, 5]}")
+        let narrow = wide.replacingOccurrences(of: "scale: [1, 5]", with: "scale: [1, 3]")
+        #expect(try runDocket(["config", "apply", sandbox.write("wide.yaml", wide), "--db", owner]).status == 0)
+        func session(_ person: String) throws -> (Process, Pipe, Pipe) {
+            let process = Process(), input = Pipe(), output = Pipe()
+            process.executableURL = URL(fileURLWithPath: Fixtures.docketBinary)
+            process.arguments = ["review", "--db", team.as_(person)]
+            (process.standardInput, process.standardOutput, process.standardError) = (input, output, output)
+            try process.run()
+            return (process, input, output)
+        }
+        func answer(_ input: Pipe, _ lines: String) { input.fileHandleForWriting.write(Data(lines.utf8)) }
+        func end(_ running: (Process, Pipe, Pipe)) throws -> String {
+            try running.1.fileHandleForWriting.close()
+            running.0.waitUntilExit()
+            return String(decoding: running.2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let ana = try session("ana"), lee = try session("lee")
+        answer(ana.1, "safe\n")
+        answer(lee.1, "safe\n")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try runDocket(["config", "apply", sandbox.write("narrow.yaml", narrow), "--db", owner]).status == 0)
+        #expect(try runDocket(["reviewers", "role", "lee", "--role", "reviewer", "--db", owner]).status == 0)
+        try TestPostgres.psql(owner, "REVOKE docket FROM \(team.login("lee"))")
+        // Something waits for a staff write when lee answers next.
+        #expect(try runDocketWithInput(["review", "--db", team.as_("bo")], stdin: "unsafe\nquit\n").status == 0)
+        answer(ana.1, "5\nquit\n")
+        answer(lee.1, "2\nquit\n")
+        let anaOutput = try end(ana), leeOutput = try end(lee)
+        #expect(anaOutput.contains("Recorded rating 5."), "\(anaOutput)")
+        #expect(leeOutput.contains("Recorded rating 2."), "\(leeOutput)")
+        #expect(!anaOutput.contains("Database error") && !leeOutput.contains("Database error"), "\(anaOutput)\n\(leeOutput)")
+        // lee's last answer waits, like any reviewer's login's, for the next staff write.
+        #expect(try runDocket(["status", "--db", owner]).status == 0)
+        let check = try runDocket(["check", "--db", owner])
+        #expect(check.status == 0, "\(check.output)\(check.errors)")
+        // The database judges an answer by the rubric it is stored under.
+        let me = try TestPostgres.psql(owner, "SELECT id FROM reviewers WHERE name = 'ana'")
+        #expect(try runDocketWithInput(["review", "--db", team.as_("ana")], stdin: "safe\nquit\n").status == 0)
+        let lease = try TestPostgres.psql(owner, "SELECT id || ',' || item FROM assignments WHERE reviewer = \(me) AND state = 'open'")
+        let rubrics = try TestPostgres.psql(owner, "SELECT string_agg(id::text, ',' ORDER BY id) FROM rubrics").split(separator: ",")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        func rate(_ rubric: Substring) -> String? {
+            refusal(team.as_("ana"), "INSERT INTO feedback (assignment, item, reviewer, kind, rating, rubric, created_at) VALUES (\(lease), \(me), 'rating', 5, \(rubric), \(now))")
+        }
+        // ana's 5 was recorded under the rubric her session showed, the wide one.
+        #expect(try TestPostgres.psql(owner, "SELECT rubric FROM feedback WHERE kind = 'rating' AND reviewer = \(me) ORDER BY id LIMIT 1") == String(rubrics[rubrics.count - 2]))
+        #expect(rate(rubrics[rubrics.count - 1]) == "ERROR:  the rating 5 is not on the rubric's scale")
+        #expect(rate(rubrics[rubrics.count - 2]) == nil)
+    }
+
     /// A lease taken up again and over again is ended again by another reviewer's claim (a third
     /// review found migration 6 allowed one end per lease, ever, which then failed every
     /// reviewer's claim).

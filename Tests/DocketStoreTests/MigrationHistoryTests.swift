@@ -37,6 +37,7 @@ import Testing
         "postgres/0005_row_security_holds.sql": "8574c343b57db72c2685a0f4e96f68676208ef582c84774ab5c95cf799bc8efc",
         "postgres/0006_row_security_bounds.sql": "0cbaccee40b4f51961d4960448520759f46e60e850d617d8d1b6cdcee933d1a6",
         "postgres/0007_lease_ends_again.sql": "03ec3043460cf0ec6061cad937fbdc6349dd4923f0552dd18a1d2dee34916894",
+        "postgres/0008_rubric_of_the_answer.sql": "260c8112b8b35e2e9a1b96114bb53eca594ef3c5ac557fe5b4d6f336792a7856",
     ]
 
     static func sha256(_ url: URL) throws -> String {
