@@ -24,6 +24,8 @@ public final class PostgresStore: SQLStore {
     /// Whether the schema has `docket_waiting()` (migration 8), which also says when the login
     /// stopped being staff.
     var asksWhatWaits = false
+    /// The login the connection acts as, as `open` found it.
+    var openedAs: Caller?
     /// The transaction id of the open write transaction (`txid_current()`, taken with the write
     /// lock), so a COMMIT whose answer was lost can be looked up after reconnecting.
     var transactionID: Int64?
@@ -47,18 +49,30 @@ public final class PostgresStore: SQLStore {
         // A login that reads every answer first catches up with what held logins left for it. In
         // a statement of its own: one that also took the lock would read with the snapshot from
         // before it waited, and miss what the writer it waited for committed.
-        guard keepsEscalationBacklog && !heldToReviewer else { return }
-        if asksWhatWaits {
-            // NULL: the login is no longer staff (a lead demoted and REVOKEd while their session
-            // ran); the session goes on as a reviewer's login from this write on.
-            switch try link.query("SELECT docket_waiting(current_user::text)", []).first?.first {
-            case .integer(1)?: try catchUp()
-            case .integer(0)?: break
-            default: heldToReviewer = true
-            }
-        } else if case .integer(1)? = try link.query("SELECT EXISTS (SELECT 1 FROM escalation_backlog) OR EXISTS (SELECT 1 FROM event_backlog)", []).first?.first {
-            try catchUp()
+        if try somethingWaits() { try catchUp() }
+    }
+
+    /// Whether a login that reads every answer has anything to catch up with (`catchUp`). From
+    /// migration 8 the database also says when the login is no longer staff (a lead demoted and
+    /// REVOKEd while their session ran): the store goes on as a reviewer's login from then on.
+    func somethingWaits() throws -> Bool {
+        guard keepsEscalationBacklog && !heldToReviewer else { return false }
+        guard asksWhatWaits else {
+            return try link.query("SELECT EXISTS (SELECT 1 FROM escalation_backlog) OR EXISTS (SELECT 1 FROM event_backlog)", []).first?.first == .integer(1)
         }
+        switch try link.query("SELECT docket_waiting(current_user::text)", []).first?.first {
+        case .integer(1)?: return true
+        case .integer(0)?: return false
+        default:
+            heldToReviewer = true
+            return false
+        }
+    }
+
+    /// A cheap look first, in a read: most commands find nothing waiting and take no write lock.
+    public override func applyEscalationBacklog() throws(StoreError) {
+        guard try read({ try somethingWaits() }) else { return }
+        try writeEvenIfOpenedToRead {}  // beginWrite catches up
     }
 
     override func beginRead() throws {
@@ -229,7 +243,7 @@ public final class PostgresStore: SQLStore {
     }
 
     /// What `check` compares, by name, each definition normalised and without schema names.
-    struct SchemaDefinitions: Equatable {
+    struct SchemaDefinitions {
         /// Triggers: pg_get_triggerdef.
         var triggers: [String: String] = [:]
         /// Row-level security policies, by "table.policy": command, permissive, roles, USING and WITH CHECK.
@@ -379,7 +393,8 @@ public final class PostgresStore: SQLStore {
                 rule: "trigger-definitions-unverified",
                 detail: "the triggers', policies' and grants' whole definitions could not be compared (\(referenceProblem ?? "no reference")); check needs a login that may create a schema, in a transaction it rolls back"))
         }
-        violations += try rowSecurityViolations(schema: schema)
+        let project = try self.definitions(in: schema)
+        violations += rowSecurityViolations(project)
         // A trigger or a rule Docket never made can change what a write does just as well.
         for name in present.keys.sorted() where !expected.contains(name) {
             violations.append(Violation(rule: "trigger-unexpected", detail: "the trigger \(name) is not one the migrations create"))
@@ -396,7 +411,7 @@ public final class PostgresStore: SQLStore {
         var bodies: [String: String] = [:]
         while try functions.step() { bodies[functions.text(0)] = functions.text(1) }
         functions.reset()
-        let settings = try self.definitions(in: schema).functionSettings
+        let settings = project.functionSettings
         for (name, body) in Self.expectedFunctionBodies(EmbeddedSchema.postgresMigrations) {
             guard let stored = bodies[name] else {
                 violations.append(Violation(rule: "function-missing", detail: "the function \(name)() is missing"))
@@ -419,8 +434,7 @@ public final class PostgresStore: SQLStore {
     /// for): a policy dropped or loosened, row-level security turned off, or a grant added (say,
     /// SELECT on the gold labels for everyone) would let a reviewer's login read or write what
     /// the role table keeps from it.
-    func rowSecurityViolations(schema: String) throws -> [Violation] {
-        let project = try definitions(in: schema)
+    func rowSecurityViolations(_ project: SchemaDefinitions) -> [Violation] {
         var violations: [Violation] = []
         let expected = reference ?? Self.expectedRowSecurity(EmbeddedSchema.postgresMigrations)
         for key in Set(expected.rowSecurity.keys).union(project.rowSecurity.keys).sorted() {
@@ -532,7 +546,7 @@ public final class PostgresStore: SQLStore {
             SELECT r.name::text, r.login::text, pg_get_userbyid(c.relowner)::text FROM reviewers r
             JOIN pg_roles g ON g.rolname = r.login
             JOIN pg_class c ON c.relname = 'items' AND c.relnamespace = current_schema()::regnamespace
-            WHERE r.role = 'reviewer' AND c.relrowsecurity AND (pg_has_role(g.oid, c.relowner, 'USAGE') OR g.rolbypassrls)
+            WHERE r.role = 'reviewer' AND c.relrowsecurity AND \(Self.staffSQL("g.rolname"))
             ORDER BY r.name
             """, [])
         return rows.compactMap { row in
@@ -647,10 +661,13 @@ public final class PostgresStore: SQLStore {
         let store = PostgresStore(link: link, readOnly: access == .read)
         guard try store.hasProject() else { throw .noProject(path: location) }
         let current = access == .write ? latest : version
+        // Who the connection is, asked once: the command's authority reads it next (`sessionCaller`).
+        let caller = try store.read { try store.currentLogin() }
+        store.openedAs = caller
         if current >= rowSecurityMigration {
             store.keepsEscalationBacklog = current >= backlogStateMigration
             store.asksWhatWaits = current >= waitingMigration
-            store.heldToReviewer = try store.read { try store.currentLogin() }.heldToReviewerUnder != nil
+            store.heldToReviewer = caller.heldToReviewerUnder != nil
         }
         store.reconnects = true
         return store
@@ -678,8 +695,7 @@ public final class PostgresStore: SQLStore {
             SELECT current_user::text, coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false),
                    (SELECT pg_get_userbyid(c.relowner)::text FROM pg_class c
                     WHERE c.relname = 'items' AND c.relnamespace = current_schema()::regnamespace AND c.relrowsecurity
-                      AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
-                      AND NOT coalesce((SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user), false))
+                      AND NOT \(Self.staffSQL("current_user")))
             """)
         defer { statement.reset() }
         guard try statement.step() else { throw StoreError.corrupt(detail: "current_user is unknown") }
@@ -691,7 +707,7 @@ public final class PostgresStore: SQLStore {
         return try read { () throws -> LoginHold? in
             let statement = try db.statement(
                 """
-                SELECT pg_get_userbyid(c.relowner)::text, pg_has_role(g.oid, c.relowner, 'USAGE') OR g.rolbypassrls OR g.rolsuper
+                SELECT pg_get_userbyid(c.relowner)::text, \(Self.staffSQL("g.rolname"))
                 FROM pg_roles g JOIN pg_class c ON c.relname = 'items' AND c.relnamespace = current_schema()::regnamespace
                 WHERE g.rolname = ?
                 """)
@@ -703,7 +719,15 @@ public final class PostgresStore: SQLStore {
     }
 
     override public func sessionCaller() throws(StoreError) -> Caller? {
-        try read { try currentLogin() }
+        if let openedAs { return openedAs }
+        return try read { try currentLogin() }
+    }
+
+    /// "`role` (a role's name, as SQL) is staff": a member of the owner of the table `c` (a
+    /// superuser is a member of every role), or a role that bypasses row-level security. The one
+    /// form of the question for every query here that asks it.
+    static func staffSQL(_ role: String) -> String {
+        "(pg_has_role(\(role), c.relowner, 'USAGE') OR coalesce((SELECT s.rolbypassrls FROM pg_roles s WHERE s.rolname = \(role)), false))"
     }
 
     /// Migrates an empty database and fills it (`fill` runs in the same transaction).

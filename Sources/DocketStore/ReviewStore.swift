@@ -247,11 +247,9 @@ public protocol ReviewSessionStore: AnyObject {
     func progress(of reviewer: String, at: Instant) throws(StoreError) -> ReviewerProgress
     /// Applies the escalation policy to the feedback that logins held to a reviewer's rights gave
     /// (PostgreSQL, `escalation_backlog`), in the order it was given, and links their events,
-    /// when this login may read every answer; every write of such a login does so first, and
-    /// commands that only read call this. Returns how many backlog entries were applied so far
-    /// (0 on SQLite, which has no such logins).
-    @discardableResult
-    func applyEscalationBacklog() throws(StoreError) -> Int
+    /// when this login may read every answer and something waits; every write of such a login
+    /// does so first, and commands that only read call this. Nothing on SQLite, which has no such logins.
+    func applyEscalationBacklog() throws(StoreError)
     /// The reviewer's own pace for the session header; items finished since `dayStart` are today's.
     func pace(of reviewer: String, dayStart: Instant) throws(StoreError) -> ReviewerPace
 }

@@ -83,21 +83,13 @@ extension SQLStore {
         try evaluateTieEscalation(item: item, feedback: feedback, definition: definition, at: now, asOf: state)
     }
 
-    public func applyEscalationBacklog() throws(StoreError) -> Int {
-        guard keepsEscalationBacklog, !heldToReviewer else { return 0 }
-        // A write transaction of a staff login catches up first (`catchUp`, from beginWrite).
-        return try writeEvenIfOpenedToRead { caughtUp }
-    }
-
     /// Inside a write transaction of a login that reads every answer, before anything else:
     /// links the events that logins held to a reviewer's rights wrote and listed in
     /// `event_backlog` (they do not link their own: the links would let them guess others'
     /// events), in order, and applies the escalation
     /// policy to the feedback they gave or withdrew (`escalation_backlog`), in the order given,
-    /// each against the item's feedback as it stood then, at the time it was given. Returns how
-    /// many backlog entries were applied.
-    @discardableResult
-    func catchUp() throws -> Int {
+    /// each against the item's feedback as it stood then, at the time it was given.
+    func catchUp() throws {
         var previous = AuditChain.genesis
         var lastLinked: Int64 = 0
         let head = try db.statement("SELECT event, link FROM event_links ORDER BY event DESC LIMIT 1")
@@ -147,7 +139,7 @@ extension SQLStore {
             waiting.append((rows.int(0), rows.int(1), rows.int(2) != 0, rows.int(3), state, Instant(milliseconds: rows.int(6)), feedbackDraft(rows, from: 7)))
         }
         rows.reset()
-        guard let last = waiting.last?.id else { return 0 }
+        guard let last = waiting.last?.id else { return }
         let definition = try taskDefinition().definition
         for entry in waiting {
             if entry.withdrawn {
@@ -157,8 +149,6 @@ extension SQLStore {
             }
         }
         try db.run("DELETE FROM escalation_backlog WHERE id <= ?", .integer(last))
-        caughtUp += waiting.count
-        return waiting.count
     }
 
     func evaluateEscalation(

@@ -31,8 +31,6 @@ public class SQLStore: ReviewStore {
     var heldToReviewer = false
     /// Whether the schema has `escalation_backlog` as `catchUp` reads it (PostgreSQL, migration 5).
     var keepsEscalationBacklog = false
-    /// Backlog entries `catchUp` applied on this store so far.
-    var caughtUp = 0
 
     /// The SQL condition that an item (its `seq` and `gold` columns as named) is a gold item, or
     /// with `isGold` false that it is not: from the gold label, or for a login that may not read
@@ -336,6 +334,9 @@ public class SQLStore: ReviewStore {
 
     /// SQLite has no logins of its own; `PostgresStore` answers.
     public func databaseHold(onLogin login: String) throws(StoreError) -> LoginHold? { nil }
+
+    /// SQLite has no logins held to a reviewer's rights, so nothing ever waits; `PostgresStore` catches up.
+    public func applyEscalationBacklog() throws(StoreError) {}
 
     public func reviewers() throws(StoreError) -> [Reviewer] {
         try queryReviewers(filter: "", [])

@@ -417,3 +417,30 @@ final class TimedInput: LineInput {
     }
     func remember(_ line: String) {}
 }
+
+/// A `config apply` while a session runs: the session's answers are recorded under the rubric it
+/// showed (on SQLite; `PostgresRowSecurityTests` does the same on PostgreSQL), not the new one.
+@Suite struct AnswersUnderTheSessionsRubricTests {
+    @Test func anAnswerGivenAfterAConfigChangeKeepsTheSessionsRubric() throws {
+        let sandbox = reviewProject()
+        let session = Process(), input = Pipe(), output = Pipe()
+        session.executableURL = URL(fileURLWithPath: Fixtures.docketBinary)
+        session.arguments = ["review", "--as", "ana", "--db", sandbox.databasePath]
+        (session.standardInput, session.standardOutput, session.standardError) = (input, output, output)
+        try session.run()
+        input.fileHandleForWriting.write(Data("safe\n".utf8))
+        Thread.sleep(forTimeInterval: 1)
+        let narrow = taskYAML.replacingOccurrences(of: "scale: [1, 5]", with: "scale: [1, 3]").replacingOccurrences(of: "5: Fully helpful", with: "3: Fully helpful")
+        let applied = try runDocket(["config", "apply", sandbox.write("narrow.yaml", narrow), "--db", sandbox.databasePath])
+        #expect(applied.status == 0, "\(applied.errors)")
+        input.fileHandleForWriting.write(Data("5\nquit\n".utf8))
+        try input.fileHandleForWriting.close()
+        session.waitUntilExit()
+        let shown = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(shown.contains("Recorded rating 5."), "\(shown)")
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        // Both answers under the session's rubric (version 2, applied by reviewProject); the new one is 3.
+        #expect(try store.db.int("SELECT max(version) FROM rubrics") == 3)
+        #expect(try store.db.int("SELECT count(*) FROM feedback f JOIN rubrics r ON r.id = f.rubric WHERE r.version = 2") == 2)
+    }
+}
