@@ -88,11 +88,13 @@ struct ExportCommand: ContextCommand {
         }
         /// A record written as JSON bytes by `write` (the labels format: its one definition). A
         /// split is its last member; for CSV the bytes are read back into members.
-        func emitBytes(item: String, _ write: (inout [UInt8]) -> Void) {
+        func emitBytes(item: String, _ write: (inout WriteBuffer) -> Void) {
             let split = plan == nil ? nil : splitOf(item) ?? ""
             if csv {
-                var bytes: [UInt8] = []
-                write(&bytes)
+                var scratch = WriteBuffer(capacity: 4096)
+                write(&scratch)
+                let bytes = scratch.array
+                scratch.deallocate()
                 guard case .object(var members)? = try? JSON.parse(bytes: bytes) else { preconditionFailure("a record written by Docket is JSON") }
                 if let split { members.append(("split", .string(split))) }
                 emitMembers(members)
@@ -162,24 +164,20 @@ struct ExportCommand: ContextCommand {
     /// single, else the configured aggregate, with the `ties` setting), adjudicated items without
     /// reviewer labels included.
     func exportLabels(
-        _ store: any ReviewStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: (String, (inout [UInt8]) -> Void) -> Void
+        _ store: any ReviewStore, _ filter: ExportFilter, _ definition: TaskDefinition, _ emit: (String, (inout WriteBuffer) -> Void) -> Void
     ) throws {
         let policy = LabelPolicy(definition)
         let model = policy.method == .dawidSkene ? try store.savedDawidSkeneModel(asOf: filter.asOf) : nil
-        // Two cores: the store's scan and the label rules on one, writing the records on the other.
-        typealias Record = (item: ItemProvenance, labels: ItemLabels, source: LabelSource)
+        // Two cores: the store's scan on one; the label rules and writing the records on the other
+        // (the scan is the heavier side: measured, the rules moved over made the two even).
+        typealias Rows = (item: ItemProvenance, rows: [LabelAnswer], decisions: [DecisionEntry])
+        var text = LabelsRecordText()
         try Pipeline.run(
             produce: { send in
-                var batch: [Record] = []
+                var batch: [Rows] = []
                 batch.reserveCapacity(Self.batchSize)
                 try store.forEachItemLabelRows(filter: filter) { item, rows, decisions in
-                    let labels = LabelRules.resolve(rows: rows, decisions: decisions, policy: policy, model: model)
-                    guard let source = labels.final.source else { return }
-                    if adjudicatedOnly, labels.adjudication == nil { return }
-                    if let minAgreement {
-                        guard let agreement = labels.votes.agreement, agreement >= minAgreement else { return }
-                    }
-                    batch.append((item, labels, source))
+                    batch.append((item, rows, decisions))
                     if batch.count == Self.batchSize {
                         try send(batch)
                         batch.removeAll(keepingCapacity: true)
@@ -188,8 +186,14 @@ struct ExportCommand: ContextCommand {
                 if !batch.isEmpty { try send(batch) }
             },
             consume: { batch in
-                for record in batch {
-                    emit(record.item.id) { out in Self.writeLabelsRecord(record.item, record.labels, record.source, to: &out) }
+                for entry in batch {
+                    let labels = LabelRules.resolve(rows: entry.rows, decisions: entry.decisions, policy: policy, model: model)
+                    guard let source = labels.final.source else { continue }
+                    if adjudicatedOnly, labels.adjudication == nil { continue }
+                    if let minAgreement {
+                        guard let agreement = labels.votes.agreement, agreement >= minAgreement else { continue }
+                    }
+                    emit(entry.item.id) { out in Self.writeLabelsRecord(entry.item, labels, source, with: &text, to: &out) }
                 }
             })
     }
@@ -199,7 +203,9 @@ struct ExportCommand: ContextCommand {
 
     /// A labels record as JSON bytes, written member by member without building a value tree
     /// (this runs once per item of a training set). Fields in the order of `columns["labels"]`.
-    static func writeLabelsRecord(_ item: ItemProvenance, _ labels: ItemLabels, _ source: LabelSource, to out: inout [UInt8]) {
+    static func writeLabelsRecord(
+        _ item: ItemProvenance, _ labels: ItemLabels, _ source: LabelSource, with text: inout LabelsRecordText, to out: inout WriteBuffer
+    ) {
         JSONText.appendLiteral("{\"item\":", to: &out)
         JSONText.appendString(item.id, to: &out)
         JSONText.appendLiteral(",\"category\":", to: &out)
@@ -211,7 +217,7 @@ struct ExportCommand: ContextCommand {
         JSONText.appendLiteral(",\"tie\":", to: &out)
         JSONText.appendBool(labels.final.isTie, to: &out)
         JSONText.appendLiteral(",\"agreement\":", to: &out)
-        if let agreement = labels.votes.agreement { JSONText.appendNumber(agreement, to: &out) } else { JSONText.appendNull(to: &out) }
+        if labels.votes.total > 0 { text.appendShare(labels.votes.topCount, of: labels.votes.total, to: &out) } else { JSONText.appendNull(to: &out) }
         JSONText.appendLiteral(",\"votes\":[", to: &out)
         let total = labels.votes.total
         for (offset, vote) in labels.votes.counts.enumerated() {
@@ -220,7 +226,7 @@ struct ExportCommand: ContextCommand {
             JSONText.appendLiteral(",\"count\":", to: &out)
             JSONText.appendInteger(Int64(vote.count), to: &out)
             JSONText.appendLiteral(",\"share\":", to: &out)
-            JSONText.appendNumber(total > 0 ? Double(vote.count) / Double(total) : 0, to: &out)
+            text.appendShare(vote.count, of: total, to: &out)
             out.append(0x7D)
         }
         JSONText.appendLiteral("],\"reviewer_labels\":[", to: &out)
@@ -232,7 +238,7 @@ struct ExportCommand: ContextCommand {
             JSONText.appendLiteral(",\"rubric\":", to: &out)
             if let rubric = answer.rubric { JSONText.appendInteger(Int64(rubric), to: &out) } else { JSONText.appendNull(to: &out) }
             JSONText.appendLiteral(",\"created_at\":", to: &out)
-            JSONText.appendInstant(answer.createdAt, to: &out)
+            JSONText.appendInstant(answer.createdAt, with: &text.instants, to: &out)
             out.append(0x7D)
         }
         let decision = labels.adjudication
@@ -264,12 +270,41 @@ struct ExportCommand: ContextCommand {
         JSONText.appendLiteral(",\"propensity\":", to: &out)
         if let propensity = item.propensity { JSONText.appendNumber(propensity, to: &out) } else { JSONText.appendNull(to: &out) }
         JSONText.appendLiteral(",\"served_at\":", to: &out)
-        JSONText.appendInstant(item.servedAt, to: &out)
+        JSONText.appendInstant(item.servedAt, with: &text.instants, to: &out)
         JSONText.appendLiteral(",\"first_feedback_at\":", to: &out)
-        JSONText.appendInstant(first, to: &out)
+        JSONText.appendInstant(first, with: &text.instants, to: &out)
         JSONText.appendLiteral(",\"last_feedback_at\":", to: &out)
-        JSONText.appendInstant(last, to: &out)
+        JSONText.appendInstant(last, with: &text.instants, to: &out)
         JSONText.appendLiteral("}}", to: &out)
+    }
+
+    /// What the labels records repeat, written once: the date of the last day written, and the
+    /// bytes of each vote share of a small total (`JSONText.appendNumber` of count / total, the
+    /// same bytes, looked up rather than formatted again).
+    struct LabelsRecordText {
+        var instants = ISO8601Bytes()
+        /// Shares of totals up to `smallTotal`, at `total * (total + 1) / 2 + count`.
+        private var shares: [[UInt8]] = []
+        private static let smallTotal = 32
+
+        init() {
+            for total in 0...Self.smallTotal {
+                for count in 0...total {
+                    var bytes: [UInt8] = []
+                    JSONText.appendNumber(total > 0 ? Double(count) / Double(total) : 0, to: &bytes)
+                    shares.append(bytes)
+                }
+            }
+        }
+
+        /// `count / total` as `JSONText.appendNumber` writes it (0 for no votes at all).
+        mutating func appendShare(_ count: Int, of total: Int, to out: inout WriteBuffer) {
+            guard total >= 0, total <= Self.smallTotal, count >= 0, count <= total else {
+                JSONText.appendNumber(total > 0 ? Double(count) / Double(total) : 0, to: &out)
+                return
+            }
+            shares[total * (total + 1) / 2 + count].withUnsafeBytes { out.append(bytes: $0.baseAddress!, count: $0.count) }
+        }
     }
 
     func exportSFT(_ store: any ReviewStore, _ filter: ExportFilter, _ emit: ([(String, JSONValue)]) -> Void) throws {

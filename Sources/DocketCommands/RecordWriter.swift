@@ -11,7 +11,7 @@ final class RecordWriter {
     let console: any Console
     let path: String?
     private let file: OutputFile?
-    private var buffer: [UInt8] = []
+    private var buffer = WriteBuffer(capacity: RecordWriter.flushAt + (1 << 16))
     private(set) var count = 0
     private var failure: CommandError?
 
@@ -24,7 +24,7 @@ final class RecordWriter {
     }
 
     func line(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
+        JSONText.appendUTF8(text, to: &buffer)
         endLine()
     }
 
@@ -35,7 +35,7 @@ final class RecordWriter {
     }
 
     /// Appends a record `write` puts straight into the buffer as bytes, then a line break.
-    func line(_ write: (inout [UInt8]) -> Void) {
+    func line(_ write: (inout WriteBuffer) -> Void) {
         write(&buffer)
         endLine()
     }
@@ -43,16 +43,21 @@ final class RecordWriter {
     private func endLine() {
         buffer.append(0x0A)
         count += 1
-        if buffer.count >= 1 << 18 { flush() }
+        if buffer.count >= Self.flushAt { flush() }
     }
 
+    /// Bytes gathered before they are written.
+    static let flushAt = 1 << 20
+
+    deinit { buffer.deallocate() }
+
     private func flush() {
-        defer { buffer.removeAll(keepingCapacity: true) }
+        defer { buffer.removeAll() }
         guard failure == nil else { return }
         if let file {
-            do { try file.write(buffer) } catch { failure = error }
+            do throws(CommandError) { try buffer.withBytes { bytes throws(CommandError) in try file.write(bytes) } } catch { failure = error }
         } else if console.outputFailure == nil {
-            console.write(String(decoding: buffer, as: UTF8.self))
+            console.write(buffer.withBytes { String(decoding: $0, as: UTF8.self) })
         }
     }
 

@@ -371,7 +371,7 @@ extension JSONValue {
     }
 
     /// Appends the JSON text as UTF-8 bytes (the fast path for writing datasets).
-    public func encode(into out: inout [UInt8], sortedKeys: Bool) {
+    public func encode<Out: ByteOutput>(into out: inout Out, sortedKeys: Bool) {
         switch self {
         case .null: JSONText.appendNull(to: &out)
         case .bool(let value): JSONText.appendBool(value, to: &out)
@@ -398,7 +398,9 @@ extension JSONValue {
     }
 }
 
-/// Helpers for writing JSON text by hand, with stable number formatting.
+/// Helpers for writing JSON text by hand, with stable number formatting. The writers are
+/// generic over where the bytes go (`ByteOutput`) and inlinable, so a bulk export's calls are
+/// specialised for its buffer.
 public enum JSONText {
     /// Integral values within ±2^53 print without a fraction; other finite values print in
     /// Swift's shortest round-tripping form; non-finite values print as `null`.
@@ -410,50 +412,73 @@ public enum JSONText {
 
     /// Appends `number(value)` as bytes (the one place of the rule), integers digit by digit
     /// without building a string.
-    public static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+    @inlinable
+    public static func appendNumber<Out: ByteOutput>(_ value: Double, to out: inout Out) {
         guard value.isFinite else { appendNull(to: &out); return }
         if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
             appendInteger(Int64(value), to: &out)
         } else {
-            out.append(contentsOf: "\(value)".utf8)
+            appendUTF8("\(value)", to: &out)
         }
     }
 
     /// Appends an integer in decimal.
-    public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+    @inlinable
+    public static func appendInteger<Out: ByteOutput>(_ value: Int64, to out: inout Out) {
         if value < 0 { out.append(0x2D) }
         var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, most significant last
-        var count = 0
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, written from the end
+        var start = 24
         withUnsafeMutableBytes(of: &digits) { buffer in
             repeat {
-                buffer[count] = UInt8(truncatingIfNeeded: 48 + magnitude % 10)
+                start -= 1
+                buffer[start] = UInt8(truncatingIfNeeded: 48 + magnitude % 10)
                 magnitude /= 10
-                count += 1
             } while magnitude > 0
-            for k in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[k]) }
+            out.append(bytes: buffer.baseAddress! + start, count: 24 - start)
         }
     }
 
-    public static func appendNull(to out: inout [UInt8]) { appendLiteral("null", to: &out) }
+    @inlinable
+    public static func appendNull<Out: ByteOutput>(to out: inout Out) { appendLiteral("null", to: &out) }
 
-    public static func appendBool(_ value: Bool, to out: inout [UInt8]) { appendLiteral(value ? "true" : "false", to: &out) }
+    @inlinable
+    public static func appendBool<Out: ByteOutput>(_ value: Bool, to out: inout Out) { appendLiteral(value ? "true" : "false", to: &out) }
 
     /// Appends ASCII text given at compile time (punctuation and member names) as it is.
-    public static func appendLiteral(_ text: StaticString, to out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    @inlinable
+    public static func appendLiteral<Out: ByteOutput>(_ text: StaticString, to out: inout Out) {
+        out.append(bytes: text.utf8Start, count: text.utf8CodeUnitCount)
+    }
+
+    /// Appends a string's UTF-8 bytes as they are (no quoting, no escaping).
+    @inlinable
+    public static func appendUTF8<Out: ByteOutput>(_ text: String, to out: inout Out) {
+        var text = text
+        text.withUTF8 { bytes in
+            if let base = bytes.baseAddress { out.append(bytes: base, count: bytes.count) }
+        }
     }
 
     /// Appends a string, or null when there is none.
-    public static func appendString(_ value: String?, to out: inout [UInt8]) {
+    @inlinable
+    public static func appendString<Out: ByteOutput>(_ value: String?, to out: inout Out) {
         if let value { appendString(value, to: &out) } else { appendNull(to: &out) }
     }
 
     /// Appends an instant as a quoted `Instant.iso8601` string, or null when there is none.
-    public static func appendInstant(_ value: Instant?, to out: inout [UInt8]) {
+    @inlinable
+    public static func appendInstant<Out: ByteOutput>(_ value: Instant?, to out: inout Out) {
+        var text = ISO8601Bytes()
+        appendInstant(value, with: &text, to: &out)
+    }
+
+    /// `appendInstant`, through `text`, which remembers the last date it wrote.
+    @inlinable
+    public static func appendInstant<Out: ByteOutput>(_ value: Instant?, with text: inout ISO8601Bytes, to out: inout Out) {
         guard let value else { appendNull(to: &out); return }
         out.append(0x22)
-        value.appendISO8601(to: &out)
+        text.append(value, to: &out)
         out.append(0x22)
     }
 
@@ -463,50 +488,58 @@ public enum JSONText {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static let hexDigits = Array("0123456789abcdef".utf8)
-
     /// Appends a quoted JSON string. Control characters (C0, DEL, C1) and U+2028/U+2029 are
     /// written as \u escapes, so the text is safe in any JSON reader and on any terminal.
-    public static func appendString(_ value: String, to out: inout [UInt8]) {
+    @inlinable
+    public static func appendString<Out: ByteOutput>(_ value: String, to out: inout Out) {
         out.append(0x22)
         var value = value
         value.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
             var i = 0
             let n = bytes.count
-            func escape(_ code: UInt32) {
-                out.append(contentsOf: [0x5C, 0x75])
-                for shift in stride(from: 12, through: 0, by: -4) { out.append(hexDigits[Int((code >> UInt32(shift)) & 0xF)]) }
-            }
             var runStart = 0
-            func flush(_ end: Int) { if end > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<end])) } }
             while i < n {
-                let byte = bytes[i]
+                let byte = base[i]
                 if byte >= 0x20 && byte != 0x22 && byte != 0x5C && byte < 0x7F { i += 1; continue }
                 if byte >= 0x80 {
                     // C1 controls (C2 80–9F) and U+2028/U+2029 (E2 80 A8/A9) are escaped; other UTF-8 passes.
-                    if byte == 0xC2, i + 1 < n, bytes[i + 1] >= 0x80, bytes[i + 1] <= 0x9F {
-                        flush(i); escape(UInt32(bytes[i + 1])); i += 2; runStart = i; continue
+                    if byte == 0xC2, i + 1 < n, base[i + 1] >= 0x80, base[i + 1] <= 0x9F {
+                        if i > runStart { out.append(bytes: base + runStart, count: i - runStart) }
+                        appendEscape(UInt32(base[i + 1]), to: &out); i += 2; runStart = i; continue
                     }
-                    if byte == 0xE2, i + 2 < n, bytes[i + 1] == 0x80, bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9 {
-                        flush(i); escape(bytes[i + 2] == 0xA8 ? 0x2028 : 0x2029); i += 3; runStart = i; continue
+                    if byte == 0xE2, i + 2 < n, base[i + 1] == 0x80, base[i + 2] == 0xA8 || base[i + 2] == 0xA9 {
+                        if i > runStart { out.append(bytes: base + runStart, count: i - runStart) }
+                        appendEscape(base[i + 2] == 0xA8 ? 0x2028 : 0x2029, to: &out); i += 3; runStart = i; continue
                     }
                     i += 1
                     continue
                 }
-                flush(i)
+                if i > runStart { out.append(bytes: base + runStart, count: i - runStart) }
                 switch byte {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-                case 0x09: out.append(contentsOf: [0x5C, 0x74])
-                default: escape(UInt32(byte))
+                case 0x22: out.append(0x5C); out.append(0x22)
+                case 0x5C: out.append(0x5C); out.append(0x5C)
+                case 0x0A: out.append(0x5C); out.append(0x6E)
+                case 0x0D: out.append(0x5C); out.append(0x72)
+                case 0x09: out.append(0x5C); out.append(0x74)
+                default: appendEscape(UInt32(byte), to: &out)
                 }
                 i += 1
                 runStart = i
             }
-            flush(n)
+            if n > runStart { out.append(bytes: base + runStart, count: n - runStart) }
         }
         out.append(0x22)
+    }
+
+    /// `\u` and four lowercase hex digits.
+    @usableFromInline
+    static func appendEscape<Out: ByteOutput>(_ code: UInt32, to out: inout Out) {
+        out.append(0x5C)
+        out.append(0x75)
+        for shift in stride(from: 12, through: 0, by: -4) {
+            let digit = UInt8(truncatingIfNeeded: (code >> UInt32(shift)) & 0xF)
+            out.append(digit < 10 ? 48 + digit : 87 + digit)
+        }
     }
 }

@@ -359,9 +359,15 @@ public enum LabelRules {
 
     /// The votes of counts in rank order.
     private static func votes(entries: [VoteCount]) -> Votes {
-        let total = entries.reduce(0) { $0 + $1.count }
-        let topCount = entries.map(\.count).max() ?? 0
-        let top = topCount > 0 ? entries.filter { $0.count == topCount }.map(\.label) : []
+        var total = 0, topCount = 0
+        for entry in entries {
+            total += entry.count
+            topCount = max(topCount, entry.count)
+        }
+        var top: [String] = []
+        if topCount > 0 {
+            for entry in entries where entry.count == topCount { top.append(entry.label) }
+        }
         return Votes(counts: entries, total: total, top: top, topCount: topCount)
     }
 
@@ -382,10 +388,11 @@ public enum LabelRules {
     /// The majority label of `votes`: the most frequent label, or for a tie what the tie rule
     /// makes of it. `.none` without votes. Complexity: O(k).
     public static func majority(_ votes: Votes, ties: TieRule) -> FinalLabel {
-        guard let pick = majorityIndex(votes.counts.map(\.count), ties: ties) else { return .none }
-        let labels = votes.counts.map(\.label)
-        guard pick.tied.count >= 2 else { return FinalLabel(label: labels[pick.index!], source: .majority) }
-        return FinalLabel(label: pick.index.map { labels[$0] }, source: .tie, tied: pick.tied.map { labels[$0] })
+        // `votes.top` holds the labels with the most votes in rank order: `majorityIndex` of the
+        // counts, read without making the arrays again (export runs this per item).
+        guard votes.topCount > 0, let first = votes.top.first else { return .none }
+        guard votes.top.count >= 2 else { return FinalLabel(label: first, source: .majority) }
+        return FinalLabel(label: tiePick(among: votes.top.count, ties: ties).map { votes.top[$0] }, source: .tie, tied: votes.top)
     }
 
     /// The majority rule on counts in rank order (the declared order, as `Votes.counts` holds
@@ -396,10 +403,16 @@ public enum LabelRules {
         guard let top = counts.max(), top > 0 else { return nil }
         let tied = counts.indices.filter { counts[$0] == top }
         guard tied.count >= 2 else { return (tied[0], []) }
+        return (tiePick(among: tied.count, ties: ties).map { tied[$0] }, tied)
+    }
+
+    /// Which of `count` (two or more) tied candidates in rank order the tie rule picks: none
+    /// under `escalate`, the last under `severe`, the first under `declared-order`.
+    static func tiePick(among count: Int, ties: TieRule) -> Int? {
         switch ties {
-        case .escalate: return (nil, tied)
-        case .severe: return (tied.last, tied)
-        case .declaredOrder: return (tied.first, tied)
+        case .escalate: nil
+        case .severe: count - 1
+        case .declaredOrder: 0
         }
     }
 

@@ -21,6 +21,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// Days since the epoch, rounded down (so a time before it is in day -1), without overflow.
+    @usableFromInline
     var epochDay: Int64 {
         let (days, remainder) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         return remainder < 0 ? days - 1 : days
@@ -34,36 +35,11 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Appends `iso8601` as bytes: this runs for every timestamp of an export.
-    public func appendISO8601(to out: inout [UInt8]) {
-        var days = epochDay
-        // Wrapping arithmetic: the true value is within a day, even where days × 86,400,000 is not.
-        let msOfDay = milliseconds &- days &* 86_400_000
-        // Civil-from-days (Howard Hinnant's algorithm).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let dayOfEra = days - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        var year = yearOfEra + era * 400
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        if month <= 2 { year += 1 }
-        // Fixed-width fields (the lowest digits of a value wider than its field), written into
-        // 24 bytes on the stack and appended at once.
-        let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &text) { b in
-            // The magnitude's digit: a year before 0 (written by hand) prints its lowest digits too.
-            func digit(_ value: Int64) -> UInt8 { UInt8(truncatingIfNeeded: 48 + (value % 10).magnitude) }
-            b[0] = digit(year / 1000); b[1] = digit(year / 100); b[2] = digit(year / 10); b[3] = digit(year); b[4] = 45
-            b[5] = digit(month / 10); b[6] = digit(month); b[7] = 45; b[8] = digit(day / 10); b[9] = digit(day); b[10] = 84
-            b[11] = digit(hour / 10); b[12] = digit(hour); b[13] = 58; b[14] = digit(minute / 10); b[15] = digit(minute); b[16] = 58
-            b[17] = digit(second / 10); b[18] = digit(second); b[19] = 46
-            b[20] = digit(milli / 100); b[21] = digit(milli / 10); b[22] = digit(milli); b[23] = 90
-            out.append(contentsOf: b)
-        }
+    /// Appends `iso8601` as bytes (`ISO8601Bytes`, the one writer of the form).
+    @inlinable
+    public func appendISO8601<Out: ByteOutput>(to out: inout Out) {
+        var text = ISO8601Bytes()
+        text.append(self, to: &out)
     }
 
     public var description: String { iso8601 }
@@ -337,4 +313,68 @@ extension Substring {
 
 extension String {
     var trimmingSpaces: String { Substring(self).trimmingSpaces }
+}
+
+/// Writes instants as `Instant.iso8601` bytes (`2026-11-29T10:56:43.000Z`), remembering the date
+/// part of the last days written (a direct-mapped table of 64 days): an export writes millions of
+/// times, nearly all on days it has just written.
+public struct ISO8601Bytes {
+    /// Per slot (the day modulo 64): the day it holds, and that day's first 11 bytes (`YYYY-MM-DDT`).
+    @usableFromInline var days: [Int64]
+    @usableFromInline var dates: [(UInt64, UInt64)]
+
+    public init() {
+        days = Array(repeating: .min, count: 64)
+        dates = Array(repeating: (0, 0), count: 64)
+    }
+
+    @inlinable
+    public mutating func append<Out: ByteOutput>(_ instant: Instant, to out: inout Out) {
+        let day = instant.epochDay
+        // Wrapping arithmetic: the true value is within a day, even where days × 86,400,000 is not.
+        let msOfDay = instant.milliseconds &- day &* 86_400_000
+        let slot = Int(truncatingIfNeeded: day & 63)
+        if days[slot] != day {
+            dates[slot] = Self.date(ofDay: day)
+            days[slot] = day
+        }
+        let date = dates[slot]
+        // Fixed-width fields, written into 24 bytes on the stack and appended at once.
+        let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
+        var text: (UInt64, UInt64, UInt64) = (date.0, date.1, 0)
+        withUnsafeMutableBytes(of: &text) { b in
+            b[11] = Self.digit(hour / 10); b[12] = Self.digit(hour); b[13] = 58
+            b[14] = Self.digit(minute / 10); b[15] = Self.digit(minute); b[16] = 58
+            b[17] = Self.digit(second / 10); b[18] = Self.digit(second); b[19] = 46
+            b[20] = Self.digit(milli / 100); b[21] = Self.digit(milli / 10); b[22] = Self.digit(milli); b[23] = 90
+            out.append(bytes: b.baseAddress!, count: 24)
+        }
+    }
+
+    /// The lowest decimal digit of the magnitude, as ASCII (a field wider than its width prints
+    /// its lowest digits, and a year before 0, written by hand, prints those of its magnitude).
+    @inlinable
+    static func digit(_ value: Int64) -> UInt8 { UInt8(truncatingIfNeeded: 48 + (value % 10).magnitude) }
+
+    /// `YYYY-MM-DDT` of a day since the epoch, in the first 11 bytes (civil-from-days, Howard
+    /// Hinnant's algorithm).
+    @usableFromInline
+    static func date(ofDay epochDay: Int64) -> (UInt64, UInt64) {
+        let days = epochDay + 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        var year = yearOfEra + era * 400
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        if month <= 2 { year += 1 }
+        var text: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &text) { b in
+            b[0] = digit(year / 1000); b[1] = digit(year / 100); b[2] = digit(year / 10); b[3] = digit(year); b[4] = 45
+            b[5] = digit(month / 10); b[6] = digit(month); b[7] = 45; b[8] = digit(day / 10); b[9] = digit(day); b[10] = 84
+        }
+        return text
+    }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import DocketCore
 
 /// The SQL the store's queries are written in is the common part of SQLite's and PostgreSQL's;
@@ -47,6 +48,59 @@ protocol SQLStatement: AnyObject {
     func value(_ column: Int32) -> SQLValue
     /// The UTF-8 bytes of a text column, without making a String.
     func withTextBytes<R>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R
+    /// A text column as a String, the one `interner` already made when it has seen these bytes.
+    func text(_ column: Int32, interning interner: inout TextInterner) -> String
+}
+
+/// The few distinct texts a scan meets again and again (labels), each made into a String once:
+/// a row's bytes are compared with those seen before instead of being decoded again.
+struct TextInterner {
+    private var known: [(bytes: [UInt8], text: String)] = []
+    /// Texts kept at most; others are made each time.
+    private static let limit = 64
+
+    mutating func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for entry in known where entry.bytes.count == bytes.count {
+            let same = entry.bytes.withUnsafeBufferPointer { kept in
+                bytes.count == 0 || memcmp(kept.baseAddress!, bytes.baseAddress!, bytes.count) == 0
+            }
+            if same { return entry.text }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if known.count < Self.limit { known.append((Array(bytes), text)) }
+        return text
+    }
+}
+
+/// Names (or other values) by a small integer id, such as reviewers' or rubrics': an array
+/// indexed by the id when the ids are small, a dictionary otherwise.
+struct ValuesById<Value> {
+    private var dense: [Value?] = []
+    private var sparse: [Int64: Value] = [:]
+    private static var denseLimit: Int64 { 1 << 16 }
+
+    init() {}
+
+    subscript(id: Int64) -> Value? {
+        get {
+            if id >= 0, id < dense.count { return dense[Int(id)] }
+            return sparse.isEmpty ? nil : sparse[id]
+        }
+        set {
+            if id >= 0, id < Self.denseLimit {
+                if id >= dense.count { dense.append(contentsOf: repeatElement(nil, count: Int(id) - dense.count + 1)) }
+                dense[Int(id)] = newValue
+            } else {
+                sparse[id] = newValue
+            }
+        }
+    }
+}
+
+extension SQLStatement {
+    func text(_ column: Int32, interning interner: inout TextInterner) -> String {
+        withTextBytes(column) { interner.text($0) }
+    }
 }
 
 extension SQLStatement {

@@ -172,10 +172,10 @@ extension SQLStore {
 
             // Reviewers and rubrics are few: their names and versions are looked up here by id,
             // so the scan reads the label index and the item alone.
-            var names: [Int64: String] = [:]
+            var names = ValuesById<String>()
             let reviewers = try db.cursor("SELECT id, name FROM reviewers")
             while try reviewers.step() { names[reviewers.int(0)] = reviewers.text(1) }
-            var versions: [Int64: Int] = [:]
+            var versions = ValuesById<Int>()
             let rubrics = try db.cursor("SELECT id, version FROM rubrics")
             while try rubrics.step() { versions[rubrics.int(0)] = Int(rubrics.int(1)) }
 
@@ -247,8 +247,9 @@ extension SQLStore {
                 guard let provenance = current else { return }
                 try sendDecidedOnly(before: provenance.seq)
                 if next < decidedOnly.count, decidedOnly[next] == provenance.seq { next += 1 }
-                try body(provenance, rows, decisions[provenance.seq] ?? [])
+                try body(provenance, rows, decisions.isEmpty ? [] : decisions[provenance.seq] ?? [])
             }
+            var labels = TextInterner()
             while try statement.step() {
                 let seq = statement.int(0)
                 if current?.seq != seq {
@@ -259,7 +260,8 @@ extension SQLStore {
                 }
                 let id = statement.int(1)
                 rows.append(LabelAnswer(
-                    id: id, reviewer: names[statement.int(2)] ?? "", value: statement.text(3), withdrawn: !withdrawn.isEmpty && withdrawn.contains(id),
+                    id: id, reviewer: names[statement.int(2)] ?? "", value: statement.text(3, interning: &labels),
+                    withdrawn: !withdrawn.isEmpty && withdrawn.contains(id),
                     rubric: statement.optionalInt(4).flatMap { versions[$0] }, createdAt: Instant(milliseconds: statement.int(5))))
             }
             try flush()

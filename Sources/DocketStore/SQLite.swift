@@ -297,6 +297,10 @@ final class Statement: SQLStatement {
         try body(textBytes(column))
     }
 
+    func text(_ column: Int32, interning interner: inout TextInterner) -> String {
+        interner.text(textBytes(column))
+    }
+
     /// The UTF-8 bytes of a text column, valid until the next step; no String is made.
     func textBytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
         guard let pointer = sqlite3_column_text(handle, column) else { return UnsafeBufferPointer(start: nil, count: 0) }

@@ -4,6 +4,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
+@testable import DocketCommands
 @testable import DocketStore
 
 let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -60,6 +61,24 @@ func exportProject() -> Sandbox {
             #expect(MiniSchema.problems(try JSON.parse(String(line)), schema) == [], "\(format): \(line)")
         }
         #expect(!run.output.isEmpty)
+    }
+
+    /// The labels records' remembered vote shares are the bytes `JSONText.appendNumber` writes,
+    /// within the remembered totals and beyond them.
+    @Test func rememberedSharesAreTheNumbersBytes() {
+        var text = ExportCommand.LabelsRecordText()
+        var out = WriteBuffer(capacity: 64)
+        defer { out.deallocate() }
+        for total in 0...40 {
+            for count in 0...total {
+                out.removeAll()
+                text.appendShare(count, of: total, to: &out)
+                #expect(out.array == Array(JSONText.number(total > 0 ? Double(count) / Double(total) : 0).utf8), "\(count)/\(total)")
+            }
+        }
+        out.removeAll()
+        text.appendShare(2, of: 3, to: &out)
+        #expect(String(decoding: out.array, as: UTF8.self) == "0.6666666666666666")
     }
 
     @Test func outputIsDeterministicAndSplitsKeepItemsTogether() throws {

@@ -128,6 +128,31 @@ func shell(_ line: String, in sandbox: Sandbox) -> Int32 {
         #expect(stat(target, &info) == 0 && info.st_mode & 0o077 != 0o077 && info.st_mode & 0o600 == 0o600)
     }
 
+    /// A file larger than the write-behind step (its pages handed to the disk as it is written)
+    /// comes out whole and byte for byte, with the records' last bytes after the last step.
+    @Test func aLargeFileIsWrittenWholeThroughTheWriteBehind() throws {
+        let sandbox = Sandbox()
+        let target = sandbox.path("large.bin")
+        let file = try OutputFile(path: target, protecting: [])
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        let chunks = Int(OutputFile.writeBehind >> 20) * 2 + 3
+        for k in 0..<chunks {
+            for i in stride(from: 0, to: chunk.count, by: 4096) { chunk[i] = UInt8(truncatingIfNeeded: k &+ i >> 12) }
+            try file.write(chunk)
+        }
+        try file.write("end\n")
+        try file.commit()
+        let written = try Data(contentsOf: URL(fileURLWithPath: target))
+        #expect(written.count == chunks << 20 + 4)
+        for k in [0, 31, 32, 33, chunks - 1] {
+            for i in [0, 4096, (1 << 20) - 4096] {
+                #expect(written[k << 20 + i] == UInt8(truncatingIfNeeded: k &+ i >> 12), "chunk \(k), byte \(i)")
+            }
+        }
+        #expect(written.suffix(4) == Data("end\n".utf8))
+        #expect(temporaries(in: sandbox.directory) == [])
+    }
+
     /// An existing target keeps its mode when replaced.
     @Test func replacingKeepsTheTargetsMode() throws {
         let sandbox = outputProject()
