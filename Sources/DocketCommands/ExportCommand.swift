@@ -51,6 +51,7 @@ struct ExportCommand: ContextCommand {
             since: try parseTime("--since", since), until: try parseTime("--until", until), asOf: try parseTime("--as-of", asOf),
             category: category, rubric: rubric)
         let plan = try split.map { try SplitPlan.parse($0, seed: seed) }
+        let csv = csv, hasSplit = plan != nil
         let store = try database.openForReading(for: .export, in: context).store
         let definition = try store.taskDefinition().definition
         var clusters: [String: String] = [:]
@@ -89,7 +90,7 @@ struct ExportCommand: ContextCommand {
         /// A record written as JSON bytes by `write` (the labels format: its one definition). A
         /// split is its last member; for CSV the bytes are read back into members.
         func emitBytes(item: String, _ write: (inout WriteBuffer) -> Void) {
-            let split = plan == nil ? nil : splitOf(item) ?? ""
+            let split = hasSplit ? splitOf(item) ?? "" : nil
             if csv {
                 var scratch = WriteBuffer(capacity: 4096)
                 write(&scratch)
@@ -172,6 +173,7 @@ struct ExportCommand: ContextCommand {
         // (the scan is the heavier side: measured, the rules moved over made the two even).
         typealias Rows = (item: ItemProvenance, rows: [LabelAnswer], decisions: [DecisionEntry])
         var text = LabelsRecordText()
+        let adjudicatedOnly = adjudicatedOnly, minAgreement = minAgreement
         try Pipeline.run(
             produce: { send in
                 var batch: [Rows] = []
@@ -220,25 +222,29 @@ struct ExportCommand: ContextCommand {
         if labels.votes.total > 0 { text.appendShare(labels.votes.topCount, of: labels.votes.total, to: &out) } else { JSONText.appendNull(to: &out) }
         JSONText.appendLiteral(",\"votes\":[", to: &out)
         let total = labels.votes.total
-        for (offset, vote) in labels.votes.counts.enumerated() {
+        // Indices rather than elements: a record reads fields, never copies whole answers.
+        let counts = labels.votes.counts
+        for offset in counts.indices {
             JSONText.appendLiteral(offset == 0 ? "{\"label\":" : ",{\"label\":", to: &out)
-            JSONText.appendString(vote.label, to: &out)
+            JSONText.appendString(counts[offset].label, to: &out)
             JSONText.appendLiteral(",\"count\":", to: &out)
-            JSONText.appendInteger(Int64(vote.count), to: &out)
+            let count = counts[offset].count
+            JSONText.appendInteger(Int64(count), to: &out)
             JSONText.appendLiteral(",\"share\":", to: &out)
-            text.appendShare(vote.count, of: total, to: &out)
+            text.appendShare(count, of: total, to: &out)
             out.append(0x7D)
         }
         JSONText.appendLiteral("],\"reviewer_labels\":[", to: &out)
-        for (offset, answer) in labels.current.enumerated() {
+        let current = labels.current
+        for offset in current.indices {
             JSONText.appendLiteral(offset == 0 ? "{\"reviewer\":" : ",{\"reviewer\":", to: &out)
-            JSONText.appendString(answer.reviewer, to: &out)
+            JSONText.appendString(current[offset].reviewer, to: &out)
             JSONText.appendLiteral(",\"label\":", to: &out)
-            JSONText.appendString(answer.value, to: &out)
+            JSONText.appendString(current[offset].value, to: &out)
             JSONText.appendLiteral(",\"rubric\":", to: &out)
-            if let rubric = answer.rubric { JSONText.appendInteger(Int64(rubric), to: &out) } else { JSONText.appendNull(to: &out) }
+            if let rubric = current[offset].rubric { JSONText.appendInteger(Int64(rubric), to: &out) } else { JSONText.appendNull(to: &out) }
             JSONText.appendLiteral(",\"created_at\":", to: &out)
-            JSONText.appendInstant(answer.createdAt, with: &text.instants, to: &out)
+            JSONText.appendInstant(current[offset].createdAt, with: &text.instants, to: &out)
             out.append(0x7D)
         }
         let decision = labels.adjudication
@@ -253,12 +259,13 @@ struct ExportCommand: ContextCommand {
         JSONText.appendLiteral(",\"reviewers\":[", to: &out)
         var rubrics: [Int] = []
         var first: Instant?, last: Instant?
-        for (offset, answer) in labels.current.enumerated() {
+        for offset in current.indices {
             if offset > 0 { out.append(0x2C) }
-            JSONText.appendString(answer.reviewer, to: &out)
-            if let rubric = answer.rubric, !rubrics.contains(rubric) { rubrics.append(rubric) }
-            if first.map({ answer.createdAt < $0 }) ?? true { first = answer.createdAt }
-            if last.map({ answer.createdAt > $0 }) ?? true { last = answer.createdAt }
+            JSONText.appendString(current[offset].reviewer, to: &out)
+            if let rubric = current[offset].rubric, !rubrics.contains(rubric) { rubrics.append(rubric) }
+            let createdAt = current[offset].createdAt
+            if first.map({ createdAt < $0 }) ?? true { first = createdAt }
+            if last.map({ createdAt > $0 }) ?? true { last = createdAt }
         }
         JSONText.appendLiteral("],\"rubric_versions\":[", to: &out)
         for (offset, rubric) in rubrics.sorted().enumerated() {

@@ -33,7 +33,7 @@ final class OutputFile {
     private var written: Int64 = 0
     private var handedToDisk: Int64 = 0
     /// Bytes a temporary gathers before they are handed to the disk.
-    static let writeBehind: Int64 = 32 << 20
+    static let writeBehind: Int64 = 8 << 20
 
     /// The paths a command must not write over: the files the store keeps and the command's inputs.
     static func protected(store: any StoreIdentity, inputs: [String]) -> [String] {

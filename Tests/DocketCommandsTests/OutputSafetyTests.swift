@@ -135,7 +135,8 @@ func shell(_ line: String, in sandbox: Sandbox) -> Int32 {
         let target = sandbox.path("large.bin")
         let file = try OutputFile(path: target, protecting: [])
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        let chunks = Int(OutputFile.writeBehind >> 20) * 2 + 3
+        let step = Int(OutputFile.writeBehind >> 20)
+        let chunks = step * 2 + 3
         for k in 0..<chunks {
             for i in stride(from: 0, to: chunk.count, by: 4096) { chunk[i] = UInt8(truncatingIfNeeded: k &+ i >> 12) }
             try file.write(chunk)
@@ -144,7 +145,7 @@ func shell(_ line: String, in sandbox: Sandbox) -> Int32 {
         try file.commit()
         let written = try Data(contentsOf: URL(fileURLWithPath: target))
         #expect(written.count == chunks << 20 + 4)
-        for k in [0, 31, 32, 33, chunks - 1] {
+        for k in [0, step - 1, step, step + 1, 2 * step, chunks - 1] {
             for i in [0, 4096, (1 << 20) - 4096] {
                 #expect(written[k << 20 + i] == UInt8(truncatingIfNeeded: k &+ i >> 12), "chunk \(k), byte \(i)")
             }
