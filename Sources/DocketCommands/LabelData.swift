@@ -19,18 +19,30 @@ struct LabelData {
     static func load(store: any ReviewStore, kind: FeedbackKind, level: MeasurementLevel, only: [String]?) throws -> LabelData {
         let columns = try store.currentLabels(kind: kind)
         let definition = try store.taskDefinition().definition
-        let used = Set(columns.reviewers).compactMap { columns.reviewerNames[$0] }
-        var names = used.sorted()
-        if let only { names = only.filter { names.contains($0) } }
-        let columnOf = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
-        // Reviewer ids are small integers: an array maps them to table columns without hashing.
-        let maxID = Int(columns.reviewerNames.keys.max() ?? 0)
-        var reviewerColumn = [Int](repeating: -1, count: maxID + 1)
-        for (id, name) in columns.reviewerNames { if let column = columnOf[name] { reviewerColumn[Int(id)] = column } }
+        // One column per reviewer (by id, in name order): two reviewers whose names differ only
+        // in Unicode form (stored by hand) stay two columns, never one key given twice.
+        var used = Set(columns.reviewers).compactMap { id in columns.reviewerNames[id].map { (id: id, name: $0) } }
+        used.sort { ($0.name, $0.id) < ($1.name, $1.id) }
+        if let only {
+            var seen = Set<Int64>()
+            used = only.flatMap { name in used.filter { $0.name == name } }.filter { seen.insert($0.id).inserted }
+        }
+        let names = used.map(\.name)
+        // Reviewer ids are small integers: an array maps them to table columns without hashing
+        // (a dictionary for ids outside 0..<2^20, which only a hand-edited database holds).
+        var reviewerColumn = [Int](repeating: -1, count: Int(min(max(used.map(\.id).max() ?? 0, 0), 1 << 20)) + 1)
+        var otherColumns: [Int64: Int] = [:]
+        for (column, reviewer) in used.enumerated() {
+            if reviewer.id >= 0, reviewer.id < reviewerColumn.count { reviewerColumn[Int(reviewer.id)] = column } else { otherColumns[reviewer.id] = column }
+        }
+        func columnOf(_ id: Int64) -> Int {
+            if id >= 0, id < reviewerColumn.count { return reviewerColumn[Int(id)] }
+            return otherColumns[id] ?? -1
+        }
         // Rows of the table: the labelled items that have a label from a chosen reviewer.
         var rowOfItem = [Int](repeating: -1, count: columns.itemSeqs.count)
         var itemIDs: [String] = [], categories: [String?] = []
-        for position in columns.rows.indices where reviewerColumn[Int(columns.reviewers[position])] >= 0 {
+        for position in columns.rows.indices where columnOf(columns.reviewers[position]) >= 0 {
             let item = Int(columns.rows[position])
             if rowOfItem[item] < 0 {
                 rowOfItem[item] = itemIDs.count
@@ -48,7 +60,8 @@ struct LabelData {
             }
         }
         // What each label code means as a table value.
-        let index = Dictionary(uniqueKeysWithValues: categoryNames.enumerated().map { ($1, Double($0)) })
+        // Labels that differ only in Unicode form (stored by hand) read as the first of them.
+        let index = Dictionary(categoryNames.enumerated().map { ($1, Double($0)) }, uniquingKeysWith: { first, _ in first })
         var codeValue = [Double](repeating: .nan, count: columns.labelNames.count)
         for (code, label) in columns.labelNames.enumerated() {
             if numeric {
@@ -65,7 +78,7 @@ struct LabelData {
         var rubrics = [Int?](repeating: nil, count: itemIDs.count * width)
         var times = [Int64?](repeating: nil, count: itemIDs.count * width)
         for position in columns.rows.indices {
-            let column = reviewerColumn[Int(columns.reviewers[position])]
+            let column = columnOf(columns.reviewers[position])
             guard column >= 0 else { continue }
             let row = rowOfItem[Int(columns.rows[position])]
             table.set(row * width + column, codeValue[Int(columns.labels[position])])

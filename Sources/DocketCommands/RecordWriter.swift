@@ -13,7 +13,7 @@ final class RecordWriter {
     let path: String?
     private let file: OutputFile?
     private let writes: BackgroundWrites?
-    private var buffer = WriteBuffer(capacity: RecordWriter.flushAt + (1 << 16))
+    private var buffer = WriteBuffer(capacity: RecordWriter.bufferSize)
     private(set) var count = 0
 
     /// - Parameter protecting: paths the output must not overwrite (the database, the inputs).
@@ -23,7 +23,7 @@ final class RecordWriter {
         self.path = toStandardOutput ? nil : path
         let file = toStandardOutput ? nil : try OutputFile(path: path!, protecting: protecting)
         self.file = file
-        self.writes = file.map { BackgroundWrites(file: $0, capacity: RecordWriter.flushAt + (1 << 16)) }
+        self.writes = file.map { BackgroundWrites(file: $0, capacity: RecordWriter.bufferSize) }
     }
 
     func line(_ text: String) {
@@ -49,8 +49,10 @@ final class RecordWriter {
         if buffer.count >= Self.flushAt { flush() }
     }
 
-    /// Bytes gathered before they are written.
+    /// Bytes gathered before they are written, and the memory a buffer keeps (a record that
+    /// grows one beyond it gives the rest back once written).
     static let flushAt = 1 << 20
+    static let bufferSize = flushAt + (1 << 16)
 
     deinit {
         _ = writes?.finish()
@@ -63,7 +65,7 @@ final class RecordWriter {
             writes.submit(&buffer)
             return
         }
-        defer { buffer.removeAll() }
+        defer { buffer.removeAll(keepingAtMost: Self.bufferSize) }
         if console.outputFailure == nil {
             console.write(buffer.withBytes { String(decoding: $0, as: UTF8.self) })
         }
@@ -97,8 +99,12 @@ final class BackgroundWrites: @unchecked Sendable {
     private var closing = false
     private var finished = false
 
+    /// The memory each buffer keeps between records.
+    private let capacity: Int
+
     init(file: OutputFile, capacity: Int, buffers: Int = 3) {
         self.file = file
+        self.capacity = capacity
         spare = (1..<max(2, buffers)).map { _ in WriteBuffer(capacity: capacity) }
         let thread = Thread { [self] in run() }
         thread.start()
@@ -114,7 +120,7 @@ final class BackgroundWrites: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if failure != nil || closing {
-            buffer.removeAll()
+            buffer.removeAll(keepingAtMost: capacity)
             return
         }
         while spare.isEmpty { condition.wait() }
@@ -147,7 +153,7 @@ final class BackgroundWrites: @unchecked Sendable {
             if !failed {
                 do throws(CommandError) { try buffer.withBytes { bytes throws(CommandError) in try file.write(bytes) } } catch let thrown { error = thrown }
             }
-            buffer.removeAll()
+            buffer.removeAll(keepingAtMost: capacity)
             condition.lock()
             if let error, failure == nil { failure = error }
             spare.append(buffer)

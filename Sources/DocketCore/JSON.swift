@@ -371,6 +371,7 @@ extension JSONValue {
     }
 
     /// Appends the JSON text as UTF-8 bytes (the fast path for writing datasets).
+    @inlinable
     public func encode<Out: ByteOutput>(into out: inout Out, sortedKeys: Bool) {
         switch self {
         case .null: JSONText.appendNull(to: &out)
@@ -469,8 +470,10 @@ public enum JSONText {
     /// Appends an instant as a quoted `Instant.iso8601` string, or null when there is none.
     @inlinable
     public static func appendInstant<Out: ByteOutput>(_ value: Instant?, to out: inout Out) {
-        var text = ISO8601Bytes()
-        appendInstant(value, with: &text, to: &out)
+        guard let value else { appendNull(to: &out); return }
+        out.append(0x22)
+        value.appendISO8601(to: &out)
+        out.append(0x22)
     }
 
     /// `appendInstant`, through `text`, which remembers the last date it wrote.

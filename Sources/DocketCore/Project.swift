@@ -38,8 +38,7 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Appends `iso8601` as bytes (`ISO8601Bytes`, the one writer of the form).
     @inlinable
     public func appendISO8601<Out: ByteOutput>(to out: inout Out) {
-        var text = ISO8601Bytes()
-        text.append(self, to: &out)
+        ISO8601Bytes.append(self, to: &out)
     }
 
     public var description: String { iso8601 }
@@ -323,30 +322,47 @@ public struct ISO8601Bytes {
     @usableFromInline var days: [Int64]
     @usableFromInline var dates: [(UInt64, UInt64)]
 
+    /// The table is made at the first instant written.
     public init() {
-        days = Array(repeating: .min, count: 64)
-        dates = Array(repeating: (0, 0), count: 64)
+        days = []
+        dates = []
     }
 
     @inlinable
     public mutating func append<Out: ByteOutput>(_ instant: Instant, to out: inout Out) {
+        if days.isEmpty {
+            days = Array(repeating: .min, count: 64)
+            dates = Array(repeating: (0, 0), count: 64)
+        }
         let day = instant.epochDay
-        // Wrapping arithmetic: the true value is within a day, even where days × 86,400,000 is not.
-        let msOfDay = instant.milliseconds &- day &* 86_400_000
         let slot = Int(truncatingIfNeeded: day & 63)
         if days[slot] != day {
             dates[slot] = Self.date(ofDay: day)
             days[slot] = day
         }
-        let date = dates[slot]
+        Self.write(instant, day: day, date: dates[slot], to: &out)
+    }
+
+    /// One instant, with nothing remembered (`Instant.appendISO8601`).
+    @inlinable
+    public static func append<Out: ByteOutput>(_ instant: Instant, to out: inout Out) {
+        let day = instant.epochDay
+        write(instant, day: day, date: date(ofDay: day), to: &out)
+    }
+
+    /// The 24 bytes of `instant`, whose day is `day` and whose date part is `date`.
+    @inlinable
+    static func write<Out: ByteOutput>(_ instant: Instant, day: Int64, date: (UInt64, UInt64), to out: inout Out) {
+        // Wrapping arithmetic: the true value is within a day, even where days × 86,400,000 is not.
+        let msOfDay = instant.milliseconds &- day &* 86_400_000
         // Fixed-width fields, written into 24 bytes on the stack and appended at once.
         let hour = msOfDay / 3_600_000, minute = msOfDay / 60000 % 60, second = msOfDay / 1000 % 60, milli = msOfDay % 1000
         var text: (UInt64, UInt64, UInt64) = (date.0, date.1, 0)
         withUnsafeMutableBytes(of: &text) { b in
-            b[11] = Self.digit(hour / 10); b[12] = Self.digit(hour); b[13] = 58
-            b[14] = Self.digit(minute / 10); b[15] = Self.digit(minute); b[16] = 58
-            b[17] = Self.digit(second / 10); b[18] = Self.digit(second); b[19] = 46
-            b[20] = Self.digit(milli / 100); b[21] = Self.digit(milli / 10); b[22] = Self.digit(milli); b[23] = 90
+            b[11] = digit(hour / 10); b[12] = digit(hour); b[13] = 58
+            b[14] = digit(minute / 10); b[15] = digit(minute); b[16] = 58
+            b[17] = digit(second / 10); b[18] = digit(second); b[19] = 46
+            b[20] = digit(milli / 100); b[21] = digit(milli / 10); b[22] = digit(milli); b[23] = 90
             out.append(bytes: b.baseAddress!, count: 24)
         }
     }

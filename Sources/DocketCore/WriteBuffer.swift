@@ -30,8 +30,9 @@ public struct WriteBuffer: ByteOutput {
         self.used = 0
     }
 
-    /// The bytes written so far.
+    /// The bytes written so far, and the bytes of memory held.
     public var count: Int { used }
+    public var allocated: Int { capacity }
 
     @inlinable @inline(__always)
     public mutating func append(_ byte: UInt8) {
@@ -67,6 +68,16 @@ public struct WriteBuffer: ByteOutput {
 
     /// Forgets the bytes written; the memory stays for the next ones.
     public mutating func removeAll() { used = 0 }
+
+    /// Forgets the bytes written, and gives memory back when more than `limit` bytes were
+    /// taken (one huge record grew the buffer; the next ones need not keep it).
+    public mutating func removeAll(keepingAtMost limit: Int) {
+        used = 0
+        guard capacity > max(64, limit) else { return }
+        base.deallocate()
+        capacity = max(64, limit)
+        base = .allocate(capacity: capacity)
+    }
 
     /// Reads the bytes written so far.
     public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {

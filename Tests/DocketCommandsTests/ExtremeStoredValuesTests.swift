@@ -42,4 +42,37 @@ import Testing
         #expect(Instant(milliseconds: 0).isoWeekStart == "1969-12-29")
         #expect(!Instant(milliseconds: Int64.min).isoWeekStart.isEmpty)
     }
+
+    /// Reviewers and labels written by hand: names that differ only in Unicode form (NFC é and
+    /// NFD e + U+0301 are equal Swift strings, different SQLite texts), negative and huge reviewer
+    /// ids. The statistics keep one column per reviewer and never trap.
+    @Test func reviewersWhoseNamesReadTheSameAndOddIdsNeverTrap() throws {
+        let sandbox = reviewProject()
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        let names = ["\u{E9}", "e\u{301}"]
+        for (id, name) in zip([Int64(-5), Int64.max], names) {
+            try store.db.run("INSERT INTO reviewers (id, name, role, created_at) VALUES (?, ?, 'reviewer', 0)", .integer(id), .text(name))
+        }
+        try store.db.run("INSERT INTO reviewers (id, name, role, created_at) VALUES (70000, 'far', 'reviewer', 0)")
+        for (offset, reviewer) in [Int64(-5), Int64.max, 70000].enumerated() {
+            for item in 1...2 {
+                try store.db.run(
+                    "INSERT INTO feedback (item, reviewer, kind, label, created_at, source) VALUES (?, ?, 'label', ?, ?, 'import')",
+                    .integer(Int64(item)), .integer(reviewer), .text(offset == 2 ? "unsafe" : "safe"), .integer(1_795_000_000_000 + Int64(offset)))
+            }
+        }
+        for arguments in [["aggregate", "--json"], ["agreement"], ["drift"], ["report"], ["calibrate"], ["export", "--format", "labels"]] {
+            let run = try runDocket(arguments + ["--db", sandbox.databasePath])
+            #expect(run.status == 0 || run.status == 1, "\(arguments): exit \(run.status)\n\(run.errors)")
+            #expect(!run.errors.contains("Fatal error"), "\(arguments): \(run.errors)")
+        }
+        // Three reviewers, three columns: each item has 2 × safe and 1 × unsafe.
+        let aggregate = try runDocket(["aggregate", "--json", "--db", sandbox.databasePath])
+        let items = try JSON.parse(aggregate.output)["items"]
+        guard case .array(let rows)? = items else { Issue.record("no items in \(aggregate.output)"); return }
+        for row in rows {
+            #expect(row["reviewers"] == .number(3), "\(row)")
+            #expect(row["votes"]?["safe"] == .number(2) && row["votes"]?["unsafe"] == .number(1), "\(row)")
+        }
+    }
 }

@@ -93,3 +93,21 @@ import Testing
         }}}
     }
 }
+
+/// A buffer a huge record grew gives the memory back once emptied, and keeps working.
+@Suite struct WriteBufferMemoryTests {
+    @Test func emptyingGivesBackWhatAHugeRecordTook() {
+        var buffer = WriteBuffer(capacity: 1024)
+        defer { buffer.deallocate() }
+        let big = [UInt8](repeating: 0x61, count: 1 << 20)
+        big.withUnsafeBytes { buffer.append(bytes: $0.baseAddress!, count: $0.count) }
+        #expect(buffer.count == 1 << 20 && buffer.allocated >= 1 << 20)
+        buffer.removeAll(keepingAtMost: 4096)
+        #expect(buffer.count == 0 && buffer.allocated == 4096)
+        JSONText.appendString("after", to: &buffer)
+        #expect(buffer.array == Array(#""after""#.utf8))
+        // Within the limit the memory stays.
+        buffer.removeAll(keepingAtMost: 1 << 16)
+        #expect(buffer.allocated == 4096)
+    }
+}
