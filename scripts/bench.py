@@ -108,12 +108,14 @@ def main():
         db = os.path.join(args.out, f"docket-{n}.db")
         remove_db(db)
         run([docket, "init", "--db", db, "--labels", "safe,borderline,unsafe", "--overlap", "2", "--seed", "1"])
+        os.sync()  # every timed import starts with no other writing pending
         t_docket, peak = timed_peak([docket, "import", "items", "--db", db, jl])
         # Baseline: the sqlite3 shell importing the same rows as CSV into a plain table.
         base = os.path.join(args.out, f"baseline-{n}.db")
         if os.path.exists(base):
             os.remove(base)
         schema = "CREATE TABLE items (" + ", ".join(f"{c} TEXT" for c in COLUMNS if c != "embedding") + ");"
+        os.sync()
         t0 = time.perf_counter()
         run(["sqlite3", base], input=f"{schema}\n.mode csv\n.import --skip 1 {csv} items\n")
         t_sqlite = time.perf_counter() - t0
@@ -123,6 +125,7 @@ def main():
         indexed = ("PRAGMA journal_mode=WAL;\nCREATE TABLE items (seq INTEGER PRIMARY KEY, " + ", ".join(f"{c} TEXT" for c in COLUMNS if c != "embedding")
                    + ", UNIQUE (id));\nCREATE INDEX q ON items (risk DESC, id);")
         cols = ",".join(c for c in COLUMNS if c != "embedding")
+        os.sync()
         t0 = time.perf_counter()
         run(["sqlite3", base], input=f"{indexed}\nCREATE TEMP TABLE raw ({cols});\n.mode csv\n.import --skip 1 {csv} raw\n"
                                      f"INSERT INTO items ({cols}) SELECT * FROM raw;\n")
@@ -140,16 +143,19 @@ def main():
         more_db = os.path.join(args.out, f"docket-{n}-more.db")
         remove_db(more_db)
         run(["sqlite3", db, f".backup {more_db}"])
+        os.sync()
         t_more, peak_more = timed_peak([docket, "import", "items", "--db", more_db, jl2])
         plain = os.path.join(args.out, f"baseline-{n}-plain.db")
         if os.path.exists(plain):
             os.remove(plain)
         run(["sqlite3", plain], input=f"{schema}\n.mode csv\n.import --skip 1 {csv} items\n")
+        os.sync()
         t0 = time.perf_counter()
         run(["sqlite3", plain], input=f".mode csv\n.import --skip 1 {csv2} items\n")
         t_more_sqlite = time.perf_counter() - t0
         say(f"import of {n:,} more into a project holding {n:,}: docket {n / t_more:,.0f} rows/s ({t_more:.2f} s), peak {peak_more:.0f} MB; "
             f"sqlite3 .import into the plain table holding {n:,} {n / t_more_sqlite:,.0f} rows/s ({t_more_sqlite:.2f} s): ratio {t_more_sqlite / t_more:.2f}")
+        os.sync()
         t_csv, peak_csv = timed_peak([docket, "import", "items", "--db", db, csv])
         say(f"re-import of the same rows as CSV (all unchanged): {n / t_csv:,.0f} rows/s, peak {peak_csv:.0f} MB")
 
@@ -251,20 +257,37 @@ def labels_project(docket, args, n):
     return db
 
 
-def export_bench(docket, args, say, n):
-    """export --format labels of n items x 5 labels, against sqlite3 -json over the same join."""
+def export_bench(docket, args, say, n, rounds=3):
+    """export --format labels of n items x 5 labels, against sqlite3 -json over the same join: each
+    side run `rounds` times, alternating, and the median taken (this machine's disk and page cache
+    make single runs vary by a quarter)."""
     db = labels_project(docket, args, n)
     out_file = os.path.join(args.out, f"export-{n}.jsonl")
-    t_export, peak = timed_peak([docket, "export", "--db", db, "--format", "labels", "--out", out_file])
+    json_file = os.path.join(args.out, f"sqlite-json-{n}.json")
     query = ("SELECT i.id AS item, r.name AS reviewer, f.label, f.created_at FROM feedback f JOIN items i ON i.seq = f.item "
              "JOIN reviewers r ON r.id = f.reviewer WHERE f.kind = 'label' ORDER BY f.item, f.reviewer;")
-    t0 = time.perf_counter()
-    with open(os.path.join(args.out, f"sqlite-json-{n}.json"), "w") as sink:
-        subprocess.run(["sqlite3", "-json", db, query], stdout=sink, check=True)
-    t_sqlite = time.perf_counter() - t0
+    docket_times, sqlite_times, peaks = [], [], []
+    for _ in range(rounds):
+        # Each side starts with no other writing pending (the sections before leave gigabytes for
+        # the disk, which would slow whichever side runs first), and writes a new file.
+        for path in (out_file, json_file):
+            if os.path.exists(path):
+                os.remove(path)
+        os.sync()
+        t, peak = timed_peak([docket, "export", "--db", db, "--format", "labels", "--out", out_file])
+        docket_times.append(t)
+        peaks.append(peak)
+        os.sync()
+        t0 = time.perf_counter()
+        with open(json_file, "w") as sink:
+            subprocess.run(["sqlite3", "-json", db, query], stdout=sink, check=True)
+        sqlite_times.append(time.perf_counter() - t0)
+    t_export, t_sqlite = statistics.median(docket_times), statistics.median(sqlite_times)
     size = os.path.getsize(out_file) / 1e6
-    say(f"\nexport labels, {n:,} items x 5 labels: docket {n / t_export:,.0f} items/s ({t_export:.2f} s, {size:,.0f} MB, peak {peak:.0f} MB); "
-        f"sqlite3 -json over the same join {n / t_sqlite:,.0f} items/s ({t_sqlite:.2f} s): ratio {t_sqlite / t_export:.2f}")
+    say(f"\nexport labels, {n:,} items x 5 labels (median of {rounds}): docket {n / t_export:,.0f} items/s ({t_export:.2f} s, "
+        f"runs {', '.join(f'{t:.2f}' for t in docket_times)}; {size:,.0f} MB, peak {max(peaks):.0f} MB); "
+        f"sqlite3 -json over the same join {n / t_sqlite:,.0f} items/s ({t_sqlite:.2f} s, runs {', '.join(f'{t:.2f}' for t in sqlite_times)}): "
+        f"ratio {t_sqlite / t_export:.2f}")
 
 
 def session_bench(docket, args, say):
