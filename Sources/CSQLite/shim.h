@@ -6,4 +6,12 @@
 static inline sqlite3_destructor_type docket_sqlite_transient(void) {
     return SQLITE_TRANSIENT;
 }
+
+// sqlite3_config is variadic, which Swift cannot call. Memory statistics (which Docket never
+// reads) take a global mutex on every allocation SQLite makes; this turns them off. It must run
+// before SQLite initialises (before the first open); later it returns SQLITE_MISUSE and changes
+// nothing.
+static inline int docket_sqlite_without_memory_statistics(void) {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
 #endif

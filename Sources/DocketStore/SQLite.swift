@@ -52,7 +52,11 @@ final class Connection: SQLConnection {
         static let noFollow = OpenFlags(rawValue: SQLITE_OPEN_NOFOLLOW)
     }
 
+    /// Set once, before SQLite's first open in the process (see the shim).
+    private static let configured: Int32 = docket_sqlite_without_memory_statistics()
+
     init(path: String, flags: OpenFlags) throws(SQLiteError) {
+        _ = Self.configured
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, flags.union(.noMutex).rawValue, nil)
         guard rc == SQLITE_OK, let db else {
