@@ -219,7 +219,7 @@ struct ExportCommand: ContextCommand {
         JSONText.appendLiteral(",\"tie\":", to: &out)
         JSONText.appendBool(labels.final.isTie, to: &out)
         JSONText.appendLiteral(",\"agreement\":", to: &out)
-        if labels.votes.total > 0 { text.appendShare(labels.votes.topCount, of: labels.votes.total, to: &out) } else { JSONText.appendNull(to: &out) }
+        if let share = labels.votes.agreementShare { text.appendShare(share.count, of: share.of, to: &out) } else { JSONText.appendNull(to: &out) }
         JSONText.appendLiteral(",\"votes\":[", to: &out)
         let total = labels.votes.total
         // Indices rather than elements: a record reads fields, never copies whole answers.
@@ -285,9 +285,9 @@ struct ExportCommand: ContextCommand {
         JSONText.appendLiteral("}}", to: &out)
     }
 
-    /// What the labels records repeat, written once: the date of the last day written, and the
-    /// bytes of each vote share of a small total (`JSONText.appendNumber` of count / total, the
-    /// same bytes, looked up rather than formatted again).
+    /// What the labels records repeat, written once: the dates of the days written lately
+    /// (`ISO8601Bytes`), and the bytes of each vote share of a small total (`JSONText.appendNumber`
+    /// of count / total, the same bytes, looked up rather than formatted again).
     struct LabelsRecordText {
         var instants = ISO8601Bytes()
         /// Shares of totals up to `smallTotal`, at `total * (total + 1) / 2 + count`.
@@ -305,7 +305,7 @@ struct ExportCommand: ContextCommand {
         }
 
         /// `count / total` as `JSONText.appendNumber` writes it (0 for no votes at all).
-        mutating func appendShare(_ count: Int, of total: Int, to out: inout WriteBuffer) {
+        func appendShare(_ count: Int, of total: Int, to out: inout WriteBuffer) {
             guard total >= 0, total <= Self.smallTotal, count >= 0, count <= total else {
                 JSONText.appendNumber(total > 0 ? Double(count) / Double(total) : 0, to: &out)
                 return

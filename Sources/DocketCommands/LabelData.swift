@@ -28,17 +28,10 @@ struct LabelData {
             used = only.flatMap { name in used.filter { $0.name == name } }.filter { seen.insert($0.id).inserted }
         }
         let names = used.map(\.name)
-        // Reviewer ids are small integers: an array maps them to table columns without hashing
-        // (a dictionary for ids outside 0..<2^20, which only a hand-edited database holds).
-        var reviewerColumn = [Int](repeating: -1, count: Int(min(max(used.map(\.id).max() ?? 0, 0), 1 << 20)) + 1)
-        var otherColumns: [Int64: Int] = [:]
-        for (column, reviewer) in used.enumerated() {
-            if reviewer.id >= 0, reviewer.id < reviewerColumn.count { reviewerColumn[Int(reviewer.id)] = column } else { otherColumns[reviewer.id] = column }
-        }
-        func columnOf(_ id: Int64) -> Int {
-            if id >= 0, id < reviewerColumn.count { return reviewerColumn[Int(id)] }
-            return otherColumns[id] ?? -1
-        }
+        // Reviewer ids are small integers: an array maps them to table columns without hashing.
+        var reviewerColumn = ValuesById<Int>()
+        for (column, reviewer) in used.enumerated() { reviewerColumn[reviewer.id] = column }
+        func columnOf(_ id: Int64) -> Int { reviewerColumn[id] ?? -1 }
         // Rows of the table: the labelled items that have a label from a chosen reviewer.
         var rowOfItem = [Int](repeating: -1, count: columns.itemSeqs.count)
         var itemIDs: [String] = [], categories: [String?] = []

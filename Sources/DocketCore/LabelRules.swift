@@ -129,7 +129,9 @@ public struct Votes: Equatable, Sendable {
     /// One label holds more than half of the votes.
     public var hasMajority: Bool { total > 0 && topCount * 2 > total }
     /// The share of the most frequent label (the export's `agreement`); nil without votes.
-    public var agreement: Double? { total > 0 ? Double(topCount) / Double(total) : nil }
+    public var agreement: Double? { agreementShare.map { Double($0.count) / Double($0.of) } }
+    /// `agreement` as its two counts (the export writes it from a table of shares).
+    public var agreementShare: (count: Int, of: Int)? { total > 0 ? (topCount, total) : nil }
     /// The labels that have votes, with their counts.
     public var nonZero: [String: Int] {
         var out: [String: Int] = [:]

@@ -72,31 +72,6 @@ struct TextInterner {
     }
 }
 
-/// Names (or other values) by a small integer id, such as reviewers' or rubrics': an array
-/// indexed by the id when the ids are small, a dictionary otherwise.
-struct ValuesById<Value> {
-    private var dense: [Value?] = []
-    private var sparse: [Int64: Value] = [:]
-    private static var denseLimit: Int64 { 1 << 16 }
-
-    init() {}
-
-    subscript(id: Int64) -> Value? {
-        get {
-            if id >= 0, id < dense.count { return dense[Int(id)] }
-            return sparse.isEmpty ? nil : sparse[id]
-        }
-        set {
-            if id >= 0, id < Self.denseLimit {
-                if id >= dense.count { dense.append(contentsOf: repeatElement(nil, count: Int(id) - dense.count + 1)) }
-                dense[Int(id)] = newValue
-            } else {
-                sparse[id] = newValue
-            }
-        }
-    }
-}
-
 extension SQLStatement {
     func text(_ column: Int32, interning interner: inout TextInterner) -> String {
         withTextBytes(column) { interner.text($0) }

@@ -66,7 +66,7 @@ func exportProject() -> Sandbox {
     /// The labels records' remembered vote shares are the bytes `JSONText.appendNumber` writes,
     /// within the remembered totals and beyond them.
     @Test func rememberedSharesAreTheNumbersBytes() {
-        var text = ExportCommand.LabelsRecordText()
+        let text = ExportCommand.LabelsRecordText()
         var out = WriteBuffer(capacity: 64)
         defer { out.deallocate() }
         for total in 0...40 {

@@ -583,21 +583,6 @@ struct PostgresRowSecurityTests {
         #expect(try runDocket(["check", "--db", owner]).status == 0)
     }
 
-    /// Starts a program (its path first) with `stdin` written to it and closed.
-    func startProgram(_ arguments: [String], stdin: String = "") throws -> RunningDocket {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-        return RunningDocket(process: process, out: out, err: err)
-    }
-
     /// item, tier, rule and reason of each escalation in `escalations --json`.
     static func escalationFields(_ output: String) throws -> [[String]] {
         try JSON.parse(output).arrayValue.map { escalation in

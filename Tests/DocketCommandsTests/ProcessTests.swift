@@ -11,6 +11,11 @@ func runDocket(_ arguments: [String], in directory: String? = nil, binary: Strin
 /// Runs a program (its path first) with `stdin` as its standard input, in `directory`, and
 /// returns its exit status and what it wrote.
 func runProgram(_ arguments: [String], stdin: String = "", in directory: String? = nil) throws -> (status: Int32, output: String, errors: String) {
+    try startProgram(arguments, stdin: stdin, in: directory).finish()
+}
+
+/// Starts a program (its path first) with `stdin` written to it and closed, in `directory`.
+func startProgram(_ arguments: [String], stdin: String = "", in directory: String? = nil) throws -> RunningDocket {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: arguments[0])
     process.arguments = Array(arguments.dropFirst())
@@ -22,10 +27,7 @@ func runProgram(_ arguments: [String], stdin: String = "", in directory: String?
     try process.run()
     input.fileHandleForWriting.write(Data(stdin.utf8))
     try input.fileHandleForWriting.close()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    return RunningDocket(process: process, out: out, err: err)
 }
 
 struct RunningDocket {

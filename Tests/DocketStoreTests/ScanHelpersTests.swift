@@ -2,7 +2,7 @@ import Testing
 
 @testable import DocketStore
 
-/// The helpers of the labels export's scan: texts made once, names by id.
+/// The helper of the labels export's scan that makes each label text once.
 @Suite struct ScanHelpersTests {
     @Test func internedTextsAreTheTextsOfTheirBytes() {
         var interner = TextInterner()
@@ -21,18 +21,5 @@ import Testing
         // Bytes that are not UTF-8 read as the replacement character, as `text(_:)` reads them.
         let invalid: [UInt8] = [0x61, 0xFF]
         #expect(invalid.withUnsafeBufferPointer { interner.text($0) } == "a\u{FFFD}")
-    }
-
-    @Test func valuesByIdSmallLargeAndNegative() {
-        var names = ValuesById<String>()
-        names[3] = "ana"
-        names[1] = "ben"
-        names[70_000] = "far"
-        names[-5] = "negative"
-        names[Int64.max] = "max"
-        #expect(names[3] == "ana" && names[1] == "ben" && names[70_000] == "far" && names[-5] == "negative" && names[Int64.max] == "max")
-        #expect(names[0] == nil && names[2] == nil && names[4] == nil && names[69_999] == nil && names[Int64.min] == nil)
-        names[3] = nil
-        #expect(names[3] == nil)
     }
 }
