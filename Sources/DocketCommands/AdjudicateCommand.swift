@@ -152,6 +152,9 @@ final class LeadSession {
             }
             show()
             while true {
+                // Decisions are taken only on what was shown: once standard output fails (a
+                // closed pipe, a full disk), no further answer is read.
+                if console.outputFailure != nil { break items }
                 switch input.readLine(prompt: "lead> ") {
                 case .interrupt: continue
                 case .end: break items  // the line input ends the prompt's line itself
@@ -181,6 +184,11 @@ final class LeadSession {
 
     private func handle(_ line: String) throws -> Outcome {
         guard let report = current else { return .next }
+        // A rationale is stored text (`StoredText`): the whole line is refused, nothing decided.
+        if StoredText.hasNUL(line) {
+            fail("That line " + StoredText.nulProblem + "; nothing was decided.")
+            return .stay
+        }
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let word = words.first else { return .stay }
         guard let command = LeadSessionCommand.named(word.lowercased(), in: LeadSessionCommand.adjudicate) else {

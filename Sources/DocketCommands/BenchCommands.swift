@@ -116,7 +116,7 @@ struct StatsTimingCommand: ContextCommand {
         try OptionBounds.whole("--iterations", iterations, OptionBounds.maxIterations, "iterations")
         let reader = try LineReader(path: matrix)
         var rows: [[UInt8]] = []
-        while let _ = reader.nextLine({ rows.append(Array($0)) }) {}
+        while let _ = try reader.nextLine({ rows.append(Array($0)) }) {}
         let raters = rows.first?.count ?? 0
         var table = RatingTable(items: rows.count, raters: raters, categories: categories)
         for (i, row) in rows.enumerated() {

@@ -22,7 +22,8 @@ struct CalibrateCommand: ContextCommand {
         let store = try database.openForReading(for: .calibrate, in: context).store
         let definition = try store.taskDefinition().definition
         let policy = LabelPolicy(definition)
-        let threshold = bar ?? definition.calibration?.bar ?? 0.7
+        // + 0: -0 is the bar 0, and reads so.
+        let threshold = (bar ?? definition.calibration?.bar ?? 0.7) + 0
         try OptionBounds.number("--bar", threshold, 0...1, "a share")
         let data = try LabelData.load(store: store, kind: .label, level: .nominal, only: nil)
         let gold = try store.goldLabels()

@@ -5,6 +5,10 @@ import DocketStore
 public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
+    /// Reading an input failed part way: nothing read from it is kept.
+    case cannotRead(path: String, reason: String)
+    /// A line of an input is longer than a reader keeps in memory.
+    case lineTooLong(path: String, line: Int, limit: Int)
     /// The reader of a pipe the command was writing to went away (`| head`): ends quietly.
     case readerGone(path: String)
     case unknownFormat(path: String)
@@ -20,6 +24,10 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .cannotOpen(path, reason): return "Cannot open \(path): \(reason)."
         case let .cannotWrite(path, reason): return "Cannot write \(Sanitize.inline(path)): \(reason)."
+        case let .cannotRead(path, reason):
+            return "Cannot read \(Sanitize.inline(path)): \(reason); nothing read from it was kept."
+        case let .lineTooLong(path, line, limit):
+            return "\(Sanitize.inline(path)):\(line): the line is longer than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes"), the longest Docket reads; nothing was imported from it."
         case .readerGone(let path): return "The reader of \(Sanitize.inline(path)) went away."
         case .unknownFormat(let path):
             return "Cannot tell the format of \(path): name it .jsonl or .csv, or pass --format jsonl|csv."
@@ -42,6 +50,8 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .importRejected, .importHeaderRejected, .invalidDefinition: return 65  // EX_DATAERR
         case .cannotOpen: return 66  // EX_NOINPUT
+        case .cannotRead: return 74  // EX_IOERR
+        case .lineTooLong: return 65  // EX_DATAERR
         case .cannotWrite: return 73  // EX_CANTCREAT
         case .readerGone: return 141  // as SIGPIPE would
         case .unknownFormat, .invalidOption: return 64  // EX_USAGE

@@ -63,12 +63,33 @@ struct ConfigCommand: ParsableCommand {
 
 /// Reading and writing the human-written task definition.
 enum TaskDefinitionFile {
-    static func read(path: String, console: any Console) throws -> TaskDefinition {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CommandError.cannotOpen(path: path, reason: "no such file or it cannot be read")
+    /// A task definition is a short file: one larger than this (or a device that never ends) is
+    /// refused instead of read into memory.
+    static let maxBytes = 16 << 20
+
+    static func readBounded(path: String) throws(CommandError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var info = stat()
+        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { throw .cannotOpen(path: path, reason: "it is a directory") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .cannotRead(path: path, reason: String(cString: strerror(errno)))
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
+            if bytes.count > maxBytes { throw .cannotOpen(path: path, reason: "it is longer than 16 MiB, far more than a task definition holds") }
         }
+    }
+
+    static func read(path: String, console: any Console) throws -> TaskDefinition {
         // The text is read exactly: bytes that are not UTF-8 are refused, not replaced.
-        let bytes = [UInt8](data)
+        let bytes = try readBounded(path: path)
         if let bad = UTF8Check.firstInvalid(bytes) {
             let line = 1 + bytes[..<bad].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             let problem = "\(path):\(line): \(UTF8Check.problem)"
@@ -87,7 +108,12 @@ enum TaskDefinitionFile {
         var lines: [String: Int] = [:]
         var budget = YAMLBudget()
         let document: JSONValue
-        do { document = try node.map { try convert($0, path: "", depth: 0, budget: &budget, lines: &lines) } ?? .object([]) } catch {
+        guard let node else {
+            let problem = "\(path): the file holds no settings (it is empty, or only comments)"
+            console.writeError(problem + "\n")
+            throw CommandError.invalidDefinition(file: path, problems: [problem])
+        }
+        do { document = try convert(node, path: "", depth: 0, budget: &budget, lines: &lines) } catch {
             // Aliases let a few hundred bytes stand for billions of values ("billion laughs"):
             // the conversion stops at a bound instead of expanding them.
             console.writeError("\(path): refused: \(error)\n")
@@ -190,7 +216,7 @@ enum TaskDefinitionFile {
         let document = Node(ordered.map { (Node($0.0), yamlNode($0.1)) }, .implicit, .block)
         let header = "# rubric version \(rubric.map { "\($0.version), \($0.hash.prefix(12)), applied \($0.appliedAt.iso8601)" } ?? "none")\n"
             + (definition.harmful == nil
-                ? "# harmful: not set, so \(definition.harmfulLabels.isEmpty ? "no label (nominal labels have no order; the severity alone decides attack success)" : "[" + definition.harmfulLabels.joined(separator: ", ") + "] (the last label of the ordered scale)") by default\n"
+                ? "# harmful: not set, so \(definition.harmfulLabels.isEmpty ? "no label (nominal labels have no order; the severity alone decides attack success)" : "[" + definition.harmfulLabels.map(Sanitize.inline).joined(separator: ", ") + "] (the last label of the ordered scale)") by default\n"
                 : "")
         return header + (try Yams.serialize(node: document, width: -1, allowUnicode: true))
     }

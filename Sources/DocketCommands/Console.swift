@@ -181,12 +181,22 @@ public final class TerminalConsole: Console {
     }
 }
 
-/// Reads a file line by line with `getline`, in constant memory whatever the file's size.
+/// Reads a file line by line in bounded memory: a line longer than `maxLineBytes` is an error
+/// naming the file and line, never an allocation that grows with the input, and a read that
+/// fails is an error, never the end of the file.
 public final class LineReader {
-    private let file: UnsafeMutablePointer<FILE>
-    private let ownsFile: Bool
-    private var buffer: UnsafeMutablePointer<CChar>?
-    private var capacity = 0
+    /// The longest line read, in bytes (an item with a 384-number embedding and long texts is
+    /// tens of kilobytes).
+    public static let defaultMaxLineBytes = 64 << 20
+    private let descriptor: Int32
+    private let maxLineBytes: Int
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// Unread bytes are `buffer[start..<end]`; the bytes before `scanned` hold no line break.
+    private var start = 0
+    private var end = 0
+    private var scanned = 0
+    private var atEnd = false
     public private(set) var lineNumber = 0
     public let name: String
     /// File size in bytes when known (for progress), else nil.
@@ -194,50 +204,104 @@ public final class LineReader {
     public private(set) var bytesRead: Int64 = 0
 
     /// - Parameter name: how messages name the input (default: the path).
-    public init(path: String, name: String? = nil) throws(CommandError) {
-        guard let file = fopen(path, "rb") else {
-            throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
-        }
+    public init(path: String, name: String? = nil, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws(CommandError) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         var info = stat()
-        if fstat(fileno(file), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-            fclose(file)
+        if fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            close(descriptor)
             throw .cannotOpen(path: path, reason: "it is a directory")
         }
-        self.file = file
-        self.ownsFile = true
+        self.descriptor = descriptor
         self.name = name ?? path
         self.size = (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : nil
+        self.maxLineBytes = max(1, maxLineBytes)
+        self.capacity = min(Self.chunk, self.maxLineBytes + 1)
+        self.buffer = .allocate(capacity: capacity)
     }
 
-    public init(standardInput: Void) {
-        self.file = fdopen(dup(STDIN_FILENO), "rb")!
-        self.ownsFile = true
+    public init(standardInput: Void, maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
+        self.descriptor = dup(STDIN_FILENO)
         self.name = "<stdin>"
         self.size = nil
+        self.maxLineBytes = max(1, maxLineBytes)
+        self.capacity = min(Self.chunk, self.maxLineBytes + 1)
+        self.buffer = .allocate(capacity: capacity)
     }
 
     deinit {
-        free(buffer)
-        if ownsFile { fclose(file) }
+        buffer.deallocate()
+        if descriptor >= 0 { close(descriptor) }
     }
 
-    /// Calls `body` with the next line's bytes (without `\n` or `\r\n`); false at end of file.
-    public func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T? {
-        let count = getline(&buffer, &capacity, file)
-        guard count >= 0, let buffer else { return nil }
-        lineNumber += 1
-        bytesRead += Int64(count)
-        var length = count
-        if length > 0, buffer[length - 1] == 0x0A { length -= 1 }
-        if length > 0, buffer[length - 1] == 0x0D { length -= 1 }
-        return try buffer.withMemoryRebound(to: UInt8.self, capacity: count) { bytes in
-            var start = bytes
-            // A UTF-8 byte order mark on the first line is not data.
-            if lineNumber == 1, length >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
-                start = bytes + 3
-                length -= 3
+    private static let chunk = 1 << 16
+
+    /// Calls `body` with the next line's bytes (without `\n` or `\r\n`); nil at the end of the
+    /// file. Throws when the file cannot be read or a line is longer than the limit.
+    public func nextLine<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T? {
+        var lineEnd: Int
+        while true {
+            if scanned < end, let found = memchr(buffer + scanned, 0x0A, end - scanned) {
+                lineEnd = UnsafeMutableRawPointer(found).assumingMemoryBound(to: UInt8.self) - buffer
+                break
             }
-            return try body(UnsafeBufferPointer(start: start, count: length))
+            scanned = end
+            if end - start > maxLineBytes { throw CommandError.lineTooLong(path: name, line: lineNumber + 1, limit: maxLineBytes) }
+            if atEnd {
+                guard start < end else { return nil }
+                lineEnd = end
+                break
+            }
+            try fill()
+        }
+        lineNumber += 1
+        let next = min(lineEnd + 1, end)
+        bytesRead += Int64(next - start)
+        var first = start
+        var length = lineEnd - start
+        start = next
+        scanned = next
+        if length > maxLineBytes { throw CommandError.lineTooLong(path: name, line: lineNumber, limit: maxLineBytes) }
+        if length > 0, buffer[first + length - 1] == 0x0D { length -= 1 }
+        // A UTF-8 byte order mark on the first line is not data.
+        if lineNumber == 1, length >= 3, buffer[first] == 0xEF, buffer[first + 1] == 0xBB, buffer[first + 2] == 0xBF {
+            first += 3
+            length -= 3
+        }
+        return try body(UnsafeBufferPointer(start: buffer + first, count: length))
+    }
+
+    /// Reads more bytes after `end`, first moving the unread bytes to the front or growing the
+    /// buffer (never past the longest line allowed and its line break).
+    private func fill() throws(CommandError) {
+        if start > 0 {
+            let unread = end - start
+            if unread > 0 { (buffer).update(from: buffer + start, count: unread) }
+            scanned -= start
+            end = unread
+            start = 0
+        }
+        if end == capacity {
+            let grown = min(capacity * 2, maxLineBytes + 1)
+            guard grown > capacity else { throw .lineTooLong(path: name, line: lineNumber + 1, limit: maxLineBytes) }
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+            bigger.update(from: buffer, count: end)
+            buffer.deallocate()
+            buffer = bigger
+            capacity = grown
+        }
+        while true {
+            let count = read(descriptor, buffer + end, capacity - end)
+            if count > 0 {
+                end += count
+                return
+            }
+            if count == 0 {
+                atEnd = true
+                return
+            }
+            if errno == EINTR { continue }
+            throw .cannotRead(path: name, reason: String(cString: strerror(errno)))
         }
     }
 }

@@ -54,6 +54,8 @@ struct ImportCommand: ParsableCommand {
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
             if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(store: store, inputs: [file])) }
+            // Removes the rejects' temporary unless the import committed and put it in place.
+            defer { rejectsWriter?.abandon() }
             let parser = ItemRowParser(labels: settings.labels, measure: measure)
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             let summary = try store.importItems(update: update || updateReviewed, updateReviewed: updateReviewed, source: reader.name, at: context.clock()) { sink in
@@ -76,6 +78,7 @@ struct ImportCommand: ParsableCommand {
             guard summary.committed else {
                 throw importer.rejection()
             }
+            try rejectsWriter?.putInPlace()
             var parts = ["\(Format.count(summary.inserted)) new"]
             if summary.unchanged > 0 { parts.append("\(Format.count(summary.unchanged)) unchanged") }
             if summary.updated > 0 { parts.append("\(Format.count(summary.updated)) updated") }
@@ -113,6 +116,7 @@ extension ImportCommand {
             let reader = file == "-" ? try context.openStandardInput() : try LineReader(path: file)
             var rejectsWriter: RejectsWriter?
             if let rejects { rejectsWriter = try RejectsWriter(path: rejects, protecting: OutputFile.protected(store: store, inputs: [file])) }
+            defer { rejectsWriter?.abandon() }
             let importer = RowFileImporter(reader: reader, format: kind, console: context.console, maxListed: maxErrors, rejects: rejectsWriter)
             importer.requiredColumn = "item"
             importer.unknownColumn = { LabelRowParser.fields.contains($0) ? nil : LabelRowParser.unknownField($0) }
@@ -127,6 +131,7 @@ extension ImportCommand {
                 }
             }
             guard summary.committed else { throw importer.rejection() }
+            try rejectsWriter?.putInPlace()
             var message = "Imported labels from \(Sanitize.inline(reader.name)): \(Format.count(summary.inserted)) new"
             if summary.unchanged > 0 { message += ", \(Format.count(summary.unchanged)) unchanged" }
             message += ".\n"

@@ -46,16 +46,46 @@ public final class PlainLineInput: LineInput {
             if let newline = buffer.firstIndex(of: 0x0A) {
                 var line = Array(buffer[..<newline])
                 buffer.removeFirst(newline + 1)
+                if skipping {
+                    skipping = false
+                    continue
+                }
                 if line.last == 0x0D { line.removeLast() }
-                return .line(String(decoding: line, as: UTF8.self))
+                guard let text = Self.text(line) else { continue }
+                return .line(text)
+            }
+            // A line longer than any command is dropped up to its end, in bounded memory.
+            if buffer.count > Self.maxLineBytes {
+                buffer.removeAll()
+                if !skipping { Self.refuse("a line of input longer than 1 MiB was ignored") }
+                skipping = true
             }
             guard fill() else {
-                guard !buffer.isEmpty else { return .end }
+                guard !buffer.isEmpty, !skipping else { return .end }
                 let line = buffer
                 buffer.removeAll()
-                return .line(String(decoding: line.last == 0x0D ? Array(line.dropLast()) : line, as: UTF8.self))
+                guard let text = Self.text(line.last == 0x0D ? Array(line.dropLast()) : line) else { return .end }
+                return .line(text)
             }
         }
+    }
+
+    static let maxLineBytes = 1 << 20
+    private var skipping = false
+
+    /// The line as text, or nil after saying that it was ignored: bytes that are not UTF-8 are
+    /// never replaced (a note or critique would be stored with U+FFFD in place of what was typed).
+    static func text(_ line: [UInt8]) -> String? {
+        guard UTF8Check.isValid(line) else {
+            refuse("a line of input that is not UTF-8 text was ignored; nothing of it was recorded")
+            return nil
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// Says on standard error why a line was ignored (Docket's own sentence, no input in it).
+    static func refuse(_ reason: String) {
+        TerminalConsole.writeAll(STDERR_FILENO, "docket: \(reason).\n")
     }
 
     /// The next byte, waiting for input as `readLine` does; nil at the end.
@@ -199,6 +229,11 @@ public final class ReadlineInput: LineInput {
             return status == 1 ? .interrupt : .end
         }
         defer { free(pointer) }
+        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
+        guard UTF8Check.isValid(bytes) else {
+            PlainLineInput.refuse("that line is not UTF-8 text and was ignored; nothing of it was recorded")
+            return .interrupt
+        }
         return .line(String(cString: pointer))
     }
 

@@ -153,38 +153,54 @@ final class OutputFile {
     /// Makes the file durable and puts it in place.
     func commit() throws(CommandError) {
         guard !finished else { return }
+        try makeDurable()
         finished = true
+        guard case .replace(let temporary) = kind else { return }
+        defer { TemporaryFiles.unregister(temporary) }
+        guard rename(temporary, path) == 0 else {
+            let reason = Self.reason()
+            unlink(temporary)
+            throw .cannotWrite(path: path, reason: reason)
+        }
+        // Make the rename itself durable.
+        let directory = open(Self.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
+    /// Writes the file's bytes to the disk and closes it, without putting it in place yet: for a
+    /// file that must appear only once something else has happened (the rejects of an import,
+    /// after its commit). `commit` then puts it in place, `abandon` removes it.
+    func makeDurable() throws(CommandError) {
+        guard !finished, descriptor >= 0 else { return }
         switch kind {
         case .inPlace:
             let failed = close(descriptor) != 0 && errno != EINTR
             descriptor = -1
-            if failed { throw .cannotWrite(path: path, reason: Self.reason()) }
+            if failed {
+                finished = true
+                throw .cannotWrite(path: path, reason: Self.reason())
+            }
         case .replace(let temporary):
-            defer { TemporaryFiles.unregister(temporary) }
             if fsync(descriptor) != 0 || fchmod(descriptor, finalMode) != 0 {
                 let reason = Self.reason()
                 close(descriptor)
                 descriptor = -1
+                finished = true
                 unlink(temporary)
+                TemporaryFiles.unregister(temporary)
                 throw .cannotWrite(path: path, reason: reason)
             }
             let closed = close(descriptor) == 0
             descriptor = -1
             guard closed else {
                 let reason = Self.reason()
+                finished = true
                 unlink(temporary)
+                TemporaryFiles.unregister(temporary)
                 throw .cannotWrite(path: path, reason: reason)
-            }
-            guard rename(temporary, path) == 0 else {
-                let reason = Self.reason()
-                unlink(temporary)
-                throw .cannotWrite(path: path, reason: reason)
-            }
-            // Make the rename itself durable.
-            let directory = open(Self.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directory >= 0 {
-                fsync(directory)
-                close(directory)
             }
         }
     }

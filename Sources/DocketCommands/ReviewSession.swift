@@ -141,6 +141,12 @@ final class ReviewSession {
         }
         try advance()
         while !ended {
+            // Answers are taken only for what was shown: once standard output fails (a closed
+            // pipe, a full disk), the session ends before another answer is read.
+            if console.outputFailure != nil {
+                finish(reason: "output")
+                break
+            }
             if keyMode, let keys = input as? any KeyInput {
                 keyStep(keys)
                 continue
@@ -737,7 +743,13 @@ final class ReviewSession {
         switch kind {
         case .label: return "label (" + definition.labels.enumerated().map { "\($0.offset + 1) \(Sanitize.inline($0.element))" }.joined(separator: " / ") + ")"
         case .rating: return definition.rating.map { "rate (\(Sanitize.inline($0.name)) \($0.minimum)–\($0.maximum))" } ?? "rate"
-        case .ranking: return "rank (" + (current?.lettered.map(\.letter).joined(separator: " ") ?? "") + ")"
+        case .ranking:
+            // Every letter while they fit on a line; past that, the first and the last.
+            let letters = current?.lettered.map(\.letter) ?? []
+            if letters.count > 12, let first = letters.first, let last = letters.last {
+                return "rank (\(first) … \(last), \(letters.count) responses)"
+            }
+            return "rank (" + letters.joined(separator: " ") + ")"
         case .preference: return "prefer (A / B / tie)"
         case .edit: return "edit"
         case .demonstration: return "demo"

@@ -73,6 +73,46 @@ enum RowFormat: String {
     }
 }
 
+/// A row's lines as read, for the rejects file: bytes, joined by a line break when a CSV record
+/// spans lines.
+struct RawLine {
+    private(set) var bytes: [UInt8] = []
+
+    init() {}
+    init(_ line: UnsafeBufferPointer<UInt8>) { bytes = Array(line) }
+    init(text: String) { bytes = Array(text.utf8) }
+
+    mutating func append(line: UnsafeBufferPointer<UInt8>) {
+        if !bytes.isEmpty { bytes.append(0x0A) }
+        bytes.append(contentsOf: line)
+    }
+
+    mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
+
+    /// The text, or nil when the bytes are not UTF-8.
+    var text: String? { UTF8Check.isValid(bytes) ? String(decoding: bytes, as: UTF8.self) : nil }
+
+    /// The bytes in base64 (RFC 4648, with padding).
+    var base64: String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let b0 = UInt32(bytes[index])
+            let b1 = index + 1 < bytes.count ? UInt32(bytes[index + 1]) : 0
+            let b2 = index + 2 < bytes.count ? UInt32(bytes[index + 2]) : 0
+            let group = b0 << 16 | b1 << 8 | b2
+            out.append(alphabet[Int(group >> 18 & 63)])
+            out.append(alphabet[Int(group >> 12 & 63)])
+            out.append(index + 1 < bytes.count ? alphabet[Int(group >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(group & 63)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
 /// Writes rejected rows as JSONL: {"line": N, "errors": ["field: problem", …], "raw": "…"}.
 /// Goes through `OutputFile`; it is put in place just before the import commits, and a failure to
 /// write it rolls the import back.
@@ -86,22 +126,33 @@ final class RejectsWriter {
         self.file = try OutputFile(path: path, protecting: protecting)
     }
 
-    func write(line: Int, problems: [FieldProblem], raw: String) {
+    func write(line: Int, problems: [FieldProblem], raw: RawLine) {
         guard failure == nil else { return }
         var object = JSONObjectWriter()
         object.set("line", line)
         object.set("errors", .array(problems.map { .string($0.description) }))
-        object.set("raw", raw)
+        // The line as it was: as text when it is UTF-8, else its exact bytes in base64 (a JSON
+        // string cannot hold them, and replacing them would lose what the file said).
+        if let text = raw.text { object.set("raw", text) } else { object.set("raw_base64", raw.base64) }
         do { try file.write(object.value.encoded() + "\n") } catch { failure = error }
     }
 
-    /// Puts the file in place when it holds rejected rows (else removes it), or throws.
-    func finish(keep: Bool) throws(CommandError) {
+    /// Before the import commits: makes the file durable when it holds rejected rows (else
+    /// removes it), or throws, so the import rolls back when its rejects cannot be kept.
+    func prepare(keep: Bool) throws(CommandError) {
         if let failure {
             file.abandon()
             throw failure
         }
-        if keep { try file.commit() } else { file.abandon() }
+        if keep { try file.makeDurable() } else { file.abandon() }
+    }
+
+    /// After the import committed: puts the file in place (nothing, if `prepare` removed it).
+    func putInPlace() throws(CommandError) {
+        do { try file.commit() } catch {
+            guard case .cannotWrite(let path, let reason) = error else { throw error }
+            throw .cannotWrite(path: path, reason: reason + "; the import itself was committed")
+        }
     }
 
     func abandon() { file.abandon() }
@@ -135,8 +186,8 @@ final class RowFileImporter {
     /// What the reading stage found, in line order: a row to apply (with its raw text when a
     /// rejects file may need it), problems to report, or how far the reading is.
     enum Step<Prepared> {
-        case row(line: Int, Prepared, raw: String?)
-        case problems(line: Int, [FieldProblem], raw: String, header: Bool)
+        case row(line: Int, Prepared, raw: RawLine?)
+        case problems(line: Int, [FieldProblem], raw: RawLine, header: Bool)
         case progress(done: Int64, total: Int64?, rows: Int)
         case notice(String)
     }
@@ -149,7 +200,7 @@ final class RowFileImporter {
         self.rejects = rejects
     }
 
-    func report(line: Int, _ problems: [FieldProblem], raw: @autoclosure () -> String) {
+    func report(line: Int, _ problems: [FieldProblem], raw: @autoclosure () -> RawLine) {
         problemCount += problems.count
         rejectedRows += 1
         rejects?.write(line: line, problems: problems, raw: raw())
@@ -169,7 +220,7 @@ final class RowFileImporter {
             switch step {
             case .row(let line, let prepared, let raw):
                 let problems = try apply(prepared)
-                if !problems.isEmpty { report(line: line, problems, raw: raw ?? "") }
+                if !problems.isEmpty { report(line: line, problems, raw: raw ?? RawLine()) }
             case .problems(let line, let problems, let raw, let header):
                 if header { headerRefused = true }
                 report(line: line, problems, raw: raw)
@@ -207,9 +258,9 @@ final class RowFileImporter {
             return .rollback
         }
         if problemCount > 0, rejects == nil { return .rollback }
-        // The rejects file is in place before the import commits; if it cannot be written, the
-        // import rolls back and nothing is lost.
-        try rejects?.finish(keep: rejectedRows > 0)
+        // The rejects file is on the disk before the import commits (if it cannot be written,
+        // the import rolls back and nothing is lost) and put in place after the commit.
+        try rejects?.prepare(keep: rejectedRows > 0)
         return .commit(rejected: rejectedRows)
     }
 
@@ -240,7 +291,7 @@ final class RowFileImporter {
             // Blank lines are allowed between records.
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
             rows += 1
-            let raw = { String(decoding: bytes, as: UTF8.self) }
+            let raw = { RawLine(bytes) }
             let value: JSONValue
             do throws(JSONSyntaxError) { value = try JSON.parse(bytes: bytes) } catch {
                 // Bad bytes are never replaced: the row is refused, naming the field that holds them.
@@ -265,7 +316,7 @@ final class RowFileImporter {
         var header: [String]?
         var rows = 0
         var recordStart = 1
-        var rawLines: [String] = []
+        var rawLines = RawLine()
         let keepRaw = rejects != nil
         // Columns left out of every row: unknown, or named with bytes that are not UTF-8 (both
         // reported once, at the header).
@@ -273,11 +324,11 @@ final class RowFileImporter {
         var columnNames: [String] = []
         while let _ = try reader.nextLine({ bytes throws -> Void in
             let line = reader.lineNumber
-            if !csv.pending { recordStart = line; rawLines.removeAll(keepingCapacity: true) }
-            if keepRaw { rawLines.append(String(decoding: bytes, as: UTF8.self)) }
+            if !csv.pending { recordStart = line; rawLines.removeAll() }
+            if keepRaw { rawLines.append(line: bytes) }
             let record: [String]?
             do { record = try csv.feed(bytes) } catch {
-                try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"), header: false))
+                try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines, header: false))
                 return
             }
             guard let record else { return }
@@ -294,24 +345,24 @@ final class RowFileImporter {
                 let problems = csv.invalidFields.map { bad in
                     FieldProblem(field: bad.index < columnNames.count ? columnNames[bad.index] : "line", problem: UTF8Check.problem)
                 }
-                try emit(.problems(line: recordStart, problems, raw: rawLines.joined(separator: "\n"), header: false))
+                try emit(.problems(line: recordStart, problems, raw: rawLines, header: false))
                 return
             }
             guard record.count == columns.count else {
                 try emit(.problems(
                     line: recordStart, [FieldProblem(field: "csv", problem: "the row has \(record.count) fields, the header has \(columns.count)")],
-                    raw: rawLines.joined(separator: "\n"), header: false))
+                    raw: rawLines, header: false))
                 return
             }
             var fields: [(String, RawField)] = []
             for index in 0..<columns.count where !record[index].isEmpty && !skipped[index] {
                 fields.append((columns[index], .text(record[index])))
             }
-            try emit(.row(line: recordStart, prepare(fields), raw: keepRaw ? rawLines.joined(separator: "\n") : nil))
+            try emit(.row(line: recordStart, prepare(fields), raw: keepRaw ? rawLines : nil))
             if rows & 0x3FF == 0 { try emit(.progress(done: reader.bytesRead, total: reader.size, rows: rows)) }
         }) {}
         do { try csv.finish() } catch {
-            try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines.joined(separator: "\n"), header: false))
+            try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines, header: false))
         }
         if header == nil { try emit(.notice("\(reader.name): the file is empty; a CSV file needs a header line.\n")) }
         return rows
@@ -340,7 +391,7 @@ final class RowFileImporter {
         if let required = requiredColumn, !header.contains(required) {
             problems.append(FieldProblem(field: required, problem: "the header has no \(required) column"))
         }
-        if !problems.isEmpty { try emit(.problems(line: line, problems, raw: header.joined(separator: ","), header: true)) }
+        if !problems.isEmpty { try emit(.problems(line: line, problems, raw: RawLine(text: header.joined(separator: ",")), header: true)) }
         return skipped
     }
 }

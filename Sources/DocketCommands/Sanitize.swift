@@ -66,7 +66,8 @@ enum Sanitize {
             0x2066...0x2069,  // bidi isolates
             0xFEFF,  // zero-width no-break space (byte order mark)
             0x034F,  // combining grapheme joiner: invisible
-            0x3164, 0xFFA0:  // Hangul fillers: letters that draw nothing
+            0x3164, 0xFFA0,  // Hangul fillers: letters that draw nothing
+            0xFFFE, 0xFFFF:  // not characters (and not allowed in XML, so the HTML report could not hold them)
             return true
         default:
             // Every other format character (Cf): more invisible controls, tag characters, ….

@@ -111,6 +111,9 @@ final class TriageSession {
             let screen = TriageView.text(report, position: index + 1, of: queue.count, width: console.width)
             console.write("\n" + screen)
             while true {
+                // Decisions are taken only on what was shown: once standard output fails (a
+                // closed pipe, a full disk), no further answer is read.
+                if console.outputFailure != nil { break items }
                 switch input.readLine(prompt: "severity 0-3, s skip, q quit> ") {
                 case .interrupt: continue
                 case .end: break items  // the line input ends the prompt's line itself

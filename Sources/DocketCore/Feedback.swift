@@ -145,18 +145,21 @@ public enum TextWrap {
                     line = String(word)
                     used = wordColumns
                 }
-                // A word wider than the line is cut into pieces that fit.
-                while used > available {
+                // A word wider than the line is cut into pieces that fit, in one pass over it.
+                if used > available {
                     var piece = "", pieceColumns = 0
-                    var rest = Substring(line)
-                    while let next = rest.first, pieceColumns + columns(next) <= available || piece.isEmpty {
-                        piece.append(next)
-                        pieceColumns += columns(next)
-                        rest = rest.dropFirst()
+                    for character in line {
+                        let width = columns(character)
+                        if pieceColumns + width > available, !piece.isEmpty {
+                            lines.append(indent + piece)
+                            piece = ""
+                            pieceColumns = 0
+                        }
+                        piece.append(character)
+                        pieceColumns += width
                     }
-                    lines.append(indent + piece)
-                    line = String(rest)
-                    used = columns(line)
+                    line = piece
+                    used = pieceColumns
                 }
             }
             lines.append(indent + line)
@@ -196,6 +199,7 @@ public enum FeedbackRules {
     /// - Parameter responses: how many responses the item has (its `responses`, or 1 for a single `response`).
     /// - Returns: a sentence naming the problem, or nil when the feedback is valid.
     public static func problem(with draft: FeedbackDraft, definition: TaskDefinition, responses: Int) -> String? {
+        if let text = draft.text, StoredText.hasNUL(text) { return "The text " + StoredText.nulProblem + "." }
         let letters = ResponseLetters.letters(count: responses)
         switch draft.kind {
         case .label:

@@ -77,6 +77,27 @@ public enum UTF8Check {
     public static let problem = "invalid UTF-8"
 }
 
+// MARK: - Stored text
+
+/// The one rule for text a project stores, on either backend: no NUL character (U+0000).
+/// PostgreSQL's text cannot hold one, so a project that took it on SQLite could not move to a
+/// team's server; it is refused where the text comes in, naming the field.
+public enum StoredText {
+    public static let nulProblem = "holds a NUL character (U+0000), which a project cannot store; remove it"
+
+    public static func hasNUL(_ text: String) -> Bool { text.utf8.contains(0) }
+
+    /// Whether any string or key inside `value` holds a NUL character.
+    public static func hasNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): return hasNUL(text)
+        case .array(let elements): return elements.contains { hasNUL($0) }
+        case .object(let members): return members.contains { hasNUL($0.0) || hasNUL($0.1) }
+        case .null, .bool, .number: return false
+        }
+    }
+}
+
 // MARK: - Item ids
 
 public enum ItemID {

@@ -158,8 +158,10 @@ public struct ItemRowParser: Sendable {
             draft.embedding = Self.normalise(embedding, problems: &reader.problems)
         }
         draft.gold = reader.string(.gold)
-        if let gold = draft.gold, !labels.isEmpty, !labels.contains(gold) {
-            reader.problems.append(FieldProblem(field: "gold", problem: "'\(gold)' is not a declared label (\(labels.joined(separator: ", ")))"))
+        if let gold = draft.gold, !labels.contains(gold) {
+            reader.problems.append(FieldProblem(field: "gold", problem: labels.isEmpty
+                ? "this project declares no labels, so there is nothing a gold label can be (docket config apply declares them)"
+                : "'\(gold)' is not a declared label (\(labels.joined(separator: ", ")))"))
         }
         draft.meta = reader.object(.meta)
         problems += reader.problems
@@ -226,12 +228,19 @@ struct FieldReader {
     mutating func string(_ name: ItemField) -> String? {
         switch field(name) {
         case nil, .json(.null)?: return nil
-        case .text(let text)?: return text
-        case .json(.string(let text))?: return text
+        case .text(let text)?: return checked(text, name)
+        case .json(.string(let text))?: return checked(text, name)
         case .json(let other)?:
             problems.append(FieldProblem(field: name.name, problem: "expected a string, got \(other.typeName)"))
             return nil
         }
+    }
+
+    /// `text`, or nil with a problem when it is text a project cannot store (`StoredText`).
+    private mutating func checked(_ text: String, _ name: ItemField) -> String? {
+        guard StoredText.hasNUL(text) else { return text }
+        problems.append(FieldProblem(field: name.name, problem: StoredText.nulProblem))
+        return nil
     }
 
     mutating func number(_ name: ItemField) -> Double? {
@@ -239,7 +248,11 @@ struct FieldReader {
         case nil, .json(.null)?: return nil
         case .json(.number(let value))?: return value
         case .text(let text)?:
-            if let value = Double(text.trimmingSpaces), value.isFinite { return value }
+            // Decimal notation only (`0.5`, `.5`, `5e-1`): Swift's own reading would also take
+            // hexadecimal (`0x1`), which no JSON row can hold.
+            let trimmed = text.trimmingSpaces
+            let decimal = trimmed.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E || $0 == 0x45 || $0 == 0x65 }
+            if decimal, let value = Double(trimmed), value.isFinite { return value }
             problems.append(FieldProblem(field: name.name, problem: "expected a number, got '\(text)'"))
             return nil
         case .json(let other)?:
@@ -282,6 +295,10 @@ struct FieldReader {
                 problems.append(FieldProblem(field: name.name, problem: "element \(offset + 1) is \(element.typeName), expected a string"))
                 return nil
             }
+            if StoredText.hasNUL(text) {
+                problems.append(FieldProblem(field: name.name, problem: "element \(offset + 1) " + StoredText.nulProblem))
+                return nil
+            }
             result.append(text)
         }
         return result
@@ -309,6 +326,10 @@ struct FieldReader {
         guard let value = json(name) else { return nil }
         guard case .object = value else {
             problems.append(FieldProblem(field: name.name, problem: "expected an object, got \(value.typeName)"))
+            return nil
+        }
+        if StoredText.hasNUL(value) {
+            problems.append(FieldProblem(field: name.name, problem: "a key or string " + StoredText.nulProblem))
             return nil
         }
         return value.encoded(sortedKeys: true)

@@ -134,16 +134,27 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60
+        var instant = Instant(milliseconds: seconds * 1000 + millis)
         if second == 60 {
             // A leap second is inserted only at the end of a UTC day.
             let utcSecondOfDay = ((seconds - 1) % 86_400 + 86_400) % 86_400
             guard utcSecondOfDay == 86_399 else {
                 throw fail("a leap second (:60) comes only at 23:59:60 UTC")
             }
-            return Instant(milliseconds: seconds * 1000)
+            instant = Instant(milliseconds: seconds * 1000)
         }
-        return Instant(milliseconds: seconds * 1000 + millis)
+        // Every time is written back in UTC with a four-digit year, so one that an offset moves
+        // out of those years could not be written as it was read.
+        guard instant >= earliest, instant <= latest else {
+            throw fail("it falls outside the years 0000 to 9999 in UTC, the times Docket can write back")
+        }
+        return instant
     }
+
+    /// The first and last instants with a four-digit year in UTC: 0000-01-01T00:00:00.000Z and
+    /// 9999-12-31T23:59:59.999Z.
+    public static let earliest = Instant(milliseconds: -62_167_219_200_000)
+    public static let latest = Instant(milliseconds: 253_402_300_799_999)
 
     static let monthNames = [
         "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",

@@ -81,6 +81,10 @@ public enum ProjectCopy {
         if PostgresLocation.isURL(destination) {
             _ = try PostgresStore.createDatabase(url: destination) { store in summary = try copyRows(from: source, into: store) }
         } else {
+            // Checked first, so nothing is built beside a path that can never be the copy (a
+            // device, a directory, an existing file); the publishing below checks again.
+            var info = stat()
+            if lstat(destination, &info) == 0 { throw .copyTargetExists(path: destination) }
             let published = try SQLiteStore.publishNewDatabase(path: destination) { store in summary = try copyRows(from: source, into: store) }
             if !published { throw .projectExists(path: destination) }
         }

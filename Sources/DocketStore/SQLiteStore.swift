@@ -38,7 +38,14 @@ public final class SQLiteStore: SQLStore {
         do {
             connection.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
             if setup.wal {
-                _ = try connection.scalar("PRAGMA journal_mode = WAL")
+                // Switching a file kept in rollback mode (a backup, a file made by another tool)
+                // to WAL needs an exclusive lock, which two openers racing for it can fail to get
+                // at once, without waiting: the switch is made under the writers' lock.
+                if try connection.scalar("PRAGMA journal_mode") != .text("wal") {
+                    if lockDescriptor >= 0 { while flock(lockDescriptor, LOCK_EX) != 0 && errno == EINTR {} }
+                    defer { if lockDescriptor >= 0 { flock(lockDescriptor, LOCK_UN) } }
+                    _ = try connection.scalar("PRAGMA journal_mode = WAL")
+                }
                 try connection.execute("PRAGMA synchronous = NORMAL")
                 connection.deferCheckpoints()
             }

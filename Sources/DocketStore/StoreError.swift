@@ -24,6 +24,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownAssignment(id: Int64)
     case assignmentNotOpen(id: Int64, state: String)
     case backupTargetExists(path: String)
+    /// `migrate --to FILE` names something that exists (a file, a directory, a device).
+    case copyTargetExists(path: String)
     case labelInUse(label: String)
     case budgetBelowServed(budget: Int, served: Int)
     case leaseLost(assignment: Int64)
@@ -85,6 +87,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Assignment \(id) is \(state), not open."
         case .backupTargetExists(let path):
             return "\(path) already exists; choose a new file for the backup."
+        case .copyTargetExists(let path):
+            return "\(path) already exists; name a new file for the copy. Nothing was written."
         case .labelInUse(let label):
             return "The label '\(label)' has been given to items, so the task definition must keep it."
         case let .budgetBelowServed(budget, served):

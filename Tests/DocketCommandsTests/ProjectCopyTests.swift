@@ -92,7 +92,7 @@ import Testing
         sandbox.run(["init", "--labels", "a,b", "--db", sandbox.path("other.db")], useDatabase: false)
         let onto = sandbox.run(["migrate", "--from", sandbox.databasePath, "--to", sandbox.path("other.db")], useDatabase: false)
         #expect(onto.status != 0)
-        #expect(onto.errors == "docket: A project already exists in \(sandbox.path("other.db")); nothing was changed. Use another --db path for a new project.\n")
+        #expect(onto.errors == "docket: \(sandbox.path("other.db")) already exists; name a new file for the copy. Nothing was written.\n")
         let itself = sandbox.run(["migrate", "--to", sandbox.databasePath])
         #expect(itself.status != 0)
         #expect(itself.errors.contains("it is the project being copied"))

@@ -162,6 +162,25 @@ import Testing
         #expect(reason("2026-11-18T10:00:60Z") == "a leap second (:60) comes only at 23:59:60 UTC")
     }
 
+    /// Times are written back in UTC with four-digit years: one an offset moves out of those
+    /// years is refused where it is read, not written back as another time.
+    @Test func timesOutsideFourDigitYearsInUTCAreRefused() throws {
+        let outside = "it falls outside the years 0000 to 9999 in UTC, the times Docket can write back"
+        #expect(reason("9999-12-31T23:59:59-14:00") == outside)
+        #expect(reason("9999-12-31T10:00:00-14:00") == outside)
+        #expect(reason("0000-01-01T00:00:00+01:00") == outside)
+        #expect(reason("9999-12-31T23:59:60Z") == outside)
+        #expect(try Instant.parse("0000-01-01T00:00:00Z") == Instant.earliest)
+        #expect(try Instant.parse("9999-12-31T23:59:59.999Z") == Instant.latest)
+        #expect(try Instant.parse("9999-12-31T23:59:59.999+14:00") == Instant(milliseconds: Instant.latest.milliseconds - 14 * 3_600_000))
+        #expect(try Instant.parse("9999-12-31T23:59:59-14:00".replacingOccurrences(of: "23:59:59-14:00", with: "09:59:59-14:00")).iso8601 == "9999-12-31T23:59:59.000Z")
+        #expect(Instant.earliest.iso8601 == "0000-01-01T00:00:00.000Z")
+        #expect(Instant.latest.iso8601 == "9999-12-31T23:59:59.999Z")
+        // Read back exactly what is written, at both ends.
+        #expect(try Instant.parse(Instant.earliest.iso8601) == Instant.earliest)
+        #expect(try Instant.parse(Instant.latest.iso8601) == Instant.latest)
+    }
+
     @Test func offsetsLieWithinFourteenHours() {
         #expect(reason("2026-11-18T10:00:00+14:01") == "the offset +14:01 is outside -14:00...+14:00")
         #expect(reason("2026-11-18T10:00:00-15:00") == "the offset -15:00 is outside -14:00...+14:00")
@@ -184,6 +203,70 @@ import Testing
         }
         do { _ = try Instant.parse("2026-02-30") } catch {
             #expect(error.description == "'2026-02-30' is not a valid time: February 2026 has 28 days")
+        }
+    }
+}
+
+/// One rule for text a project stores: no NUL character, on either backend, refused where the
+/// text comes in with the field named.
+@Suite struct StoredTextTests {
+    let parser = ItemRowParser(labels: ["safe", "unsafe"])
+
+    func problems(_ fields: [(String, RawField)]) -> [String] {
+        if case .invalid(let problems) = parser.parse(fields) { return problems.map(\.description) }
+        return []
+    }
+
+    @Test func aNULInAnyItemTextIsRefusedNamingTheField() throws {
+        let nul = StoredText.nulProblem
+        #expect(problems([("id", .text("a")), ("prompt", .json(.string("x\u{0}y")))]) == ["prompt: \(nul)"])
+        #expect(problems([("id", .text("a")), ("response", .text("\u{0}"))]) == ["response: \(nul)"])
+        #expect(problems([("id", .text("a")), ("category", .text("c\u{0}"))]) == ["category: \(nul)"])
+        #expect(problems([("id", .text("a")), ("responses", .json(.array([.string("ok"), .string("n\u{0}")])))]) == ["responses: element 2 \(nul)"])
+        #expect(problems([("id", .text("a")), ("meta", .json(.object([("k\u{0}", .number(1))])))]) == ["meta: a key or string \(nul)"])
+        #expect(problems([("id", .text("a")), ("meta", .text(#"{"deep":[{"s":"\u0000"}]}"#))]) == ["meta: a key or string \(nul)"])
+        #expect(problems([("id", .text("a\u{0}"))]).count == 1)
+        // Everything else of the row is still checked.
+        #expect(problems([("id", .text("a")), ("prompt", .text("\u{0}")), ("risk", .text("2"))]) == ["prompt: \(nul)", "risk: must be between 0 and 1, got 2"])
+        #expect(problems([("id", .text("a")), ("prompt", .text("fine \u{1} text"))]) == [])
+    }
+
+    @Test func aNULInFeedbackTextIsRefused() throws {
+        let definition = try #require({ () -> TaskDefinition? in
+            if case .valid(let definition) = TaskDefinition.read(.object([("labels", .array([.string("safe"), .string("unsafe")]))])) { return definition }
+            return nil
+        }())
+        var note = FeedbackDraft(kind: .note)
+        note.text = "a\u{0}b"
+        #expect(FeedbackRules.problem(with: note, definition: definition, responses: 1) == "The text \(StoredText.nulProblem).")
+        note.text = "a b"
+        #expect(FeedbackRules.problem(with: note, definition: definition, responses: 1) == nil)
+        var critique = FeedbackDraft(kind: .critique)
+        critique.text = "\u{0}"
+        #expect(FeedbackRules.problem(with: critique, definition: definition, responses: 1) == "The text \(StoredText.nulProblem).")
+    }
+
+    @Test func csvNumbersAreDecimalOnly() {
+        #expect(problems([("id", .text("a")), ("risk", .text("0x1"))]) == ["risk: expected a number, got '0x1'"])
+        #expect(problems([("id", .text("a")), ("risk", .text("inf"))]) == ["risk: expected a number, got 'inf'"])
+        #expect(problems([("id", .text("a")), ("risk", .text("nan"))]) == ["risk: expected a number, got 'nan'"])
+        #expect(problems([("id", .text("a")), ("risk", .text("0x1p-1"))]) == ["risk: expected a number, got '0x1p-1'"])
+        for accepted in ["0.5", " .5 ", "5e-1", "+0.5", "0.50", "1", "0", "-0"] {
+            #expect(problems([("id", .text("a")), ("risk", .text(accepted))]) == [], "\(accepted)")
+        }
+        if case .valid(let draft) = parser.parse([("id", .text("a")), ("risk", .text(" .5 "))]) { #expect(draft.risk == 0.5) } else { Issue.record("refused .5") }
+    }
+
+    @Test func goldNeedsADeclaredLabelEvenWhenThereAreNone() {
+        let none = ItemRowParser(labels: [])
+        guard case .invalid(let problems) = none.parse([("id", .text("g1")), ("gold", .text("anything at all"))]) else {
+            Issue.record("gold without labels was taken")
+            return
+        }
+        #expect(problems.map(\.description) == ["gold: this project declares no labels, so there is nothing a gold label can be (docket config apply declares them)"])
+        guard case .valid = none.parse([("id", .text("g1"))]) else {
+            Issue.record("an item without gold was refused")
+            return
         }
     }
 }
