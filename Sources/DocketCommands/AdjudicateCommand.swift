@@ -94,13 +94,19 @@ struct AdjudicateCommand: ContextCommand {
             queue = try store.openEscalations(tier: tier).map(\.itemID)
         }
         let session = LeadSession(store: store, definition: definition, lead: lead, console: context.console, input: context.makeLineInput(HistoryScope(database: store.location, reviewer: lead, session: "adjudicate")), clock: context.clock)
+        let asked = self.lead
+        session.recheck = { try Authority.stillActs(lead, for: .adjudicate, as: asked, store: store, context: context) }
         session.run(queue: queue, scope: item == nil ? " in tier \(Sanitize.inline(tier))" : "")
+        if let denied = session.denied { throw denied }
     }
 }
 
 /// The lead's session. Every error — a mistyped command, a bad value, a missing rationale, a
 /// refused or failed store write — is printed as a sentence and the session goes on.
 final class LeadSession {
+    /// Checked before each answer (`Authority.stillActs`); `denied` holds why it failed.
+    var recheck: (() throws -> Void)?
+    private(set) var denied: (any Error)?
     let store: any ReviewStore
     let definition: TaskDefinition
     let lead: String
@@ -155,6 +161,12 @@ final class LeadSession {
                 // Decisions are taken only on what was shown: once standard output fails (a
                 // closed pipe, a full disk), no further answer is read.
                 if console.outputFailure != nil { break items }
+                // The caller may no longer act so (an unbinding or a demotion since the start).
+                do { try recheck?() } catch {
+                    fail("\(error)")
+                    denied = error
+                    break items
+                }
                 switch input.readLine(prompt: "lead> ") {
                 case .interrupt: continue
                 case .end: break items  // the line input ends the prompt's line itself

@@ -24,6 +24,14 @@ enum Authority {
         return actor
     }
 
+    /// For a session that runs long: checks again, as `decide` does at the start, that the
+    /// caller may still do `action` as `name` (the login still bound to them, the role still
+    /// allowing it), so an unbinding or a demotion takes effect at the session's next answer.
+    static func stillActs(_ name: String, for action: Action, as asked: String?, store: any ReviewStore, context: CommandContext) throws(StoreError) {
+        let actor = try decide(for: action, as: asked, store: store, context: context)
+        if actor.name != name { throw .denied(.onlyAdminsActForOthers(name: actor.name, role: actor.role, other: name)) }
+    }
+
     /// Who acts, or why the action is refused, as `store` knows the people.
     static func decide(for action: Action, as name: String?, store: any ReviewStore, context: CommandContext) throws(StoreError) -> Actor {
         let (resolved, own) = try caller(of: store, context: context)

@@ -109,6 +109,8 @@ public final class TerminalConsole: Console {
     private let outputIsTerminal: Bool
     private let errorIsTerminal: Bool
     public private(set) var outputFailure: OutputFailure?
+    /// Work to do every few seconds while the pager or the editor runs (a session renews its lease).
+    public var whileHelperRuns: (() -> Void)?
 
     public func write(_ text: String) {
         guard outputFailure == nil else { return }
@@ -163,7 +165,7 @@ public final class TerminalConsole: Console {
         let lines = text.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
         guard isOutputTerminal, lines > height - 2 else { return write(text) }
         let pager = ProcessInfo.processInfo.environment["PAGER"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "less -FRX"
-        let result = ForegroundChild.run(shell: ForegroundChild.script(pager), input: Array(Sanitize.terminal(text).utf8))
+        let result = ForegroundChild.run(shell: ForegroundChild.script(pager), input: Array(Sanitize.terminal(text).utf8), whileWaiting: whileHelperRuns)
         if !result.outcome.succeeded {
             // After a killed pager the cursor may sit after its prompt: start a fresh line.
             let fresh = { if case .signaled = result.outcome { return "\n" } else { return "" } }()

@@ -48,7 +48,9 @@ enum ForegroundChild {
 
     /// Runs `/bin/sh -c command` with `arguments` as `$1…`, feeding `input` (when given) to its
     /// standard input through a pipe; standard output and error stay the terminal's.
-    static func run(shell command: String, arguments: [String] = [], input: [UInt8]? = nil) -> Result {
+    /// - Parameter whileWaiting: called about every `waitingInterval` seconds while the child
+    ///   runs (the session renews its lease: a reviewer may read or write for a long time).
+    static func run(shell command: String, arguments: [String] = [], input: [UInt8]? = nil, whileWaiting: (() -> Void)? = nil) -> Result {
 
         // Terminal modes, to put back after the child (a killed pager leaves raw mode behind).
         var savedModes = termios()
@@ -117,6 +119,7 @@ enum ForegroundChild {
         var status: Int32 = 0
         var exited = false
         var consumed = 0
+        var waiting = Waiting(call: whileWaiting)
         if let input {
             // Docket keeps the read end too, so that after the child exits it can count what the
             // child left unread (FIONREAD). Writes are non-blocking: while the pipe is full, Docket
@@ -135,13 +138,12 @@ enum ForegroundChild {
                     var room = pollfd(fd: pipeEnds[1], events: Int16(POLLOUT), revents: 0)
                     _ = poll(&room, 1, 50)
                     if waitpid(pid, &status, WNOHANG) == pid { exited = true }
+                    waiting.tick()
                 }
             }
             close(pipeEnds[1])
             if !exited {
-                while waitpid(pid, &status, 0) < 0 {
-                    if errno != EINTR { break }
-                }
+                _ = waiting.wait(for: pid, status: &status)
                 exited = true
             }
             var unread: Int32 = 0
@@ -149,8 +151,8 @@ enum ForegroundChild {
             close(pipeEnds[0])
             consumed = max(0, written - Int(unread))
         } else {
-            while waitpid(pid, &status, 0) < 0 {
-                if errno != EINTR { return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0) }
+            guard waiting.wait(for: pid, status: &status) else {
+                return Result(outcome: .failedToStart(String(cString: strerror(errno))), consumed: 0)
             }
         }
         let outcome: Outcome = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
@@ -160,6 +162,37 @@ enum ForegroundChild {
             TerminalConsole.writeAll(STDOUT_FILENO, "\u{1B}[?1049l\u{1B}[?1l\u{1B}>")
         }
         return Result(outcome: outcome, consumed: consumed)
+    }
+
+    /// How often `whileWaiting` is called while a helper runs.
+    static let waitingInterval: UInt64 = 5_000_000_000
+
+    /// Calls the waiting work every `waitingInterval` while the child runs.
+    struct Waiting {
+        let call: (() -> Void)?
+        var last = DispatchTime.now().uptimeNanoseconds
+
+        mutating func tick() {
+            guard let call else { return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now - last >= ForegroundChild.waitingInterval else { return }
+            last = now
+            call()
+        }
+
+        /// Waits for `pid` to end, ticking meanwhile; false when waiting failed (errno says why).
+        mutating func wait(for pid: pid_t, status: inout Int32) -> Bool {
+            while true {
+                let ended = waitpid(pid, &status, call == nil ? 0 : WNOHANG)
+                if ended == pid { return true }
+                if ended < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                _ = poll(nil, 0, 200)
+                tick()
+            }
+        }
     }
 
     static func signalName(_ signal: Int32) -> String? {

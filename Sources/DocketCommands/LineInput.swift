@@ -308,7 +308,8 @@ public struct ExternalTextEditor: TextEditor {
             console.writeError("Could not write the temporary file for the editor: \(String(cString: strerror(errno))).\n")
             return nil
         }
-        let result = ForegroundChild.run(shell: ForegroundChild.script(command, arguments: " \"$1\""), arguments: [path])
+        // The session's idle work (renewing the lease) goes on while the reviewer writes.
+        let result = ForegroundChild.run(shell: ForegroundChild.script(command, arguments: " \"$1\""), arguments: [path], whileWaiting: (console as? TerminalConsole)?.whileHelperRuns)
         guard result.outcome.succeeded else {
             console.write("The editor '\(Sanitize.inline(command))' \(result.outcome.explanation); nothing was recorded.\n")
             return nil

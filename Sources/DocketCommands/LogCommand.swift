@@ -41,6 +41,8 @@ struct LogCommand: ContextCommand {
         var count = 0
         try store.forEachEvent(item: item, reviewer: reviewer, since: from) { event in
             count += 1
+            var event = event
+            if actor.visibility == .own { event.detail = Self.blind(event.detail, viewer: actor.name) }
             if json {
                 var object = JSONObjectWriter()
                 object.set("id", Int(event.id))
@@ -64,5 +66,15 @@ struct LogCommand: ContextCommand {
         }
         if count == 0, !json { out = "No events match.\n" }
         context.console.write(out)
+    }
+
+    /// A reviewer's view of an event's detail: whoever else caused it (another reviewer whose
+    /// claim ended this reviewer's lease) is not named, as no other view names who else reviews.
+    static func blind(_ detail: String?, viewer: String) -> String? {
+        guard let detail, detail.contains("\"actor\""), case .object(var members)? = try? JSON.parse(detail),
+              let index = members.firstIndex(where: { $0.0 == "actor" }), members[index].1 != .string(viewer)
+        else { return detail }
+        members[index].1 = .string("someone else")
+        return JSONValue.object(members).encoded()
     }
 }

@@ -36,6 +36,8 @@ struct ReviewCommand: ContextCommand {
         let session = ReviewSession(
             store: store, reviewer: reviewer, console: context.console, input: input, editor: editor, clock: context.clock, json: json,
             keyMode: keys, dayStart: context.dayStart)
+        let asked = self.reviewer
+        session.recheck = { try Authority.stillActs(reviewer, for: .review, as: asked, store: store, context: context) }
         try session.run()
     }
 }

@@ -134,6 +134,8 @@ final class ReviewSession {
         (definition, rubric) = try store.taskDefinition()
         input.completer = { [weak self] line, start in self?.completions(line: line, wordStart: start) ?? [] }
         input.onIdle = { [weak self] in self?.keepAlive(force: true) }
+        // An item read in the pager, or answered in the editor, keeps its lease however long that takes.
+        (console as? TerminalConsole)?.whileHelperRuns = { [weak self] in self?.keepAlive() }
         if !json {
             say("Reviewing as \(Sanitize.inline(reviewer)). " + (keyMode
                 ? "Single-key mode: press a key to answer; ? lists the keys, : types a command, Tab switches to typed commands."
@@ -165,8 +167,24 @@ final class ReviewSession {
         if let failure { throw failure }
     }
 
+    /// Checked before each answer (`Authority.stillActs`): an unbinding or a change of role
+    /// made while the session runs takes effect at once.
+    var recheck: (() throws -> Void)?
+
+    /// False after ending the session when the reviewer may no longer review.
+    private func stillAllowed() -> Bool {
+        do { try recheck?() } catch {
+            fail("\(error)")
+            failure = error
+            finish(reason: "denied")
+            return false
+        }
+        return true
+    }
+
     /// Runs one command line, printing any error as a sentence; the session goes on.
     private func perform(_ line: String) {
+        guard stillAllowed() else { return }
         do { try handle(line) } catch {
             report(error)
         }
@@ -602,6 +620,7 @@ final class ReviewSession {
         case .interrupt:
             rankingSoFar = []
         case .key(let key):
+            guard stillAllowed() else { return }
             do { try handleKey(key, item: item) } catch {
                 report(error)
             }

@@ -24,7 +24,10 @@ struct TriageCommand: ContextCommand {
         let reviewer = actor.name  // normalised (NFC)
         let queue = try store.triageQueue(limit: limit)
         let session = TriageSession(store: store, reviewer: reviewer, console: context.console, input: context.makeLineInput(HistoryScope(database: store.location, reviewer: reviewer, session: "triage")), clock: context.clock)
+        let asked = self.reviewer
+        session.recheck = { try Authority.stillActs(reviewer, for: .triage, as: asked, store: store, context: context) }
         session.run(queue: queue)
+        if let denied = session.denied { throw denied }
     }
 }
 
@@ -74,6 +77,9 @@ enum TriageView {
 
 /// The triage pass. A mistyped answer or a failed store write prints a sentence and the pass goes on.
 final class TriageSession {
+    /// Checked before each answer (`Authority.stillActs`); `denied` holds why it failed.
+    var recheck: (() throws -> Void)?
+    private(set) var denied: (any Error)?
     let store: any ReviewStore
     let reviewer: String
     let console: any Console
@@ -114,6 +120,12 @@ final class TriageSession {
                 // Decisions are taken only on what was shown: once standard output fails (a
                 // closed pipe, a full disk), no further answer is read.
                 if console.outputFailure != nil { break items }
+                // The caller may no longer act so (an unbinding or a demotion since the start).
+                do { try recheck?() } catch {
+                    fail("\(error)")
+                    denied = error
+                    break items
+                }
                 switch input.readLine(prompt: "severity 0-3, s skip, q quit> ") {
                 case .interrupt: continue
                 case .end: break items  // the line input ends the prompt's line itself

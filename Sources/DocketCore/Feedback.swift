@@ -80,14 +80,39 @@ public enum LineDiff {
         case same(String), removed(String), added(String)
     }
 
-    /// - Complexity: O(n·m) time and memory in the line counts; edits are short texts.
+    /// The lines both texts share at their start and end are matched first; the lines between
+    /// are diffed by longest common subsequence when that table is small, else shown as removed
+    /// then added (still a true diff, only not the shortest).
+    /// - Complexity: O(n + m) for an edit that changes one stretch of lines (the usual edit);
+    ///   at most `maxTable` cells of memory and time for the stretch between.
     public static func diff(_ old: String, _ new: String) -> [Line] {
         let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var lcs = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        var prefix = 0
+        while prefix < a.count, prefix < b.count, a[prefix] == b[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix < a.count - prefix, suffix < b.count - prefix, a[a.count - 1 - suffix] == b[b.count - 1 - suffix] { suffix += 1 }
+        var out: [Line] = a[..<prefix].map { .same($0) }
+        let middleA = Array(a[prefix..<(a.count - suffix)]), middleB = Array(b[prefix..<(b.count - suffix)])
+        let (cells, overflow) = (middleA.count + 1).multipliedReportingOverflow(by: middleB.count + 1)
+        if !overflow, cells <= maxTable {
+            out += subsequenceDiff(middleA, middleB)
+        } else {
+            out += middleA.map { .removed($0) } + middleB.map { .added($0) }
+        }
+        out += a[(a.count - suffix)...].map { .same($0) }
+        return out
+    }
+
+    /// The largest table of the subsequence diff, in cells (4 bytes each).
+    public static let maxTable = 1 << 22
+
+    static func subsequenceDiff(_ a: [String], _ b: [String]) -> [Line] {
+        let width = b.count + 1
+        var lcs = [Int32](repeating: 0, count: (a.count + 1) * width)
         for i in stride(from: a.count - 1, through: 0, by: -1) {
             for j in stride(from: b.count - 1, through: 0, by: -1) {
-                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+                lcs[i * width + j] = a[i] == b[j] ? lcs[(i + 1) * width + j + 1] + 1 : max(lcs[(i + 1) * width + j], lcs[i * width + j + 1])
             }
         }
         var out: [Line] = []
@@ -95,7 +120,7 @@ public enum LineDiff {
         while i < a.count || j < b.count {
             if i < a.count, j < b.count, a[i] == b[j] {
                 out.append(.same(a[i])); i += 1; j += 1
-            } else if i < a.count, j == b.count || lcs[i + 1][j] >= lcs[i][j + 1] {
+            } else if i < a.count, j == b.count || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1] {
                 out.append(.removed(a[i])); i += 1
             } else {
                 out.append(.added(b[j])); j += 1

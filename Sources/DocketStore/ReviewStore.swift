@@ -256,7 +256,7 @@ public protocol ReviewSessionStore: AnyObject {
 
 /// The lead's side: triage, escalations, decisions and the full record of an item.
 public protocol AdjudicationStore: AnyObject {
-    /// Records a lead's decision on an item. Earlier decisions stay; the new one supersedes the latest.
+    /// Records a lead's decision on an item. Earlier decisions stay; the new one supersedes the latest of its kind.
     func decide(item: String, kind: DecisionKind, value: String?, rationale: String, by lead: String, at: Instant) throws(StoreError) -> DecisionRecord
     /// Sets an item's triage severity.
     func triage(item: String, severity: Int, by reviewer: String, at: Instant) throws(StoreError)

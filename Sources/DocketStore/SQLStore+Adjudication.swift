@@ -41,7 +41,7 @@ extension SQLStore {
 
     /// Records a lead's decision on an item: a final label, rating or chosen response (resolving
     /// its open escalation), a return for another review round (raising its overlap), or a
-    /// dismissal. Earlier decisions stay; the new one supersedes the latest.
+    /// dismissal. Earlier decisions stay; the new one supersedes the latest of its kind.
     public func decide(item itemID: String, kind: DecisionKind, value: String?, rationale: String, by leadName: String, at now: Instant) throws(StoreError) -> DecisionRecord {
         try write {
             let lead = try requireLead(leadName, action: "adjudicate")
@@ -49,7 +49,8 @@ extension SQLStore {
                 throw StoreError.unknownItem(id: itemID)
             }
             let escalation = try db.scalar("SELECT id FROM escalations WHERE item = ? AND status = 'open'", .integer(item))
-            let previous = try db.scalar("SELECT max(id) FROM decisions WHERE item = ?", .integer(item))
+            // A revision supersedes the latest decision of its own kind: a rating never revises a label.
+            let previous = try db.scalar("SELECT max(id) FROM decisions WHERE item = ? AND kind = ?", .integer(item), .text(kind.rawValue))
             var escalationID: Int64?
             if case .integer(let e)? = escalation { escalationID = e }
             var supersedes: Int64?
@@ -76,7 +77,8 @@ extension SQLStore {
     /// Sets an item's triage severity; it stands in for a missing model risk in the utility.
     public func triage(item itemID: String, severity: Int, by reviewerName: String, at now: Instant) throws(StoreError) {
         try write {
-            let reviewer = try reviewerIdentity(named: reviewerName)
+            // Checked in the write, as a decision is: a lead demoted while a triage session runs triages no more.
+            let reviewer = try requireLead(reviewerName, action: "triage")
             guard case .integer(let item)? = try db.scalar("SELECT seq FROM items WHERE id = ?", .text(itemID)) else {
                 throw StoreError.unknownItem(id: itemID)
             }

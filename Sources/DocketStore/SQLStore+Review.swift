@@ -30,8 +30,8 @@ extension SQLStore {
             let before = try projectSettings()
             let current = try db.scalar("SELECT r.hash FROM project p JOIN rubrics r ON r.id = p.rubric WHERE p.id = 1")
             let hash = definition.contentHash
-            // Labels in use may not disappear.
-            let used = try db.statement("SELECT DISTINCT label FROM feedback WHERE kind = 'label'")
+            // Labels in use may not disappear: given by reviewers, or an item's gold label.
+            let used = try db.statement("SELECT DISTINCT label FROM feedback WHERE kind = 'label' UNION SELECT DISTINCT gold FROM items WHERE gold IS NOT NULL")
             while try used.step() {
                 let label = used.text(0)
                 if !definition.labels.contains(label) { throw StoreError.labelInUse(label: label) }

@@ -98,7 +98,7 @@ public class SQLStore: ReviewStore {
     public var ownedFiles: [String] { [] }
 
     /// Orders writers across processes around a whole write transaction (SQLite: an flock).
-    func withWriteLock<T>(_ body: () throws -> T) rethrows -> T { try body() }
+    func withWriteLock<T>(_ body: () throws -> T) throws -> T { try body() }
     /// Starts a write transaction in which this process is the only writer of the project's
     /// shared state (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock).
     func beginWrite() throws { try db.execute("BEGIN") }
@@ -112,7 +112,7 @@ public class SQLStore: ReviewStore {
     /// Runs a whole transaction again when the backend lost its connection before committing
     /// it (PostgreSQL); SQLite has no connection to lose.
     func retryingOnLostConnection<T>(_ body: () throws -> T) throws -> T { try body() }
-    /// Where a backend says that it is waiting for its server (PostgreSQL); SQLite never waits so.
+    /// Where a backend says that it is waiting: for its server (PostgreSQL), for another writer (SQLite).
     public func setWaitNotice(_ notice: @escaping (String) -> Void) {}
     public func withoutWaiting<T>(_ body: () throws -> T) rethrows -> T { try body() }
     /// The backend's own integrity checks, before Docket's invariants.

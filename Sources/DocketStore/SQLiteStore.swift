@@ -9,6 +9,9 @@ import Darwin
 
 /// The SQLite backend: one database file in WAL mode with foreign keys on and a busy timeout;
 /// writers queue on an flock beside it. The queries are `SQLStore`'s.
+/// Signals that arrived while a writer waited for the lock: 1 SIGINT, 2 SIGALRM.
+nonisolated(unsafe) private var writersLockSignals: sig_atomic_t = 0
+
 public final class SQLiteStore: SQLStore {
     let connection: Connection
     /// Descriptor of `<db>.lock`, on which writers queue (see `withWriteLock`); -1 in memory.
@@ -87,11 +90,57 @@ public final class SQLiteStore: SQLStore {
     /// SQLite's own lock makes a waiting writer poll and sleep, which is unfair and adds
     /// milliseconds under contention; flock waiters sleep in the kernel and wake as soon as the
     /// holder is done. SQLite's locking still guards the data; this only orders Docket's writers.
-    override func withWriteLock<T>(_ body: () throws -> T) rethrows -> T {
+    override func withWriteLock<T>(_ body: () throws -> T) throws -> T {
         guard lockDescriptor >= 0 else { return try body() }
-        while flock(lockDescriptor, LOCK_EX) != 0 && errno == EINTR {}
+        try takeWritersLock()
         defer { flock(lockDescriptor, LOCK_UN) }
         return try body()
+    }
+
+    /// Work that must not wait for another writer (`withoutWaiting`: renewing a lease while the
+    /// pager is open) fails at once instead.
+    private var notWaiting = false
+    public override func withoutWaiting<T>(_ body: () throws -> T) rethrows -> T {
+        let before = notWaiting
+        notWaiting = true
+        defer { notWaiting = before }
+        return try body()
+    }
+
+    /// Said on the waiting command's standard error (`setWaitNotice`).
+    var waitNotice: ((String) -> Void)?
+    public override func setWaitNotice(_ notice: @escaping (String) -> Void) { waitNotice = notice }
+
+    /// Takes the writers' lock: at once when it is free. Otherwise it waits in the kernel, says
+    /// so after a second (a reviewer's session would else sit silent behind a long import), and
+    /// stops waiting at Ctrl-C. Both come as signals that interrupt the wait (SIGALRM, SIGINT),
+    /// which a process's main thread, the one that writes, receives.
+    private func takeWritersLock() throws(StoreError) {
+        if flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 { return }
+        if notWaiting { throw .busy(message: "another docket process is writing to this project") }
+        writersLockSignals = 0
+        var flagging = sigaction()
+        flagging.__sigaction_handler.sa_handler = { signal in writersLockSignals |= (signal == SIGINT ? 1 : 2) }
+        sigemptyset(&flagging.sa_mask)
+        flagging.sa_flags = 0  // no SA_RESTART: the signal ends the wait, which looks at the flags
+        var oldInterrupt = sigaction(), oldAlarm = sigaction()
+        sigaction(SIGINT, &flagging, &oldInterrupt)
+        sigaction(SIGALRM, &flagging, &oldAlarm)
+        let oldTimer = alarm(1)
+        defer {
+            alarm(oldTimer)
+            sigaction(SIGINT, &oldInterrupt, nil)
+            sigaction(SIGALRM, &oldAlarm, nil)
+        }
+        var told = false
+        while flock(lockDescriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw .busy(message: "the writers' lock beside the database failed: \(String(cString: strerror(errno)))") }
+            if writersLockSignals & 1 != 0 { throw .busy(message: "stopped waiting at Ctrl-C; nothing was written") }
+            if writersLockSignals & 2 != 0, !told {
+                told = true
+                waitNotice?("Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.")
+            }
+        }
     }
 
     /// IMMEDIATE: the write lock is taken up front, so concurrent writers queue instead of failing on upgrade.

@@ -116,6 +116,23 @@ import Testing
         #expect(LineDiff.diff("a\nb\nc", "a\nx\nc") == [.same("a"), .removed("b"), .added("x"), .same("c")])
         #expect(LineDiff.diff("", "new") == [.removed(""), .added("new")])
         #expect(LineDiff.diff("same", "same") == [.same("same")])
+        // A long text with one line changed: the shared lines on each side are matched without
+        // the table (which for 40,000 lines a side would be 1.6 billion cells).
+        let long = (0..<40_000).map { "line \($0)" }
+        var changed = long
+        changed[20_000] = "CHANGED"
+        let lines = LineDiff.diff(long.joined(separator: "\n"), changed.joined(separator: "\n"))
+        #expect(lines.count == 40_001)
+        #expect(lines[20_000] == .removed("line 20000"))
+        #expect(lines[20_001] == .added("CHANGED"))
+        #expect(lines.filter { if case .same = $0 { return false } else { return true } }.count == 2)
+        // A stretch too large for the table is shown as removed, then added: still true.
+        let old = (0..<3000).map { "a\($0)" }, new = (0..<3000).map { "b\($0)" }
+        let whole = LineDiff.diff(old.joined(separator: "\n"), new.joined(separator: "\n"))
+        #expect(whole == old.map { .removed($0) } + new.map { .added($0) })
+        // Within the table, the shortest diff: one line inserted among many.
+        #expect(LineDiff.diff("a\nb\nc\nd", "a\nb\nx\nc\nd") == [.same("a"), .same("b"), .added("x"), .same("c"), .same("d")])
+        #expect(LineDiff.diff("x\na\ny", "a") == [.removed("x"), .same("a"), .removed("y")])
     }
 
     @Test func wrapsToTheWidthKeepingLineBreaks() {

@@ -1,0 +1,156 @@
+import DocketCommandTestSupport
+import DocketCore
+import DocketTestSupport
+import Foundation
+import Testing
+
+@testable import DocketCommands
+@testable import DocketStore
+
+/// What a running session may still do once the project changed around it, and what a lead's
+/// and a reviewer's views record and show.
+@Suite(.serialized) struct SessionIntegrityTests {
+    /// A lead demoted while a triage session runs triages no more: the role is checked in the
+    /// write, as a decision's is.
+    @Test func aDemotedLeadTriagesNoMore() throws {
+        let sandbox = try leadProject()
+        let store = try SQLiteStore.open(path: sandbox.databasePath)
+        try store.triage(item: "i1", severity: 1, by: "lee", at: Instant(milliseconds: 1_795_000_000_000))
+        #expect(sandbox.run("reviewers role lee --role reviewer").status == 0)
+        #expect(throws: StoreError.notPermitted(reviewer: "lee", role: "reviewer", action: "triage")) {
+            try store.triage(item: "i2", severity: 2, by: "lee", at: Instant(milliseconds: 1_795_000_000_001))
+        }
+        #expect(sandbox.run(["log", "--item", "i2"]).output.contains("triaged") == false)
+    }
+
+    /// A revision supersedes the latest decision of its own kind: a rating never revises a
+    /// label, nor a label a rating.
+    @Test func aRevisionSupersedesOnlyItsOwnKind() throws {
+        let sandbox = try leadProject()
+        #expect(sandbox.run(["adjudicate", "--as", "lee", "--item", "i1"], stdin: "rate 4 ok\nlabel unsafe clear\nquit\n").status == 0)
+        #expect(sandbox.run(["adjudicate", "--as", "lee", "--item", "i1"], stdin: "rate 2 changed\nquit\n").status == 0)
+        let decisions = try SQLiteStore.open(path: sandbox.databasePath).itemReport(id: "i1").decisions
+        #expect(decisions.map(\.kind) == ["rating", "label", "rating"])
+        #expect(decisions.map(\.supersedes) == [nil, nil, decisions[0].id])
+        let log = sandbox.run(["log", "--item", "i1"]).output
+        #expect(log.components(separatedBy: "adjudicated").count - 1 == 2, "\(log)")
+        #expect(log.components(separatedBy: "adjudication-revised").count - 1 == 1, "\(log)")
+    }
+
+    /// A reviewer's log never names who else caused an event on their leases.
+    @Test func aReviewersLogNamesNobodyElse() throws {
+        #expect(LogCommand.blind(#"{"assignment":3,"actor":"cy"}"#, viewer: "ana") == #"{"assignment":3,"actor":"someone else"}"#)
+        #expect(LogCommand.blind(#"{"assignment":3,"actor":"ana"}"#, viewer: "ana") == #"{"assignment":3,"actor":"ana"}"#)
+        #expect(LogCommand.blind(#"{"assignment":3}"#, viewer: "ana") == #"{"assignment":3}"#)
+        #expect(LogCommand.blind(nil, viewer: "ana") == nil)
+    }
+
+    /// A writer that waits for another one says so after a second, and Ctrl-C stops the wait
+    /// with nothing written.
+    @Test func aWaitingWriterSaysSoAndStopsAtCtrlC() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels a,b --seed 1")
+        let db = sandbox.databasePath
+        let docket = "'\(Fixtures.docketBinary)'"
+        let line = "{ flock '\(db).lock' sleep 5 & sleep 0.3; timeout --preserve-status -s INT 2 \(docket) reviewers add yy --db '\(db)' 2> err.txt; echo $? > rc.txt; wait; }"
+        _ = shell(line, in: sandbox)
+        #expect(sandbox.read("err.txt") == """
+            docket: Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.
+            docket: The database stayed locked by another docket process; try again (stopped waiting at Ctrl-C; nothing was written).
+
+            """)
+        #expect(sandbox.read("rc.txt") != "0\n")
+        #expect(!sandbox.run("reviewers list").output.contains("yy"))
+        // Without Ctrl-C it waits, then writes.
+        _ = shell("{ flock '\(db).lock' sleep 2 & sleep 0.3; \(docket) reviewers add zz --db '\(db)' 2> err.txt; echo $? > rc.txt; wait; }", in: sandbox)
+        #expect(sandbox.read("rc.txt") == "0\n")
+        #expect(sandbox.read("err.txt") == "docket: Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.\n")
+        #expect(sandbox.run("reviewers list").output.contains("zz"))
+    }
+
+    /// The pager's and the editor's wait runs the session's idle work (renewing the lease) every
+    /// few seconds, however long the helper stays open.
+    @Test func aHelperThatStaysOpenLetsTheSessionRenewItsLease() {
+        var calls = 0
+        let result = ForegroundChild.run(shell: "sleep 5.6", whileWaiting: { calls += 1 })
+        #expect(result.outcome == .exited(0))
+        #expect(calls == 1)
+        var fed = 0
+        let paged = ForegroundChild.run(shell: "sleep 5.6; cat > /dev/null", input: Array(repeating: 0x61, count: 1 << 20), whileWaiting: { fed += 1 })
+        #expect(paged.outcome == .exited(0))
+        #expect(fed == 1)
+    }
+
+    /// An item's gold label is a label in use: a new definition must keep it.
+    @Test func aGoldLabelInUseStaysDeclared() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels safe,borderline,unsafe --seed 1")
+        sandbox.write("g.jsonl", #"{"id":"g1","gold":"borderline"}"# + "\n")
+        #expect(sandbox.run(["import", "items", sandbox.path("g.jsonl")]).status == 0)
+        let path = sandbox.write("two.yaml", "labels: [safe, unsafe]\n")
+        let run = sandbox.run(["config", "apply", path])
+        #expect(run.status != 0)
+        #expect(run.errors == "docket: The label 'borderline' has been given to items, so the task definition must keep it.\n")
+    }
+}
+
+/// Lines for a session, with work done just before a given line is read (another command run
+/// while the session waits at its prompt).
+final class HookedLineInput: LineInput {
+    var completer: ((String, Int) -> [String])?
+    var onIdle: (() -> Void)?
+    let isInteractive = false
+    private var lines: [String]
+    private let before: [Int: () -> Void]
+    private var read = 0
+
+    init(_ lines: [String], before: [Int: () -> Void]) {
+        self.lines = lines
+        self.before = before
+    }
+
+    func readLine(prompt: String) -> InputEvent {
+        before[read]?()
+        read += 1
+        guard !lines.isEmpty else { return .end }
+        return .line(lines.removeFirst())
+    }
+
+    func remember(_ line: String) {}
+}
+
+@Suite(.serialized) struct SessionRecheckTests {
+    /// Runs `docket ARGS` in-process as `login`, reading `input`.
+    func run(_ sandbox: Sandbox, _ arguments: [String], as login: String, input: HookedLineInput) -> (status: Int32, output: String, errors: String) {
+        let console = RecordingConsole()
+        let clock = sandbox.clock
+        var context = CommandContext(
+            console: console, environment: sandbox.environment, clock: { clock.now },
+            openStandardInput: { try LineReader(path: "/dev/null", name: "<stdin>") },
+            makeLineInput: { _ in input })
+        context.caller = Caller(login: login, privileged: false)
+        let status = DocketCLI.run(arguments + ["--db", sandbox.databasePath], context: context)
+        return (status, console.output, console.errors)
+    }
+
+    /// A reviewer unbound from their login while their session runs gives no further answer.
+    @Test func anUnboundReviewersSessionEndsAtTheNextAnswer() throws {
+        let sandbox = outputProject(items: 40)
+        #expect(sandbox.run("reviewers add bo --user bo-login").status == 0)
+        let input = HookedLineInput(["safe", "safe", "safe"], before: [1: { sandbox.run("reviewers bind bo --none") }])
+        let run = run(sandbox, ["review"], as: "bo-login", input: input)
+        #expect(run.status == 77, "\(run.errors)")
+        #expect(try reviewCount(sandbox, "bo") == 1)
+    }
+
+    /// A lead demoted while adjudicating decides no more, and the command says why.
+    @Test func aDemotedLeadsSessionEnds() throws {
+        let sandbox = try leadProject()
+        #expect(sandbox.run("reviewers bind lee --user lee-login").status == 0)
+        let input = HookedLineInput(["label unsafe clear", "label unsafe clear"], before: [1: { sandbox.run("reviewers role lee --role reviewer") }])
+        let run = run(sandbox, ["adjudicate"], as: "lee-login", input: input)
+        #expect(run.status == 77, "\(run.errors)")
+        let log = sandbox.run("log").output
+        #expect(log.components(separatedBy: "adjudicated").count - 1 == 1, "\(log)")
+    }
+}
