@@ -553,7 +553,12 @@ final class ReviewSession {
             submissions[index].feedback = restored
         }
         if let reopened = withdrawal.reopened, reopened != current?.assignment {
-            if let current { try store.release(assignment: current.assignment, at: clock()) }
+            if let current {
+                // An item another session of this reviewer finished has nothing to give back.
+                do { try store.release(assignment: current.assignment, at: clock()) } catch {
+                    guard case .assignmentNotOpen = error else { throw error }
+                }
+            }
             if last.summary.hasPrefix("skip") == false { reviewed = max(0, reviewed - 1) }
             current = try store.reviewItem(assignment: reopened)
             mark = clock()

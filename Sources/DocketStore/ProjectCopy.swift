@@ -153,10 +153,22 @@ public enum ProjectCopy {
                     }
                     batch.removeAll(keepingCapacity: true)
                 }
+                let toServer = target.dialect == .postgres
                 while try rows.step() {
                     var row: [SQLValue] = []
                     row.reserveCapacity(Int(width))
                     for column in 0..<width { row.append(rows.value(column)) }
+                    // Text stored before the NUL rule (`StoredText`) cannot go to PostgreSQL:
+                    // named here, before the server's bare "invalid byte sequence".
+                    if toServer, let index = row.firstIndex(where: { if case .text(let text) = $0 { return StoredText.hasNUL(text) } else { return false } }) {
+                        let key: String
+                        switch row[0] {
+                        case .integer(let value): key = "\(table.key) \(value)"
+                        case .text(let value): key = "\(table.key) '\(value)'"
+                        default: key = "\(table.key) \(row[0])"
+                        }
+                        throw StoreError.textHoldsNUL(table: table.name, key: key, column: table.columns[index])
+                    }
                     batch.append(row)
                     count += 1
                     if batch.count == 5000 { try flush() }

@@ -26,6 +26,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case backupTargetExists(path: String)
     /// `migrate --to FILE` names something that exists (a file, a directory, a device).
     case copyTargetExists(path: String)
+    /// A row to copy to PostgreSQL holds text with a NUL character (stored before the rule).
+    case textHoldsNUL(table: String, key: String, column: String)
     case labelInUse(label: String)
     case budgetBelowServed(budget: Int, served: Int)
     case leaseLost(assignment: Int64)
@@ -87,6 +89,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Assignment \(id) is \(state), not open."
         case .backupTargetExists(let path):
             return "\(path) already exists; choose a new file for the backup."
+        case let .textHoldsNUL(table, key, column):
+            return "The \(table) row with \(key) holds a NUL character (U+0000) in \(column), which PostgreSQL cannot store; nothing was copied. Remove it in the SQLite project first."
         case .copyTargetExists(let path):
             return "\(path) already exists; name a new file for the copy. Nothing was written."
         case .labelInUse(let label):

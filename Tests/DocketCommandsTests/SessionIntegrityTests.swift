@@ -154,3 +154,35 @@ final class HookedLineInput: LineInput {
         #expect(log.components(separatedBy: "adjudicated").count - 1 == 1, "\(log)")
     }
 }
+
+@Suite(.serialized) struct SameReviewerTwoSessionsTests {
+    /// Undo in one session after another session of the same reviewer finished the item the
+    /// first one holds: the withdrawal is confirmed, not reported as the other item's error.
+    @Test func undoAfterTheOtherSessionFinishedTheCurrentItem() throws {
+        let sandbox = outputProject(items: 40)
+        #expect(sandbox.run("reviewers add bo --user bo-login").status == 0)
+        var other: CommandRun?
+        let input = HookedLineInput(["safe", "undo", "quit"], before: [1: {
+            other = sandbox.run(["review", "--as", "bo"], stdin: "safe\nquit\n")
+        }])
+        let run = SessionRecheckTests().run(sandbox, ["review"], as: "bo-login", input: input)
+        #expect(other?.status == 0)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(!run.errors.contains("finished in another session"), "\(run.errors)")
+        #expect(run.output.contains("Withdrew label safe on o"), "\(run.output)")
+        #expect(run.output.contains("the item is open again."), "\(run.output)")
+    }
+
+    /// Text stored before the NUL rule is named when a project moves to PostgreSQL.
+    @Test func aNULStoredBeforeTheRuleIsNamedOnTheWayToPostgreSQL() throws {
+        guard TestPostgres.isAvailable else { return }
+        let sandbox = outputProject(items: 5)
+        let connection = try Connection(path: sandbox.databasePath, flags: [.readWrite])
+        try connection.execute("UPDATE items SET prompt = 'a' || char(0) || 'b' WHERE id = 'o3'")
+        let seq = try connection.int("SELECT seq FROM items WHERE id = 'o3'")
+        let database = try TestPostgres.newDatabase()
+        let run = sandbox.run(["migrate", "--to", database])
+        #expect(run.status != 0)
+        #expect(run.errors == "docket: The items row with seq \(seq) holds a NUL character (U+0000) in prompt, which PostgreSQL cannot store; nothing was copied. Remove it in the SQLite project first.\n", "\(run.errors)")
+    }
+}
