@@ -322,13 +322,17 @@ final class RowFileImporter {
         // reported once, at the header).
         var skipped: [Bool] = []
         var columnNames: [String] = []
+        // A header line that cannot be read leaves nothing to read the rows by.
+        var headerUnreadable = false
         while let _ = try reader.nextLine({ bytes throws -> Void in
+            guard !headerUnreadable else { return }
             let line = reader.lineNumber
             if !csv.pending { recordStart = line; rawLines.removeAll() }
             if keepRaw { rawLines.append(line: bytes) }
             let record: [String]?
             do { record = try csv.feed(bytes) } catch {
-                try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines, header: false))
+                headerUnreadable = header == nil
+                try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines, header: headerUnreadable))
                 return
             }
             guard let record else { return }
@@ -362,9 +366,9 @@ final class RowFileImporter {
             if rows & 0x3FF == 0 { try emit(.progress(done: reader.bytesRead, total: reader.size, rows: rows)) }
         }) {}
         do { try csv.finish() } catch {
-            try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines, header: false))
+            try emit(.problems(line: recordStart, [FieldProblem(field: "csv", problem: "\(error)")], raw: rawLines, header: header == nil))
         }
-        if header == nil { try emit(.notice("\(reader.name): the file is empty; a CSV file needs a header line.\n")) }
+        // An empty file imports nothing, as an empty JSONL file does ("no rows found").
         return rows
     }
 

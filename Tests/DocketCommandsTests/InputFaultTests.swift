@@ -238,4 +238,28 @@ func reviewCount(_ sandbox: Sandbox, _ name: String) throws -> Int {
         #expect(sandbox.read("err.txt")?.contains("docket: a line of input that is not UTF-8 text was ignored; nothing of it was recorded.\n") == true, "\(sandbox.read("err.txt") ?? "") \(sandbox.read("out.txt") ?? "")")
         #expect(!sandbox.run(["log", "--reviewer", "bo"]).output.contains("caf"))
     }
+
+    /// A CSV header line that cannot be read is the header's problem (nothing imported, even
+    /// with --rejects), said once; an empty CSV file imports nothing, as an empty JSONL file does.
+    @Test func anUnreadableCSVHeaderAndAnEmptyFile() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels a,b --seed 1")
+        let path = sandbox.write("rows.jsonl", #"{"id":"x1"}"# + "\n" + #"{"id":"x2"}"# + "\n")
+        for extra in [[], ["--rejects", sandbox.path("r.jsonl")]] {
+            let run = sandbox.run(["import", "items", path, "--format", "csv"] + extra)
+            #expect(run.status == 65)
+            #expect(run.errors == """
+                \(path):1: csv: a quote inside an unquoted field at column 2 (quote the whole field and double inner quotes)
+                docket: Nothing was imported from \(path): 1 problem (listed above). Every row depends on the header line, so fix it first; --rejects sets aside bad rows, not a bad header.
+
+                """)
+            #expect(!FileManager.default.fileExists(atPath: sandbox.path("r.jsonl")))
+        }
+        for name in ["empty.csv", "empty.jsonl"] {
+            let run = sandbox.run(["import", "items", sandbox.write(name, "")])
+            #expect(run.status == 0)
+            #expect(run.errors == "\(sandbox.path(name)): no rows found.\n")
+            #expect(run.output == "Imported \(sandbox.path(name)): 0 new.\n")
+        }
+    }
 }
