@@ -453,6 +453,9 @@ public class SQLStore: ReviewStore {
         try read {
             var violations: [Violation] = []
             violations += try backendViolations()
+            // A damaged file: what SQLite found is the answer; Docket's invariants read the same
+            // damaged pages and would end the check with SQLite's bare "malformed" instead.
+            if violations.contains(where: { $0.rule == "sqlite-integrity" }) { return violations }
             violations += try auditChainViolations()
             violations += try identityViolations()
             let overlap = try overlapViolations()

@@ -262,4 +262,24 @@ func reviewCount(_ sandbox: Sandbox, _ name: String) throws -> Int {
             #expect(run.output == "Imported \(sandbox.path(name)): 0 new.\n")
         }
     }
+
+    /// `check` on a file with a damaged page lists what SQLite's integrity check found, instead
+    /// of ending on the bare "malformed" of an invariant's query that read the same pages.
+    @Test func checkListsTheDamageOfADamagedFile() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels a,b --seed 1")
+        sandbox.write("k.jsonl", (0..<3000).map { #"{"id":"k\#($0)","prompt":"\#(String(repeating: "p", count: 200))"}"# }.joined(separator: "\n") + "\n")
+        #expect(sandbox.run(["import", "items", sandbox.path("k.jsonl")]).status == 0)
+        let connection = try Connection(path: sandbox.databasePath, flags: [.readWrite])
+        try connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let pages = try connection.int("PRAGMA page_count")
+        let handle = try #require(FileHandle(forUpdatingAtPath: sandbox.databasePath))
+        handle.seek(toFileOffset: UInt64(4096 * (pages / 4) + 100))
+        handle.write(Data(repeating: 0xFF, count: 300))
+        try handle.close()
+        let run = sandbox.run("check")
+        #expect(run.status == 1)
+        #expect(run.errors.hasPrefix("violation: sqlite-integrity: "), "\(run.output) \(run.errors)")
+        #expect(run.errors.hasSuffix("violations.\n") || run.errors.hasSuffix("violation.\n"), "\(run.errors)")
+    }
 }
