@@ -55,8 +55,8 @@ struct AgreementCommand: ContextCommand {
             measurement = on == "rating" ? .interval : settings.level
         }
         // Each name by the one reviewer-name rule (the store normalises and checks it).
-        if let reviewers, reviewers.split(separator: ",").isEmpty {
-            throw CommandError.invalidOption(name: "--reviewers", value: reviewers, reason: "name at least one reviewer (comma-separated)")
+        if let reviewers, reviewers.split(separator: ",", omittingEmptySubsequences: false).contains(where: \.isEmpty) {
+            throw CommandError.invalidOption(name: "--reviewers", value: reviewers, reason: "name reviewers separated by commas, with no empty name")
         }
         let only = try reviewers.map { list in try list.split(separator: ",").map { try store.reviewer(named: String($0)).name } }
         if let reviewers, let only { try OptionBounds.distinct("--reviewers", reviewers, only, what: "reviewer") }

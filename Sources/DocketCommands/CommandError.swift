@@ -9,6 +9,8 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotRead(path: String, reason: String)
     /// A line of an input is longer than a reader keeps in memory.
     case lineTooLong(path: String, line: Int, limit: Int)
+    /// A CSV record (a quoted cell over several lines) is longer than a reader keeps in memory.
+    case recordTooLong(path: String, line: Int, limit: Int)
     /// The reader of a pipe the command was writing to went away (`| head`): ends quietly.
     case readerGone(path: String)
     case unknownFormat(path: String)
@@ -28,6 +30,8 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
             return "Cannot read \(Sanitize.inline(path)): \(reason); nothing read from it was kept."
         case let .lineTooLong(path, line, limit):
             return "\(Sanitize.inline(path)):\(line): the line is longer than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes"), the longest Docket reads; nothing was imported from it."
+        case let .recordTooLong(path, line, limit):
+            return "\(Sanitize.inline(path)):\(line): the record that starts here is longer than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes") (a quoted cell that is never closed?); nothing was imported from it."
         case .readerGone(let path): return "The reader of \(Sanitize.inline(path)) went away."
         case .unknownFormat(let path):
             return "Cannot tell the format of \(path): name it .jsonl or .csv, or pass --format jsonl|csv."
@@ -51,7 +55,7 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .importRejected, .importHeaderRejected, .invalidDefinition: return 65  // EX_DATAERR
         case .cannotOpen: return 66  // EX_NOINPUT
         case .cannotRead: return 74  // EX_IOERR
-        case .lineTooLong: return 65  // EX_DATAERR
+        case .lineTooLong, .recordTooLong: return 65  // EX_DATAERR
         case .cannotWrite: return 73  // EX_CANTCREAT
         case .readerGone: return 141  // as SIGPIPE would
         case .unknownFormat, .invalidOption: return 64  // EX_USAGE

@@ -119,6 +119,11 @@ enum TaskDefinitionFile {
             console.writeError("\(path): refused: \(error)\n")
             throw CommandError.invalidDefinition(file: path, problems: ["refused: \(error)"])
         }
+        if document == .object([]) {
+            let problem = "\(path): the file holds no settings (an empty mapping)"
+            console.writeError(problem + "\n")
+            throw CommandError.invalidDefinition(file: path, problems: [problem])
+        }
         switch TaskDefinition.read(document, line: { lines[$0] }) {
         case .valid(let definition): return definition
         case .invalid(let problems):

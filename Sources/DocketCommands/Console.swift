@@ -191,7 +191,8 @@ public final class LineReader {
     /// tens of kilobytes).
     public static let defaultMaxLineBytes = 64 << 20
     private let descriptor: Int32
-    private let maxLineBytes: Int
+    /// The longest line this reader gives (and, for CSV, the longest record over several lines).
+    public let maxLineBytes: Int
     private var buffer: UnsafeMutablePointer<UInt8>
     private var capacity: Int
     /// Unread bytes are `buffer[start..<end]`; the bytes before `scanned` hold no line break.

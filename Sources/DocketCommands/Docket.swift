@@ -187,6 +187,7 @@ public enum DocketCLI {
             case .invalidLogin: return 64
             case .badLocation: return 64  // EX_USAGE: the --db value itself cannot be used
             case .serverUnreachable: return 69  // EX_UNAVAILABLE: the server is down or out of reach; try again later
+            case .waitStopped: return 130  // as an interrupted command's shell reports it
             default: return 1
             }
         case let error as CoreError:

@@ -51,20 +51,24 @@ public final class PlainLineInput: LineInput {
                     continue
                 }
                 if line.last == 0x0D { line.removeLast() }
-                guard let text = Self.text(line) else { continue }
+                // Refused as Ctrl-C is: a command line is not run, a text being typed is abandoned.
+                guard let text = Self.text(line) else { return .interrupt }
                 return .line(text)
             }
             // A line longer than any command is dropped up to its end, in bounded memory.
             if buffer.count > Self.maxLineBytes {
                 buffer.removeAll()
-                if !skipping { Self.refuse("a line of input longer than 1 MiB was ignored") }
-                skipping = true
+                if !skipping {
+                    Self.refuse("a line of input longer than 1 MiB was ignored")
+                    skipping = true
+                    return .interrupt
+                }
             }
             guard fill() else {
                 guard !buffer.isEmpty, !skipping else { return .end }
                 let line = buffer
                 buffer.removeAll()
-                guard let text = Self.text(line.last == 0x0D ? Array(line.dropLast()) : line) else { return .end }
+                guard let text = Self.text(line.last == 0x0D ? Array(line.dropLast()) : line) else { return .interrupt }
                 return .line(text)
             }
         }
@@ -77,7 +81,7 @@ public final class PlainLineInput: LineInput {
     /// never replaced (a note or critique would be stored with U+FFFD in place of what was typed).
     static func text(_ line: [UInt8]) -> String? {
         guard UTF8Check.isValid(line) else {
-            refuse("a line of input that is not UTF-8 text was ignored; nothing of it was recorded")
+            refuse("a line of input that is not UTF-8 text was refused; nothing of it was recorded")
             return nil
         }
         return String(decoding: line, as: UTF8.self)
@@ -231,7 +235,7 @@ public final class ReadlineInput: LineInput {
         defer { free(pointer) }
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
         guard UTF8Check.isValid(bytes) else {
-            PlainLineInput.refuse("that line is not UTF-8 text and was ignored; nothing of it was recorded")
+            PlainLineInput.refuse("a line of input that is not UTF-8 text was refused; nothing of it was recorded")
             return .interrupt
         }
         return .line(String(cString: pointer))

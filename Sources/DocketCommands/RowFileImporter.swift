@@ -23,6 +23,9 @@ enum LabelRowParser {
             case .json(let other): problems.append(FieldProblem(field: name, problem: "expected text, got \(other.typeName)"))
             }
         }
+        for name in Self.fields where values[name].map(StoredText.hasNUL) == true {
+            problems.append(FieldProblem(field: name, problem: StoredText.nulProblem))
+        }
         for required in ["item", "reviewer", "label"] where (values[required] ?? "").isEmpty {
             problems.append(FieldProblem(field: required, problem: "required"))
         }
@@ -324,10 +327,14 @@ final class RowFileImporter {
         var columnNames: [String] = []
         // A header line that cannot be read leaves nothing to read the rows by.
         var headerUnreadable = false
+        var recordBytes = 0
         while let _ = try reader.nextLine({ bytes throws -> Void in
             guard !headerUnreadable else { return }
             let line = reader.lineNumber
-            if !csv.pending { recordStart = line; rawLines.removeAll() }
+            if !csv.pending { recordStart = line; rawLines.removeAll(); recordBytes = 0 }
+            // A quoted cell may hold line breaks: the record, not only the line, is bounded.
+            recordBytes += bytes.count + 1
+            if recordBytes > reader.maxLineBytes { throw CommandError.recordTooLong(path: reader.name, line: recordStart, limit: reader.maxLineBytes) }
             if keepRaw { rawLines.append(line: bytes) }
             let record: [String]?
             do { record = try csv.feed(bytes) } catch {

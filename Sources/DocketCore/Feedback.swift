@@ -225,6 +225,7 @@ public enum FeedbackRules {
     /// - Returns: a sentence naming the problem, or nil when the feedback is valid.
     public static func problem(with draft: FeedbackDraft, definition: TaskDefinition, responses: Int) -> String? {
         if let text = draft.text, StoredText.hasNUL(text) { return "The text " + StoredText.nulProblem + "." }
+        if let reason = draft.reason, StoredText.hasNUL(reason) { return "The reason " + StoredText.nulProblem + "." }
         let letters = ResponseLetters.letters(count: responses)
         switch draft.kind {
         case .label:

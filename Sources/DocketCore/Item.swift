@@ -106,6 +106,10 @@ public enum RowResult<Value> {
 
 /// Turns the fields of one input row into an `ItemDraft`, or into every problem found.
 public struct ItemRowParser: Sendable {
+    /// The most candidate responses an item holds: a person ranks or compares that many at most,
+    /// and a ranking implies a pair for every two of them (n·(n−1)/2), which exports write.
+    public static let maxResponses = 100
+
     public static let knownFields: [String] = [
         "id", "prompt", "response", "responses", "category", "risk", "uncertainty", "probs",
         "diversity", "embedding", "gold", "meta",
@@ -142,6 +146,11 @@ public struct ItemRowParser: Sendable {
         draft.responses = reader.stringArray(.responses)
         if let responses = draft.responses, responses.count < 2 {
             reader.problems.append(FieldProblem(field: "responses", problem: "needs 2 or more candidate responses, got \(responses.count)"))
+        }
+        if let responses = draft.responses, responses.count > Self.maxResponses {
+            reader.problems.append(FieldProblem(
+                field: "responses",
+                problem: "has \(responses.count) candidate responses; the most a reviewer compares is \(Self.maxResponses) (split the item, or sample the candidates)"))
         }
         draft.category = reader.string(.category)
         draft.risk = reader.unitNumber(.risk)

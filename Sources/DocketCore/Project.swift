@@ -48,6 +48,9 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let days = epochDay
         let monday = days - ((days % 7 + 7 + 3) % 7)
         let (start, overflowed) = monday.multipliedReportingOverflow(by: 86_400_000)
+        // The first days of year 0000 belong to a week that starts in year -1, which a
+        // four-digit year cannot write: their week is named by the first day Docket writes.
+        if !overflowed, start < Instant.earliest.milliseconds, self >= Instant.earliest { return "0000-01-01" }
         // A Monday before the first representable instant: the day itself stands for its week.
         return String((overflowed ? self : Instant(milliseconds: start)).iso8601.prefix(10))
     }

@@ -107,6 +107,11 @@ public struct TaskDefinition: Equatable, Sendable {
             problem("(document)", "expected a mapping of settings, got \(document.typeName)")
             return .invalid(problems)
         }
+        // The one rule for stored text (`StoredText`): a definition is stored, and its labels,
+        // reasons and guidelines are stored again with every answer that names them.
+        for (key, value) in members where StoredText.hasNUL(key) || StoredText.hasNUL(value) {
+            problem(key, "a name or text " + StoredText.nulProblem)
+        }
         for (key, _) in members where !knownKeys.contains(key) {
             let hint = Suggestion.nearest(to: key, in: knownKeys).map { " (did you mean \($0)?)" } ?? ""
             problem(key, "unknown setting\(hint); the settings are \(knownKeys.joined(separator: ", "))")

@@ -272,6 +272,9 @@ struct PostgresFailure: DatabaseError, CustomStringConvertible {
             self.kind = Self.isConnectionState(state) ? .connection : .server(sqlState: state)
             var text = info?[.message] ?? "the server refused the statement"
             if let detail = info?[.detail], !detail.isEmpty { text += " (\(detail))" }
+            // 22021, "invalid byte sequence for encoding UTF8: 0x00": text with a NUL character,
+            // which every input refuses (`StoredText`); said as a sentence should one get here.
+            if state == "22021", text.contains("0x00") { text = "the text holds a NUL character (U+0000), which PostgreSQL cannot store" }
             self.message = text
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
             self.kind = .connection

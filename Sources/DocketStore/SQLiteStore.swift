@@ -135,7 +135,7 @@ public final class SQLiteStore: SQLStore {
         var told = false
         while flock(lockDescriptor, LOCK_EX) != 0 {
             guard errno == EINTR else { throw .busy(message: "the writers' lock beside the database failed: \(String(cString: strerror(errno)))") }
-            if writersLockSignals & 1 != 0 { throw .busy(message: "stopped waiting at Ctrl-C; nothing was written") }
+            if writersLockSignals & 1 != 0 { throw .waitStopped }
             if writersLockSignals & 2 != 0, !told {
                 told = true
                 waitNotice?("Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.")

@@ -47,6 +47,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownItem(id: String)
     /// The database stayed locked by another process past the backend's wait; trying again may work.
     case busy(message: String)
+    /// Ctrl-C while waiting for another writer: nothing was written.
+    case waitStopped
     /// A `--db` value that looks like a PostgreSQL URL but cannot be used.
     case badLocation(location: String, reason: String)
     /// The PostgreSQL server could not be reached, or the connection to it was lost and could not be made again.
@@ -129,6 +131,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "The database location \(location) cannot be used: \(reason). A PostgreSQL project is named postgres://USER@HOST:PORT/DATABASE."
         case let .serverUnreachable(server, reason):
             return "Cannot reach the PostgreSQL server at \(server): \(reason). Check that it is running and that --db names the right host and port."
+        case .waitStopped:
+            return "Stopped waiting for the other docket process at Ctrl-C; nothing was written."
         case .busy(let message):
             return "The database stayed locked by another docket process; try again (\(message))."
         case .backend(let message, let code) where code & 0xFF == 8:  // SQLITE_READONLY and its extended codes

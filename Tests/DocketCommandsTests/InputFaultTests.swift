@@ -215,8 +215,9 @@ func reviewCount(_ sandbox: Sandbox, _ name: String) throws -> Int {
         let sandbox = outputProject(items: 5)
         let empty = sandbox.run(["agreement", "--reviewers", ""])
         #expect(empty.status == 64)
-        #expect(empty.errors == "docket: Invalid --reviewers '': name at least one reviewer (comma-separated).\n")
-        #expect(sandbox.run(["agreement", "--reviewers", ","]).status == 64)
+        #expect(empty.errors == "docket: Invalid --reviewers '': name reviewers separated by commas, with no empty name.\n")
+        for list in [",", "r1,", ",r1", "r1,,r2"] { #expect(sandbox.run(["agreement", "--reviewers", list]).status == 64, "\(list)") }
+        #expect(sandbox.run(["agreement", "--reviewers", "r1,r2"]).status == 0)
         let bar = sandbox.run(["calibrate", "--bar=-0"])
         #expect(!bar.output.contains("-0.00"), "\(bar.output)")
         // migrate names what is in the way, and writes nothing beside it.
@@ -235,7 +236,7 @@ func reviewCount(_ sandbox: Sandbox, _ name: String) throws -> Int {
         let docket = "'\(Fixtures.docketBinary)'"
         let status = shell("printf 'note caf\\351\\nquit\\n' | \(docket) review --as bo --db '\(sandbox.databasePath)' > out.txt 2> err.txt", in: sandbox)
         #expect(status == 0)
-        #expect(sandbox.read("err.txt")?.contains("docket: a line of input that is not UTF-8 text was ignored; nothing of it was recorded.\n") == true, "\(sandbox.read("err.txt") ?? "") \(sandbox.read("out.txt") ?? "")")
+        #expect(sandbox.read("err.txt")?.contains("docket: a line of input that is not UTF-8 text was refused; nothing of it was recorded.\n") == true, "\(sandbox.read("err.txt") ?? "") \(sandbox.read("out.txt") ?? "")")
         #expect(!sandbox.run(["log", "--reviewer", "bo"]).output.contains("caf"))
     }
 
@@ -281,5 +282,46 @@ func reviewCount(_ sandbox: Sandbox, _ name: String) throws -> Int {
         #expect(run.status == 1)
         #expect(run.errors.hasPrefix("violation: sqlite-integrity: "), "\(run.output) \(run.errors)")
         #expect(run.errors.hasSuffix("violations.\n") || run.errors.hasSuffix("violation.\n"), "\(run.errors)")
+    }
+
+    /// A CSV record is bounded like a line: a quoted cell that runs over many lines ends the
+    /// import at the limit, naming the line the record starts on.
+    @Test func aCSVRecordOverManyLinesIsBounded() throws {
+        let sandbox = Sandbox()
+        let path = sandbox.write("open.csv", "id,prompt\nx1,fine\nx2,\"" + String(repeating: "aaaaaaaaa\n", count: 30))
+        let reader = try LineReader(path: path, maxLineBytes: 100)
+        let importer = RowFileImporter(reader: reader, format: .csv, console: RecordingConsole(), maxListed: 10, rejects: nil)
+        #expect(throws: CommandError.recordTooLong(path: path, line: 3, limit: 100)) {
+            _ = try importer.run(prepare: { $0 }) { _ in [] }
+        }
+        #expect(CommandError.recordTooLong(path: "a.csv", line: 3, limit: 64 << 20).description
+            == "a.csv:3: the record that starts here is longer than 64 MiB (a quoted cell that is never closed?); nothing was imported from it.")
+    }
+
+    /// NUL is refused in label rows, in a task definition, and in a skip's reason; an empty
+    /// mapping is no definition.
+    @Test func nulInLabelsAndDefinitionsAndAnEmptyMapping() throws {
+        let sandbox = outputProject(items: 40)
+        let labels = sandbox.write("l.jsonl", #"{"item":"o1","reviewer":"zed","label":"sa\u0000fe"}"# + "\n")
+        let run = sandbox.run(["import", "labels", labels])
+        #expect(run.status == 65)
+        #expect(run.errors.hasPrefix("\(labels):1: label: \(StoredText.nulProblem)\n"), "\(run.errors)")
+        let yaml = sandbox.write("n.yaml", "labels: [safe, \"un\\0safe\"]\n")
+        let applied = sandbox.run(["config", "apply", yaml])
+        #expect(applied.status == 65)
+        #expect(applied.errors.hasPrefix("\(yaml):1: labels: a name or text \(StoredText.nulProblem)\n"), "\(applied.errors)")
+        let empty = sandbox.write("e.yaml", "{}\n")
+        let none = sandbox.run(["config", "apply", empty])
+        #expect(none.status == 65)
+        #expect(none.errors.hasPrefix("\(empty): the file holds no settings (an empty mapping)\n"), "\(none.errors)")
+        sandbox.run("reviewers add bo")
+        let docket = "'\(Fixtures.docketBinary)'"
+        _ = shell("printf 'skip r\\000s\\nquit\\n' | \(docket) review --as bo --db '\(sandbox.databasePath)' > out.txt 2>&1", in: sandbox)
+        #expect(sandbox.read("out.txt")?.contains("! The reason \(StoredText.nulProblem).") == true, "\(sandbox.read("out.txt") ?? "")")
+        // A line that is not UTF-8 inside a text typed line by line abandons the text.
+        _ = shell("printf 'critique\\nab\\376\\nfine\\n.\\nquit\\n' | \(docket) review --as bo --db '\(sandbox.databasePath)' > out.txt 2>&1", in: sandbox)
+        #expect(sandbox.read("out.txt")?.contains("Critique abandoned; nothing was recorded.") == true, "\(sandbox.read("out.txt") ?? "")")
+        #expect(try reviewCount(sandbox, "bo") == 0)
+        #expect(!sandbox.run(["log", "--reviewer", "bo"]).output.contains("critique"))
     }
 }

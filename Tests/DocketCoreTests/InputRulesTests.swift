@@ -269,4 +269,32 @@ import Testing
             return
         }
     }
+
+    @Test func aDefinitionOrAReasonWithNULIsRefused() {
+        guard case .invalid(let problems) = TaskDefinition.read(.object([("labels", .array([.string("safe"), .string("un\u{0}safe")]))])) else {
+            Issue.record("a label with NUL was taken")
+            return
+        }
+        #expect(problems.map(\.description) == ["labels: a name or text \(StoredText.nulProblem)"])
+        let definition = TaskDefinition()
+        #expect(FeedbackRules.problem(with: FeedbackDraft(kind: .skip, reason: "r\u{0}s"), definition: definition, responses: 1) == "The reason \(StoredText.nulProblem).")
+        #expect(FeedbackRules.problem(with: FeedbackDraft(kind: .skip, reason: "fine"), definition: definition, responses: 1) == nil)
+    }
+
+    @Test func aHundredResponsesAtMost() {
+        let fields: (Int) -> [(String, RawField)] = { count in [("id", .text("r")), ("responses", .json(.array((0..<count).map { .string("r\($0)") })))] }
+        guard case .valid = parser.parse(fields(ItemRowParser.maxResponses)) else {
+            Issue.record("\(ItemRowParser.maxResponses) responses were refused")
+            return
+        }
+        #expect(problems(fields(101)) == ["responses: has 101 candidate responses; the most a reviewer compares is 100 (split the item, or sample the candidates)"])
+    }
+
+    /// The first days of year 0000 are in a week that starts in year -1: named by 0000-01-01.
+    @Test func theWeeksOfYearZero() throws {
+        #expect(try Instant.parse("0000-01-01").isoWeekStart == "0000-01-01")
+        #expect(try Instant.parse("0000-01-02T23:59:59Z").isoWeekStart == "0000-01-01")
+        #expect(try Instant.parse("0000-01-03").isoWeekStart == "0000-01-03")
+        #expect(try Instant.parse("2026-11-29").isoWeekStart == "2026-11-23")
+    }
 }
