@@ -161,17 +161,18 @@ final class LeadSession {
                 // Decisions are taken only on what was shown: once standard output fails (a
                 // closed pipe, a full disk), no further answer is read.
                 if console.outputFailure != nil { break items }
-                // The caller may no longer act so (an unbinding or a demotion since the start).
-                do { try recheck?() } catch {
-                    fail("\(error)")
-                    denied = error
-                    break items
-                }
                 switch input.readLine(prompt: "lead> ") {
                 case .interrupt: continue
                 case .end: break items  // the line input ends the prompt's line itself
                 case .line(let line):
                     input.remember(line)
+                    // The caller may no longer act so (an unbinding or a demotion since the
+                    // start): checked once the answer has come, before it is taken.
+                    do { try recheck?() } catch {
+                        fail("\(error)")
+                        denied = error
+                        break items
+                    }
                     let outcome: Outcome
                     do { outcome = try handle(line) } catch {
                         fail("\(error)")

@@ -119,8 +119,8 @@ enum TaskDefinitionFile {
             console.writeError("\(path): refused: \(error)\n")
             throw CommandError.invalidDefinition(file: path, problems: ["refused: \(error)"])
         }
-        if document == .object([]) {
-            let problem = "\(path): the file holds no settings (an empty mapping)"
+        if case .object(let members) = document, members.allSatisfy({ $0.1 == .null }) {
+            let problem = "\(path): the file holds no settings (\(members.isEmpty ? "an empty mapping" : "every setting in it is empty"))"
             console.writeError(problem + "\n")
             throw CommandError.invalidDefinition(file: path, problems: [problem])
         }

@@ -117,6 +117,10 @@ public enum DocketCLI {
         // SIGQUIT ends the process (the Swift runtime would print a crash report instead);
         // a temporary being written is removed first (see `TemporaryFiles`).
         signal(SIGQUIT, SIG_DFL)
+        // A wait for the writers' lock before any store can say it (opening a file to switch it
+        // to WAL, `init` on an existing file) is said on standard error. Set once, here, before
+        // any thread runs.
+        StoreFactory.setProcessWaitNotice { sentence in TerminalConsole.writeAll(STDERR_FILENO, "docket: " + Sanitize.inline(sentence) + "\n") }
     }
 
     public static func run(_ arguments: [String], context: CommandContext) -> Int32 {

@@ -322,6 +322,11 @@ public struct ExternalTextEditor: TextEditor {
             console.write("The editor's file \(Sanitize.inline(path)) could not be read back; nothing was recorded.\n")
             return nil
         }
+        // Bytes that are not UTF-8 are refused, never stored with U+FFFD in their place.
+        guard UTF8Check.isValid([UInt8](data)) else {
+            console.write("The editor's text is not UTF-8 (save it as UTF-8); nothing was recorded.\n")
+            return nil
+        }
         var text = String(decoding: data, as: UTF8.self)
         while text.hasSuffix("\n") { text.removeLast() }
         return text

@@ -157,6 +157,9 @@ final class ReviewSession {
             case .end:
                 finish(reason: "quit")
             case .interrupt:
+                // A program driving the session with --json gets a reply to every line, a line
+                // the input refused (not UTF-8, too long) included; a person's Ctrl-C needs none.
+                if json, !input.isInteractive { fail("That line was refused (it is not UTF-8 text, or is longer than 1 MiB); nothing of it was recorded.") }
                 continue
             case .line(let line):
                 input.remember(line)

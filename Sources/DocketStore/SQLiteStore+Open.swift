@@ -167,7 +167,7 @@ extension SQLiteStore {
         let lock = openLockFile(path)
         guard lock >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(code))) }
         defer { close(lock) }
-        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        try lockWriters(lock, notice: processWaitNotice)
         if access(path, F_OK) == 0 { return false }
         guard rename(temporary, path) == 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         syncDirectory(directory)
@@ -196,7 +196,10 @@ extension SQLiteStore {
     private static func initialiseInPlace(path: String, settings: ProjectSettings, at now: Instant, admin: Caller?) throws(StoreError) -> Bool {
         let lock = openLockFile(path)
         guard lock >= 0 else { throw .cannotOpen(path: path, reason: "\(path).lock cannot be created (\(String(cString: strerror(errno))))") }
-        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        do { try lockWriters(lock, notice: processWaitNotice) } catch {
+            close(lock)
+            throw error
+        }
         let state: DatabaseFile
         do { state = try inspect(path).state } catch {
             close(lock)

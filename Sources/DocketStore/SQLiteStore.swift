@@ -12,6 +12,25 @@ import Darwin
 /// Signals that arrived while a writer waited for the lock: 1 SIGINT, 2 SIGALRM.
 nonisolated(unsafe) private var writersLockSignals: sig_atomic_t = 0
 
+/// SIGINT (Ctrl-C) caught while a writer waits for the writers' lock, without SA_RESTART, so a
+/// wait can end on it; the old handler is put back by `restore`.
+struct WaitInterruption {
+    private var oldInterrupt = sigaction()
+
+    init() {
+        writersLockSignals = 0
+        var flagging = sigaction()
+        flagging.__sigaction_handler.sa_handler = { signal in writersLockSignals |= (signal == SIGINT ? 1 : 2) }
+        sigemptyset(&flagging.sa_mask)
+        flagging.sa_flags = 0
+        sigaction(SIGINT, &flagging, &oldInterrupt)
+    }
+
+    var interrupted: Bool { writersLockSignals & 1 != 0 }
+
+    mutating func restore() { sigaction(SIGINT, &oldInterrupt, nil) }
+}
+
 public final class SQLiteStore: SQLStore {
     let connection: Connection
     /// Descriptor of `<db>.lock`, on which writers queue (see `withWriteLock`); -1 in memory.
@@ -38,17 +57,21 @@ public final class SQLiteStore: SQLStore {
         self.lockDescriptor = lockDescriptor
         super.init(db: connection, path: path, isReadOnly: setup.readOnly)
         if Self.isShared(path) { connection.persistWAL() }
+        connection.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
+        if setup.wal {
+            // Switching a file kept in rollback mode (a backup, a file made by another tool) to
+            // WAL needs an exclusive lock, which two openers racing for it can fail to get at
+            // once, without waiting: the switch is made under the writers' lock.
+            let mode: SQLValue?
+            do { mode = try connection.scalar("PRAGMA journal_mode") } catch { throw .sqlite(error) }
+            if mode != .text("wal") {
+                if lockDescriptor >= 0 { try Self.lockWriters(lockDescriptor, notice: Self.processWaitNotice) }
+                defer { if lockDescriptor >= 0 { flock(lockDescriptor, LOCK_UN) } }
+                do { _ = try connection.scalar("PRAGMA journal_mode = WAL") } catch { throw .sqlite(error) }
+            }
+        }
         do {
-            connection.setBusyTimeout(milliseconds: Self.busyTimeoutMs)
             if setup.wal {
-                // Switching a file kept in rollback mode (a backup, a file made by another tool)
-                // to WAL needs an exclusive lock, which two openers racing for it can fail to get
-                // at once, without waiting: the switch is made under the writers' lock.
-                if try connection.scalar("PRAGMA journal_mode") != .text("wal") {
-                    if lockDescriptor >= 0 { while flock(lockDescriptor, LOCK_EX) != 0 && errno == EINTR {} }
-                    defer { if lockDescriptor >= 0 { flock(lockDescriptor, LOCK_UN) } }
-                    _ = try connection.scalar("PRAGMA journal_mode = WAL")
-                }
                 try connection.execute("PRAGMA synchronous = NORMAL")
                 connection.deferCheckpoints()
             }
@@ -111,12 +134,20 @@ public final class SQLiteStore: SQLStore {
     var waitNotice: ((String) -> Void)?
     public override func setWaitNotice(_ notice: @escaping (String) -> Void) { waitNotice = notice }
 
-    /// Takes the writers' lock: at once when it is free. Otherwise it waits in the kernel, says
-    /// so after a second (a reviewer's session would else sit silent behind a long import), and
-    /// stops waiting at Ctrl-C. Both come as signals that interrupt the wait (SIGALRM, SIGINT),
-    /// which a process's main thread, the one that writes, receives.
     private func takeWritersLock() throws(StoreError) {
-        if flock(lockDescriptor, LOCK_EX | LOCK_NB) == 0 { return }
+        try Self.lockWriters(lockDescriptor, notWaiting: notWaiting, notice: waitNotice ?? Self.processWaitNotice)
+    }
+
+    /// Where a wait for the writers' lock is said when no store says it yet (opening a file that
+    /// must be switched to WAL, `init` on an existing file): set once by the command layer.
+    nonisolated(unsafe) static var processWaitNotice: ((String) -> Void)?
+
+    /// Takes the writers' lock on `descriptor`: at once when it is free. Otherwise it waits in the
+    /// kernel, says so after a second (a reviewer's session would else sit silent behind a long
+    /// import), and stops waiting at Ctrl-C. Both come as signals that interrupt the wait
+    /// (SIGALRM, SIGINT), which a process's main thread, the one that writes, receives.
+    static func lockWriters(_ descriptor: Int32, notWaiting: Bool = false, notice: ((String) -> Void)?) throws(StoreError) {
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
         if notWaiting { throw .busy(message: "another docket process is writing to this project") }
         writersLockSignals = 0
         var flagging = sigaction()
@@ -133,12 +164,12 @@ public final class SQLiteStore: SQLStore {
             sigaction(SIGALRM, &oldAlarm, nil)
         }
         var told = false
-        while flock(lockDescriptor, LOCK_EX) != 0 {
+        while flock(descriptor, LOCK_EX) != 0 {
             guard errno == EINTR else { throw .busy(message: "the writers' lock beside the database failed: \(String(cString: strerror(errno)))") }
             if writersLockSignals & 1 != 0 { throw .waitStopped }
             if writersLockSignals & 2 != 0, !told {
                 told = true
-                waitNotice?("Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.")
+                notice?("Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.")
             }
         }
     }

@@ -16,6 +16,13 @@ public enum DatabaseAccess: Sendable {
 /// names, and hands it out as `any ReviewStore`. A `postgres://` or `postgresql://` URL names a PostgreSQL
 /// project; anything else is an SQLite file. No command knows which it has.
 public enum StoreFactory {
+    /// Where a wait for another writer is said before any store can say it (`setWaitNotice`):
+    /// opening a file to switch it to WAL, `init` on an existing file. Set once, at the start
+    /// of the process, before any thread runs.
+    public static func setProcessWaitNotice(_ notice: @escaping (String) -> Void) {
+        SQLiteStore.processWaitNotice = notice
+    }
+
     /// Opens an existing project. `.write` upgrades an older schema; `.read` changes nothing and
     /// refuses an older schema unless `acceptingOlderSchema` (a backup copies whatever it finds).
     public static func open(

@@ -143,6 +143,22 @@ final class HookedLineInput: LineInput {
         #expect(try reviewCount(sandbox, "bo") == 1)
     }
 
+    /// A lead unbound from their login while adjudicating or triaging decides no more: the
+    /// check comes after the answer is read, not before the prompt waits for it.
+    @Test func anUnboundLeadsSessionEndsAtTheNextAnswer() throws {
+        let sandbox = try leadProject()
+        #expect(sandbox.run("reviewers bind lee --user lee-login").status == 0)
+        let input = HookedLineInput(["dismiss x", "dismiss y"], before: [1: { sandbox.run("reviewers bind lee --none") }])
+        let adjudicated = run(sandbox, ["adjudicate"], as: "lee-login", input: input)
+        #expect(adjudicated.status == 77, "\(adjudicated.errors)")
+        #expect(sandbox.run("log").output.components(separatedBy: "adjudicated").count - 1 == 1)
+        #expect(sandbox.run("reviewers bind lee --user lee-login").status == 0)
+        let triage = HookedLineInput(["3", "3"], before: [1: { sandbox.run("reviewers bind lee --none") }])
+        let triaged = run(sandbox, ["triage"], as: "lee-login", input: triage)
+        #expect(triaged.status == 77, "\(triaged.errors)")
+        #expect(sandbox.run("log").output.components(separatedBy: "triaged").count - 1 == 1)
+    }
+
     /// A lead demoted while adjudicating decides no more, and the command says why.
     @Test func aDemotedLeadsSessionEnds() throws {
         let sandbox = try leadProject()
@@ -184,5 +200,71 @@ final class HookedLineInput: LineInput {
         let run = sandbox.run(["migrate", "--to", database])
         #expect(run.status != 0)
         #expect(run.errors == "docket: The items row with seq \(seq) holds a NUL character (U+0000) in prompt, which PostgreSQL cannot store; nothing was copied. Remove it in the SQLite project first.\n", "\(run.errors)")
+    }
+}
+
+@Suite(.serialized) struct LockWaitTests {
+    static let waiting = "docket: Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.\n"
+
+    /// A file in rollback mode (a fresh backup) and `init` on an existing empty file wait for
+    /// the writers' lock as any writer does: said after a second.
+    @Test func waitsBeforeAStoreIsOpenAreSaidToo() throws {
+        let sandbox = outputProject(items: 5)
+        let copy = sandbox.path("copy.db")
+        #expect(sandbox.run(["backup", copy]).status == 0)
+        let docket = "'\(Fixtures.docketBinary)'"
+        _ = shell("{ flock '\(copy).lock' sleep 2 & sleep 0.3; \(docket) reviewers add zz --db '\(copy)' 2> err.txt; echo $? > rc.txt; wait; }", in: sandbox)
+        #expect(sandbox.read("rc.txt") == "0\n")
+        #expect(sandbox.read("err.txt") == Self.waiting)
+        let empty = sandbox.write("empty.db", "")
+        _ = shell("{ flock '\(empty).lock' sleep 2 & sleep 0.3; \(docket) init --labels a,b --db '\(empty)' > /dev/null 2> err.txt; echo $? > rc.txt; wait; }", in: sandbox)
+        #expect(sandbox.read("rc.txt") == "0\n")
+        #expect(sandbox.read("err.txt") == Self.waiting)
+    }
+
+    /// On PostgreSQL too: the wait is said, and Ctrl-C ends it with nothing written.
+    @Test func onPostgreSQLTheWaitIsSaidAndCtrlCStopsIt() throws {
+        guard TestPostgres.isAvailable else { return }
+        let sandbox = Sandbox()
+        let database = try TestPostgres.newDatabase()
+        // Made by the binary, so the database's login is the project's admin.
+        #expect(try runDocket(["init", "--labels", "a,b", "--db", database]).status == 0)
+        let docket = "'\(Fixtures.docketBinary)'"
+        let hold = "psql -X -q '\(database)' -c \"select pg_advisory_lock(x'444F434B'::int), pg_sleep(4)\" > /dev/null"
+        _ = shell("{ \(hold) & sleep 0.5; timeout --preserve-status -s INT 2.5 \(docket) reviewers add py --db '\(database)' 2> err.txt; echo $? > rc.txt; wait; }", in: sandbox)
+        #expect(sandbox.read("rc.txt") == "130\n")
+        #expect(sandbox.read("err.txt") == Self.waiting + "docket: Stopped waiting for the other docket process at Ctrl-C; nothing was written.\n")
+        #expect(try !runDocket(["reviewers", "list", "--db", database]).output.contains("py"))
+        _ = shell("{ \(hold) & sleep 0.5; \(docket) reviewers add pz --db '\(database)' 2> err.txt; echo $? > rc.txt; wait; }", in: sandbox)
+        #expect(sandbox.read("rc.txt") == "0\n")
+        #expect(sandbox.read("err.txt") == Self.waiting)
+    }
+
+    /// Text an editor saves that is not UTF-8 is refused, not stored with U+FFFD.
+    @Test func editorTextThatIsNotUTF8IsRefused() throws {
+        let sandbox = Sandbox()
+        let script = sandbox.write("ed.sh", "#!/bin/sh\nprintf 'bad \\377\\376 text\\n' > \"$1\"\n")
+        chmod(script, 0o755)
+        let console = RecordingConsole()
+        let text = ExternalTextEditor(command: script).edit(initial: "", console: console, input: ScriptedLineInput([]))
+        #expect(text == nil)
+        #expect(console.output == "The editor's text is not UTF-8 (save it as UTF-8); nothing was recorded.\n")
+    }
+
+    /// With --json, a refused input line gets its reply like any other line; a definition whose
+    /// every setting is empty is no definition.
+    @Test func aRefusedLineIsAnsweredInJSONAndNullSettingsAreNoDefinition() throws {
+        let sandbox = outputProject(items: 40)
+        sandbox.run("reviewers add bo")
+        let docket = "'\(Fixtures.docketBinary)'"
+        _ = shell("printf 'note a\\377b\\nquit\\n' | \(docket) review --as bo --json --db '\(sandbox.databasePath)' > out.txt 2> /dev/null", in: sandbox)
+        let lines = (sandbox.read("out.txt") ?? "").split(separator: "\n")
+        #expect(lines.contains { $0.contains(#""type":"error""#) && $0.contains("That line was refused") }, "\(lines)")
+        for text in ["overlap:\n", "labels:\noverlap:\n"] {
+            let path = sandbox.write("null.yaml", text)
+            let run = sandbox.run(["config", "apply", path])
+            #expect(run.status == 65, "\(text)")
+            #expect(run.errors.hasPrefix("\(path): the file holds no settings (every setting in it is empty)\n"), "\(run.errors)")
+        }
     }
 }
