@@ -44,39 +44,12 @@ public final class PostgresStore: SQLStore {
     override func beginWrite() throws {
         transactionID = nil
         try link.execute("BEGIN")
-        var rows = try link.query("SELECT pg_try_advisory_xact_lock(\(Self.writeLockKey)), txid_current()", [])
-        if rows.first?.first != .integer(1) {
-            rows = try waitForTheWritersLock()
-        }
+        let rows = try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey)), txid_current()", [])
         if case .integer(let id)? = rows.first?.last { transactionID = id }
         // A login that reads every answer first catches up with what held logins left for it. In
         // a statement of its own: one that also took the lock would read with the snapshot from
         // before it waited, and miss what the writer it waited for committed.
         if try somethingWaits() { try catchUp() }
-    }
-
-    /// The writers' lock is held by another writer: waits for it in the server (woken as soon as
-    /// it is free) in rounds bounded by `lock_timeout`, says so after the first second, and stops
-    /// at Ctrl-C between rounds. A round that times out ends its transaction, so each begins one.
-    private func waitForTheWritersLock() throws -> [[SQLValue]] {
-        var interruption = WaitInterruption()
-        defer { interruption.restore() }
-        var round = 0
-        while true {
-            try link.execute("SET LOCAL lock_timeout = '\(round == 0 ? 1000 : 250)ms'")
-            do {
-                return try link.query("SELECT pg_advisory_xact_lock(\(Self.writeLockKey)), txid_current()", [])
-            } catch {
-                guard error.kind == .server(sqlState: "55P03") else { throw error }  // lock_not_available
-                try link.execute("ROLLBACK")
-                if interruption.interrupted { throw StoreError.waitStopped }
-                if round == 0 {
-                    waitNotice?("Waiting for another docket process that is writing to this project (an import or a backup?); Ctrl-C stops waiting.")
-                }
-                round += 1
-                try link.execute("BEGIN")
-            }
-        }
     }
 
     /// Whether a login that reads every answer has anything to catch up with (`catchUp`). From

@@ -12,25 +12,6 @@ import Darwin
 /// Signals that arrived while a writer waited for the lock: 1 SIGINT, 2 SIGALRM.
 nonisolated(unsafe) private var writersLockSignals: sig_atomic_t = 0
 
-/// SIGINT (Ctrl-C) caught while a writer waits for the writers' lock, without SA_RESTART, so a
-/// wait can end on it; the old handler is put back by `restore`.
-struct WaitInterruption {
-    private var oldInterrupt = sigaction()
-
-    init() {
-        writersLockSignals = 0
-        var flagging = sigaction()
-        flagging.__sigaction_handler.sa_handler = { signal in writersLockSignals |= (signal == SIGINT ? 1 : 2) }
-        sigemptyset(&flagging.sa_mask)
-        flagging.sa_flags = 0
-        sigaction(SIGINT, &flagging, &oldInterrupt)
-    }
-
-    var interrupted: Bool { writersLockSignals & 1 != 0 }
-
-    mutating func restore() { sigaction(SIGINT, &oldInterrupt, nil) }
-}
-
 public final class SQLiteStore: SQLStore {
     let connection: Connection
     /// Descriptor of `<db>.lock`, on which writers queue (see `withWriteLock`); -1 in memory.
@@ -142,9 +123,13 @@ public final class SQLiteStore: SQLStore {
     /// must be switched to WAL, `init` on an existing file): set once by the command layer.
     nonisolated(unsafe) static var processWaitNotice: ((String) -> Void)?
 
+    /// Seconds a writer waits for the writers' lock before saying so: far above the waits of
+    /// writers taking turns (milliseconds, tens under contention), below a long import's.
+    static let waitNoticeSeconds: UInt32 = 3
+
     /// Takes the writers' lock on `descriptor`: at once when it is free. Otherwise it waits in the
-    /// kernel, says so after a second (a reviewer's session would else sit silent behind a long
-    /// import), and stops waiting at Ctrl-C. Both come as signals that interrupt the wait
+    /// kernel, says so after `waitNoticeSeconds` (a reviewer's session would else sit silent
+    /// behind a long import), and stops waiting at Ctrl-C. Both come as signals that interrupt the wait
     /// (SIGALRM, SIGINT), which a process's main thread, the one that writes, receives.
     static func lockWriters(_ descriptor: Int32, notWaiting: Bool = false, notice: ((String) -> Void)?) throws(StoreError) {
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
@@ -157,7 +142,7 @@ public final class SQLiteStore: SQLStore {
         var oldInterrupt = sigaction(), oldAlarm = sigaction()
         sigaction(SIGINT, &flagging, &oldInterrupt)
         sigaction(SIGALRM, &flagging, &oldAlarm)
-        let oldTimer = alarm(1)
+        let oldTimer = alarm(Self.waitNoticeSeconds)
         defer {
             alarm(oldTimer)
             sigaction(SIGINT, &oldInterrupt, nil)
