@@ -29,9 +29,9 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .cannotRead(path, reason):
             return "Cannot read \(Sanitize.inline(path)): \(reason); nothing read from it was kept."
         case let .lineTooLong(path, line, limit):
-            return "\(Sanitize.inline(path)):\(line): the line is longer than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes"), the longest Docket reads; nothing was imported from it."
+            return "\(Sanitize.inline(path)):\(line): the line is longer than \(Self.size(limit)), the longest Docket reads; nothing was imported from it."
         case let .recordTooLong(path, line, limit):
-            return "\(Sanitize.inline(path)):\(line): the record that starts here is longer than \(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes") (a quoted cell that is never closed?); nothing was imported from it."
+            return "\(Sanitize.inline(path)):\(line): the record that starts here is longer than \(Self.size(limit)) (a quoted cell that is never closed?); nothing was imported from it."
         case .readerGone(let path): return "The reader of \(Sanitize.inline(path)) went away."
         case .unknownFormat(let path):
             return "Cannot tell the format of \(path): name it .jsonl or .csv, or pass --format jsonl|csv."
@@ -48,6 +48,9 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
 
         }
     }
+
+    /// A reader's limit as a sentence gives it: whole MiB, else bytes.
+    static func size(_ limit: Int) -> String { limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit) bytes" }
 
     /// Exit codes follow sysexits(3) where one fits.
     var exitCode: Int32 {

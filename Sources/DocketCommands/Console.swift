@@ -207,7 +207,7 @@ public final class LineReader {
     public private(set) var bytesRead: Int64 = 0
 
     /// - Parameter name: how messages name the input (default: the path).
-    public init(path: String, name: String? = nil, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws(CommandError) {
+    public convenience init(path: String, name: String? = nil, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws(CommandError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         var info = stat()
@@ -215,18 +215,17 @@ public final class LineReader {
             close(descriptor)
             throw .cannotOpen(path: path, reason: "it is a directory")
         }
-        self.descriptor = descriptor
-        self.name = name ?? path
-        self.size = (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : nil
-        self.maxLineBytes = max(1, maxLineBytes)
-        self.capacity = min(Self.chunk, self.maxLineBytes + 1)
-        self.buffer = .allocate(capacity: capacity)
+        self.init(descriptor: descriptor, name: name ?? path, size: (info.st_mode & S_IFMT) == S_IFREG ? Int64(info.st_size) : nil, maxLineBytes: maxLineBytes)
     }
 
-    public init(standardInput: Void, maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
-        self.descriptor = dup(STDIN_FILENO)
-        self.name = "<stdin>"
-        self.size = nil
+    public convenience init(standardInput: Void, maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
+        self.init(descriptor: dup(STDIN_FILENO), name: "<stdin>", size: nil, maxLineBytes: maxLineBytes)
+    }
+
+    private init(descriptor: Int32, name: String, size: Int64?, maxLineBytes: Int) {
+        self.descriptor = descriptor
+        self.name = name
+        self.size = size
         self.maxLineBytes = max(1, maxLineBytes)
         self.capacity = min(Self.chunk, self.maxLineBytes + 1)
         self.buffer = .allocate(capacity: capacity)

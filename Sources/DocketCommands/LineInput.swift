@@ -77,7 +77,7 @@ public final class PlainLineInput: LineInput {
     static let maxLineBytes = 1 << 20
     private var skipping = false
 
-    /// The line as text, or nil after saying that it was ignored: bytes that are not UTF-8 are
+    /// The line as text, or nil after saying that it was refused: bytes that are not UTF-8 are
     /// never replaced (a note or critique would be stored with U+FFFD in place of what was typed).
     static func text(_ line: [UInt8]) -> String? {
         guard UTF8Check.isValid(line) else {
@@ -87,7 +87,7 @@ public final class PlainLineInput: LineInput {
         return String(decoding: line, as: UTF8.self)
     }
 
-    /// Says on standard error why a line was ignored (Docket's own sentence, no input in it).
+    /// Says on standard error why a line was refused (Docket's own sentence, no input in it).
     static func refuse(_ reason: String) {
         TerminalConsole.writeAll(STDERR_FILENO, "docket: \(reason).\n")
     }
@@ -234,11 +234,9 @@ public final class ReadlineInput: LineInput {
         }
         defer { free(pointer) }
         let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
-        guard UTF8Check.isValid(bytes) else {
-            PlainLineInput.refuse("a line of input that is not UTF-8 text was refused; nothing of it was recorded")
-            return .interrupt
-        }
-        return .line(String(cString: pointer))
+        // The same refusal as for piped lines.
+        guard let text = PlainLineInput.text(Array(bytes)) else { return .interrupt }
+        return .line(text)
     }
 
     public func remember(_ line: String) {

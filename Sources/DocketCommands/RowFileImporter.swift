@@ -118,8 +118,8 @@ struct RawLine {
 }
 
 /// Writes rejected rows as JSONL: {"line": N, "errors": ["field: problem", …], "raw": "…"}.
-/// Goes through `OutputFile`; it is put in place just before the import commits, and a failure to
-/// write it rolls the import back.
+/// Goes through `OutputFile`: written and synced before the import commits (a failure to write it
+/// rolls the import back), put in place only after the commit.
 final class RejectsWriter {
     let path: String
     private let file: OutputFile

@@ -16,8 +16,6 @@ public final class PostgresStore: SQLStore {
     static let writeLockKey: Int64 = 0x444F_434B
     /// How long a lost connection is retried before a command gives up.
     public static let reconnectSeconds = 60.0
-    /// Told, once per loss, that the connection was lost and is being made again, and when it is.
-    var waitNotice: ((String) -> Void)?
     /// False while the store is being opened: a server lost then is reported at once (one
     /// sentence within the connect timeout), not retried for `reconnectSeconds`.
     var reconnects = false
@@ -80,7 +78,6 @@ public final class PostgresStore: SQLStore {
         try link.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
     }
 
-    public override func setWaitNotice(_ notice: @escaping (String) -> Void) { waitNotice = notice }
 
     /// A transaction run again after its COMMIT was found not to have been recorded.
     struct CommitNotRecorded: Error {}

@@ -112,8 +112,10 @@ public class SQLStore: ReviewStore {
     /// Runs a whole transaction again when the backend lost its connection before committing
     /// it (PostgreSQL); SQLite has no connection to lose.
     func retryingOnLostConnection<T>(_ body: () throws -> T) throws -> T { try body() }
-    /// Where a backend says that it is waiting: for its server (PostgreSQL), for another writer (SQLite).
-    public func setWaitNotice(_ notice: @escaping (String) -> Void) {}
+    /// Where a backend says that it is waiting: for its server (PostgreSQL: once per lost
+    /// connection, and again when it is back), for another writer (SQLite).
+    var waitNotice: ((String) -> Void)?
+    public func setWaitNotice(_ notice: @escaping (String) -> Void) { waitNotice = notice }
     public func withoutWaiting<T>(_ body: () throws -> T) rethrows -> T { try body() }
     /// The backend's own integrity checks, before Docket's invariants.
     func backendViolations() throws -> [Violation] { [] }

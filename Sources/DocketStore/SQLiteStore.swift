@@ -7,11 +7,11 @@ import Glibc
 import Darwin
 #endif
 
-/// The SQLite backend: one database file in WAL mode with foreign keys on and a busy timeout;
-/// writers queue on an flock beside it. The queries are `SQLStore`'s.
 /// Signals that arrived while a writer waited for the lock: 1 SIGINT, 2 SIGALRM.
 nonisolated(unsafe) private var writersLockSignals: sig_atomic_t = 0
 
+/// The SQLite backend: one database file in WAL mode with foreign keys on and a busy timeout;
+/// writers queue on an flock beside it. The queries are `SQLStore`'s.
 public final class SQLiteStore: SQLStore {
     let connection: Connection
     /// Descriptor of `<db>.lock`, on which writers queue (see `withWriteLock`); -1 in memory.
@@ -110,10 +110,6 @@ public final class SQLiteStore: SQLStore {
         defer { notWaiting = before }
         return try body()
     }
-
-    /// Said on the waiting command's standard error (`setWaitNotice`).
-    var waitNotice: ((String) -> Void)?
-    public override func setWaitNotice(_ notice: @escaping (String) -> Void) { waitNotice = notice }
 
     private func takeWritersLock() throws(StoreError) {
         try Self.lockWriters(lockDescriptor, notWaiting: notWaiting, notice: waitNotice ?? Self.processWaitNotice)

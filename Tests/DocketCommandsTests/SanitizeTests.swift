@@ -34,6 +34,13 @@ import Testing
         }
     }
 
+    /// U+FFFE and U+FFFF are not characters, and XML may not hold them: the HTML report, written
+    /// through the same escape, stays well-formed.
+    @Test func nonCharactersAreShown() {
+        #expect(Sanitize.inline("a\u{FFFE}b\u{FFFF}c") == #"a\u{fffe}b\u{ffff}c"#)
+        #expect(SVGChart.escape("<\u{FFFF}>") == #"&lt;\u{ffff}&gt;"#)
+    }
+
     @Test func softHyphenIsShown() {
         #expect(Sanitize.inline("ig\u{AD}nore") == #"ig\u{ad}nore"#)
     }

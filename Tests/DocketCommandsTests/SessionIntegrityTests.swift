@@ -249,4 +249,17 @@ final class HookedLineInput: LineInput {
             #expect(run.errors.hasPrefix("\(path): the file holds no settings (every setting in it is empty)\n"), "\(run.errors)")
         }
     }
+
+    /// An item with many responses names its ranking's letters by the first and the last.
+    @Test func theAsksLineOfAManyResponseRankingIsShort() throws {
+        let sandbox = Sandbox()
+        sandbox.run("init --labels a,b --seed 1")
+        let definition = sandbox.write("r.yaml", "labels: [a, b]\nasks: [ranking]\n")
+        #expect(sandbox.run(["config", "apply", definition]).status == 0)
+        let responses = (0..<30).map { "\"r\($0)\"" }.joined(separator: ",")
+        #expect(sandbox.run(["import", "items", sandbox.write("r.jsonl", #"{"id":"many","responses":["# + responses + "]}\n")]).status == 0)
+        sandbox.run("reviewers add bo")
+        let run = sandbox.run(["review", "--as", "bo"], stdin: "quit\n")
+        #expect(run.output.contains("Asks: rank (A … AD, 30 responses)"), "\(run.output)")
+    }
 }

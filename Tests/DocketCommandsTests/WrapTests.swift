@@ -31,6 +31,17 @@ import Testing
             """)
     }
 
+    /// A word of 100,000 characters is cut in one pass into pieces of the width, nothing lost.
+    @Test func aVeryLongWordIsCutIntoWholePieces() {
+        let word = String((0..<100_000).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+        let lines = Format.hangingWrap(word, width: 50, indent: "  ").split(separator: "\n")
+        // 50 on the first line, 48 after the indent on each line after it: 1 + ⌈99,950 / 48⌉.
+        #expect(lines.count == 2084)
+        #expect(lines.first?.count == 50)
+        #expect(lines.dropFirst().dropLast().allSatisfy { $0.count == 50 && $0.hasPrefix("  ") })
+        #expect(lines.map { $0.trimmingCharacters(in: .whitespaces) }.joined() == word)
+    }
+
     @Test func noLineIsWiderThanTheWidth() {
         let words = (1...60).map { String(repeating: "w", count: $0 % 9 + 1) }.joined(separator: " ")
         for width in [20, 33, 57, 80] {
